@@ -1,0 +1,177 @@
+//! Diagnostics on stderr: the listening line, per-connection records (`-v`),
+//! warnings and the closing summary, as text or one JSON object per line.
+//! Data never goes through here: stdout belongs to the data.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::units::{format_bytes, format_duration};
+
+/// How much a server or client says on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Level {
+    /// Errors only (`-q`).
+    Quiet,
+    /// The listening line, warnings and the summary.
+    #[default]
+    Normal,
+    /// Also one record per connection (`-v`).
+    Verbose,
+}
+
+/// Where and how diagnostics are written.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Log {
+    /// How much to say.
+    pub level: Level,
+    /// One JSON object per line instead of text.
+    pub json: bool,
+}
+
+/// What a connection did, for its `-v` record.
+#[derive(Debug, Clone)]
+pub struct ConnRecord {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// Bytes read from the client.
+    pub bytes_in: u64,
+    /// Bytes written to the client.
+    pub bytes_out: u64,
+    /// How long it lasted.
+    pub duration: Duration,
+    /// How it ended: `closed by peer`, `idle timeout`, an error...
+    pub end: String,
+}
+
+/// Totals a server prints when it stops.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Connections served (UDP: datagrams received).
+    pub connections: u64,
+    /// Connections turned away (`--max-conns`, `--deny`).
+    pub rejected: u64,
+    /// Bytes received from clients.
+    pub bytes_in: u64,
+    /// Bytes sent to clients.
+    pub bytes_out: u64,
+}
+
+fn emit(line: &str) {
+    let mut err = std::io::stderr().lock();
+    // stderr going away is not worth failing a server for.
+    let _ = writeln!(err, "{line}");
+}
+
+impl Log {
+    /// The first line of every server: `listening on <addr> (<proto> <mode>)`.
+    pub fn listening(&self, addr: SocketAddr, proto: &str, mode: &str, note: Option<&str>) {
+        if self.level == Level::Quiet {
+            return;
+        }
+        if self.json {
+            emit(
+                &json!({"event": "listening", "addr": addr.to_string(), "proto": proto, "mode": mode, "note": note})
+                    .to_string(),
+            );
+        } else {
+            match note {
+                Some(n) => emit(&format!("listening on {addr} ({proto} {mode}); {n}")),
+                None => emit(&format!("listening on {addr} ({proto} {mode})")),
+            }
+        }
+    }
+
+    /// An informational line, shown unless `-q`.
+    pub fn info(&self, msg: &str) {
+        if self.level >= Level::Normal {
+            self.line("info", msg);
+        }
+    }
+
+    /// A line shown only with `-v`.
+    pub fn verbose(&self, msg: &str) {
+        if self.level >= Level::Verbose {
+            self.line("info", msg);
+        }
+    }
+
+    /// A problem worth reporting even with `-q`.
+    pub fn warn(&self, msg: &str) {
+        self.line("warning", msg);
+    }
+
+    fn line(&self, event: &str, msg: &str) {
+        if self.json {
+            emit(&json!({"event": event, "message": msg}).to_string());
+        } else {
+            emit(&format!("netkit: {msg}"));
+        }
+    }
+
+    /// One connection's record, with `-v`.
+    pub fn connection(&self, rec: &ConnRecord) {
+        if self.level < Level::Verbose {
+            return;
+        }
+        if self.json {
+            emit(
+                &json!({
+                    "event": "connection",
+                    "peer": rec.peer.to_string(),
+                    "bytes_in": rec.bytes_in,
+                    "bytes_out": rec.bytes_out,
+                    "duration_ms": rec.duration.as_millis() as u64,
+                    "end": rec.end,
+                })
+                .to_string(),
+            );
+        } else {
+            emit(&format!(
+                "{}: in {} ({} bytes), out {} ({} bytes), {}, {}",
+                rec.peer,
+                format_bytes(rec.bytes_in),
+                rec.bytes_in,
+                format_bytes(rec.bytes_out),
+                rec.bytes_out,
+                format_duration(rec.duration),
+                rec.end
+            ));
+        }
+    }
+
+    /// The closing summary of a server.
+    pub fn summary(&self, s: &Summary, elapsed: Duration, what: &str) {
+        if self.level == Level::Quiet {
+            return;
+        }
+        if self.json {
+            emit(
+                &json!({
+                    "event": "summary",
+                    what: s.connections,
+                    "rejected": s.rejected,
+                    "bytes_in": s.bytes_in,
+                    "bytes_out": s.bytes_out,
+                    "duration_ms": elapsed.as_millis() as u64,
+                })
+                .to_string(),
+            );
+        } else {
+            let rejected = if s.rejected > 0 {
+                format!(" ({} rejected)", s.rejected)
+            } else {
+                String::new()
+            };
+            emit(&format!(
+                "netkit: served {} {what}{rejected}, {} in, {} out, in {}",
+                s.connections,
+                format_bytes(s.bytes_in),
+                format_bytes(s.bytes_out),
+                format_duration(elapsed)
+            ));
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The netkit binary: parse the command line, turn it into plain config,
+//! run, print one error line and pick the exit code.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use netkit::cli::{
+    self, Cli, Command, ConnectArgs, ServeArgs, ServeProto, TcpServeArgs, UdpServeArgs,
+};
+use netkit::connect::{self, ConnectConfig};
+use netkit::error::{self, code};
+use netkit::log::{Level, Log};
+use netkit::net::{self, ConnectOptions, Family, StreamOptions};
+use netkit::pipe::PipeOptions;
+use netkit::serve::{self, TcpConfig, TcpMode, UdpConfig, UdpMode};
+use netkit::shutdown::Shutdown;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => e.exit(), // help/version exit 0, usage errors exit 2
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::from(code::OK as u8),
+        Err(e) if error::is_broken_pipe(&e) => ExitCode::from(code::OK as u8),
+        Err(e) => {
+            let mut line = format!("netkit: error: {e:#}");
+            if let Some(hint) = error::hint(&e) {
+                line.push_str(&format!(" (hint: {hint})"));
+            }
+            let _ = writeln!(std::io::stderr(), "{line}");
+            ExitCode::from(error::exit_code(&e) as u8)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve_cmd(args),
+        Command::Connect(args) => connect::run(&connect_config(args)?),
+        Command::Completions { shell } => {
+            std::io::stdout().write_all(&cli::completion_script(shell))?;
+            Ok(())
+        }
+        Command::Man { out_dir } => man(out_dir),
+    }
+}
+
+fn man(out_dir: Option<std::path::PathBuf>) -> Result<()> {
+    let pages = cli::man_pages()?;
+    match out_dir {
+        None => std::io::stdout().write_all(&pages[0].1)?,
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            for (name, text) in pages {
+                let path = dir.join(name);
+                std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn log_of(common: &cli::ServerCommonArgs) -> Log {
+    Log {
+        level: if common.quiet {
+            Level::Quiet
+        } else if common.verbose {
+            Level::Verbose
+        } else {
+            Level::Normal
+        },
+        json: common.json,
+    }
+}
+
+/// SIGINT/SIGTERM trigger a graceful stop; a second one exits at once.
+fn stop_on_signals(shutdown: &Shutdown) -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .context("cannot install signal handlers")?;
+    let shutdown = shutdown.clone();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                if shutdown.is_triggered() {
+                    std::process::exit(130);
+                }
+                shutdown.trigger();
+            }
+        })?;
+    Ok(())
+}
+
+fn serve_cmd(args: ServeArgs) -> Result<()> {
+    match args.proto {
+        None => serve_tcp(args.tcp),
+        Some(ServeProto::Tcp(t)) => serve_tcp(t),
+        Some(ServeProto::Udp(u)) => serve_udp(u),
+    }
+}
+
+fn listen_addr(common: &cli::ServerCommonArgs) -> Result<std::net::SocketAddr> {
+    let spec = common
+        .addr
+        .as_deref()
+        .ok_or_else(|| error::usage("give a port to listen on, e.g. 7878 (0 picks a free one)"))?;
+    net::listen_addr(spec, common.bind.as_deref())
+}
+
+fn tcp_config(a: &TcpServeArgs) -> Result<TcpConfig> {
+    let m = &a.mode;
+    let mode = if m.echo {
+        TcpMode::Echo
+    } else if m.upper {
+        TcpMode::Upper
+    } else if m.discard {
+        TcpMode::Discard
+    } else if m.source {
+        TcpMode::Source
+    } else if m.time {
+        TcpMode::Time
+    } else if m.framed {
+        TcpMode::Framed
+    } else {
+        TcpMode::Listen
+    };
+    if a.keep_open && mode != TcpMode::Listen {
+        return Err(error::usage(format!(
+            "-k/--keep-open is for netcat listen mode; --{} already serves many clients",
+            mode.name()
+        )));
+    }
+    Ok(TcpConfig {
+        mode,
+        keep_open: a.keep_open,
+        max_conns: a.max_conns,
+        idle_timeout: a.common.idle_timeout,
+        count: a.common.count,
+        stream: StreamOptions {
+            nodelay: a.nodelay,
+            keepalive: a.keepalive,
+        },
+        max_frame: a.max_frame,
+        grace: a.common.grace,
+        log: log_of(&a.common),
+    })
+}
+
+fn serve_tcp(a: TcpServeArgs) -> Result<()> {
+    let cfg = tcp_config(&a)?;
+    let listener = net::bind_tcp(listen_addr(&a.common)?)?;
+    let local = listener.local_addr()?;
+    cfg.log
+        .listening(local, "tcp", cfg.mode.name(), net::loopback_note(&local));
+    let shutdown = Shutdown::new();
+    stop_on_signals(&shutdown)?;
+    let started = Instant::now();
+    let summary = serve::tcp::run(listener, shutdown, &cfg)?;
+    cfg.log.summary(&summary, started.elapsed(), "connections");
+    Ok(())
+}
+
+fn serve_udp(a: UdpServeArgs) -> Result<()> {
+    let m = &a.mode;
+    let mode = if m.echo {
+        UdpMode::Echo
+    } else if m.discard {
+        UdpMode::Discard
+    } else if m.time {
+        UdpMode::Time
+    } else {
+        UdpMode::Listen
+    };
+    if a.common.idle_timeout.is_some() {
+        return Err(error::usage(
+            "--idle-timeout applies to TCP connections only",
+        ));
+    }
+    let cfg = UdpConfig {
+        mode,
+        count: a.common.count,
+        log: log_of(&a.common),
+    };
+    let socket = net::bind_udp(listen_addr(&a.common)?)?;
+    let local = socket.local_addr()?;
+    cfg.log
+        .listening(local, "udp", mode.name(), net::loopback_note(&local));
+    let shutdown = Shutdown::new();
+    stop_on_signals(&shutdown)?;
+    let started = Instant::now();
+    let summary = serve::udp::run(socket, shutdown, &cfg)?;
+    cfg.log.summary(&summary, started.elapsed(), "datagrams");
+    Ok(())
+}
+
+fn connect_config(a: ConnectArgs) -> Result<ConnectConfig> {
+    let (host, port) = match (net::split_host_port(&a.host)?, a.port) {
+        ((h, None), Some(p)) => (h, p),
+        ((h, Some(p)), None) => (h, p),
+        ((_, Some(_)), Some(_)) => {
+            return Err(error::usage(format!(
+                "'{}' already names a port; give HOST PORT or HOST:PORT",
+                a.host
+            )));
+        }
+        ((_, None), None) => {
+            return Err(error::usage(format!(
+                "no port given: netkit connect {} PORT",
+                a.host
+            )));
+        }
+    };
+    let port = net::parse_port(&port)?;
+    if port == 0 {
+        return Err(error::usage("cannot connect to port 0"));
+    }
+    Ok(ConnectConfig {
+        host,
+        port,
+        udp: a.udp,
+        connect: ConnectOptions {
+            timeout: Some(a.timeout),
+            family: if a.ipv4 {
+                Family::V4
+            } else if a.ipv6 {
+                Family::V6
+            } else {
+                Family::Any
+            },
+            source: a.source,
+            source_port: a.source_port,
+        },
+        stream: StreamOptions {
+            nodelay: a.nodelay,
+            keepalive: None,
+        },
+        pipe: PipeOptions {
+            quit_after: a.quit_after,
+            idle_timeout: a.idle_timeout,
+            no_shutdown: a.no_shutdown,
+            input_is_tty: false,
+        },
+        reply_timeout: a.reply_timeout,
+        verbose: a.verbose,
+    })
+}

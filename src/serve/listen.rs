@@ -1,0 +1,172 @@
+//! netcat listen mode. Without `-k`: accept one client, pipe it to
+//! stdin/stdout like `nc -l`, exit when both directions are done. With `-k`:
+//! many clients at once, each one's bytes to stdout (whole chunks, never
+//! interleaved mid-chunk) and stdin broadcast to all through bounded queues.
+
+use std::fs::File;
+use std::io::{IsTerminal, Read, Write};
+use std::net::{Shutdown as SockShutdown, TcpListener};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use super::TcpConfig;
+use super::broadcast::{Hub, Msg};
+use super::tcp::{self, Conn, End, Handler};
+use crate::log::{ConnRecord, Summary};
+use crate::pipe::{self, Counters, PipeOptions};
+use crate::shutdown::Shutdown;
+
+/// How many stdin chunks a `-k` client may fall behind before it is dropped.
+const QUEUE: usize = 1024;
+
+/// `nc -l`: one client, then exit.
+pub fn single(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
+    tcp::wake_accept_on_shutdown(&listener, &shutdown)?;
+    let Some((stream, peer)) = tcp::accept_one(&listener, &shutdown, cfg)? else {
+        return Ok(Summary::default());
+    };
+    drop(listener); // later clients are refused, as with nc -l
+    cfg.stream
+        .apply(&stream)
+        .context("cannot set socket options")?;
+    cfg.log.verbose(&format!("{peer}: connected"));
+    let started = Instant::now();
+    let opts = PipeOptions {
+        idle_timeout: cfg.idle_timeout,
+        input_is_tty: std::io::stdin().is_terminal(),
+        ..PipeOptions::default()
+    };
+    let counters = Arc::new(Counters::default());
+    let result = pipe::run(
+        stream,
+        pipe::stdin_file()?,
+        pipe::stdout_file()?,
+        &opts,
+        counters.clone(),
+        Some(&shutdown),
+    );
+    let (bytes_in, bytes_out) = (
+        counters.received.load(Ordering::Relaxed),
+        counters.sent.load(Ordering::Relaxed),
+    );
+    cfg.log.connection(&ConnRecord {
+        peer,
+        bytes_in,
+        bytes_out,
+        duration: started.elapsed(),
+        end: match &result {
+            Ok(o) => o.end.describe().to_string(),
+            Err(e) => format!("{e:#}"),
+        },
+    });
+    result?;
+    Ok(Summary {
+        connections: 1,
+        rejected: 0,
+        bytes_in,
+        bytes_out,
+    })
+}
+
+/// `ncat -lk`: many clients; stdin to all of them, each one's bytes to stdout.
+pub fn keep_open(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
+    let hub = Arc::new(Hub::new(QUEUE));
+    let stdout = Arc::new(Mutex::new(pipe::stdout_file()?));
+    spawn_stdin_broadcast(pipe::stdin_file()?, hub.clone(), cfg.log)?;
+
+    let log = cfg.log;
+    let stop = shutdown.clone();
+    let handler: Handler = Arc::new(move |conn: &mut Conn| client(conn, &hub, &stdout, &stop, log));
+    tcp::accept_loop(listener, shutdown, cfg, handler)
+}
+
+fn spawn_stdin_broadcast(mut stdin: File, hub: Arc<Hub>, log: crate::log::Log) -> Result<()> {
+    thread::Builder::new()
+        .name("stdin-broadcast".into())
+        .spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        for id in hub.send(Arc::from(&buf[..n]), None) {
+                            log.info(&format!(
+                                "client {id} dropped: it fell {QUEUE} chunks behind"
+                            ));
+                        }
+                    }
+                }
+            }
+            hub.close();
+        })
+        .context("cannot start the stdin thread")?;
+    Ok(())
+}
+
+fn client(
+    conn: &mut Conn,
+    hub: &Hub,
+    stdout: &Mutex<File>,
+    stop: &Shutdown,
+    _log: crate::log::Log,
+) -> End {
+    let rx = hub.subscribe(conn.id);
+    let sent = Arc::new(AtomicU64::new(0));
+    let writer = match conn.stream.try_clone() {
+        Ok(w) => w,
+        Err(e) => return End::from_io(&e),
+    };
+    let sent2 = sent.clone();
+    let writer_thread = thread::Builder::new()
+        .stack_size(tcp::CONN_STACK)
+        .spawn(move || {
+            let mut w = &writer;
+            loop {
+                match rx.recv() {
+                    Ok(Msg::Data(d)) => {
+                        if w.write_all(&d).is_err() {
+                            break;
+                        }
+                        sent2.fetch_add(d.len() as u64, Ordering::Relaxed);
+                    }
+                    Ok(Msg::Close) => {
+                        let _ = writer.shutdown(SockShutdown::Write);
+                        break;
+                    }
+                    Err(_) => {
+                        // Dropped as too slow, or the reader is done.
+                        let _ = writer.shutdown(SockShutdown::Both);
+                        break;
+                    }
+                }
+            }
+        });
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut stream = &conn.stream;
+    let end = loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break End::PeerClosed,
+            Ok(n) => {
+                conn.bytes_in += n as u64;
+                let mut out = stdout.lock().unwrap_or_else(|p| p.into_inner());
+                if out.write_all(&buf[..n]).is_err() {
+                    // stdout is gone (`| head`): nothing more can be delivered.
+                    stop.trigger();
+                    break End::Error("stdout closed".into());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break End::from_io(&e),
+        }
+    };
+    hub.unsubscribe(conn.id);
+    if let Ok(t) = writer_thread {
+        let _ = t.join();
+    }
+    conn.bytes_out = sent.load(Ordering::Relaxed);
+    end
+}
