@@ -1,0 +1,227 @@
+//! Shared test helpers: start the real `netkit` binary on port 0 and read its
+//! address from the listening line, or run a server in-process on a socket the
+//! test bound itself. No fixed ports, no sleeps: readiness is the bound socket.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::thread;
+use std::time::Duration;
+
+use netkit::log::Summary;
+use netkit::serve::TcpConfig;
+use netkit::shutdown::Shutdown;
+
+/// Generous upper bound for anything a test waits for; never a readiness sleep.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// The netkit binary under test.
+pub fn netkit() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_netkit"))
+}
+
+/// True when `program` is on PATH; otherwise print why the caller skips.
+pub fn have(program: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !found {
+        eprintln!("SKIP: {program} is not installed (.ci/run installs it)");
+    }
+    found
+}
+
+/// A `netkit` child process that printed its listening line.
+pub struct Running {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub stdin: Option<ChildStdin>,
+    pub stdout: Option<ChildStdout>,
+    stderr: Receiver<String>,
+}
+
+/// Start `netkit ARGS` with piped stdio and wait for `listening on ADDR`.
+pub fn spawn_server(args: &[&str]) -> Running {
+    let mut cmd = netkit();
+    cmd.args(args);
+    spawn_server_cmd(cmd)
+}
+
+/// Like `spawn_server`, for a prepared command.
+pub fn spawn_server_cmd(mut cmd: Command) -> Running {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start netkit");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx
+        .recv_timeout(PATIENCE)
+        .expect("server printed no listening line");
+    let addr = parse_listening(&first).unwrap_or_else(|| panic!("not a listening line: {first}"));
+    Running {
+        stdin: child.stdin.take(),
+        stdout: child.stdout.take(),
+        child,
+        addr,
+        stderr: rx,
+    }
+}
+
+/// The address in `listening on ADDR (...)`, or in a JSON listening event.
+pub fn parse_listening(line: &str) -> Option<SocketAddr> {
+    if let Some(rest) = line.strip_prefix("listening on ") {
+        return rest.split_whitespace().next()?.parse().ok();
+    }
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    v.get("addr")?.as_str()?.parse().ok()
+}
+
+impl Running {
+    /// The next stderr line, within `PATIENCE`.
+    pub fn stderr_line(&self) -> Option<String> {
+        match self.stderr.recv_timeout(PATIENCE) {
+            Ok(l) => Some(l),
+            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => None,
+        }
+    }
+
+    /// Wait for a stderr line containing `needle`; returns it.
+    pub fn wait_stderr(&self, needle: &str) -> String {
+        loop {
+            match self.stderr_line() {
+                Some(l) if l.contains(needle) => return l,
+                Some(_) => {}
+                None => panic!("stderr never said '{needle}'"),
+            }
+        }
+    }
+
+    /// Send a signal to the child.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY-free: kill(1) through the shell keeps tests free of unsafe.
+        let _ = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status();
+    }
+
+    /// Wait for exit with a bound; panics if the child hangs.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("netkit did not exit in time");
+            }
+            thread::sleep(Duration::from_millis(10)); // polling an exit, not readiness
+        }
+    }
+
+    /// Read all of stdout until EOF.
+    pub fn read_stdout(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Some(mut s) = self.stdout.take() {
+            s.read_to_end(&mut out).expect("read stdout");
+        }
+        out
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An in-process TCP server on 127.0.0.1:0; dropping it stops the server and
+/// fails the test if the server thread panicked.
+pub struct InProcess {
+    pub addr: SocketAddr,
+    pub shutdown: Shutdown,
+    handle: Option<thread::JoinHandle<anyhow::Result<Summary>>>,
+}
+
+impl InProcess {
+    /// Start `serve::tcp::run` with `cfg` on a freshly bound listener.
+    pub fn tcp(cfg: TcpConfig) -> InProcess {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = Shutdown::new();
+        let s = shutdown.clone();
+        let handle = thread::spawn(move || netkit::serve::tcp::run(listener, s, &cfg));
+        InProcess {
+            addr,
+            shutdown,
+            handle: Some(handle),
+        }
+    }
+
+    /// Stop the server and return its summary.
+    pub fn stop(mut self) -> Summary {
+        self.shutdown.trigger();
+        let h = self.handle.take().expect("handle");
+        h.join().expect("server panicked").expect("server failed")
+    }
+
+    /// A connected client with a read timeout, so a broken server fails the test.
+    pub fn client(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).expect("connect");
+        s.set_read_timeout(Some(PATIENCE)).expect("timeout");
+        s
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+        if let Some(h) = self.handle.take() {
+            let result = h.join();
+            if !thread::panicking() {
+                result.expect("server panicked").expect("server failed");
+            }
+        }
+    }
+}
+
+/// Write `data` and read exactly `n` bytes back.
+pub fn roundtrip(stream: &mut TcpStream, data: &[u8], n: usize) -> Vec<u8> {
+    stream.write_all(data).expect("write");
+    let mut buf = vec![0u8; n];
+    stream.read_exact(&mut buf).expect("read");
+    buf
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so payloads are reproducible.
+pub fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(n + 8);
+    while out.len() < n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(n);
+    out
+}
