@@ -1,0 +1,190 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'netkit'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'netkit' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)')
+            [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Connect to HOST PORT and pipe stdin/stdout through the socket')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write every page into a directory)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'netkit;serve' {
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after this many connections (UDP: datagrams)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close a connection with no traffic for this long (e.g. 30s)')
+            [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'On Ctrl-C/SIGTERM, how long live connections may take to finish')
+            [CompletionResult]::new('--max-conns', '--max-conns', [CompletionResultType]::ParameterName, 'At most N connections at once; further clients are accepted and closed at once')
+            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Enable TCP keepalive, probing after this much idle time')
+            [CompletionResult]::new('--max-frame', '--max-frame', [CompletionResultType]::ParameterName, '--framed: the largest frame accepted; a bigger length closes the connection')
+            [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Echo every byte back to its sender (RFC 862)')
+            [CompletionResult]::new('--upper', '--upper', [CompletionResultType]::ParameterName, 'Line echo, upper-cased; `quit` answers `bye` and closes')
+            [CompletionResult]::new('--discard', '--discard', [CompletionResultType]::ParameterName, 'Read and count everything (RFC 863); -v prints bytes per connection')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Send an endless chargen pattern until the client closes (RFC 864)')
+            [CompletionResult]::new('--time', '--time', [CompletionResultType]::ParameterName, 'Send the Unix time in seconds and a newline, then close')
+            [CompletionResult]::new('--framed', '--framed', [CompletionResultType]::ParameterName, 'Echo frames: a 4-byte big-endian length, then that many bytes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Logs and the summary as one JSON object per line on stderr')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Keep listening after the first client (netcat mode: many clients, stdin to all)')
+            [CompletionResult]::new('--keep-open', '--keep-open', [CompletionResultType]::ParameterName, 'Keep listening after the first client (netcat mode: many clients, stdin to all)')
+            [CompletionResult]::new('--nodelay', '--nodelay', [CompletionResultType]::ParameterName, 'Set TCP_NODELAY on each connection')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('tcp', 'tcp', [CompletionResultType]::ParameterValue, 'Serve over TCP (the default)')
+            [CompletionResult]::new('udp', 'udp', [CompletionResultType]::ParameterValue, 'Serve over UDP')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'netkit;serve;tcp' {
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after this many connections (UDP: datagrams)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close a connection with no traffic for this long (e.g. 30s)')
+            [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'On Ctrl-C/SIGTERM, how long live connections may take to finish')
+            [CompletionResult]::new('--max-conns', '--max-conns', [CompletionResultType]::ParameterName, 'At most N connections at once; further clients are accepted and closed at once')
+            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Enable TCP keepalive, probing after this much idle time')
+            [CompletionResult]::new('--max-frame', '--max-frame', [CompletionResultType]::ParameterName, '--framed: the largest frame accepted; a bigger length closes the connection')
+            [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Echo every byte back to its sender (RFC 862)')
+            [CompletionResult]::new('--upper', '--upper', [CompletionResultType]::ParameterName, 'Line echo, upper-cased; `quit` answers `bye` and closes')
+            [CompletionResult]::new('--discard', '--discard', [CompletionResultType]::ParameterName, 'Read and count everything (RFC 863); -v prints bytes per connection')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Send an endless chargen pattern until the client closes (RFC 864)')
+            [CompletionResult]::new('--time', '--time', [CompletionResultType]::ParameterName, 'Send the Unix time in seconds and a newline, then close')
+            [CompletionResult]::new('--framed', '--framed', [CompletionResultType]::ParameterName, 'Echo frames: a 4-byte big-endian length, then that many bytes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Logs and the summary as one JSON object per line on stderr')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Keep listening after the first client (netcat mode: many clients, stdin to all)')
+            [CompletionResult]::new('--keep-open', '--keep-open', [CompletionResultType]::ParameterName, 'Keep listening after the first client (netcat mode: many clients, stdin to all)')
+            [CompletionResult]::new('--nodelay', '--nodelay', [CompletionResultType]::ParameterName, 'Set TCP_NODELAY on each connection')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'netkit;serve;udp' {
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after this many connections (UDP: datagrams)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close a connection with no traffic for this long (e.g. 30s)')
+            [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'On Ctrl-C/SIGTERM, how long live connections may take to finish')
+            [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Send every datagram back to its sender')
+            [CompletionResult]::new('--discard', '--discard', [CompletionResultType]::ParameterName, 'Count datagrams and bytes')
+            [CompletionResult]::new('--time', '--time', [CompletionResultType]::ParameterName, 'Answer a `TIME` datagram with the Unix time; anything else with an error datagram')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Logs and the summary as one JSON object per line on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'netkit;serve;help' {
+            [CompletionResult]::new('tcp', 'tcp', [CompletionResultType]::ParameterValue, 'Serve over TCP (the default)')
+            [CompletionResult]::new('udp', 'udp', [CompletionResultType]::ParameterValue, 'Serve over UDP')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'netkit;serve;help;tcp' {
+            break
+        }
+        'netkit;serve;help;udp' {
+            break
+        }
+        'netkit;serve;help;help' {
+            break
+        }
+        'netkit;connect' {
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Connect timeout for each address')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Connect timeout for each address')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close when no data moves either way for this long (exit code 4)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Quit this long after stdin EOF, even if the peer has not closed')
+            [CompletionResult]::new('--reply-timeout', '--reply-timeout', [CompletionResultType]::ParameterName, 'UDP: how long to wait for replies after stdin EOF')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Local address to connect from')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Local address to connect from')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Local port to connect from')
+            [CompletionResult]::new('--source-port', '--source-port', [CompletionResultType]::ParameterName, 'Local port to connect from')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Use UDP: stdin chunks become datagrams, replies go to stdout')
+            [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'Use UDP: stdin chunks become datagrams, replies go to stdout')
+            [CompletionResult]::new('--no-shutdown', '--no-shutdown', [CompletionResultType]::ParameterName, 'Do not shut down the write side at stdin EOF')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'IPv4 only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'IPv6 only')
+            [CompletionResult]::new('--nodelay', '--nodelay', [CompletionResultType]::ParameterName, 'Set TCP_NODELAY')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Report the connection and how it ended on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Report the connection and how it ended on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'netkit;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'netkit;man' {
+            [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Write netkit.1 and one page per subcommand into this directory')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'netkit;help' {
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)')
+            [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Connect to HOST PORT and pipe stdin/stdout through the socket')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write every page into a directory)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'netkit;help;serve' {
+            [CompletionResult]::new('tcp', 'tcp', [CompletionResultType]::ParameterValue, 'Serve over TCP (the default)')
+            [CompletionResult]::new('udp', 'udp', [CompletionResultType]::ParameterValue, 'Serve over UDP')
+            break
+        }
+        'netkit;help;serve;tcp' {
+            break
+        }
+        'netkit;help;serve;udp' {
+            break
+        }
+        'netkit;help;connect' {
+            break
+        }
+        'netkit;help;completions' {
+            break
+        }
+        'netkit;help;man' {
+            break
+        }
+        'netkit;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

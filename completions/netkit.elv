@@ -1,0 +1,166 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[netkit] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'netkit'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'netkit'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand serve 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)'
+            cand connect 'Connect to HOST PORT and pipe stdin/stdout through the socket'
+            cand completions 'Print a shell completion script to stdout'
+            cand man 'Print the man page (or write every page into a directory)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'netkit;serve'= {
+            cand --bind 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)'
+            cand --count 'Exit after this many connections (UDP: datagrams)'
+            cand --idle-timeout 'Close a connection with no traffic for this long (e.g. 30s)'
+            cand --grace 'On Ctrl-C/SIGTERM, how long live connections may take to finish'
+            cand --max-conns 'At most N connections at once; further clients are accepted and closed at once'
+            cand --keepalive 'Enable TCP keepalive, probing after this much idle time'
+            cand --max-frame '--framed: the largest frame accepted; a bigger length closes the connection'
+            cand --echo 'Echo every byte back to its sender (RFC 862)'
+            cand --upper 'Line echo, upper-cased; `quit` answers `bye` and closes'
+            cand --discard 'Read and count everything (RFC 863); -v prints bytes per connection'
+            cand --source 'Send an endless chargen pattern until the client closes (RFC 864)'
+            cand --time 'Send the Unix time in seconds and a newline, then close'
+            cand --framed 'Echo frames: a 4-byte big-endian length, then that many bytes'
+            cand -v 'Log each connection (peer, bytes in/out, duration, how it ended)'
+            cand --verbose 'Log each connection (peer, bytes in/out, duration, how it ended)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand --json 'Logs and the summary as one JSON object per line on stderr'
+            cand -k 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
+            cand --keep-open 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
+            cand --nodelay 'Set TCP_NODELAY on each connection'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand tcp 'Serve over TCP (the default)'
+            cand udp 'Serve over UDP'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'netkit;serve;tcp'= {
+            cand --bind 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)'
+            cand --count 'Exit after this many connections (UDP: datagrams)'
+            cand --idle-timeout 'Close a connection with no traffic for this long (e.g. 30s)'
+            cand --grace 'On Ctrl-C/SIGTERM, how long live connections may take to finish'
+            cand --max-conns 'At most N connections at once; further clients are accepted and closed at once'
+            cand --keepalive 'Enable TCP keepalive, probing after this much idle time'
+            cand --max-frame '--framed: the largest frame accepted; a bigger length closes the connection'
+            cand --echo 'Echo every byte back to its sender (RFC 862)'
+            cand --upper 'Line echo, upper-cased; `quit` answers `bye` and closes'
+            cand --discard 'Read and count everything (RFC 863); -v prints bytes per connection'
+            cand --source 'Send an endless chargen pattern until the client closes (RFC 864)'
+            cand --time 'Send the Unix time in seconds and a newline, then close'
+            cand --framed 'Echo frames: a 4-byte big-endian length, then that many bytes'
+            cand -v 'Log each connection (peer, bytes in/out, duration, how it ended)'
+            cand --verbose 'Log each connection (peer, bytes in/out, duration, how it ended)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand --json 'Logs and the summary as one JSON object per line on stderr'
+            cand -k 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
+            cand --keep-open 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
+            cand --nodelay 'Set TCP_NODELAY on each connection'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'netkit;serve;udp'= {
+            cand --bind 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)'
+            cand --count 'Exit after this many connections (UDP: datagrams)'
+            cand --idle-timeout 'Close a connection with no traffic for this long (e.g. 30s)'
+            cand --grace 'On Ctrl-C/SIGTERM, how long live connections may take to finish'
+            cand --echo 'Send every datagram back to its sender'
+            cand --discard 'Count datagrams and bytes'
+            cand --time 'Answer a `TIME` datagram with the Unix time; anything else with an error datagram'
+            cand -v 'Log each connection (peer, bytes in/out, duration, how it ended)'
+            cand --verbose 'Log each connection (peer, bytes in/out, duration, how it ended)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand --json 'Logs and the summary as one JSON object per line on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'netkit;serve;help'= {
+            cand tcp 'Serve over TCP (the default)'
+            cand udp 'Serve over UDP'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'netkit;serve;help;tcp'= {
+        }
+        &'netkit;serve;help;udp'= {
+        }
+        &'netkit;serve;help;help'= {
+        }
+        &'netkit;connect'= {
+            cand -w 'Connect timeout for each address'
+            cand --timeout 'Connect timeout for each address'
+            cand --idle-timeout 'Close when no data moves either way for this long (exit code 4)'
+            cand -q 'Quit this long after stdin EOF, even if the peer has not closed'
+            cand --reply-timeout 'UDP: how long to wait for replies after stdin EOF'
+            cand -s 'Local address to connect from'
+            cand --source 'Local address to connect from'
+            cand -p 'Local port to connect from'
+            cand --source-port 'Local port to connect from'
+            cand -u 'Use UDP: stdin chunks become datagrams, replies go to stdout'
+            cand --udp 'Use UDP: stdin chunks become datagrams, replies go to stdout'
+            cand --no-shutdown 'Do not shut down the write side at stdin EOF'
+            cand -4 'IPv4 only'
+            cand -6 'IPv6 only'
+            cand --nodelay 'Set TCP_NODELAY'
+            cand -v 'Report the connection and how it ended on stderr'
+            cand --verbose 'Report the connection and how it ended on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'netkit;completions'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'netkit;man'= {
+            cand --out-dir 'Write netkit.1 and one page per subcommand into this directory'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'netkit;help'= {
+            cand serve 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)'
+            cand connect 'Connect to HOST PORT and pipe stdin/stdout through the socket'
+            cand completions 'Print a shell completion script to stdout'
+            cand man 'Print the man page (or write every page into a directory)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'netkit;help;serve'= {
+            cand tcp 'Serve over TCP (the default)'
+            cand udp 'Serve over UDP'
+        }
+        &'netkit;help;serve;tcp'= {
+        }
+        &'netkit;help;serve;udp'= {
+        }
+        &'netkit;help;connect'= {
+        }
+        &'netkit;help;completions'= {
+        }
+        &'netkit;help;man'= {
+        }
+        &'netkit;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,111 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_netkit_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_netkit_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_netkit_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_netkit_using_subcommand
+    set -l cmd (__fish_netkit_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c netkit -n "__fish_netkit_needs_command" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_needs_command" -s V -l version -d 'Print version'
+complete -c netkit -n "__fish_netkit_needs_command" -f -a "serve" -d 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)'
+complete -c netkit -n "__fish_netkit_needs_command" -f -a "connect" -d 'Connect to HOST PORT and pipe stdin/stdout through the socket'
+complete -c netkit -n "__fish_netkit_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c netkit -n "__fish_netkit_needs_command" -f -a "man" -d 'Print the man page (or write every page into a directory)'
+complete -c netkit -n "__fish_netkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l max-conns -d 'At most N connections at once; further clients are accepted and closed at once' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l keepalive -d 'Enable TCP keepalive, probing after this much idle time' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l max-frame -d '--framed: the largest frame accepted; a bigger length closes the connection' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l echo -d 'Echo every byte back to its sender (RFC 862)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l upper -d 'Line echo, upper-cased; `quit` answers `bye` and closes'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l discard -d 'Read and count everything (RFC 863); -v prints bytes per connection'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l source -d 'Send an endless chargen pattern until the client closes (RFC 864)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l time -d 'Send the Unix time in seconds and a newline, then close'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l framed -d 'Echo frames: a 4-byte big-endian length, then that many bytes'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -s q -l quiet -d 'Print nothing but errors'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l json -d 'Logs and the summary as one JSON object per line on stderr'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -s k -l keep-open -d 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l nodelay -d 'Set TCP_NODELAY on each connection'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -a "tcp" -d 'Serve over TCP (the default)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -a "udp" -d 'Serve over UDP'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l max-conns -d 'At most N connections at once; further clients are accepted and closed at once' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l keepalive -d 'Enable TCP keepalive, probing after this much idle time' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l max-frame -d '--framed: the largest frame accepted; a bigger length closes the connection' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l echo -d 'Echo every byte back to its sender (RFC 862)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l upper -d 'Line echo, upper-cased; `quit` answers `bye` and closes'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l discard -d 'Read and count everything (RFC 863); -v prints bytes per connection'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l source -d 'Send an endless chargen pattern until the client closes (RFC 864)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l time -d 'Send the Unix time in seconds and a newline, then close'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l framed -d 'Echo frames: a 4-byte big-endian length, then that many bytes'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s q -l quiet -d 'Print nothing but errors'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l json -d 'Logs and the summary as one JSON object per line on stderr'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s k -l keep-open -d 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l nodelay -d 'Set TCP_NODELAY on each connection'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l echo -d 'Send every datagram back to its sender'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l discard -d 'Count datagrams and bytes'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l time -d 'Answer a `TIME` datagram with the Unix time; anything else with an error datagram'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s q -l quiet -d 'Print nothing but errors'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l json -d 'Logs and the summary as one JSON object per line on stderr'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "tcp" -d 'Serve over TCP (the default)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "udp" -d 'Serve over UDP'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s w -l timeout -d 'Connect timeout for each address' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l idle-timeout -d 'Close when no data moves either way for this long (exit code 4)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s q -d 'Quit this long after stdin EOF, even if the peer has not closed' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l reply-timeout -d 'UDP: how long to wait for replies after stdin EOF' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s s -l source -d 'Local address to connect from' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s p -l source-port -d 'Local port to connect from' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s u -l udp -d 'Use UDP: stdin chunks become datagrams, replies go to stdout'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l no-shutdown -d 'Do not shut down the write side at stdin EOF'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 4 -d 'IPv4 only'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 6 -d 'IPv6 only'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l nodelay -d 'Set TCP_NODELAY'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s v -l verbose -d 'Report the connection and how it ended on stderr'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand man" -l out-dir -d 'Write netkit.1 and one page per subcommand into this directory' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand man" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions man help" -f -a "serve" -d 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions man help" -f -a "connect" -d 'Connect to HOST PORT and pipe stdin/stdout through the socket'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions man help" -f -a "man" -d 'Print the man page (or write every page into a directory)'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and __fish_seen_subcommand_from serve" -f -a "tcp" -d 'Serve over TCP (the default)'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and __fish_seen_subcommand_from serve" -f -a "udp" -d 'Serve over UDP'
