@@ -8,7 +8,9 @@ use netkit::cli;
 fn completions_are_fresh() {
     for shell in cli::SHELLS {
         let name = cli::completion_file_name(shell);
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions").join(&name);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("completions")
+            .join(&name);
         let committed = std::fs::read(&path).unwrap_or_default();
         assert!(
             committed == cli::completion_script(shell),
@@ -22,7 +24,9 @@ fn man_pages_are_fresh() {
     let pages = cli::man_pages().expect("render man pages");
     assert!(pages.iter().any(|(n, _)| n == "netkit-serve.1"));
     for (name, text) in pages {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("man").join(&name);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("man")
+            .join(&name);
         let committed = std::fs::read(&path).unwrap_or_default();
         assert!(
             committed == text,
@@ -36,7 +40,14 @@ fn every_subcommand_help_shows_an_example() {
     use clap::CommandFactory;
     let cmd = cli::Cli::command();
     for sub in cmd.get_subcommands() {
-        let help = sub.get_after_help().map(|h| h.to_string()).unwrap_or_default();
-        assert!(help.contains("Example"), "`netkit {} --help` has no example", sub.get_name());
+        let help = sub
+            .get_after_help()
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        assert!(
+            help.contains("Example"),
+            "`netkit {} --help` has no example",
+            sub.get_name()
+        );
     }
 }
