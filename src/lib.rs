@@ -8,6 +8,7 @@
 //! - `shutdown`: the stop handle every server takes, with wakers for blocked calls.
 //! - `log`: stderr diagnostics: the listening line, `-v` records, summaries, JSON.
 //! - `pipe` and `zerocopy`: the two-way stdin/stdout pipe and the fastest byte copy.
+//! - `sys`: process-wide OS settings (the open-file limit).
 //! - `serve`: TCP and UDP servers, one module per mode family.
 //! - `connect`: the TCP pipe client and the UDP client.
 
@@ -19,5 +20,6 @@ pub mod net;
 pub mod pipe;
 pub mod serve;
 pub mod shutdown;
+pub mod sys;
 pub mod units;
 pub mod zerocopy;

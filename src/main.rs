@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(), // help/version exit 0, usage errors exit 2
     };
+    netkit::sys::raise_fd_limit();
     match run(cli) {
         Ok(()) => ExitCode::from(code::OK as u8),
         Err(e) if error::is_broken_pipe(&e) => ExitCode::from(code::OK as u8),

@@ -67,7 +67,7 @@ fn read_header(stream: &mut impl Read) -> io::Result<Option<[u8; 4]>> {
 /// Echo frames until the peer closes or sends a bad one.
 pub fn echo(conn: &mut Conn, max_frame: u64) -> End {
     let mut buf = vec![0u8; CHUNK];
-    let mut stream = &conn.stream;
+    let mut stream = &*conn.stream;
     loop {
         let header = match read_header(&mut stream) {
             Ok(Some(h)) => h,

@@ -146,7 +146,7 @@ fn client(
             }
         });
     let mut buf = vec![0u8; 64 * 1024];
-    let mut stream = &conn.stream;
+    let mut stream = &*conn.stream;
     let end = loop {
         match stream.read(&mut buf) {
             Ok(0) => break End::PeerClosed,

@@ -8,8 +8,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::tcp::{Conn, End};
 
-/// Buffer of one echo connection: big enough for throughput, small enough for
-/// 10,000 clients (only the pages a read touches become resident).
+/// An echo connection starts with a one-page buffer, so 10,000 chatty clients
+/// stay small, and moves to `ECHO_BUF` the first time a read fills it.
+const ECHO_START: usize = 4 * 1024;
+/// The buffer of an echo connection that carries bulk data.
 const ECHO_BUF: usize = 64 * 1024;
 /// Discard reads in large gulps: fewer syscalls.
 const DISCARD_BUF: usize = 256 * 1024;
@@ -28,26 +30,30 @@ fn read_some(stream: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// RFC 862: every byte back to its sender.
 pub fn echo(conn: &mut Conn) -> End {
-    let mut buf = vec![0u8; ECHO_BUF];
-    let mut stream = &conn.stream;
+    let mut buf = vec![0u8; ECHO_START];
+    let mut stream = &*conn.stream;
     loop {
         let n = match read_some(&mut stream, &mut buf) {
             Ok(0) => return End::PeerClosed,
             Ok(n) => n,
             Err(e) => return End::from_io(&e),
         };
+        let grow = n == buf.len() && buf.len() < ECHO_BUF;
         conn.bytes_in += n as u64;
         if let Err(e) = stream.write_all(&buf[..n]) {
             return End::from_io(&e);
         }
         conn.bytes_out += n as u64;
+        if grow {
+            buf = vec![0u8; ECHO_BUF];
+        }
     }
 }
 
 /// RFC 863: read and count.
 pub fn discard(conn: &mut Conn) -> End {
     let mut buf = vec![0u8; DISCARD_BUF];
-    let mut stream = &conn.stream;
+    let mut stream = &*conn.stream;
     loop {
         match read_some(&mut stream, &mut buf) {
             Ok(0) => return End::PeerClosed,
@@ -81,7 +87,7 @@ pub fn chargen_block() -> &'static [u8] {
 /// RFC 864-style source: the chargen pattern until the client goes away.
 pub fn source(conn: &mut Conn) -> End {
     let block = chargen_block();
-    let mut stream = &conn.stream;
+    let mut stream = &*conn.stream;
     loop {
         match stream.write(block) {
             Ok(0) => return End::PeerClosed,
@@ -108,7 +114,7 @@ pub fn unix_seconds() -> u64 {
 /// The time service: Unix seconds as ASCII and a newline, then close.
 pub fn time(conn: &mut Conn) -> End {
     let line = format!("{}\n", unix_seconds());
-    let mut stream = &conn.stream;
+    let mut stream = &*conn.stream;
     match stream.write_all(line.as_bytes()) {
         Ok(()) => {
             conn.bytes_out += line.len() as u64;
@@ -138,8 +144,8 @@ pub fn upper_line(line: &[u8]) -> UpperReply {
 
 /// Line echo, upper-cased; `quit` answers `bye` and closes.
 pub fn upper(conn: &mut Conn) -> End {
-    let mut reader = BufReader::with_capacity(8 * 1024, &conn.stream);
-    let mut writer = &conn.stream;
+    let mut reader = BufReader::with_capacity(8 * 1024, &*conn.stream);
+    let mut writer = &*conn.stream;
     let mut line = Vec::new();
     loop {
         line.clear();

@@ -18,13 +18,14 @@ use crate::log::{ConnRecord, Summary};
 use crate::shutdown::Shutdown;
 
 /// Stack size of a connection thread: handlers keep their buffers on the heap.
-pub const CONN_STACK: usize = 128 * 1024;
+pub const CONN_STACK: usize = 64 * 1024;
 
 /// One accepted client, with the bytes counted so far.
 #[derive(Debug)]
 pub struct Conn {
-    /// The socket.
-    pub stream: TcpStream,
+    /// The socket, shared with the server's list of live connections so a
+    /// stop can shut it down without a second descriptor per client.
+    pub stream: Arc<TcpStream>,
     /// The client's address.
     pub peer: SocketAddr,
     /// A per-server id, unique while the server runs.
@@ -92,12 +93,12 @@ pub fn run(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result
 /// Live connections, so a stop can wait for them and then close them.
 #[derive(Default)]
 struct Live {
-    streams: Mutex<HashMap<u64, TcpStream>>,
+    streams: Mutex<HashMap<u64, Arc<TcpStream>>>,
     changed: Condvar,
 }
 
 impl Live {
-    fn insert(&self, id: u64, stream: TcpStream) {
+    fn insert(&self, id: u64, stream: Arc<TcpStream>) {
         lock(&self.streams).insert(id, stream);
     }
 
@@ -248,9 +249,8 @@ pub fn accept_loop(
         }
         let id = next_id;
         next_id += 1;
-        if let Ok(clone) = stream.try_clone() {
-            live.insert(id, clone);
-        }
+        let stream = Arc::new(stream);
+        live.insert(id, stream.clone());
         totals.connections.fetch_add(1, Ordering::Relaxed);
         let (h, lv, tot, log) = (handler.clone(), live.clone(), totals.clone(), cfg.log);
         let spawned = thread::Builder::new()
