@@ -418,6 +418,9 @@ fn spawn_reader(
                 let _ = io::stdout().flush();
                 std::process::exit(if failed { 1 } else { 0 });
             }
+            // Let the prompt draw what is queued above it (the last data and
+            // the notice): a signal would otherwise win the race.
+            thread::sleep(Duration::from_millis(150));
             while !shared.acknowledged.load(Ordering::SeqCst) {
                 // SAFETY: kill(2) on our own pid with a handled signal.
                 unsafe {
