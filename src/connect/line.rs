@@ -282,7 +282,14 @@ mod tests {
             cmd(":send my file.bin"),
             Ok(Input::Command(Command::Send("my file.bin".into())))
         );
-        for bad in [":hex", ":hex maybe", ":send", ":quit now", ":", ":frobnicate"] {
+        for bad in [
+            ":hex",
+            ":hex maybe",
+            ":send",
+            ":quit now",
+            ":",
+            ":frobnicate",
+        ] {
             let e = cmd(bad).expect_err(bad);
             assert!(!e.0.contains('\n'), "one line: {e}");
         }
@@ -300,7 +307,10 @@ mod tests {
     fn received_text_is_terminal_safe() {
         let mut carry = Vec::new();
         assert_eq!(render_text(&mut carry, b"hi\r\n"), "hi\n");
-        assert_eq!(render_text(&mut carry, b"\x1b[2J\x07ok\r"), "\\x1b[2J\\x07ok\\x0d");
+        assert_eq!(
+            render_text(&mut carry, b"\x1b[2J\x07ok\r"),
+            "\\x1b[2J\\x07ok\\x0d"
+        );
         assert_eq!(render_text(&mut carry, b"\xff\xfe"), "\\xff\\xfe");
         // "é" split across two chunks is held, then shown whole.
         assert_eq!(render_text(&mut carry, b"caf\xc3"), "caf");

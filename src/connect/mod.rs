@@ -72,7 +72,12 @@ pub fn run(cfg: &ConnectConfig) -> Result<()> {
     }
     if prompt {
         let outcome = repl::run_tcp(stream, &cfg.repl);
-        return finish(cfg, started, peer, outcome.map(|o| (o.sent, o.received, o.end)));
+        return finish(
+            cfg,
+            started,
+            peer,
+            outcome.map(|o| (o.sent, o.received, o.end)),
+        );
     }
     let counters = Arc::new(Counters::default());
     let bar = progress::Progress::start(cfg.progress, counters.clone());

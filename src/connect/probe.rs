@@ -54,10 +54,14 @@ pub fn parse_ports(spec: &str) -> Result<Vec<u16>, String> {
 fn one_port(text: &str, item: &str) -> Result<u16, String> {
     let t = text.trim();
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("bad port '{t}' in '{item}': ports are numbers 1-65535"));
+        return Err(format!(
+            "bad port '{t}' in '{item}': ports are numbers 1-65535"
+        ));
     }
     match t.parse::<u32>() {
-        Ok(0) => Err(format!("port 0 in '{item}' cannot be probed: ports are 1-65535")),
+        Ok(0) => Err(format!(
+            "port 0 in '{item}' cannot be probed: ports are 1-65535"
+        )),
         Ok(p) if p <= 65535 => Ok(p as u16),
         _ => Err(format!("port '{t}' in '{item}' is over 65535")),
     }
@@ -266,7 +270,10 @@ pub fn run(ip: IpAddr, cfg: &ProbeConfig) -> Result<()> {
             "no port confirmed open on {ip}: {open_filtered} open|filtered (UDP silence is not proof)"
         ));
     }
-    Err(anyhow!("no open port among {} probed on {ip}", results.len()))
+    Err(anyhow!(
+        "no open port among {} probed on {ip}",
+        results.len()
+    ))
 }
 
 #[cfg(test)]
@@ -286,8 +293,22 @@ mod tests {
     #[test]
     fn hostile_port_lists() {
         for bad in [
-            "", " ", "0", "0-10", "70000", "65536", "5-1", "a", "1,,2", "1-", "-1", "1-2-3", "+80",
-            "80,", "1 2", "99999999999999999999",
+            "",
+            " ",
+            "0",
+            "0-10",
+            "70000",
+            "65536",
+            "5-1",
+            "a",
+            "1,,2",
+            "1-",
+            "-1",
+            "1-2-3",
+            "+80",
+            "80,",
+            "1 2",
+            "99999999999999999999",
         ] {
             let e = parse_ports(bad).expect_err(bad);
             assert!(!e.contains('\n'), "{e}");

@@ -97,12 +97,16 @@ impl Shared {
 
     fn status(&self, crlf: bool) -> String {
         format!(
-            "peer {} · sent {} · received {} · connected {} · hex {} · crlf {}",
+            "peer {}, sent {}, received {}, connected {}, hex {}, crlf {}",
             self.peer,
             format_bytes(self.sent.load(Ordering::Relaxed)),
             format_bytes(self.received.load(Ordering::Relaxed)),
             format_duration(self.started.elapsed()),
-            if self.hex.load(Ordering::Relaxed) { "on" } else { "off" },
+            if self.hex.load(Ordering::Relaxed) {
+                "on"
+            } else {
+                "off"
+            },
             if crlf { "on" } else { "off" },
         )
     }
@@ -271,17 +275,17 @@ fn prompt_loop(
         match line::parse(&line, crlf) {
             Ok(Input::Send(bytes)) => send(link, shared, &bytes)?,
             Ok(Input::Command(cmd)) => match cmd {
-                Command::Help => println!("{}", line::HELP),
+                Command::Help => eprintln!("{}", line::HELP),
                 Command::Quit => return Ok("quit"),
                 Command::Hex(on) => {
                     shared.hex.store(on, Ordering::Relaxed);
-                    println!("hex dump {}", if on { "on" } else { "off" });
+                    eprintln!("hex dump {}", if on { "on" } else { "off" });
                 }
                 Command::Crlf(on) => {
                     crlf = on;
-                    println!("lines end with {}", if on { "\\r\\n" } else { "\\n" });
+                    eprintln!("lines end with {}", if on { "\\r\\n" } else { "\\n" });
                 }
-                Command::Status => println!("{}", shared.status(crlf)),
+                Command::Status => eprintln!("{}", shared.status(crlf)),
                 Command::Send(path) => match link {
                     Link::Tcp(stream) => send_file(stream, shared, &path)?,
                     Link::Udp(_) => {
@@ -296,7 +300,10 @@ fn prompt_loop(
 
 fn send(link: &Link, shared: &Shared, bytes: &[u8]) -> Result<()> {
     match link {
-        Link::Tcp(s) => { let mut s: &TcpStream = s; s.write_all(bytes).context("cannot send") }
+        Link::Tcp(s) => {
+            let mut s: &TcpStream = s;
+            s.write_all(bytes).context("cannot send")
+        }
         Link::Udp(s) => match s.send(bytes) {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
