@@ -314,7 +314,7 @@ mod tests {
             assert!(!e.contains('\n'), "{e}");
         }
         // A huge list is bounded by the 65535 distinct ports it can name.
-        let huge = vec!["1-65535"; 10_000].join(",");
+        let huge = vec!["1-65535"; 100].join(",") + &",80".repeat(10_000);
         assert_eq!(parse_ports(&huge).map(|v| v.len()), Ok(65535));
     }
 
