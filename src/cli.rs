@@ -202,8 +202,15 @@ pub struct UdpServeArgs {
     "  echo hi | netkit connect localhost 7878     prints the echo, exits 0\n",
     "  tar c dir | netkit connect host 9000        every byte, then half-close\n",
     "  netkit connect [::1]:7878 < req > resp\n",
-    "  printf TIME | netkit connect -u 127.0.0.1 9000\n\n",
+    "  printf TIME | netkit connect -u 127.0.0.1 9000\n",
+    "  netkit connect 127.0.0.1 7878              on a terminal: a prompt (:help lists commands)\n",
+    "  netkit connect -z 127.0.0.1 1-1024,8080    which ports are open (exit 0 if any)\n",
+    "  netkit connect -z -u -v 127.0.0.1 53,123   UDP: open, closed or open|filtered\n",
+    "  echo hello | netkit connect --framed 127.0.0.1 9000\n\n",
     "At stdin EOF the write side is shut down and netkit reads until the peer closes.\n",
+    "On a terminal (or with -i) a prompt sends each line with \\n; escapes \\n \\r \\t \\\\ \\0 \\xHH send raw bytes;\n",
+    ":hex on|off, :crlf on|off, :send FILE, :status, :quit; Ctrl-D half-closes. History is kept in\n",
+    "$NETKIT_HISTORY, else $XDG_DATA_HOME/netkit/history, else ~/.local/share/netkit/history.\n",
     "HOST may be a name, an IPv4 or an IPv6 address; every address of a name is tried.\n\n",
     exit_codes!()
 ))]
@@ -215,9 +222,9 @@ pub struct ConnectArgs {
     /// Use UDP: stdin chunks become datagrams, replies go to stdout.
     #[arg(short, long)]
     pub udp: bool,
-    /// Connect timeout for each address.
-    #[arg(short = 'w', long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
-    pub timeout: Duration,
+    /// Connect timeout for each address [default: 10s; with -z, per port: 1s].
+    #[arg(short = 'w', long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
     /// Close when no data moves either way for this long (exit code 4).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub idle_timeout: Option<Duration>,
@@ -245,9 +252,30 @@ pub struct ConnectArgs {
     /// Set TCP_NODELAY.
     #[arg(long)]
     pub nodelay: bool,
-    /// Report the connection and how it ended on stderr.
+    /// Report the connection and how it ended on stderr (-z: every port, its state and time).
     #[arg(short, long)]
     pub verbose: bool,
+    /// A prompt even when stdin is not a terminal (one line, one send).
+    #[arg(short, long, conflicts_with_all = ["framed", "probe"])]
+    pub interactive: bool,
+    /// Prompt: end each line with \r\n instead of \n.
+    #[arg(long)]
+    pub crlf: bool,
+    /// Probe PORT (a list: 20-30,80,443) and print the open ports; exit 0 if any is open.
+    #[arg(short = 'z', long = "probe")]
+    pub probe: bool,
+    /// -z: how many ports to probe at once.
+    #[arg(long, value_name = "N", requires = "probe", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: Option<u32>,
+    /// Send each stdin line as one frame (4-byte big-endian length + bytes); print each frame received as a line.
+    #[arg(long, conflicts_with_all = ["udp", "probe"])]
+    pub framed: bool,
+    /// A live byte counter and rate on stderr while piping (hidden when stderr is not a terminal).
+    #[arg(long, conflicts_with = "probe")]
+    pub progress: bool,
+    /// One JSON summary object on stderr at exit (-z: one object per port on stdout).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The completion script for `shell`, as `netkit completions SHELL` prints it.

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -11,6 +11,8 @@ use clap::Parser;
 use netkit::cli::{
     self, Cli, Command, ConnectArgs, ServeArgs, ServeProto, TcpServeArgs, UdpServeArgs,
 };
+use netkit::connect::probe::{self, ProbeConfig};
+use netkit::connect::repl::{ReplOptions, history_path};
 use netkit::connect::{self, ConnectConfig};
 use netkit::error::{self, code};
 use netkit::log::{Level, Log};
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve_cmd(args),
+        Command::Connect(args) if args.probe => probe_cmd(args),
         Command::Connect(args) => connect::run(&connect_config(args)?),
         Command::Completions { shell } => {
             std::io::stdout().write_all(&cli::completion_script(shell))?;
@@ -228,7 +231,7 @@ fn connect_config(a: ConnectArgs) -> Result<ConnectConfig> {
         port,
         udp: a.udp,
         connect: ConnectOptions {
-            timeout: Some(a.timeout),
+            timeout: Some(a.timeout.unwrap_or(Duration::from_secs(10))),
             family: if a.ipv4 {
                 Family::V4
             } else if a.ipv6 {
@@ -251,5 +254,51 @@ fn connect_config(a: ConnectArgs) -> Result<ConnectConfig> {
         },
         reply_timeout: a.reply_timeout,
         verbose: a.verbose,
+        interactive: a.interactive,
+        repl: ReplOptions {
+            crlf: a.crlf,
+            history: history_path(),
+        },
+        framed: a.framed,
+        progress: a.progress,
+        json: a.json,
     })
+}
+
+fn family_of(a: &ConnectArgs) -> Family {
+    if a.ipv4 {
+        Family::V4
+    } else if a.ipv6 {
+        Family::V6
+    } else {
+        Family::Any
+    }
+}
+
+/// `connect -z HOST PORTS`: HOST:PORTS is not accepted, since a port list is
+/// not an address.
+fn probe_cmd(a: ConnectArgs) -> Result<()> {
+    let ports = a.port.as_deref().ok_or_else(|| {
+        error::usage(format!(
+            "no ports given: netkit connect -z {} 1-1024,8080",
+            a.host
+        ))
+    })?;
+    if a.source.is_some() || a.source_port.is_some() {
+        return Err(error::usage("-s/-p do not apply to -z"));
+    }
+    let cfg = ProbeConfig {
+        host: a.host.clone(),
+        ports: probe::parse_ports(ports).map_err(error::usage)?,
+        timeout: a.timeout.unwrap_or(Duration::from_secs(1)),
+        concurrency: a
+            .concurrency
+            .map_or(probe::DEFAULT_CONCURRENCY, |c| c as usize),
+        udp: a.udp,
+        verbose: a.verbose,
+        json: a.json,
+    };
+    let host = a.host.trim_start_matches('[').trim_end_matches(']');
+    let ip = net::resolve(host, 0, family_of(&a))?[0].ip();
+    probe::run(ip, &cfg)
 }

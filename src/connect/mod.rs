@@ -1,11 +1,18 @@
 //! `netkit connect`: a TCP client that pipes stdin/stdout through the socket
-//! (see `crate::pipe`), or a UDP client (`udp`).
+//! (see `crate::pipe`), an interactive prompt on a terminal (`repl`, with
+//! line handling in `line`), a UDP client (`udp`), a length-prefixed frame
+//! client (`framed`) and a port prober (`probe`).
 
+pub mod framed;
+pub mod line;
+pub mod probe;
+pub mod repl;
 pub mod udp;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -31,37 +38,206 @@ pub struct ConnectConfig {
     pub reply_timeout: Duration,
     /// Report the connection and its end on stderr.
     pub verbose: bool,
+    /// The prompt even when stdin is not a terminal (`-i`).
+    pub interactive: bool,
+    /// Prompt options (line ending, history file).
+    pub repl: repl::ReplOptions,
+    /// Lines as length-prefixed frames (`--framed`).
+    pub framed: bool,
+    /// A live byte counter on stderr while piping.
+    pub progress: bool,
+    /// One JSON summary object on stderr at exit.
+    pub json: bool,
 }
 
 /// Connect and run the session until both sides are done.
 pub fn run(cfg: &ConnectConfig) -> Result<()> {
+    let prompt = !cfg.framed && (cfg.interactive || std::io::stdin().is_terminal());
     if cfg.udp {
+        if prompt {
+            let socket = net::connect_udp(&cfg.host, cfg.port, &cfg.connect)?;
+            let outcome = repl::run_udp(socket, &cfg.repl)?;
+            return report(cfg, outcome.sent, outcome.received, outcome.end, None);
+        }
         return udp::run(cfg);
     }
+    let started = Instant::now();
     let stream = net::connect_tcp(&cfg.host, cfg.port, &cfg.connect)?;
     cfg.stream.apply(&stream)?;
+    let peer = stream.peer_addr().ok();
     if cfg.verbose {
-        if let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) {
+        if let (Some(peer), Ok(local)) = (peer, stream.local_addr()) {
             eprintln!("netkit: connected to {peer} from {local}");
         }
     }
-    let mut opts = cfg.pipe.clone();
-    opts.input_is_tty = std::io::stdin().is_terminal();
-    let outcome = pipe::run(
-        stream,
-        pipe::stdin_file()?,
-        pipe::stdout_file()?,
-        &opts,
-        Arc::new(Counters::default()),
-        None,
-    )?;
-    if cfg.verbose {
-        eprintln!(
-            "netkit: {}: sent {} bytes, received {} bytes",
-            outcome.end.describe(),
-            outcome.sent,
-            outcome.received
+    if prompt {
+        let outcome = repl::run_tcp(stream, &cfg.repl);
+        return finish(
+            cfg,
+            started,
+            peer,
+            outcome.map(|o| (o.sent, o.received, o.end)),
         );
     }
+    let counters = Arc::new(Counters::default());
+    let bar = progress::Progress::start(cfg.progress, counters.clone());
+    let outcome = if cfg.framed {
+        framed::run(stream, counters.clone())
+    } else {
+        let mut opts = cfg.pipe.clone();
+        opts.input_is_tty = std::io::stdin().is_terminal();
+        pipe::run(
+            stream,
+            pipe::stdin_file()?,
+            pipe::stdout_file()?,
+            &opts,
+            counters.clone(),
+            None,
+        )
+    };
+    bar.stop();
+    let outcome = match outcome {
+        Ok(o) => Ok((o.sent, o.received, o.end.describe())),
+        Err(e) => {
+            // Still report what moved before the failure.
+            let (s, r) = (
+                counters.sent.load(Ordering::Relaxed),
+                counters.received.load(Ordering::Relaxed),
+            );
+            if cfg.json {
+                summary_json(cfg, started, peer, s, r, &format!("error: {e:#}"));
+            }
+            return Err(e);
+        }
+    };
+    finish(cfg, started, peer, outcome)
+}
+
+fn finish(
+    cfg: &ConnectConfig,
+    started: Instant,
+    peer: Option<std::net::SocketAddr>,
+    outcome: Result<(u64, u64, &'static str)>,
+) -> Result<()> {
+    match outcome {
+        Ok((sent, received, end)) => report(cfg, sent, received, end, Some((started, peer))),
+        Err(e) => {
+            if cfg.json {
+                summary_json(cfg, started, peer, 0, 0, &format!("error: {e:#}"));
+            }
+            Err(e)
+        }
+    }
+}
+
+fn report(
+    cfg: &ConnectConfig,
+    sent: u64,
+    received: u64,
+    end: &str,
+    timing: Option<(Instant, Option<std::net::SocketAddr>)>,
+) -> Result<()> {
+    if cfg.json {
+        let (started, peer) = timing.unwrap_or((Instant::now(), None));
+        summary_json(cfg, started, peer, sent, received, end);
+    } else if cfg.verbose {
+        eprintln!("netkit: {end}: sent {sent} bytes, received {received} bytes");
+    }
     Ok(())
+}
+
+fn summary_json(
+    cfg: &ConnectConfig,
+    started: Instant,
+    peer: Option<std::net::SocketAddr>,
+    sent: u64,
+    received: u64,
+    end: &str,
+) {
+    let v = serde_json::json!({
+        "event": "summary",
+        "host": cfg.host,
+        "port": cfg.port,
+        "peer": peer.map(|p| p.to_string()),
+        "sent": sent,
+        "received": received,
+        "duration_s": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        "end": end,
+    });
+    eprintln!("{v}");
+}
+
+/// The live byte counter of `--progress`.
+mod progress {
+    use std::io::IsTerminal;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+    use crate::pipe::Counters;
+    use crate::units::format_bytes;
+
+    /// A spinner redrawn from the pipe's counters; hidden when stderr is not a terminal.
+    pub struct Progress {
+        bar: ProgressBar,
+        stop: Arc<AtomicBool>,
+        handle: Option<thread::JoinHandle<()>>,
+    }
+
+    impl Progress {
+        /// Start drawing when `wanted` and stderr is a terminal.
+        pub fn start(wanted: bool, counters: Arc<Counters>) -> Progress {
+            let stop = Arc::new(AtomicBool::new(false));
+            if !wanted || !std::io::stderr().is_terminal() {
+                return Progress {
+                    bar: ProgressBar::hidden(),
+                    stop,
+                    handle: None,
+                };
+            }
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
+                bar.set_style(style);
+            }
+            let (b, s) = (bar.clone(), stop.clone());
+            let handle = thread::Builder::new()
+                .name("progress".into())
+                .spawn(move || {
+                    let started = Instant::now();
+                    let mut last = (Instant::now(), 0u64, 0u64);
+                    while !s.load(Ordering::Relaxed) {
+                        thread::sleep(Duration::from_millis(200));
+                        let sent = counters.sent.load(Ordering::Relaxed);
+                        let recv = counters.received.load(Ordering::Relaxed);
+                        let dt = last.0.elapsed().as_secs_f64().max(1e-3);
+                        let up = (sent.saturating_sub(last.1) as f64 / dt) as u64;
+                        let down = (recv.saturating_sub(last.2) as f64 / dt) as u64;
+                        last = (Instant::now(), sent, recv);
+                        b.set_message(format!(
+                            "sent {} ({}/s)  received {} ({}/s)  {}",
+                            format_bytes(sent),
+                            format_bytes(up),
+                            format_bytes(recv),
+                            format_bytes(down),
+                            crate::units::format_duration(started.elapsed()),
+                        ));
+                        b.tick();
+                    }
+                })
+                .ok();
+            Progress { bar, stop, handle }
+        }
+
+        /// Stop drawing and clear the line.
+        pub fn stop(mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+            if let Some(h) = self.handle.take() {
+                let _ = h.join();
+            }
+            self.bar.finish_and_clear();
+        }
+    }
 }

@@ -1,0 +1,78 @@
+//! `connect --framed`, `--json` and `--progress` against real servers on port 0.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+use common::{netkit, spawn_server};
+
+fn connect(args: &[&str], input: &[u8]) -> Output {
+    let mut child = netkit()
+        .arg("connect")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn framed_lines_round_trip_through_serve_framed() {
+    let server = spawn_server(&["serve", "--framed", "0"]);
+    let addr = server.addr.to_string();
+    let out = connect(&["--framed", &addr], b"hello\n\nwith space\r\nlast");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"hello\n\nwith space\nlast\n");
+}
+
+#[test]
+fn framed_rejects_a_hostile_length() {
+    // A server that answers with a 4 GiB frame header and nothing else.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let t = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let _ = s.write_all(&[0xff, 0xff, 0xff, 0xff]);
+    });
+    let out = connect(&["--framed", &addr], b"");
+    t.join().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exceeds"));
+}
+
+#[test]
+fn json_summary_on_stderr() {
+    let server = spawn_server(&["serve", "--echo", "0"]);
+    let out = connect(&["--json", &server.addr.to_string()], b"hi\n");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"hi\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let v: serde_json::Value = serde_json::from_str(err.trim()).expect("one json object");
+    assert_eq!(v["sent"], 3);
+    assert_eq!(v["received"], 3);
+    assert_eq!(v["end"], "closed by peer");
+    assert_eq!(v["peer"], server.addr.to_string());
+    assert!(v["duration_s"].as_f64().is_some());
+}
+
+#[test]
+fn progress_is_hidden_when_stderr_is_not_a_terminal() {
+    let server = spawn_server(&["serve", "--echo", "0"]);
+    let out = connect(&["--progress", &server.addr.to_string()], b"data\n");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"data\n");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
