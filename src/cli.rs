@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 
+use crate::acl::Cidr;
 use crate::units::{parse_duration, parse_size};
 
 /// The exit-code table shown under `--help`, as a literal for `concat!`.
@@ -66,7 +67,10 @@ pub enum Command {
     "  netkit serve 9000 > out.bin          receive one client's bytes, then exit\n",
     "  netkit serve -k 9000                 many clients; stdin goes to all of them\n",
     "  netkit serve --discard -v 0          count bytes on a free port\n",
-    "  netkit serve udp --echo --bind ::1 7\n\n",
+    "  netkit serve udp --echo --bind ::1 7\n",
+    "  netkit serve --sh-exec 'tr a-z A-Z' 0 a process per connection (like ncat -c)\n",
+    "  netkit serve --chat 7000             line chat between clients (like ncat --chat)\n",
+    "  netkit serve --echo --deny 127.0.0.2 --hexdump - 0\n\n",
     "Servers bind 127.0.0.1 unless --bind (or ADDR:PORT) says otherwise.\n",
     "The first stderr line is `listening on <addr> (<proto> <mode>)`; port 0 picks a free port.\n",
     "Ctrl-C or SIGTERM stops accepting, lets live connections finish for --grace, prints a summary."
@@ -116,6 +120,15 @@ pub struct TcpModeArgs {
     /// Echo frames: a 4-byte big-endian length, then that many bytes.
     #[arg(long, help_heading = "Modes")]
     pub framed: bool,
+    /// Run CMD for each connection, the socket as its stdin/stdout (split at spaces, no shell).
+    #[arg(long, value_name = "CMD", help_heading = "Modes")]
+    pub exec: Option<String>,
+    /// Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout.
+    #[arg(long, value_name = "CMD", help_heading = "Modes")]
+    pub sh_exec: Option<String>,
+    /// Chat room: each line from a client goes to all the others, prefixed with the sender.
+    #[arg(long, help_heading = "Modes")]
+    pub chat: bool,
 }
 
 /// Options every server shares.
@@ -145,6 +158,21 @@ pub struct ServerCommonArgs {
     /// On Ctrl-C/SIGTERM, how long live connections may take to finish.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
     pub grace: Duration,
+    /// Admit only clients in this network (CIDR or address; repeatable).
+    #[arg(long, value_name = "CIDR", help_heading = "Access")]
+    pub allow: Vec<Cidr>,
+    /// Refuse clients in this network (CIDR or address; repeatable; wins over --allow).
+    #[arg(long, value_name = "CIDR", help_heading = "Access")]
+    pub deny: Vec<Cidr>,
+    /// Read --allow networks from FILE, one per line, `#` comments.
+    #[arg(long, value_name = "FILE", help_heading = "Access")]
+    pub allow_file: Vec<PathBuf>,
+    /// Read --deny networks from FILE, one per line, `#` comments.
+    #[arg(long, value_name = "FILE", help_heading = "Access")]
+    pub deny_file: Vec<PathBuf>,
+    /// Record every chunk both ways as a hex dump to FILE (`-`: stderr).
+    #[arg(long, value_name = "FILE|-")]
+    pub hexdump: Option<String>,
 }
 
 /// `serve tcp` options.
@@ -202,7 +230,8 @@ pub struct UdpServeArgs {
     "  echo hi | netkit connect localhost 7878     prints the echo, exits 0\n",
     "  tar c dir | netkit connect host 9000        every byte, then half-close\n",
     "  netkit connect [::1]:7878 < req > resp\n",
-    "  printf TIME | netkit connect -u 127.0.0.1 9000\n\n",
+    "  printf TIME | netkit connect -u 127.0.0.1 9000\n",
+    "  netkit connect --hexdump trace.txt host 80 < req   both directions, like socat -x\n\n",
     "At stdin EOF the write side is shut down and netkit reads until the peer closes.\n",
     "HOST may be a name, an IPv4 or an IPv6 address; every address of a name is tried.\n\n",
     exit_codes!()
@@ -248,6 +277,9 @@ pub struct ConnectArgs {
     /// Report the connection and how it ended on stderr.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Record every chunk both ways as a hex dump to FILE (`-`: stderr).
+    #[arg(long, value_name = "FILE|-")]
+    pub hexdump: Option<String>,
 }
 
 /// The completion script for `shell`, as `netkit completions SHELL` prints it.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::hexdump::HexDump;
 use crate::net::{self, ConnectOptions, StreamOptions};
 use crate::pipe::{self, Counters, PipeOptions};
 
@@ -31,6 +32,8 @@ pub struct ConnectConfig {
     pub reply_timeout: Duration,
     /// Report the connection and its end on stderr.
     pub verbose: bool,
+    /// `--hexdump`: record both directions.
+    pub hexdump: Option<Arc<HexDump>>,
 }
 
 /// Connect and run the session until both sides are done.
@@ -47,6 +50,9 @@ pub fn run(cfg: &ConnectConfig) -> Result<()> {
     }
     let mut opts = cfg.pipe.clone();
     opts.input_is_tty = std::io::stdin().is_terminal();
+    if let Some(d) = &cfg.hexdump {
+        opts.tap = Some(d.tap(stream.peer_addr().ok()));
+    }
     let outcome = pipe::run(
         stream,
         pipe::stdin_file()?,
