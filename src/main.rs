@@ -294,6 +294,9 @@ fn connect_config(a: ConnectArgs) -> Result<ConnectConfig> {
             )));
         }
     };
+    if a.udp && a.hexdump.is_some() {
+        return Err(error::usage("--hexdump is for TCP connections (not -u)"));
+    }
     let port = net::parse_port(&port)?;
     if port == 0 {
         return Err(error::usage("cannot connect to port 0"));

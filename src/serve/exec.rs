@@ -123,6 +123,30 @@ impl Children {
     }
 }
 
+/// Mark every inherited descriptor above stderr close-on-exec. netkit's own
+/// are already; these came from whoever started netkit (a shell's stray fds)
+/// and must not reach the commands run for clients.
+pub fn cloexec_inherited() {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    for entry in dir.flatten() {
+        let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        if fd > 2 {
+            // SAFETY: fcntl on an fd number only changes its flags; a stale
+            // number (the directory's own fd) fails harmlessly with EBADF.
+            unsafe {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                    libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+                }
+            }
+        }
+    }
+}
+
 /// Block until `pid` has exited, without reaping it.
 fn wait_exited(pid: libc::pid_t) -> io::Result<()> {
     loop {
@@ -166,7 +190,21 @@ fn socket_bytes(stream: &TcpStream) -> (u64, u64) {
         )
     };
     if r == 0 {
-        (info.tcpi_bytes_received, info.tcpi_bytes_acked)
+        // The counters include a FIN's sequence number: take it out.
+        const FIN_WAIT2: u8 = 5;
+        const TIME_WAIT: u8 = 6;
+        const CLOSE_WAIT: u8 = 8;
+        const LAST_ACK: u8 = 9;
+        const CLOSING: u8 = 11;
+        let st = info.tcpi_state;
+        let fin_in = matches!(st, TIME_WAIT | CLOSE_WAIT | LAST_ACK | CLOSING);
+        let fin_out_acked = matches!(st, FIN_WAIT2 | TIME_WAIT);
+        (
+            info.tcpi_bytes_received
+                .saturating_sub(u64::from(fin_in)),
+            info.tcpi_bytes_acked
+                .saturating_sub(u64::from(fin_out_acked)),
+        )
     } else {
         (0, 0)
     }

@@ -100,6 +100,7 @@ pub fn run(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result
                 .exec
                 .clone()
                 .ok_or_else(|| anyhow::anyhow!("exec mode without a command"))?;
+            exec::cloexec_inherited();
             let children = Arc::new(exec::Children::default());
             children.kill_after_stop(&shutdown, cfg.grace);
             let log = cfg.log;
