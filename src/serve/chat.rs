@@ -8,11 +8,11 @@
 //! closes that client with an error line. Joins and leaves are announced.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown as SockShutdown, SocketAddr};
+use std::collections::HashMap;
+use std::net::{Shutdown as SockShutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, mpsc::Receiver};
+use std::sync::{Arc, Mutex, mpsc::Receiver};
 use std::thread;
-use std::time::Duration;
 
 use super::broadcast::{Hub, Msg};
 use super::tcp::{self, Conn, End};
@@ -29,6 +29,13 @@ pub struct Room {
     hub: Hub,
     log: Log,
     dump: Option<Arc<HexDump>>,
+    members: Mutex<HashMap<u64, Member>>,
+}
+
+/// What the room needs to drop a client whose writer may be stuck.
+struct Member {
+    stream: TcpStream,
+    dropped: Arc<AtomicBool>,
 }
 
 impl Room {
@@ -38,16 +45,39 @@ impl Room {
             hub: Hub::new(CHAT_QUEUE),
             log,
             dump,
+            members: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Queue `text` for everyone but `except`; log who was dropped as too slow.
-    fn say(&self, text: String, except: u64) {
-        for id in self.hub.send(Arc::from(text.into_bytes()), Some(except)) {
-            self.log.verbose(&format!(
-                "chat client {id} dropped: it fell {CHAT_QUEUE} messages behind"
-            ));
+    fn members(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Member>> {
+        self.members.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queue `data` for everyone but `except`. A client whose queue is full
+    /// is dropped: its writer is likely stuck in a send, so its socket is
+    /// shut down, which wakes both its threads; its reader announces it.
+    fn send(&self, data: Vec<u8>, except: u64) {
+        let dropped = self.hub.send(Arc::from(data), Some(except));
+        if dropped.is_empty() {
+            return;
         }
+        let members = self.members();
+        for id in dropped {
+            let Some(m) = members.get(&id) else { continue };
+            m.dropped.store(true, Ordering::Release);
+            let peer = m.stream.peer_addr().map(|p| p.to_string()).unwrap_or_default();
+            self.log.verbose(&format!(
+                "{peer}: chat client dropped: it fell {CHAT_QUEUE} messages behind"
+            ));
+            // Best effort, never blocking: the client is not reading.
+            let _ = socket2::SockRef::from(&m.stream)
+                .send_with_flags(b"\n*** you were dropped: too slow\n", libc::MSG_DONTWAIT);
+            let _ = m.stream.shutdown(SockShutdown::Both);
+        }
+    }
+
+    fn say(&self, text: String, except: u64) {
+        self.send(text.into_bytes(), except);
     }
 }
 
@@ -71,6 +101,9 @@ pub fn serve(conn: &mut Conn, room: &Room) -> End {
     let tap: Option<Tap> = room.dump.as_ref().map(|d| d.tap(Some(conn.peer)));
     let rx = room.hub.subscribe(conn.id);
     let others = room.hub.len().saturating_sub(1);
+    // Announce before the welcome: once a client has read its welcome, every
+    // later client sees it in the room, never its late join notice.
+    room.say(format!("*** {} joined\n", conn.peer), conn.id);
     let welcome = format!(
         "*** welcome {}; {others} other(s) here\n",
         conn.peer
@@ -83,27 +116,36 @@ pub fn serve(conn: &mut Conn, room: &Room) -> End {
         t.call(Direction::Out, welcome.as_bytes());
     }
     conn.bytes_out += welcome.len() as u64;
-    room.say(format!("*** {} joined\n", conn.peer), conn.id);
 
-    let leaving = Arc::new(AtomicBool::new(false));
     let dropped = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicU64::new(0));
-    let writer = match conn.stream.try_clone() {
-        Ok(w) => {
-            let (leaving, dropped, sent, tap) =
-                (leaving.clone(), dropped.clone(), sent.clone(), tap.clone());
+    let writer = match (conn.stream.try_clone(), conn.stream.try_clone()) {
+        (Ok(w), Ok(m)) => {
+            room.members().insert(
+                conn.id,
+                Member {
+                    stream: m,
+                    dropped: dropped.clone(),
+                },
+            );
+            let (sent, tap) = (sent.clone(), tap.clone());
             thread::Builder::new()
                 .name(format!("chat-writer-{}", conn.id))
                 .stack_size(tcp::CONN_STACK)
-                .spawn(move || write_queue(w, rx, &leaving, &dropped, &sent, tap.as_ref()))
+                .spawn(move || write_queue(w, rx, &sent, tap.as_ref()))
                 .ok()
         }
-        Err(_) => None,
+        _ => None,
     };
+    if writer.is_none() {
+        room.members().remove(&conn.id);
+        room.hub.unsubscribe(conn.id);
+        return End::Error("cannot start the writer thread".into());
+    }
 
     let end = read_lines(conn, room, tap.as_ref());
 
-    leaving.store(true, Ordering::Release);
+    room.members().remove(&conn.id);
     room.hub.unsubscribe(conn.id);
     let _ = conn.stream.shutdown(SockShutdown::Both);
     if let Some(w) = writer {
@@ -146,25 +188,14 @@ fn read_lines(conn: &mut Conn, room: &Room, tap: Option<&Tap>) -> End {
             return End::Error(format!("line longer than {MAX_CHAT_LINE} bytes"));
         }
         if let Some(out) = chat_line(conn.peer, &line) {
-            for id in room.hub.send(Arc::from(out), Some(conn.id)) {
-                room.log.verbose(&format!(
-                    "chat client {id} dropped: it fell {CHAT_QUEUE} messages behind"
-                ));
-            }
+            room.send(out, conn.id);
         }
     }
 }
 
-/// The writer thread: the client's queue to its socket. A disconnect while
-/// the reader is still on means the hub dropped this client as too slow.
-fn write_queue(
-    stream: std::net::TcpStream,
-    rx: Receiver<Msg>,
-    leaving: &AtomicBool,
-    dropped: &AtomicBool,
-    sent: &AtomicU64,
-    tap: Option<&Tap>,
-) {
+/// The writer thread: the client's queue to its socket, until the queue is
+/// closed (the client left or was dropped) or the socket fails.
+fn write_queue(stream: TcpStream, rx: Receiver<Msg>, sent: &AtomicU64, tap: Option<&Tap>) {
     let mut w = &stream;
     loop {
         match rx.recv() {
@@ -177,16 +208,7 @@ fn write_queue(
                 }
                 sent.fetch_add(d.len() as u64, Ordering::Relaxed);
             }
-            Ok(Msg::Close) => break,
-            Err(_) => {
-                if !leaving.load(Ordering::Acquire) {
-                    dropped.store(true, Ordering::Release);
-                    // Best effort: the client is slow, so do not wait long.
-                    let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
-                    let _ = w.write_all(b"*** you were dropped: too slow\n");
-                }
-                break;
-            }
+            Ok(Msg::Close) | Err(_) => break,
         }
     }
     // Wake the reader: this client is done either way.
