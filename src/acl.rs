@@ -353,6 +353,10 @@ mod tests {
         let err = parse_list("10.0.0.0/8\nnonsense\n").expect_err("bad list");
         assert!(err.to_string().starts_with("line 2:"), "{err}");
         assert!(parse_list("").expect("empty").is_empty());
-        assert!(parse_list("\r\n# only a comment\r\n").expect("crlf").is_empty());
+        assert!(
+            parse_list("\r\n# only a comment\r\n")
+                .expect("crlf")
+                .is_empty()
+        );
     }
 }

@@ -38,6 +38,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run; boxing buys nothing
 pub enum Command {
     /// Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...).
     Serve(ServeArgs),

@@ -167,9 +167,12 @@ impl HexDump {
     }
 }
 
+/// The closure behind a `Tap`.
+type TapFn = dyn Fn(Direction, &[u8]) + Send + Sync;
+
 /// A hook called with every chunk that crosses a connection.
 #[derive(Clone)]
-pub struct Tap(Arc<dyn Fn(Direction, &[u8]) + Send + Sync>);
+pub struct Tap(Arc<TapFn>);
 
 impl Tap {
     /// Wrap a closure.
@@ -228,9 +231,18 @@ mod tests {
     fn utc_dates() {
         assert_eq!(format_utc(at(0, 0)), "1970-01-01 00:00:00.000000");
         assert_eq!(format_utc(at(951_782_400, 7)), "2000-02-29 00:00:00.000007");
-        assert_eq!(format_utc(at(1_700_000_000, 0)), "2023-11-14 22:13:20.000000");
-        assert_eq!(format_utc(at(4_102_444_799, 0)), "2099-12-31 23:59:59.000000");
-        assert_eq!(format_utc(UNIX_EPOCH - Duration::from_secs(5)), "1970-01-01 00:00:00.000000");
+        assert_eq!(
+            format_utc(at(1_700_000_000, 0)),
+            "2023-11-14 22:13:20.000000"
+        );
+        assert_eq!(
+            format_utc(at(4_102_444_799, 0)),
+            "2099-12-31 23:59:59.000000"
+        );
+        assert_eq!(
+            format_utc(UNIX_EPOCH - Duration::from_secs(5)),
+            "1970-01-01 00:00:00.000000"
+        );
     }
 
     #[test]
@@ -254,7 +266,10 @@ mod tests {
         let data: Vec<u8> = (0u8..=33).collect();
         let r = format_record(Direction::Out, None, at(0, 0), 0x100, &data);
         let lines: Vec<&str> = r.lines().collect();
-        assert_eq!(lines[0], "> 1970-01-01 00:00:00.000000 length=34 offset=256");
+        assert_eq!(
+            lines[0],
+            "> 1970-01-01 00:00:00.000000 length=34 offset=256"
+        );
         assert_eq!(
             lines[1],
             "00000100  00 01 02 03 04 05 06 07  08 09 0a 0b 0c 0d 0e 0f  |................|"
@@ -277,7 +292,12 @@ mod tests {
         let r = format_record(Direction::In, None, at(0, 0), u64::MAX - 3, &data);
         assert!(r.contains("|.[2J....|"), "{r}");
         assert!(!r.contains('\u{1b}'));
-        assert!(format_record(Direction::In, None, at(0, 0), 0, b"").lines().count() == 1);
+        assert!(
+            format_record(Direction::In, None, at(0, 0), 0, b"")
+                .lines()
+                .count()
+                == 1
+        );
     }
 
     #[derive(Clone, Default)]

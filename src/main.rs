@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use netkit::acl::{self, Acl};
 use netkit::connect::{self, ConnectConfig};
-use netkit::hexdump::HexDump;
 use netkit::error::{self, code};
+use netkit::hexdump::HexDump;
 use netkit::log::{Level, Log};
 use netkit::net::{self, ConnectOptions, Family, StreamOptions};
 use netkit::pipe::PipeOptions;

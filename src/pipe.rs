@@ -154,7 +154,9 @@ pub fn run(
             .name("socket-to-stdout".into())
             .spawn(move || {
                 let copied = match &tap_in {
-                    Some(t) => copy_plain(t.reader(&reader, In), &output, &c.received, &|| c.touch()),
+                    Some(t) => {
+                        copy_plain(t.reader(&reader, In), &output, &c.received, &|| c.touch())
+                    }
                     None => zerocopy::copy(&reader, &output, &c.received, &|| c.touch()),
                 };
                 let ev = match copied {

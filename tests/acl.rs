@@ -10,8 +10,8 @@ use common::{PATIENCE, netkit, roundtrip, spawn_server};
 
 /// A TCP client whose source address is `from` (a loopback address).
 fn connect_from(from: &str, to: SocketAddr) -> TcpStream {
-    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
-        .expect("socket");
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
     let local: SocketAddr = format!("{from}:0").parse().expect("addr");
     sock.bind(&local.into()).expect("bind source");
     sock.connect(&to.into()).expect("connect");
@@ -33,7 +33,7 @@ fn closed_at_once(mut s: TcpStream) -> bool {
 
 #[test]
 fn deny_closes_that_client_and_serves_the_others() {
-    let mut srv = spawn_server(&["serve", "--echo", "-v", "--deny", "127.0.0.2", "0"]);
+    let srv = spawn_server(&["serve", "--echo", "-v", "--deny", "127.0.0.2", "0"]);
     let denied = connect_from("127.0.0.2", srv.addr);
     assert!(closed_at_once(denied));
     let line = srv.wait_stderr("rejected by --allow/--deny");
@@ -43,7 +43,10 @@ fn deny_closes_that_client_and_serves_the_others() {
     drop(ok);
     srv.signal(15);
     let summary = srv.wait_stderr("netkit: served");
-    assert!(summary.contains("served 1 connections (1 rejected)"), "{summary}");
+    assert!(
+        summary.contains("served 1 connections (1 rejected)"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -69,7 +72,14 @@ fn allow_file_admits_only_its_networks() {
 
 #[test]
 fn listen_mode_skips_denied_clients_and_takes_the_next() {
-    let mut srv = spawn_server(&["serve", "--allow", "127.0.0.0/8", "--deny", "127.0.0.2", "0"]);
+    let mut srv = spawn_server(&[
+        "serve",
+        "--allow",
+        "127.0.0.0/8",
+        "--deny",
+        "127.0.0.2",
+        "0",
+    ]);
     assert!(closed_at_once(connect_from("127.0.0.2", srv.addr)));
     let mut ok = connect_from("127.0.0.1", srv.addr);
     ok.write_all(b"payload").expect("write");
@@ -115,14 +125,29 @@ fn bad_networks_are_usage_errors() {
     let list = dir.join("deny.txt");
     std::fs::write(&list, "127.0.0.2\n127.0.0.300\n").expect("write");
     let out = netkit()
-        .args(["serve", "--echo", "--deny-file", list.to_str().expect("path"), "0"])
+        .args([
+            "serve",
+            "--echo",
+            "--deny-file",
+            list.to_str().expect("path"),
+            "0",
+        ])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("netkit: error: ") && err.contains("line 2:"), "{err}");
+    assert!(
+        err.starts_with("netkit: error: ") && err.contains("line 2:"),
+        "{err}"
+    );
     let out = netkit()
-        .args(["serve", "--echo", "--allow-file", "/nonexistent/netkit-list", "0"])
+        .args([
+            "serve",
+            "--echo",
+            "--allow-file",
+            "/nonexistent/netkit-list",
+            "0",
+        ])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));

@@ -28,7 +28,10 @@ impl Client {
             addr,
         };
         let welcome = c.line();
-        assert!(welcome.starts_with(&format!("*** welcome {addr}")), "{welcome}");
+        assert!(
+            welcome.starts_with(&format!("*** welcome {addr}")),
+            "{welcome}"
+        );
         c
     }
 
@@ -97,8 +100,8 @@ fn a_client_that_stops_reading_is_dropped_and_never_stalls_the_others() {
     assert_eq!(talker.line(), format!("*** {} joined\n", listener.addr));
 
     // The slow client: a small receive buffer, and it never reads again.
-    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
-        .expect("socket");
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
     sock.set_recv_buffer_size(4096).expect("rcvbuf");
     sock.connect(&srv.addr.into()).expect("connect");
     let slow = Client::join_with(sock.into());

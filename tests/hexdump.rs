@@ -68,7 +68,13 @@ fn serve_echo_records_both_directions_to_a_file() {
 fn connect_dumps_to_stderr_and_keeps_stdout_clean() {
     let srv = spawn_server(&["serve", "--echo", "0"]);
     let mut child = netkit()
-        .args(["connect", "--hexdump", "-", "127.0.0.1", &srv.addr.port().to_string()])
+        .args([
+            "connect",
+            "--hexdump",
+            "-",
+            "127.0.0.1",
+            &srv.addr.port().to_string(),
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -88,7 +94,10 @@ fn connect_dumps_to_stderr_and_keeps_stdout_clean() {
     let to = format!("> to {} length=4 offset=0", srv.addr);
     let from = format!("< from {} length=4 offset=0", srv.addr);
     assert!(h.contains(&to) && h.contains(&from), "{err}");
-    assert!(err.contains("70 69 6e 67") && err.contains("|ping|"), "{err}");
+    assert!(
+        err.contains("70 69 6e 67") && err.contains("|ping|"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -37,7 +37,10 @@ fn nc_into_sh_exec_tr_comes_back_upper_cased() {
         .stdout(Stdio::piped())
         .spawn()
         .and_then(|mut c| {
-            c.stdin.take().expect("stdin").write_all(b"hello, netkit\n")?;
+            c.stdin
+                .take()
+                .expect("stdin")
+                .write_all(b"hello, netkit\n")?;
             c.wait_with_output()
         })
         .expect("nc");

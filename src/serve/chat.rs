@@ -7,8 +7,8 @@
 //! notice; the others never wait for it. Lines are bounded: a longer one
 //! closes that client with an error line. Joins and leaves are announced.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
 use std::collections::HashMap;
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown as SockShutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc::Receiver};
@@ -65,7 +65,11 @@ impl Room {
         for id in dropped {
             let Some(m) = members.get(&id) else { continue };
             m.dropped.store(true, Ordering::Release);
-            let peer = m.stream.peer_addr().map(|p| p.to_string()).unwrap_or_default();
+            let peer = m
+                .stream
+                .peer_addr()
+                .map(|p| p.to_string())
+                .unwrap_or_default();
             self.log.verbose(&format!(
                 "{peer}: chat client dropped: it fell {CHAT_QUEUE} messages behind"
             ));
@@ -104,10 +108,7 @@ pub fn serve(conn: &mut Conn, room: &Room) -> End {
     // Announce before the welcome: once a client has read its welcome, every
     // later client sees it in the room, never its late join notice.
     room.say(format!("*** {} joined\n", conn.peer), conn.id);
-    let welcome = format!(
-        "*** welcome {}; {others} other(s) here\n",
-        conn.peer
-    );
+    let welcome = format!("*** welcome {}; {others} other(s) here\n", conn.peer);
     if let Err(e) = (&conn.stream).write_all(welcome.as_bytes()) {
         room.hub.unsubscribe(conn.id);
         return End::from_io(&e);
@@ -197,19 +198,14 @@ fn read_lines(conn: &mut Conn, room: &Room, tap: Option<&Tap>) -> End {
 /// closed (the client left or was dropped) or the socket fails.
 fn write_queue(stream: TcpStream, rx: Receiver<Msg>, sent: &AtomicU64, tap: Option<&Tap>) {
     let mut w = &stream;
-    loop {
-        match rx.recv() {
-            Ok(Msg::Data(d)) => {
-                if w.write_all(&d).is_err() {
-                    break;
-                }
-                if let Some(t) = tap {
-                    t.call(Direction::Out, &d);
-                }
-                sent.fetch_add(d.len() as u64, Ordering::Relaxed);
-            }
-            Ok(Msg::Close) | Err(_) => break,
+    while let Ok(Msg::Data(d)) = rx.recv() {
+        if w.write_all(&d).is_err() {
+            break;
         }
+        if let Some(t) = tap {
+            t.call(Direction::Out, &d);
+        }
+        sent.fetch_add(d.len() as u64, Ordering::Relaxed);
     }
     // Wake the reader: this client is done either way.
     let _ = stream.shutdown(SockShutdown::Both);

@@ -131,7 +131,11 @@ pub fn cloexec_inherited() {
         return;
     };
     for entry in dir.flatten() {
-        let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
             continue;
         };
         if fd > 2 {
@@ -200,8 +204,7 @@ fn socket_bytes(stream: &TcpStream) -> (u64, u64) {
         let fin_in = matches!(st, TIME_WAIT | CLOSE_WAIT | LAST_ACK | CLOSING);
         let fin_out_acked = matches!(st, FIN_WAIT2 | TIME_WAIT);
         (
-            info.tcpi_bytes_received
-                .saturating_sub(u64::from(fin_in)),
+            info.tcpi_bytes_received.saturating_sub(u64::from(fin_in)),
             info.tcpi_bytes_acked
                 .saturating_sub(u64::from(fin_out_acked)),
         )

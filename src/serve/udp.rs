@@ -58,8 +58,9 @@ pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Sum
         };
         if !cfg.acl.permits(peer.ip()) {
             summary.rejected += 1;
-            cfg.log
-                .verbose(&format!("{peer}: datagram ignored: rejected by --allow/--deny"));
+            cfg.log.verbose(&format!(
+                "{peer}: datagram ignored: rejected by --allow/--deny"
+            ));
             continue;
         }
         if let Some(d) = &cfg.hexdump {
