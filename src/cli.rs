@@ -69,7 +69,7 @@ pub enum Command {
     "  netkit serve -k 9000                 many clients; stdin goes to all of them\n",
     "  netkit serve --discard -v 0          count bytes on a free port\n",
     "  netkit serve udp --echo --bind ::1 7\n",
-    "  netkit serve --sh-exec 'tr a-z A-Z' 0 a process per connection (like ncat -c)\n",
+    "  netkit serve --sh-exec 'tr a-z A-Z' 9000   a process per connection (like ncat -c)\n",
     "  netkit serve --chat 7000             line chat between clients (like ncat --chat)\n",
     "  netkit serve --echo --deny 127.0.0.2 --hexdump - 0\n\n",
     "Servers bind 127.0.0.1 unless --bind (or ADDR:PORT) says otherwise.\n",
