@@ -31,10 +31,17 @@ complete -c netkit -n "__fish_netkit_needs_command" -f -a "connect" -d 'Connect 
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "man" -d 'Print the man page (or write every page into a directory)'
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l exec -d 'Run CMD for each connection, the socket as its stdin/stdout (split at spaces, no shell)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l sh-exec -d 'Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l allow -d 'Admit only clients in this network (CIDR or address; repeatable)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l deny -d 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l allow-file -d 'Read --allow networks from FILE, one per line, `#` comments' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l deny-file -d 'Read --deny networks from FILE, one per line, `#` comments' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l max-conns -d 'At most N connections at once; further clients are accepted and closed at once' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l keepalive -d 'Enable TCP keepalive, probing after this much idle time' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l max-frame -d '--framed: the largest frame accepted; a bigger length closes the connection' -r
@@ -44,6 +51,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l source -d 'Send an endless chargen pattern until the client closes (RFC 864)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l time -d 'Send the Unix time in seconds and a newline, then close'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l framed -d 'Echo frames: a 4-byte big-endian length, then that many bytes'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l chat -d 'Chat room: each line from a client goes to all the others, prefixed with the sender'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -s q -l quiet -d 'Print nothing but errors'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l json -d 'Logs and the summary as one JSON object per line on stderr'
@@ -53,10 +61,17 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -a "tcp" -d 'Serve over TCP (the default)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -a "udp" -d 'Serve over UDP'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l exec -d 'Run CMD for each connection, the socket as its stdin/stdout (split at spaces, no shell)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l sh-exec -d 'Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l allow -d 'Admit only clients in this network (CIDR or address; repeatable)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l deny -d 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l allow-file -d 'Read --allow networks from FILE, one per line, `#` comments' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l deny-file -d 'Read --deny networks from FILE, one per line, `#` comments' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l max-conns -d 'At most N connections at once; further clients are accepted and closed at once' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l keepalive -d 'Enable TCP keepalive, probing after this much idle time' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l max-frame -d '--framed: the largest frame accepted; a bigger length closes the connection' -r
@@ -66,6 +81,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l source -d 'Send an endless chargen pattern until the client closes (RFC 864)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l time -d 'Send the Unix time in seconds and a newline, then close'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l framed -d 'Echo frames: a 4-byte big-endian length, then that many bytes'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l chat -d 'Chat room: each line from a client goes to all the others, prefixed with the sender'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s q -l quiet -d 'Print nothing but errors'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l json -d 'Logs and the summary as one JSON object per line on stderr'
@@ -76,6 +92,11 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l allow -d 'Admit only clients in this network (CIDR or address; repeatable)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l deny -d 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l allow-file -d 'Read --allow networks from FILE, one per line, `#` comments' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l deny-file -d 'Read --deny networks from FILE, one per line, `#` comments' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l echo -d 'Send every datagram back to its sender'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l discard -d 'Count datagrams and bytes'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l time -d 'Answer a `TIME` datagram with the Unix time; anything else with an error datagram'
@@ -86,18 +107,26 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "tcp" -d 'Serve over TCP (the default)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "udp" -d 'Serve over UDP'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c netkit -n "__fish_netkit_using_subcommand connect" -s w -l timeout -d 'Connect timeout for each address' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s w -l timeout -d 'Connect timeout for each address [default: 10s; with -z, per port: 1s]' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l idle-timeout -d 'Close when no data moves either way for this long (exit code 4)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s q -d 'Quit this long after stdin EOF, even if the peer has not closed' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l reply-timeout -d 'UDP: how long to wait for replies after stdin EOF' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s s -l source -d 'Local address to connect from' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s p -l source-port -d 'Local port to connect from' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l concurrency -d '-z: how many ports to probe at once' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s u -l udp -d 'Use UDP: stdin chunks become datagrams, replies go to stdout'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l no-shutdown -d 'Do not shut down the write side at stdin EOF'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 4 -d 'IPv4 only'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 6 -d 'IPv6 only'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l nodelay -d 'Set TCP_NODELAY'
-complete -c netkit -n "__fish_netkit_using_subcommand connect" -s v -l verbose -d 'Report the connection and how it ended on stderr'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s v -l verbose -d 'Report the connection and how it ended on stderr (-z: every port, its state and time)'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s i -l interactive -d 'A prompt even when stdin is not a terminal (one line, one send)'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l crlf -d 'Prompt: end each line with \\r\\n instead of \\n'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s z -l probe -d 'Probe PORT (a list: 20-30,80,443) and print the open ports; exit 0 if any is open'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l framed -d 'Send each stdin line as one frame (4-byte big-endian length + bytes); print each frame received as a line'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l progress -d 'A live byte counter and rate on stderr while piping (hidden when stderr is not a terminal)'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l json -d 'One JSON summary object on stderr at exit (-z: one object per port on stdout)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand man" -l out-dir -d 'Write netkit.1 and one page per subcommand into this directory' -r -F

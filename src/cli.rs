@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 
+use crate::acl::Cidr;
 use crate::units::{parse_duration, parse_size};
 
 /// The exit-code table shown under `--help`, as a literal for `concat!`.
@@ -37,6 +38,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run; boxing buys nothing
 pub enum Command {
     /// Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...).
     Serve(ServeArgs),
@@ -66,7 +68,10 @@ pub enum Command {
     "  netkit serve 9000 > out.bin          receive one client's bytes, then exit\n",
     "  netkit serve -k 9000                 many clients; stdin goes to all of them\n",
     "  netkit serve --discard -v 0          count bytes on a free port\n",
-    "  netkit serve udp --echo --bind ::1 7\n\n",
+    "  netkit serve udp --echo --bind ::1 7\n",
+    "  netkit serve --sh-exec 'tr a-z A-Z' 9000   a process per connection (like ncat -c)\n",
+    "  netkit serve --chat 7000             line chat between clients (like ncat --chat)\n",
+    "  netkit serve --echo --deny 127.0.0.2 --hexdump - 0\n\n",
     "Servers bind 127.0.0.1 unless --bind (or ADDR:PORT) says otherwise.\n",
     "The first stderr line is `listening on <addr> (<proto> <mode>)`; port 0 picks a free port.\n",
     "Ctrl-C or SIGTERM stops accepting, lets live connections finish for --grace, prints a summary."
@@ -116,6 +121,15 @@ pub struct TcpModeArgs {
     /// Echo frames: a 4-byte big-endian length, then that many bytes.
     #[arg(long, help_heading = "Modes")]
     pub framed: bool,
+    /// Run CMD for each connection, the socket as its stdin/stdout (split at spaces, no shell).
+    #[arg(long, value_name = "CMD", help_heading = "Modes")]
+    pub exec: Option<String>,
+    /// Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout.
+    #[arg(long, value_name = "CMD", help_heading = "Modes")]
+    pub sh_exec: Option<String>,
+    /// Chat room: each line from a client goes to all the others, prefixed with the sender.
+    #[arg(long, help_heading = "Modes")]
+    pub chat: bool,
 }
 
 /// Options every server shares.
@@ -145,6 +159,21 @@ pub struct ServerCommonArgs {
     /// On Ctrl-C/SIGTERM, how long live connections may take to finish.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
     pub grace: Duration,
+    /// Admit only clients in this network (CIDR or address; repeatable).
+    #[arg(long, value_name = "CIDR", help_heading = "Access")]
+    pub allow: Vec<Cidr>,
+    /// Refuse clients in this network (CIDR or address; repeatable; wins over --allow).
+    #[arg(long, value_name = "CIDR", help_heading = "Access")]
+    pub deny: Vec<Cidr>,
+    /// Read --allow networks from FILE, one per line, `#` comments.
+    #[arg(long, value_name = "FILE", help_heading = "Access")]
+    pub allow_file: Vec<PathBuf>,
+    /// Read --deny networks from FILE, one per line, `#` comments.
+    #[arg(long, value_name = "FILE", help_heading = "Access")]
+    pub deny_file: Vec<PathBuf>,
+    /// Record every chunk both ways as a hex dump to FILE (`-`: stderr).
+    #[arg(long, value_name = "FILE|-")]
+    pub hexdump: Option<String>,
 }
 
 /// `serve tcp` options.
@@ -206,7 +235,8 @@ pub struct UdpServeArgs {
     "  netkit connect 127.0.0.1 7878              on a terminal: a prompt (:help lists commands)\n",
     "  netkit connect -z 127.0.0.1 1-1024,8080    which ports are open (exit 0 if any)\n",
     "  netkit connect -z -u -v 127.0.0.1 53,123   UDP: open, closed or open|filtered\n",
-    "  echo hello | netkit connect --framed 127.0.0.1 9000\n\n",
+    "  echo hello | netkit connect --framed 127.0.0.1 9000\n",
+    "  netkit connect --hexdump trace.txt host 80 < req   both directions, like socat -x\n\n",
     "At stdin EOF the write side is shut down and netkit reads until the peer closes.\n",
     "On a terminal (or with -i) a prompt sends each line with \\n; escapes \\n \\r \\t \\\\ \\0 \\xHH send raw bytes;\n",
     ":hex on|off, :crlf on|off, :send FILE, :status, :quit; Ctrl-D half-closes. History is kept in\n",
@@ -276,6 +306,9 @@ pub struct ConnectArgs {
     /// One JSON summary object on stderr at exit (-z: one object per port on stdout).
     #[arg(long)]
     pub json: bool,
+    /// Record every chunk both ways as a hex dump to FILE (`-`: stderr).
+    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["interactive", "probe", "framed"])]
+    pub hexdump: Option<String>,
 }
 
 /// The completion script for `shell`, as `netkit completions SHELL` prints it.

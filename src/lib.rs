@@ -1,6 +1,7 @@
 //! netkit: a netcat-style multitool — listen, connect, pipe, and the classic
 //! inetd services over TCP and UDP.
 //!
+//! - `acl`: `--allow`/`--deny` client filters: a pure CIDR parser and matcher.
 //! - `cli`: every clap type and the generated completions and man pages; nothing else sees clap.
 //! - `error`: exit codes and the error kinds that pick them.
 //! - `units`: human durations and sizes.
@@ -11,10 +12,13 @@
 //! - `sys`: process-wide OS settings (the open-file limit).
 //! - `serve`: TCP and UDP servers, one module per mode family.
 //! - `connect`: the TCP pipe client and the UDP client.
+//! - `hexdump`: `--hexdump` records of both directions, and the tap the copy loops call.
 
+pub mod acl;
 pub mod cli;
 pub mod connect;
 pub mod error;
+pub mod hexdump;
 pub mod log;
 pub mod net;
 pub mod pipe;

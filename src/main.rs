@@ -13,11 +13,16 @@ use netkit::cli::{
 };
 use netkit::connect::probe::{self, ProbeConfig};
 use netkit::connect::repl::{ReplOptions, history_path};
+use std::sync::Arc;
+
+use netkit::acl::{self, Acl};
 use netkit::connect::{self, ConnectConfig};
 use netkit::error::{self, code};
+use netkit::hexdump::HexDump;
 use netkit::log::{Level, Log};
 use netkit::net::{self, ConnectOptions, Family, StreamOptions};
 use netkit::pipe::PipeOptions;
+use netkit::serve::exec::ExecCommand;
 use netkit::serve::{self, TcpConfig, TcpMode, UdpConfig, UdpMode};
 use netkit::shutdown::Shutdown;
 
@@ -133,9 +138,31 @@ fn tcp_config(a: &TcpServeArgs) -> Result<TcpConfig> {
         TcpMode::Time
     } else if m.framed {
         TcpMode::Framed
+    } else if m.exec.is_some() || m.sh_exec.is_some() {
+        TcpMode::Exec
+    } else if m.chat {
+        TcpMode::Chat
     } else {
         TcpMode::Listen
     };
+    let exec = exec_command(m)?;
+    if mode == TcpMode::Exec && a.common.idle_timeout.is_some() {
+        return Err(error::usage(
+            "--idle-timeout does not apply to --exec/--sh-exec: the command owns the socket",
+        ));
+    }
+    let hexdump_modes = [
+        TcpMode::Listen,
+        TcpMode::Echo,
+        TcpMode::Discard,
+        TcpMode::Chat,
+    ];
+    if a.common.hexdump.is_some() && !hexdump_modes.contains(&mode) {
+        return Err(error::usage(format!(
+            "--hexdump works in listen, --echo, --discard and --chat modes, not --{}",
+            mode.name()
+        )));
+    }
     if a.keep_open && mode != TcpMode::Listen {
         return Err(error::usage(format!(
             "-k/--keep-open is for netcat listen mode; --{} already serves many clients",
@@ -155,7 +182,54 @@ fn tcp_config(a: &TcpServeArgs) -> Result<TcpConfig> {
         max_frame: a.max_frame,
         grace: a.common.grace,
         log: log_of(&a.common),
+        acl: acl_of(&a.common)?,
+        hexdump: hexdump_of(a.common.hexdump.as_deref())?,
+        exec,
     })
+}
+
+fn exec_command(m: &cli::TcpModeArgs) -> Result<Option<ExecCommand>> {
+    let cmd = match (&m.exec, &m.sh_exec) {
+        (Some(line), _) => ExecCommand::split(line)
+            .ok_or_else(|| error::usage("--exec needs a command, e.g. --exec 'tr a-z A-Z'"))?,
+        (None, Some(line)) if line.trim().is_empty() => {
+            return Err(error::usage(
+                "--sh-exec needs a command, e.g. --sh-exec 'tr a-z A-Z'",
+            ));
+        }
+        (None, Some(line)) => ExecCommand::shell(line),
+        (None, None) => return Ok(None),
+    };
+    if !cmd.is_runnable(std::env::var_os("PATH").as_deref()) {
+        return Err(error::usage(format!(
+            "--exec: cannot find program '{}' (give a path, or use --sh-exec for shell syntax)",
+            cmd.program
+        )));
+    }
+    Ok(Some(cmd))
+}
+
+fn acl_of(common: &cli::ServerCommonArgs) -> Result<Acl> {
+    let mut acl = Acl {
+        allow: common.allow.clone(),
+        deny: common.deny.clone(),
+    };
+    for f in &common.allow_file {
+        acl.allow.extend(acl::read_list(f)?);
+    }
+    for f in &common.deny_file {
+        acl.deny.extend(acl::read_list(f)?);
+    }
+    if !common.allow_file.is_empty() && acl.allow.is_empty() {
+        return Err(error::usage(
+            "--allow-file lists no network: every client would be refused",
+        ));
+    }
+    Ok(acl)
+}
+
+fn hexdump_of(spec: Option<&str>) -> Result<Option<Arc<HexDump>>> {
+    spec.map(|s| HexDump::open(s).map(Arc::new)).transpose()
 }
 
 fn serve_tcp(a: TcpServeArgs) -> Result<()> {
@@ -192,6 +266,8 @@ fn serve_udp(a: UdpServeArgs) -> Result<()> {
         mode,
         count: a.common.count,
         log: log_of(&a.common),
+        acl: acl_of(&a.common)?,
+        hexdump: hexdump_of(a.common.hexdump.as_deref())?,
     };
     let socket = net::bind_udp(listen_addr(&a.common)?)?;
     let local = socket.local_addr()?;
@@ -222,6 +298,9 @@ fn connect_config(a: ConnectArgs) -> Result<ConnectConfig> {
             )));
         }
     };
+    if a.udp && a.hexdump.is_some() {
+        return Err(error::usage("--hexdump is for TCP connections (not -u)"));
+    }
     let port = net::parse_port(&port)?;
     if port == 0 {
         return Err(error::usage("cannot connect to port 0"));
@@ -251,7 +330,9 @@ fn connect_config(a: ConnectArgs) -> Result<ConnectConfig> {
             idle_timeout: a.idle_timeout,
             no_shutdown: a.no_shutdown,
             input_is_tty: false,
+            tap: None,
         },
+        hexdump: hexdump_of(a.hexdump.as_deref())?,
         reply_timeout: a.reply_timeout,
         verbose: a.verbose,
         interactive: a.interactive,

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::error::Failure;
+use crate::hexdump::Direction::{In, Out};
 use crate::shutdown::Shutdown;
 use crate::zerocopy;
 
@@ -38,6 +39,8 @@ pub struct PipeOptions {
     pub no_shutdown: bool,
     /// The input is a terminal: the peer closing ends the session.
     pub input_is_tty: bool,
+    /// `--hexdump`: see every chunk; data then takes the plain copy path.
+    pub tap: Option<crate::hexdump::Tap>,
 }
 
 /// Byte counters and the time of the last activity, readable while the pipe runs.
@@ -143,13 +146,20 @@ pub fn run(
         });
     }
 
+    let (tap_in, tap_out) = (opts.tap.clone(), opts.tap.clone());
     {
         let tx = tx.clone();
         let c = counters.clone();
         thread::Builder::new()
             .name("socket-to-stdout".into())
             .spawn(move || {
-                let ev = match zerocopy::copy(&reader, &output, &c.received, &|| c.touch()) {
+                let copied = match &tap_in {
+                    Some(t) => {
+                        copy_plain(t.reader(&reader, In), &output, &c.received, &|| c.touch())
+                    }
+                    None => zerocopy::copy(&reader, &output, &c.received, &|| c.touch()),
+                };
+                let ev = match copied {
                     Ok(()) => Event::PeerEof,
                     Err(zerocopy::CopyError::Read(e)) => Event::PeerError(e),
                     Err(zerocopy::CopyError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
@@ -168,7 +178,11 @@ pub fn run(
         thread::Builder::new()
             .name("stdin-to-socket".into())
             .spawn(move || {
-                let ev = match zerocopy::copy(&input, &writer, &c.sent, &|| c.touch()) {
+                let copied = match &tap_out {
+                    Some(t) => copy_plain(t.reader(&input, Out), &writer, &c.sent, &|| c.touch()),
+                    None => zerocopy::copy(&input, &writer, &c.sent, &|| c.touch()),
+                };
+                let ev = match copied {
                     Ok(()) => {
                         if !no_shutdown {
                             let _ = writer.shutdown(SockShutdown::Write);

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use crate::hexdump::HexDump;
 use crate::net::{self, ConnectOptions, StreamOptions};
 use crate::pipe::{self, Counters, PipeOptions};
 
@@ -48,11 +49,15 @@ pub struct ConnectConfig {
     pub progress: bool,
     /// One JSON summary object on stderr at exit.
     pub json: bool,
+    /// `--hexdump`: record both directions.
+    pub hexdump: Option<Arc<HexDump>>,
 }
 
 /// Connect and run the session until both sides are done.
 pub fn run(cfg: &ConnectConfig) -> Result<()> {
-    let prompt = !cfg.framed && (cfg.interactive || std::io::stdin().is_terminal());
+    // --hexdump taps the pipe, so it keeps pipe mode even on a terminal.
+    let prompt =
+        !cfg.framed && cfg.hexdump.is_none() && (cfg.interactive || std::io::stdin().is_terminal());
     if cfg.udp {
         if prompt {
             let socket = net::connect_udp(&cfg.host, cfg.port, &cfg.connect)?;
@@ -86,6 +91,9 @@ pub fn run(cfg: &ConnectConfig) -> Result<()> {
     } else {
         let mut opts = cfg.pipe.clone();
         opts.input_is_tty = std::io::stdin().is_terminal();
+        if let Some(d) = &cfg.hexdump {
+            opts.tap = Some(d.tap(peer));
+        }
         pipe::run(
             stream,
             pipe::stdin_file()?,

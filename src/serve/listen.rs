@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 use super::TcpConfig;
 use super::broadcast::{Hub, Msg};
 use super::tcp::{self, Conn, End, Handler};
+use crate::hexdump::{Direction, Tap};
 use crate::log::{ConnRecord, Summary};
 use crate::pipe::{self, Counters, PipeOptions};
 use crate::shutdown::Shutdown;
@@ -26,8 +27,18 @@ const QUEUE: usize = 1024;
 /// `nc -l`: one client, then exit.
 pub fn single(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
     tcp::wake_accept_on_shutdown(&listener, &shutdown)?;
-    let Some((stream, peer)) = tcp::accept_one(&listener, &shutdown, cfg)? else {
-        return Ok(Summary::default());
+    let mut rejected = 0;
+    let (stream, peer) = loop {
+        let Some((stream, peer)) = tcp::accept_one(&listener, &shutdown, cfg)? else {
+            return Ok(Summary {
+                rejected,
+                ..Summary::default()
+            });
+        };
+        if tcp::admit(cfg, peer) {
+            break (stream, peer);
+        }
+        rejected += 1;
     };
     drop(listener); // later clients are refused, as with nc -l
     cfg.stream
@@ -38,6 +49,7 @@ pub fn single(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Res
     let opts = PipeOptions {
         idle_timeout: cfg.idle_timeout,
         input_is_tty: std::io::stdin().is_terminal(),
+        tap: cfg.hexdump.as_ref().map(|d| d.tap(Some(peer))),
         ..PipeOptions::default()
     };
     let counters = Arc::new(Counters::default());
@@ -66,7 +78,7 @@ pub fn single(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Res
     result?;
     Ok(Summary {
         connections: 1,
-        rejected: 0,
+        rejected,
         bytes_in,
         bytes_out,
     })
@@ -78,9 +90,12 @@ pub fn keep_open(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> 
     let stdout = Arc::new(Mutex::new(pipe::stdout_file()?));
     spawn_stdin_broadcast(pipe::stdin_file()?, hub.clone(), cfg.log)?;
 
-    let log = cfg.log;
     let stop = shutdown.clone();
-    let handler: Handler = Arc::new(move |conn: &mut Conn| client(conn, &hub, &stdout, &stop, log));
+    let dump = cfg.hexdump.clone();
+    let handler: Handler = Arc::new(move |conn: &mut Conn| {
+        let tap = tcp::conn_tap(&dump, conn);
+        client(conn, &hub, &stdout, &stop, tap)
+    });
     tcp::accept_loop(listener, shutdown, cfg, handler)
 }
 
@@ -112,7 +127,7 @@ fn client(
     hub: &Hub,
     stdout: &Mutex<File>,
     stop: &Shutdown,
-    _log: crate::log::Log,
+    tap: Option<Tap>,
 ) -> End {
     let rx = hub.subscribe(conn.id);
     let sent = Arc::new(AtomicU64::new(0));
@@ -121,6 +136,7 @@ fn client(
         Err(e) => return End::from_io(&e),
     };
     let sent2 = sent.clone();
+    let tap2 = tap.clone();
     let writer_thread = thread::Builder::new()
         .stack_size(tcp::CONN_STACK)
         .spawn(move || {
@@ -130,6 +146,9 @@ fn client(
                     Ok(Msg::Data(d)) => {
                         if w.write_all(&d).is_err() {
                             break;
+                        }
+                        if let Some(t) = &tap2 {
+                            t.call(Direction::Out, &d);
                         }
                         sent2.fetch_add(d.len() as u64, Ordering::Relaxed);
                     }
@@ -152,6 +171,9 @@ fn client(
             Ok(0) => break End::PeerClosed,
             Ok(n) => {
                 conn.bytes_in += n as u64;
+                if let Some(t) = &tap {
+                    t.call(Direction::In, &buf[..n]);
+                }
                 let mut out = stdout.lock().unwrap_or_else(|p| p.into_inner());
                 if out.write_all(&buf[..n]).is_err() {
                     // stdout is gone (`| head`): nothing more can be delivered.

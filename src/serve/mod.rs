@@ -8,17 +8,24 @@
 //! - `framed`: the length-prefixed echo and its pure header parser.
 //! - `listen`: netcat listen mode (stdin/stdout), single client or `-k`.
 //! - `broadcast`: bounded per-client queues for one-to-many sends.
+//! - `exec`: `--exec`/`--sh-exec`, a process per connection on the socket.
+//! - `chat`: `--chat`, lines from each client to all the others.
 //! - `udp`: the UDP modes on one socket.
 
 pub mod broadcast;
+pub mod chat;
+pub mod exec;
 pub mod framed;
 pub mod listen;
 pub mod services;
 pub mod tcp;
 pub mod udp;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::acl::Acl;
+use crate::hexdump::HexDump;
 use crate::log::Log;
 use crate::net::StreamOptions;
 
@@ -39,6 +46,10 @@ pub enum TcpMode {
     Time,
     /// Length-prefixed frame echo.
     Framed,
+    /// A process per connection (`TcpConfig::exec` says which).
+    Exec,
+    /// Lines from each client to all others.
+    Chat,
 }
 
 impl TcpMode {
@@ -52,6 +63,8 @@ impl TcpMode {
             TcpMode::Source => "source",
             TcpMode::Time => "time",
             TcpMode::Framed => "framed",
+            TcpMode::Exec => "exec",
+            TcpMode::Chat => "chat",
         }
     }
 }
@@ -102,6 +115,12 @@ pub struct TcpConfig {
     pub grace: Duration,
     /// Diagnostics.
     pub log: Log,
+    /// Which clients are admitted (`--allow`/`--deny`); open by default.
+    pub acl: Acl,
+    /// `--hexdump`: where chunks in both directions are recorded.
+    pub hexdump: Option<Arc<HexDump>>,
+    /// `--exec`/`--sh-exec`: the command `TcpMode::Exec` runs.
+    pub exec: Option<exec::ExecCommand>,
 }
 
 impl Default for TcpConfig {
@@ -116,6 +135,9 @@ impl Default for TcpConfig {
             max_frame: 16 << 20,
             grace: Duration::from_secs(5),
             log: Log::default(),
+            acl: Acl::default(),
+            hexdump: None,
+            exec: None,
         }
     }
 }
@@ -129,4 +151,8 @@ pub struct UdpConfig {
     pub count: Option<u64>,
     /// Diagnostics.
     pub log: Log,
+    /// Whose datagrams are handled (`--allow`/`--deny`); others are ignored.
+    pub acl: Acl,
+    /// `--hexdump`: where datagrams in both directions are recorded.
+    pub hexdump: Option<Arc<HexDump>>,
 }

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::tcp::{Conn, End};
+use crate::hexdump::{Direction, Tap};
 
 /// An echo connection starts with a one-page buffer, so 10,000 chatty clients
 /// stay small, and moves to `ECHO_BUF` the first time a read fills it.
@@ -30,6 +31,11 @@ fn read_some(stream: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// RFC 862: every byte back to its sender.
 pub fn echo(conn: &mut Conn) -> End {
+    echo_tapped(conn, None)
+}
+
+/// `echo` with `--hexdump`: each chunk is reported in and out.
+pub fn echo_tapped(conn: &mut Conn, tap: Option<&Tap>) -> End {
     let mut buf = vec![0u8; ECHO_START];
     let mut stream = &*conn.stream;
     loop {
@@ -40,8 +46,14 @@ pub fn echo(conn: &mut Conn) -> End {
         };
         let grow = n == buf.len() && buf.len() < ECHO_BUF;
         conn.bytes_in += n as u64;
+        if let Some(t) = tap {
+            t.call(Direction::In, &buf[..n]);
+        }
         if let Err(e) = stream.write_all(&buf[..n]) {
             return End::from_io(&e);
+        }
+        if let Some(t) = tap {
+            t.call(Direction::Out, &buf[..n]);
         }
         conn.bytes_out += n as u64;
         if grow {
@@ -52,12 +64,22 @@ pub fn echo(conn: &mut Conn) -> End {
 
 /// RFC 863: read and count.
 pub fn discard(conn: &mut Conn) -> End {
+    discard_tapped(conn, None)
+}
+
+/// `discard` with `--hexdump`: each chunk read is reported.
+pub fn discard_tapped(conn: &mut Conn, tap: Option<&Tap>) -> End {
     let mut buf = vec![0u8; DISCARD_BUF];
     let mut stream = &*conn.stream;
     loop {
         match read_some(&mut stream, &mut buf) {
             Ok(0) => return End::PeerClosed,
-            Ok(n) => conn.bytes_in += n as u64,
+            Ok(n) => {
+                conn.bytes_in += n as u64;
+                if let Some(t) = tap {
+                    t.call(Direction::In, &buf[..n]);
+                }
+            }
             Err(e) => return End::from_io(&e),
         }
     }

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::{TcpConfig, TcpMode, framed, listen, services};
+use super::{TcpConfig, TcpMode, chat, exec, framed, listen, services};
+use crate::hexdump::Tap;
 use crate::log::{ConnRecord, Summary};
 use crate::shutdown::Shutdown;
 
@@ -77,17 +78,56 @@ pub type Handler = Arc<dyn Fn(&mut Conn) -> End + Send + Sync>;
 /// Serve TCP on an already bound listener until `shutdown` (or `--count`).
 pub fn run(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
     let max_frame = cfg.max_frame;
+    let dump = cfg.hexdump.clone();
     let handler: Handler = match cfg.mode {
         TcpMode::Listen if !cfg.keep_open => return listen::single(listener, shutdown, cfg),
         TcpMode::Listen => return listen::keep_open(listener, shutdown, cfg),
+        TcpMode::Echo if dump.is_some() => Arc::new(move |c: &mut Conn| {
+            let tap = conn_tap(&dump, c);
+            services::echo_tapped(c, tap.as_ref())
+        }),
+        TcpMode::Discard if dump.is_some() => Arc::new(move |c: &mut Conn| {
+            let tap = conn_tap(&dump, c);
+            services::discard_tapped(c, tap.as_ref())
+        }),
         TcpMode::Echo => Arc::new(services::echo),
         TcpMode::Upper => Arc::new(services::upper),
         TcpMode::Discard => Arc::new(services::discard),
         TcpMode::Source => Arc::new(services::source),
         TcpMode::Time => Arc::new(services::time),
         TcpMode::Framed => Arc::new(move |c: &mut Conn| framed::echo(c, max_frame)),
+        TcpMode::Exec => {
+            let cmd = cfg
+                .exec
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("exec mode without a command"))?;
+            exec::cloexec_inherited();
+            let children = Arc::new(exec::Children::default());
+            children.kill_after_stop(&shutdown, cfg.grace);
+            let log = cfg.log;
+            Arc::new(move |c: &mut Conn| exec::serve(c, &cmd, &children, log))
+        }
+        TcpMode::Chat => {
+            let room = chat::Room::new(cfg.log, cfg.hexdump.clone());
+            Arc::new(move |c: &mut Conn| chat::serve(c, &room))
+        }
     };
     accept_loop(listener, shutdown, cfg, handler)
+}
+
+/// The hexdump tap of one connection, when `--hexdump` is on.
+pub fn conn_tap(dump: &Option<Arc<crate::hexdump::HexDump>>, conn: &Conn) -> Option<Tap> {
+    dump.as_ref().map(|d| d.tap(Some(conn.peer)))
+}
+
+/// `--allow`/`--deny`: true when `peer` may connect; a refusal is logged with -v.
+pub fn admit(cfg: &TcpConfig, peer: SocketAddr) -> bool {
+    if cfg.acl.permits(peer.ip()) {
+        return true;
+    }
+    cfg.log
+        .verbose(&format!("{peer}: rejected by --allow/--deny"));
+    false
 }
 
 /// Live connections, so a stop can wait for them and then close them.
@@ -237,6 +277,10 @@ pub fn accept_loop(
         let Some((stream, peer)) = accept_one(l, &shutdown, cfg)? else {
             break;
         };
+        if !admit(cfg, peer) {
+            totals.rejected.fetch_add(1, Ordering::Relaxed);
+            continue; // dropping the stream closes it
+        }
         if cfg.max_conns.is_some_and(|m| live.len() as u64 >= m) {
             totals.rejected.fetch_add(1, Ordering::Relaxed);
             cfg.log

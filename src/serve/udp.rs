@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 
 use super::services::unix_seconds;
 use super::{UdpConfig, UdpMode};
+use crate::hexdump::Direction;
 use crate::log::Summary;
 use crate::pipe;
 use crate::shutdown::Shutdown;
@@ -55,6 +56,16 @@ pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Sum
                 continue;
             }
         };
+        if !cfg.acl.permits(peer.ip()) {
+            summary.rejected += 1;
+            cfg.log.verbose(&format!(
+                "{peer}: datagram ignored: rejected by --allow/--deny"
+            ));
+            continue;
+        }
+        if let Some(d) = &cfg.hexdump {
+            d.record(Direction::In, Some(peer), 0, &buf[..n]);
+        }
         summary.connections += 1;
         summary.bytes_in += n as u64;
         cfg.log.verbose(&format!("{peer}: {n} byte datagram"));
@@ -80,7 +91,12 @@ pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Sum
         };
         if let Some(r) = reply {
             match socket.send_to(&r, peer) {
-                Ok(sent) => summary.bytes_out += sent as u64,
+                Ok(sent) => {
+                    summary.bytes_out += sent as u64;
+                    if let Some(d) = &cfg.hexdump {
+                        d.record(Direction::Out, Some(peer), 0, &r);
+                    }
+                }
                 Err(e) => cfg.log.verbose(&format!("{peer}: cannot reply: {e}")),
             }
         }

@@ -1,0 +1,325 @@
+//! `serve --exec CMD` / `--sh-exec CMD`: a process per connection with the
+//! socket as its stdin and stdout, like `ncat -e` / `ncat -c`.
+//!
+//! The child gets duplicates of the socket as fds 0 and 1 (stderr is the
+//! server's) and nothing else: every fd netkit opens is close-on-exec, and a
+//! test lists `/proc/self/fd` from a child to keep it so. Each child runs in
+//! its own process group, so Ctrl-C reaches the server only and a stop can
+//! signal a whole `sh -c` pipeline. The connection thread waits for the child
+//! without reaping it (`waitid(WNOWAIT)`), takes it out of the registry, then
+//! reaps it: a stop that signals what is in the registry never signals a
+//! recycled pid.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::TcpStream;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use super::tcp::{Conn, End};
+use crate::log::Log;
+use crate::shutdown::Shutdown;
+
+/// The command run for each connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecCommand {
+    /// The program (searched in PATH when it has no `/`).
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// The command line as the user gave it, for logs.
+    pub display: String,
+}
+
+impl ExecCommand {
+    /// `--exec`: split at whitespace, no shell and no quoting (use `--sh-exec`
+    /// for those). `None` when there is nothing to run.
+    pub fn split(cmdline: &str) -> Option<ExecCommand> {
+        let mut words = cmdline.split_whitespace().map(str::to_string);
+        let program = words.next()?;
+        Some(ExecCommand {
+            program,
+            args: words.collect(),
+            display: cmdline.trim().to_string(),
+        })
+    }
+
+    /// `--sh-exec`: `/bin/sh -c CMD`.
+    pub fn shell(cmdline: &str) -> ExecCommand {
+        ExecCommand {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), cmdline.into()],
+            display: cmdline.to_string(),
+        }
+    }
+
+    /// True when the program exists: a path that is a file, or a name found
+    /// in one of `path`'s directories. Checked at start so a typo is a usage
+    /// error, not one failure per client.
+    pub fn is_runnable(&self, path: Option<&std::ffi::OsStr>) -> bool {
+        if self.program.contains('/') {
+            return Path::new(&self.program).is_file();
+        }
+        path.is_some_and(|p| std::env::split_paths(p).any(|d| d.join(&self.program).is_file()))
+    }
+}
+
+/// Children that are running, by connection id, so a stop can signal them.
+#[derive(Debug, Default)]
+pub struct Children {
+    pids: Mutex<HashMap<u64, libc::pid_t>>,
+}
+
+impl Children {
+    fn pids(&self) -> std::sync::MutexGuard<'_, HashMap<u64, libc::pid_t>> {
+        self.pids.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Send `sig` to every running child's process group.
+    pub fn signal_all(&self, sig: libc::c_int) {
+        for &pid in self.pids().values() {
+            // SAFETY: kill(2) has no memory effects; `pid` is not reaped yet
+            // (it leaves the registry before it is), so it cannot be recycled.
+            unsafe {
+                libc::kill(-pid, sig);
+            }
+        }
+    }
+
+    /// Number of running children.
+    pub fn len(&self) -> usize {
+        self.pids().len()
+    }
+
+    /// True when no child runs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// After a stop: wait `grace`, then SIGTERM every child still running,
+    /// and SIGKILL what is left a second later (the accept loop closes the
+    /// sockets at the same moment and gives the threads two seconds).
+    pub fn kill_after_stop(self: &Arc<Self>, shutdown: &Shutdown, grace: Duration) {
+        let children = self.clone();
+        shutdown.on_trigger(move || {
+            let children = children.clone();
+            let _ = thread::Builder::new()
+                .name("exec-reaper".into())
+                .spawn(move || {
+                    thread::sleep(grace);
+                    if children.is_empty() {
+                        return;
+                    }
+                    children.signal_all(libc::SIGTERM);
+                    thread::sleep(Duration::from_secs(1));
+                    children.signal_all(libc::SIGKILL);
+                });
+        });
+    }
+}
+
+/// Mark every inherited descriptor above stderr close-on-exec. netkit's own
+/// are already; these came from whoever started netkit (a shell's stray fds)
+/// and must not reach the commands run for clients.
+pub fn cloexec_inherited() {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    for entry in dir.flatten() {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if fd > 2 {
+            // SAFETY: fcntl on an fd number only changes its flags; a stale
+            // number (the directory's own fd) fails harmlessly with EBADF.
+            unsafe {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                    libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+                }
+            }
+        }
+    }
+}
+
+/// Block until `pid` has exited, without reaping it.
+fn wait_exited(pid: libc::pid_t) -> io::Result<()> {
+    loop {
+        // SAFETY: siginfo_t is plain data; waitid writes into it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid pointer to `info`; WNOWAIT leaves the child waitable.
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Bytes the kernel counted on this socket (in, out), for the `-v` record:
+/// the child moved them, not netkit.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn socket_bytes(stream: &TcpStream) -> (u64, u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: tcp_info is plain data.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: valid fd, pointer and length for getsockopt(TCP_INFO).
+    let r = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    if r == 0 {
+        // The counters include a FIN's sequence number: take it out.
+        const FIN_WAIT2: u8 = 5;
+        const TIME_WAIT: u8 = 6;
+        const CLOSE_WAIT: u8 = 8;
+        const LAST_ACK: u8 = 9;
+        const CLOSING: u8 = 11;
+        let st = info.tcpi_state;
+        let fin_in = matches!(st, TIME_WAIT | CLOSE_WAIT | LAST_ACK | CLOSING);
+        let fin_out_acked = matches!(st, FIN_WAIT2 | TIME_WAIT);
+        (
+            info.tcpi_bytes_received.saturating_sub(u64::from(fin_in)),
+            info.tcpi_bytes_acked
+                .saturating_sub(u64::from(fin_out_acked)),
+        )
+    } else {
+        (0, 0)
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn socket_bytes(_stream: &TcpStream) -> (u64, u64) {
+    (0, 0)
+}
+
+/// Run `cmd` for one connection and wait for it.
+pub fn serve(conn: &mut Conn, cmd: &ExecCommand, children: &Children, log: Log) -> End {
+    let fds = conn
+        .stream
+        .try_clone()
+        .and_then(|a| Ok((a, conn.stream.try_clone()?)));
+    let (fd_in, fd_out) = match fds {
+        Ok((a, b)) => (OwnedFd::from(a), OwnedFd::from(b)),
+        Err(e) => return End::Error(format!("cannot pass the socket: {e}")),
+    };
+    let local = conn.stream.local_addr().ok();
+    let mut command = Command::new(&cmd.program);
+    command
+        .args(&cmd.args)
+        .stdin(Stdio::from(fd_in))
+        .stdout(Stdio::from(fd_out))
+        .stderr(Stdio::inherit())
+        .env("NETKIT_PEER_ADDR", conn.peer.ip().to_string())
+        .env("NETKIT_PEER_PORT", conn.peer.port().to_string())
+        .process_group(0);
+    if let Some(l) = local {
+        command
+            .env("NETKIT_LOCAL_ADDR", l.ip().to_string())
+            .env("NETKIT_LOCAL_PORT", l.port().to_string());
+    }
+    // Hold the registry while spawning, so a stop cannot miss this child.
+    let mut child = {
+        let mut pids = children.pids();
+        match command.spawn() {
+            Ok(c) => {
+                pids.insert(conn.id, c.id() as libc::pid_t);
+                c
+            }
+            Err(e) => {
+                drop(pids);
+                log.warn(&format!("{}: cannot run {}: {e}", conn.peer, cmd.program));
+                return End::Error(format!("cannot run {}: {e}", cmd.program));
+            }
+        }
+    };
+    // `command` holds the parent's copies of the socket fds until dropped.
+    drop(command);
+    let waited = wait_exited(child.id() as libc::pid_t);
+    children.pids().remove(&conn.id);
+    let status = match waited.and_then(|()| child.wait()) {
+        Ok(s) => s,
+        Err(e) => return End::Error(format!("cannot wait for {}: {e}", cmd.program)),
+    };
+    (conn.bytes_in, conn.bytes_out) = socket_bytes(&conn.stream);
+    if status.success() {
+        End::Done
+    } else if let Some(sig) = status.signal() {
+        End::Error(format!("command killed by signal {sig}"))
+    } else {
+        End::Error(format!(
+            "command exited with status {}",
+            status.code().unwrap_or(-1)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_is_whitespace_only() {
+        let c = ExecCommand::split("  tr  a-z A-Z ").expect("cmd");
+        assert_eq!(c.program, "tr");
+        assert_eq!(c.args, ["a-z", "A-Z"]);
+        assert!(ExecCommand::split("").is_none());
+        assert!(ExecCommand::split(" \t ").is_none());
+        let q = ExecCommand::split("echo 'a b'").expect("cmd");
+        assert_eq!(q.args, ["'a", "b'"]);
+    }
+
+    #[test]
+    fn shell_wraps_the_whole_line() {
+        let c = ExecCommand::shell("tr a-z A-Z | rev");
+        assert_eq!(c.program, "/bin/sh");
+        assert_eq!(c.args, ["-c", "tr a-z A-Z | rev"]);
+    }
+
+    #[test]
+    fn runnable_checks_paths_and_path_dirs() {
+        let path = std::ffi::OsString::from("/nonexistent:/bin:/usr/bin");
+        assert!(ExecCommand::shell("x").is_runnable(None));
+        assert!(
+            ExecCommand::split("sh -c true")
+                .expect("cmd")
+                .is_runnable(Some(&path))
+        );
+        assert!(
+            !ExecCommand::split("no-such-program-netkit")
+                .expect("cmd")
+                .is_runnable(Some(&path))
+        );
+        assert!(!ExecCommand::split("sh").expect("cmd").is_runnable(None));
+        assert!(
+            !ExecCommand::split("/no/such/file")
+                .expect("cmd")
+                .is_runnable(None)
+        );
+    }
+}
