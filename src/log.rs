@@ -165,6 +165,11 @@ impl Log {
             } else {
                 String::new()
             };
+            let what = if s.connections == 1 {
+                what.trim_end_matches('s')
+            } else {
+                what
+            };
             emit(&format!(
                 "netkit: served {} {what}{rejected}, {} in, {} out, in {}",
                 s.connections,

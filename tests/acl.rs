@@ -44,7 +44,7 @@ fn deny_closes_that_client_and_serves_the_others() {
     srv.signal(15);
     let summary = srv.wait_stderr("netkit: served");
     assert!(
-        summary.contains("served 1 connections (1 rejected)"),
+        summary.contains("served 1 connection (1 rejected)"),
         "{summary}"
     );
 }

@@ -367,7 +367,7 @@ fn sigint_after_grace_closes_stuck_connections() {
     );
     assert!(srv.wait_exit().success());
     let line = srv.wait_stderr("served");
-    assert!(line.contains("served 1 connections"), "{line}");
+    assert!(line.contains("served 1 connection,"), "{line}");
 }
 
 #[test]
