@@ -10,10 +10,12 @@
 //! - `pipe` and `zerocopy`: the two-way stdin/stdout pipe and the fastest byte copy.
 //! - `serve`: TCP and UDP servers, one module per mode family.
 //! - `connect`: the TCP pipe client and the UDP client.
+//! - `kv`: the key-value server (RESP2 + line protocol, append-only log) and its client.
 
 pub mod cli;
 pub mod connect;
 pub mod error;
+pub mod kv;
 pub mod log;
 pub mod net;
 pub mod pipe;
