@@ -222,8 +222,11 @@ fn worker(
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+    // Keep a handle here: `trigger` drops its copy right after waking, and
+    // closing the eventfd would remove the pending event from epoll.
+    let wake = waker.clone();
     shutdown.on_trigger(move || {
-        let _ = waker.wake();
+        let _ = wake.wake();
     });
     let mut conns: Vec<Option<Conn>> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
