@@ -299,7 +299,11 @@ pub struct KvClientArgs {
     #[arg(short = 'x')]
     pub stdin_last: bool,
     /// The command and its arguments (any command is passed through as RESP).
-    #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub command: Vec<std::ffi::OsString>,
 }
 

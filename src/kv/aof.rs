@@ -58,7 +58,11 @@ fn crc32(data: &[u8]) -> u32 {
         for (i, slot) in t.iter_mut().enumerate() {
             let mut c = i as u32;
             for _ in 0..8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
             }
             *slot = c;
         }
@@ -410,7 +414,11 @@ impl Aof {
     pub fn wants_rewrite(&self) -> bool {
         let size = lock(&self.file).size;
         size >= self.min_rewrite
-            && size >= self.base_size.load(Ordering::Relaxed).saturating_mul(self.growth)
+            && size
+                >= self
+                    .base_size
+                    .load(Ordering::Relaxed)
+                    .saturating_mul(self.growth)
             && !self.rewriting.load(Ordering::Relaxed)
     }
 

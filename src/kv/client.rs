@@ -286,7 +286,10 @@ pub fn split_args(line: &str) -> Result<Vec<Vec<u8>>, String> {
 
 /// Argument syntax for the commands netkit serves, shown as REPL hints.
 pub const COMMANDS: &[(&str, &str)] = &[
-    ("SET", "key value [NX|XX] [GET] [EX seconds|PX milliseconds|KEEPTTL]"),
+    (
+        "SET",
+        "key value [NX|XX] [GET] [EX seconds|PX milliseconds|KEEPTTL]",
+    ),
     ("GET", "key"),
     ("DEL", "key [key ...]"),
     ("EXISTS", "key [key ...]"),
@@ -330,7 +333,11 @@ pub fn hint_for(line: &str) -> Option<String> {
         .iter()
         .find(|(c, _)| c.eq_ignore_ascii_case(first))?;
     let typed = words.len() - 1;
-    let rest: Vec<&str> = syntax.split(' ').filter(|s| !s.is_empty()).skip(typed).collect();
+    let rest: Vec<&str> = syntax
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .skip(typed)
+        .collect();
     if rest.is_empty() {
         return None;
     }
@@ -413,8 +420,14 @@ mod tests {
     #[test]
     fn split_like_redis_cli() {
         let v = |s: &str| split_args(s).unwrap();
-        assert_eq!(v("set k  v"), vec![b"set".to_vec(), b"k".to_vec(), b"v".to_vec()]);
-        assert_eq!(v(r#"set "a b" "x\n\xff\"""#)[1..], [b"a b".to_vec(), b"x\n\xff\"".to_vec()]);
+        assert_eq!(
+            v("set k  v"),
+            vec![b"set".to_vec(), b"k".to_vec(), b"v".to_vec()]
+        );
+        assert_eq!(
+            v(r#"set "a b" "x\n\xff\"""#)[1..],
+            [b"a b".to_vec(), b"x\n\xff\"".to_vec()]
+        );
         assert!(split_args("echo 'it''s'").is_err());
         assert_eq!(v(r"echo 'it\'s'")[1], b"it's");
         assert_eq!(v("   "), Vec::<Vec<u8>>::new());
@@ -428,14 +441,20 @@ mod tests {
         assert_eq!(s(Reply::Int(3), false), "(integer) 3\n");
         assert_eq!(s(Reply::Int(3), true), "3\n");
         assert_eq!(s(Reply::Bulk(None), false), "(nil)\n");
-        assert_eq!(s(Reply::Bulk(Some(b"a\"\n\xff".to_vec())), false), "\"a\\\"\\n\\xff\"\n");
+        assert_eq!(
+            s(Reply::Bulk(Some(b"a\"\n\xff".to_vec())), false),
+            "\"a\\\"\\n\\xff\"\n"
+        );
         assert_eq!(s(Reply::Error("ERR x".into()), false), "(error) ERR x\n");
         assert_eq!(s(Reply::Array(Some(vec![])), false), "(empty array)\n");
         let arr = Reply::Array(Some(vec![
             Reply::Bulk(Some(b"a".to_vec())),
             Reply::Array(Some(vec![Reply::Int(1), Reply::Bulk(None)])),
         ]));
-        assert_eq!(s(arr.clone(), false), "1) \"a\"\n2) 1) (integer) 1\n   2) (nil)\n");
+        assert_eq!(
+            s(arr.clone(), false),
+            "1) \"a\"\n2) 1) (integer) 1\n   2) (nil)\n"
+        );
         assert_eq!(s(arr, true), "a\n1\n\n");
     }
 
@@ -443,8 +462,14 @@ mod tests {
     fn hints_complete_names_and_show_arguments() {
         assert_eq!(hint_for("ge").as_deref(), Some("t"));
         assert_eq!(hint_for("get").as_deref(), Some(" key"));
-        assert_eq!(hint_for("set ").as_deref(), Some("key value [NX|XX] [GET] [EX seconds|PX milliseconds|KEEPTTL]"));
-        assert_eq!(hint_for("set k v").as_deref(), Some(" [NX|XX] [GET] [EX seconds|PX milliseconds|KEEPTTL]"));
+        assert_eq!(
+            hint_for("set ").as_deref(),
+            Some("key value [NX|XX] [GET] [EX seconds|PX milliseconds|KEEPTTL]")
+        );
+        assert_eq!(
+            hint_for("set k v").as_deref(),
+            Some(" [NX|XX] [GET] [EX seconds|PX milliseconds|KEEPTTL]")
+        );
         assert_eq!(hint_for("get k"), None);
         assert_eq!(hint_for("nosuch "), None);
     }

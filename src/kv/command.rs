@@ -56,7 +56,10 @@ pub mod reply {
     pub fn err(out: &mut Vec<u8>, msg: &str) {
         out.push(b'-');
         // An error line must not break the framing.
-        out.extend(msg.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        out.extend(
+            msg.bytes()
+                .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
         out.extend_from_slice(b"\r\n");
     }
     /// An integer.
@@ -268,16 +271,20 @@ pub fn execute(args: &[&[u8]], ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Action {
         b"BGREWRITEAOF" => {
             arity!(n == 1);
             if store.aof().is_none() {
-                reply::err(out, "ERR no append-only file: start the server with --data FILE");
+                reply::err(
+                    out,
+                    "ERR no append-only file: start the server with --data FILE",
+                );
             } else {
                 let st = Arc::clone(store);
-                let spawned = std::thread::Builder::new()
-                    .name("kv-rewrite".into())
-                    .spawn(move || {
-                        if let Err(e) = st.rewrite_log() {
-                            eprintln!("netkit: log compaction failed: {e}");
-                        }
-                    });
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("kv-rewrite".into())
+                        .spawn(move || {
+                            if let Err(e) = st.rewrite_log() {
+                                eprintln!("netkit: log compaction failed: {e}");
+                            }
+                        });
                 match spawned {
                     Ok(_) => reply::status(out, "Background append only file rewriting started"),
                     Err(_) => reply::err(out, "ERR cannot start the rewrite thread"),
@@ -296,7 +303,10 @@ pub fn execute(args: &[&[u8]], ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Action {
             Some(v) if parse_int(v).is_some() => {
                 reply::err(out, "NOPROTO sorry, this protocol version is not supported")
             }
-            Some(_) => reply::err(out, "ERR Protocol version is not an integer or out of range"),
+            Some(_) => reply::err(
+                out,
+                "ERR Protocol version is not an integer or out of range",
+            ),
         },
         b"INFO" => {
             let text = format!(
@@ -314,7 +324,10 @@ pub fn execute(args: &[&[u8]], ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Action {
                 String::from_utf8_lossy(&name[..name.len().min(128)])
             );
             for a in args[1..].iter().take(4) {
-                msg.push_str(&format!(" '{}'", String::from_utf8_lossy(&a[..a.len().min(64)])));
+                msg.push_str(&format!(
+                    " '{}'",
+                    String::from_utf8_lossy(&a[..a.len().min(64)])
+                ));
             }
             reply::err(out, &msg);
         }
@@ -343,7 +356,9 @@ fn set(args: &[&[u8]], ctx: &mut Ctx<'_>, out: &mut Vec<u8>) {
                     return;
                 };
                 let at = match opt.as_slice() {
-                    b"EX" => t.checked_mul(1000).and_then(|ms| ms.checked_add(now_ms() as i64)),
+                    b"EX" => t
+                        .checked_mul(1000)
+                        .and_then(|ms| ms.checked_add(now_ms() as i64)),
                     b"PX" => t.checked_add(now_ms() as i64),
                     b"EXAT" => t.checked_mul(1000),
                     _ => Some(t),
@@ -479,8 +494,10 @@ pub fn execute_line(args: &[&[u8]], ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Act
         _ => {
             let shown = String::from_utf8_lossy(&name[..name.len().min(64)]).into_owned();
             out.extend_from_slice(
-                format!("ERR unknown command '{shown}' (try SET key value, GET key, DEL key, QUIT)\n")
-                    .as_bytes(),
+                format!(
+                    "ERR unknown command '{shown}' (try SET key value, GET key, DEL key, QUIT)\n"
+                )
+                .as_bytes(),
             );
         }
     }
@@ -511,21 +528,33 @@ mod tests {
         assert_eq!(run(&s, &["GET", "k"]), "$1\r\nv\r\n");
         assert_eq!(run(&s, &["SET", "k", "w", "NX"]), "$-1\r\n");
         assert_eq!(run(&s, &["SET", "k", "w", "XX", "GET"]), "$1\r\nv\r\n");
-        assert_eq!(run(&s, &["SET", "k", "w", "EX", "0"]).chars().next(), Some('-'));
-        assert_eq!(run(&s, &["SET", "k", "w", "BOGUS"]), "-ERR syntax error\r\n");
+        assert_eq!(
+            run(&s, &["SET", "k", "w", "EX", "0"]).chars().next(),
+            Some('-')
+        );
+        assert_eq!(
+            run(&s, &["SET", "k", "w", "BOGUS"]),
+            "-ERR syntax error\r\n"
+        );
         assert_eq!(run(&s, &["INCR", "n"]), ":1\r\n");
         assert_eq!(run(&s, &["INCRBY", "n", "41"]), ":42\r\n");
         assert_eq!(run(&s, &["DECR", "n"]), ":41\r\n");
         assert!(run(&s, &["INCR", "k"]).starts_with("-ERR value is not an integer"));
         assert_eq!(run(&s, &["MSET", "a", "1", "b", "2"]), "+OK\r\n");
-        assert_eq!(run(&s, &["MGET", "a", "zz", "b"]), "*3\r\n$1\r\n1\r\n$-1\r\n$1\r\n2\r\n");
+        assert_eq!(
+            run(&s, &["MGET", "a", "zz", "b"]),
+            "*3\r\n$1\r\n1\r\n$-1\r\n$1\r\n2\r\n"
+        );
         assert_eq!(run(&s, &["EXISTS", "a", "b", "zz"]), ":2\r\n");
         assert_eq!(run(&s, &["DEL", "a", "zz"]), ":1\r\n");
         assert_eq!(run(&s, &["TTL", "b"]), ":-1\r\n");
         assert_eq!(run(&s, &["EXPIRE", "b", "100"]), ":1\r\n");
         assert_eq!(run(&s, &["TTL", "b"]), ":100\r\n");
         assert_eq!(run(&s, &["TTL", "zz"]), ":-2\r\n");
-        assert_eq!(run(&s, &["KEYS", "[bn]"]).len(), "*2\r\n$1\r\nb\r\n$1\r\nn\r\n".len());
+        assert_eq!(
+            run(&s, &["KEYS", "[bn]"]).len(),
+            "*2\r\n$1\r\nb\r\n$1\r\nn\r\n".len()
+        );
         assert_eq!(run(&s, &["DBSIZE"]), ":3\r\n");
         assert_eq!(run(&s, &["SELECT", "0"]), "+OK\r\n");
         assert!(run(&s, &["SELECT", "1"]).starts_with("-ERR"));
@@ -571,6 +600,9 @@ mod tests {
         assert_eq!(&lines[..5], &["OK", "a b", "1", "0", "(nil)"]);
         assert!(lines[5].starts_with("ERR unknown command 'FOO'"));
         assert_eq!(lines[6], "ERR usage: GET key");
-        assert_eq!(execute_line(&[b"quit"], &mut ctx, &mut Vec::new()), Action::Close);
+        assert_eq!(
+            execute_line(&[b"quit"], &mut ctx, &mut Vec::new()),
+            Action::Close
+        );
     }
 }

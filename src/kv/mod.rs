@@ -62,7 +62,8 @@ pub fn open_store(data: Option<&Path>, fsync: Fsync, log: &Log) -> Result<(Arc<S
             replay.records
         ));
     }
-    let aof = Aof::open(path, fsync).with_context(|| format!("cannot open the log {}", path.display()))?;
+    let aof = Aof::open(path, fsync)
+        .with_context(|| format!("cannot open the log {}", path.display()))?;
     let store = mem.with_aof(Arc::new(aof));
     let keys = store.len();
     Ok((

@@ -296,13 +296,18 @@ fn parse_reply_at(
                 return Ok(Some((Reply::Bulk(None), next)));
             }
             if n as u64 > lim.max_bulk as u64 {
-                return Err(ProtoError(format!("bulk reply of {n} bytes is over the limit")));
+                return Err(ProtoError(format!(
+                    "bulk reply of {n} bytes is over the limit"
+                )));
             }
             let stop = next + n as usize;
             if buf.len() < stop + 2 {
                 return Ok(None);
             }
-            Ok(Some((Reply::Bulk(Some(buf[next..stop].to_vec())), stop + 2)))
+            Ok(Some((
+                Reply::Bulk(Some(buf[next..stop].to_vec())),
+                stop + 2,
+            )))
         }
         b'*' => {
             let n = int()?;
@@ -310,7 +315,9 @@ fn parse_reply_at(
                 return Ok(Some((Reply::Array(None), next)));
             }
             if n as u64 > lim.max_args as u64 {
-                return Err(ProtoError(format!("array reply of {n} items is over the limit")));
+                return Err(ProtoError(format!(
+                    "array reply of {n} items is over the limit"
+                )));
             }
             let mut items = Vec::new();
             let mut p = next;
@@ -430,7 +437,6 @@ mod tests {
 
     #[test]
     fn resp_hint_knows_how_far_a_big_bulk_reaches() {
-        
         assert_eq!(resp_hint(b"*2\r\n$3\r\nSET\r\n$100\r\nab"), Some(121));
         assert_eq!(resp_hint(b"*2\r\n$3\r\nSE"), Some(13));
         assert_eq!(resp_hint(b"*2\r\n$3"), None);
@@ -442,7 +448,10 @@ mod tests {
         let mut args = Vec::new();
         let input = b"SET greeting hello  big world\r\n";
         for cut in 0..input.len() {
-            assert_eq!(parse_line(&input[..cut], &lim, &mut args), Ok(Parsed::Incomplete));
+            assert_eq!(
+                parse_line(&input[..cut], &lim, &mut args),
+                Ok(Parsed::Incomplete)
+            );
         }
         assert_eq!(
             parse_line(input, &lim, &mut args),
@@ -456,7 +465,10 @@ mod tests {
                 b"hello  big world".to_vec()
             ]
         );
-        assert_eq!(parse_line(b"GET k\n", &lim, &mut args), Ok(Parsed::Command(6)));
+        assert_eq!(
+            parse_line(b"GET k\n", &lim, &mut args),
+            Ok(Parsed::Command(6))
+        );
         assert_eq!(args.len(), 2);
         assert_eq!(parse_line(b"\n", &lim, &mut args), Ok(Parsed::Command(1)));
         assert!(args.is_empty());

@@ -270,7 +270,9 @@ fn worker(
                 }
             }
         }
-        finish_round(&mut conns, &mut free, &mut dirty, &mut again, &store, &poll, cfg, totals);
+        finish_round(
+            &mut conns, &mut free, &mut dirty, &mut again, &store, &poll, cfg, totals,
+        );
     }
     // Shutdown: everything executed so far is committed and answered.
     let all: Vec<usize> = (0..conns.len()).filter(|&i| conns[i].is_some()).collect();
@@ -281,10 +283,20 @@ fn worker(
         }
     }
     let mut dirty = all;
-    finish_round(&mut conns, &mut free, &mut dirty, &mut again, &store, &poll, cfg, totals);
+    finish_round(
+        &mut conns, &mut free, &mut dirty, &mut again, &store, &poll, cfg, totals,
+    );
     for i in 0..conns.len() {
         if conns[i].is_some() {
-            close(&mut conns, &mut free, i, &poll, cfg, totals, "server shutdown");
+            close(
+                &mut conns,
+                &mut free,
+                i,
+                &poll,
+                cfg,
+                totals,
+                "server shutdown",
+            );
         }
     }
     Ok(())
@@ -355,12 +367,20 @@ fn accept_all(
 
 /// The largest read buffer a connection may have: one maximal command.
 fn max_buffer(lim: &Limits) -> usize {
-    lim.max_bulk.saturating_add(lim.max_line).saturating_add(64 * 1024)
+    lim.max_bulk
+        .saturating_add(lim.max_line)
+        .saturating_add(64 * 1024)
 }
 
 /// Read what is available and execute every complete command, until the
 /// socket would block, the client closed, or output piles up.
-fn serve_input(c: &mut Conn, store: &Arc<Store>, cfg: &Config, info: &Info, args: &mut Vec<std::ops::Range<usize>>) {
+fn serve_input(
+    c: &mut Conn,
+    store: &Arc<Store>,
+    cfg: &Config,
+    info: &Info,
+    args: &mut Vec<std::ops::Range<usize>>,
+) {
     c.paused = false;
     loop {
         if c.closing.is_some() {
@@ -383,13 +403,15 @@ fn serve_input(c: &mut Conn, store: &Arc<Store>, cfg: &Config, info: &Info, args
         }
         if c.filled == c.buf.len() {
             let want = match c.proto {
-                Some(Proto::Resp) => protocol::resp_hint(&c.buf[..c.filled])
-                    .unwrap_or(c.buf.len() * 2),
+                Some(Proto::Resp) => {
+                    protocol::resp_hint(&c.buf[..c.filled]).unwrap_or(c.buf.len() * 2)
+                }
                 _ => c.buf.len() * 2,
             };
             let cap = max_buffer(&cfg.limits);
             if c.buf.len() >= cap {
-                c.out.extend_from_slice(b"-ERR Protocol error: request too large\r\n");
+                c.out
+                    .extend_from_slice(b"-ERR Protocol error: request too large\r\n");
                 c.closing = Some("request too large".into());
                 return;
             }
@@ -415,7 +437,13 @@ fn serve_input(c: &mut Conn, store: &Arc<Store>, cfg: &Config, info: &Info, args
     }
 }
 
-fn execute_buffered(c: &mut Conn, store: &Arc<Store>, cfg: &Config, info: &Info, args: &mut Vec<std::ops::Range<usize>>) {
+fn execute_buffered(
+    c: &mut Conn,
+    store: &Arc<Store>,
+    cfg: &Config,
+    info: &Info,
+    args: &mut Vec<std::ops::Range<usize>>,
+) {
     let mut ctx = Ctx {
         store,
         logged: c.logged,
@@ -510,7 +538,9 @@ fn finish_round(
     }
     let mut to_close = Vec::new();
     for i in dirty.drain(..) {
-        let Some(Some(c)) = conns.get_mut(i) else { continue };
+        let Some(Some(c)) = conns.get_mut(i) else {
+            continue;
+        };
         c.dirty = false;
         if let Some(e) = &commit_err {
             if c.logged > 0 {

@@ -178,7 +178,9 @@ impl Store {
     pub fn get<R>(&self, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> R {
         let now = now_ms();
         let s = self.shard(key);
-        f(s.get(key).filter(|e| e.live(now)).map(|e| e.value.as_slice()))
+        f(s.get(key)
+            .filter(|e| e.live(now))
+            .map(|e| e.value.as_slice()))
     }
 
     /// SET with options. Returns whether it was applied and, when `want_old`,
@@ -540,7 +542,10 @@ mod tests {
         assert_eq!(st.incr_by(b"n", i64::MAX, &mut l), Ok(i64::MAX));
         assert_eq!(st.incr_by(b"n", 1, &mut l), Err(IncrError::Overflow));
         // An entry whose expiry passed is invisible before any sweep.
-        st.apply(Record::Set(b"old".to_vec(), b"v".to_vec(), now_ms() + 1_000), now_ms());
+        st.apply(
+            Record::Set(b"old".to_vec(), b"v".to_vec(), now_ms() + 1_000),
+            now_ms(),
+        );
         {
             let mut s = st.shard(b"old");
             s.get_mut(&b"old"[..]).unwrap().expires_at = now_ms() - 1;
