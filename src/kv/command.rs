@@ -42,6 +42,24 @@ pub struct Ctx<'a> {
 
 /// RESP reply writers.
 pub mod reply {
+    /// Append the decimal form of `n` without allocating.
+    pub fn push_int(out: &mut Vec<u8>, n: i64) {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        let mut v = n.unsigned_abs();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        if n < 0 {
+            out.push(b'-');
+        }
+        out.extend_from_slice(&buf[i..]);
+    }
     /// `+OK`
     pub fn ok(out: &mut Vec<u8>) {
         out.extend_from_slice(b"+OK\r\n");
@@ -65,7 +83,7 @@ pub mod reply {
     /// An integer.
     pub fn int(out: &mut Vec<u8>, n: i64) {
         out.push(b':');
-        out.extend_from_slice(n.to_string().as_bytes());
+        push_int(out, n);
         out.extend_from_slice(b"\r\n");
     }
     /// A bulk string, or nil.
@@ -74,7 +92,7 @@ pub mod reply {
             None => out.extend_from_slice(b"$-1\r\n"),
             Some(v) => {
                 out.push(b'$');
-                out.extend_from_slice(v.len().to_string().as_bytes());
+                push_int(out, v.len() as i64);
                 out.extend_from_slice(b"\r\n");
                 out.extend_from_slice(v);
                 out.extend_from_slice(b"\r\n");
@@ -84,7 +102,7 @@ pub mod reply {
     /// An array header of `n` items.
     pub fn array(out: &mut Vec<u8>, n: usize) {
         out.push(b'*');
-        out.extend_from_slice(n.to_string().as_bytes());
+        push_int(out, n as i64);
         out.extend_from_slice(b"\r\n");
     }
 }
@@ -519,6 +537,15 @@ mod tests {
         let mut out = Vec::new();
         execute(&args, &mut ctx, &mut out);
         String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn ints_format_without_allocating() {
+        for n in [0, 7, -7, 1234567890, i64::MIN, i64::MAX] {
+            let mut out = Vec::new();
+            reply::push_int(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+        }
     }
 
     #[test]
