@@ -244,6 +244,56 @@ fn pipelined_requests_are_answered_in_order() {
 }
 
 #[test]
+fn big_values_and_output_backlog_flow_through() {
+    let kv = Kv::memory();
+    let mut c = kv.conn();
+    // A 9 MB value arrives in many reads: the buffer grows to fit it.
+    let big = common::random_bytes(9_000_000, 7);
+    c.send(&[b"SET", b"big", &big]);
+    assert_eq!(c.reply(), ok());
+    // 60 pipelined GETs of it are ~540 MB of replies: the server must stop
+    // executing while output is backed up and resume when it drains.
+    let mut writer = c.s.try_clone().expect("clone");
+    let n = 60;
+    let w = thread::spawn(move || {
+        let get = encode_command(&[b"GET".to_vec(), b"big".to_vec()]);
+        for _ in 0..n {
+            writer.write_all(&get).expect("write");
+        }
+    });
+    for _ in 0..n {
+        match c.reply() {
+            Reply::Bulk(Some(v)) => assert!(v == big, "value differs"),
+            r => panic!("{r:?}"),
+        }
+    }
+    w.join().expect("writer");
+    assert_eq!(c.call(&["PING"]), Reply::Status("PONG".into()));
+}
+
+#[test]
+fn nc_speaks_the_line_protocol() {
+    if !have("nc") {
+        return;
+    }
+    let kv = Kv::memory();
+    let mut child = Command::new("nc")
+        .args(["-N", "127.0.0.1", &kv.addr.port().to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("nc");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"SET k a value with spaces\nGET k\nQUIT\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("nc");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "OK\na value with spaces\n");
+}
+
+#[test]
 fn hostile_resp_gets_an_error_and_only_that_connection_closes() {
     let kv = Kv::memory();
     for bad in [
