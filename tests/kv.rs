@@ -290,7 +290,10 @@ fn nc_speaks_the_line_protocol() {
         .write_all(b"SET k a value with spaces\nGET k\nQUIT\n")
         .expect("write");
     let out = child.wait_with_output().expect("nc");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "OK\na value with spaces\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "OK\na value with spaces\n"
+    );
 }
 
 #[test]
@@ -690,4 +693,81 @@ fn startup_line_says_when_nothing_is_saved() {
     let _ = child.wait();
     assert!(first.starts_with("listening on 127.0.0.1:"), "{first}");
     assert!(first.contains("in memory only"), "{first}");
+}
+
+#[test]
+fn repl_runs_on_a_pseudo_terminal() {
+    if !have("script") {
+        return;
+    }
+    let kv = Kv::memory();
+    let home = temp_path("home");
+    std::fs::create_dir_all(&home).expect("home dir");
+    let cmd = format!(
+        "{} kv --addr 127.0.0.1:{}",
+        env!("CARGO_BIN_EXE_netkit"),
+        kv.addr.port()
+    );
+    // script(1) gives netkit a real pseudo-terminal on stdin and stdout.
+    let mut child = Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .env("HOME", &home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    // Consume output up to and including `needle`; keep what follows it.
+    let mut wait_for = |needle: &str| {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(at) = seen
+                .windows(needle.len())
+                .position(|w| w == needle.as_bytes())
+            {
+                seen.drain(..at + needle.len());
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(chunk) => seen.extend(chunk),
+                Err(_) => panic!(
+                    "never saw {needle:?}; got {:?}",
+                    String::from_utf8_lossy(&seen)
+                ),
+            }
+        }
+    };
+    let prompt = format!("127.0.0.1:{}> ", kv.addr.port());
+    for (line, want) in [
+        ("set a \"x y\"", "OK"),
+        ("get a", "\"x y\""),
+        ("incr n", "(integer) 1"),
+        ("get nope", "(nil)"),
+        ("nosuch", "(error) ERR unknown command"),
+    ] {
+        wait_for(&prompt);
+        stdin
+            .write_all(format!("{line}\r").as_bytes())
+            .expect("type");
+        wait_for(want);
+    }
+    wait_for(&prompt);
+    stdin.write_all(b"quit\r").expect("type");
+    let status = child.wait().expect("wait");
+    assert!(status.success());
+    let history = std::fs::read_to_string(home.join(".netkit_kv_history")).expect("history");
+    assert!(history.contains("incr n"), "{history}");
+    let _ = std::fs::remove_dir_all(&home);
 }
