@@ -27,6 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)')
             [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Connect to HOST PORT and pipe stdin/stdout through the socket')
+            [CompletionResult]::new('kv', 'kv', [CompletionResultType]::ParameterValue, 'A key-value server (Redis protocol and a line protocol) and its client')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write every page into a directory)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -172,6 +173,46 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'netkit;kv' {
+            [CompletionResult]::new('--addr', '--addr', [CompletionResultType]::ParameterName, 'Server to talk to')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies raw (bare values), even on a terminal')
+            [CompletionResult]::new('--no-raw', '--no-raw', [CompletionResultType]::ParameterName, 'Print replies formatted like redis-cli, even when piped')
+            [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Read the last argument from stdin')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'netkit;kv;serve' {
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)')
+            [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Append every write to this log before acknowledging it; replay it at start')
+            [CompletionResult]::new('--fsync', '--fsync', [CompletionResultType]::ParameterName, 'When the log is fsynced (with --data)')
+            [CompletionResult]::new('--max-conns', '--max-conns', [CompletionResultType]::ParameterName, 'At most N clients at once; the next one gets an error and is closed')
+            [CompletionResult]::new('--max-bulk', '--max-bulk', [CompletionResultType]::ParameterName, 'Largest bulk string (a key or value) a client may send')
+            [CompletionResult]::new('--max-line', '--max-line', [CompletionResultType]::ParameterName, 'Longest line (line protocol) a client may send')
+            [CompletionResult]::new('--max-args', '--max-args', [CompletionResultType]::ParameterName, 'Most arguments in one command')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Event-loop threads (0: one per core)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Logs and the summary as one JSON object per line on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'netkit;kv;help' {
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'netkit;kv;help;serve' {
+            break
+        }
+        'netkit;kv;help;help' {
+            break
+        }
         'netkit;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -186,6 +227,7 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
         'netkit;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)')
             [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Connect to HOST PORT and pipe stdin/stdout through the socket')
+            [CompletionResult]::new('kv', 'kv', [CompletionResultType]::ParameterValue, 'A key-value server (Redis protocol and a line protocol) and its client')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write every page into a directory)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -203,6 +245,13 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             break
         }
         'netkit;help;connect' {
+            break
+        }
+        'netkit;help;kv' {
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)')
+            break
+        }
+        'netkit;help;kv;serve' {
             break
         }
         'netkit;help;completions' {

@@ -25,6 +25,9 @@ _netkit() {
             netkit,help)
                 cmd="netkit__subcmd__help"
                 ;;
+            netkit,kv)
+                cmd="netkit__subcmd__kv"
+                ;;
             netkit,man)
                 cmd="netkit__subcmd__man"
                 ;;
@@ -40,17 +43,35 @@ _netkit() {
             netkit__subcmd__help,help)
                 cmd="netkit__subcmd__help__subcmd__help"
                 ;;
+            netkit__subcmd__help,kv)
+                cmd="netkit__subcmd__help__subcmd__kv"
+                ;;
             netkit__subcmd__help,man)
                 cmd="netkit__subcmd__help__subcmd__man"
                 ;;
             netkit__subcmd__help,serve)
                 cmd="netkit__subcmd__help__subcmd__serve"
                 ;;
+            netkit__subcmd__help__subcmd__kv,serve)
+                cmd="netkit__subcmd__help__subcmd__kv__subcmd__serve"
+                ;;
             netkit__subcmd__help__subcmd__serve,tcp)
                 cmd="netkit__subcmd__help__subcmd__serve__subcmd__tcp"
                 ;;
             netkit__subcmd__help__subcmd__serve,udp)
                 cmd="netkit__subcmd__help__subcmd__serve__subcmd__udp"
+                ;;
+            netkit__subcmd__kv,help)
+                cmd="netkit__subcmd__kv__subcmd__help"
+                ;;
+            netkit__subcmd__kv,serve)
+                cmd="netkit__subcmd__kv__subcmd__serve"
+                ;;
+            netkit__subcmd__kv__subcmd__help,help)
+                cmd="netkit__subcmd__kv__subcmd__help__subcmd__help"
+                ;;
+            netkit__subcmd__kv__subcmd__help,serve)
+                cmd="netkit__subcmd__kv__subcmd__help__subcmd__serve"
                 ;;
             netkit__subcmd__serve,help)
                 cmd="netkit__subcmd__serve__subcmd__help"
@@ -77,7 +98,7 @@ _netkit() {
 
     case "${cmd}" in
         netkit)
-            opts="-h -V --help --version serve connect completions man help"
+            opts="-h -V --help --version serve connect kv completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -163,7 +184,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__help)
-            opts="serve connect completions man help"
+            opts="serve connect kv completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -207,6 +228,34 @@ _netkit() {
         netkit__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        netkit__subcmd__help__subcmd__kv)
+            opts="serve"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        netkit__subcmd__help__subcmd__kv__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -267,6 +316,112 @@ _netkit() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        netkit__subcmd__kv)
+            opts="-x -h --addr --raw --no-raw --help serve help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        netkit__subcmd__kv__subcmd__help)
+            opts="serve help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        netkit__subcmd__kv__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        netkit__subcmd__kv__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        netkit__subcmd__kv__subcmd__serve)
+            opts="-v -q -h --bind --data --fsync --max-conns --max-bulk --max-line --max-args --threads --verbose --quiet --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fsync)
+                    COMPREPLY=($(compgen -W "always everysec no" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-conns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-bulk)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -24,6 +24,7 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --version 'Print version'
             cand serve 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)'
             cand connect 'Connect to HOST PORT and pipe stdin/stdout through the socket'
+            cand kv 'A key-value server (Redis protocol and a line protocol) and its client'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (or write every page into a directory)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -160,6 +161,41 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'netkit;kv'= {
+            cand --addr 'Server to talk to'
+            cand --raw 'Print replies raw (bare values), even on a terminal'
+            cand --no-raw 'Print replies formatted like redis-cli, even when piped'
+            cand -x 'Read the last argument from stdin'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand serve 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'netkit;kv;serve'= {
+            cand --bind 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)'
+            cand --data 'Append every write to this log before acknowledging it; replay it at start'
+            cand --fsync 'When the log is fsynced (with --data)'
+            cand --max-conns 'At most N clients at once; the next one gets an error and is closed'
+            cand --max-bulk 'Largest bulk string (a key or value) a client may send'
+            cand --max-line 'Longest line (line protocol) a client may send'
+            cand --max-args 'Most arguments in one command'
+            cand --threads 'Event-loop threads (0: one per core)'
+            cand -v 'Log each connection (peer, bytes in/out, duration, how it ended)'
+            cand --verbose 'Log each connection (peer, bytes in/out, duration, how it ended)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand --json 'Logs and the summary as one JSON object per line on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'netkit;kv;help'= {
+            cand serve 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'netkit;kv;help;serve'= {
+        }
+        &'netkit;kv;help;help'= {
+        }
         &'netkit;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -172,6 +208,7 @@ set edit:completion:arg-completer[netkit] = {|@words|
         &'netkit;help'= {
             cand serve 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)'
             cand connect 'Connect to HOST PORT and pipe stdin/stdout through the socket'
+            cand kv 'A key-value server (Redis protocol and a line protocol) and its client'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (or write every page into a directory)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -185,6 +222,11 @@ set edit:completion:arg-completer[netkit] = {|@words|
         &'netkit;help;serve;udp'= {
         }
         &'netkit;help;connect'= {
+        }
+        &'netkit;help;kv'= {
+            cand serve 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'
+        }
+        &'netkit;help;kv;serve'= {
         }
         &'netkit;help;completions'= {
         }

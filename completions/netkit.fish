@@ -28,6 +28,7 @@ complete -c netkit -n "__fish_netkit_needs_command" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_needs_command" -s V -l version -d 'Print version'
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "serve" -d 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)'
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "connect" -d 'Connect to HOST PORT and pipe stdin/stdout through the socket'
+complete -c netkit -n "__fish_netkit_needs_command" -f -a "kv" -d 'A key-value server (Redis protocol and a line protocol) and its client'
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "man" -d 'Print the man page (or write every page into a directory)'
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -128,13 +129,38 @@ complete -c netkit -n "__fish_netkit_using_subcommand connect" -l framed -d 'Sen
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l progress -d 'A live byte counter and rate on stderr while piping (hidden when stderr is not a terminal)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l json -d 'One JSON summary object on stderr at exit (-z: one object per port on stdout)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve help" -l addr -d 'Server to talk to' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve help" -l raw -d 'Print replies raw (bare values), even on a terminal'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve help" -l no-raw -d 'Print replies formatted like redis-cli, even when piped'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve help" -s x -d 'Read the last argument from stdin'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve help" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve help" -a "serve" -d 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l data -d 'Append every write to this log before acknowledging it; replay it at start' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l fsync -d 'When the log is fsynced (with --data)' -r -f -a "always\t'Before every acknowledgement (batched per round of requests)'
+everysec\t'Once a second'
+no\t'Never explicitly; the OS decides'"
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l max-conns -d 'At most N clients at once; the next one gets an error and is closed' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l max-bulk -d 'Largest bulk string (a key or value) a client may send' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l max-line -d 'Longest line (line protocol) a client may send' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l max-args -d 'Most arguments in one command' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l threads -d 'Event-loop threads (0: one per core)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Print nothing but errors'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l json -d 'Logs and the summary as one JSON object per line on stderr'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c netkit -n "__fish_netkit_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand man" -l out-dir -d 'Write netkit.1 and one page per subcommand into this directory' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand man" -s h -l help -d 'Print help'
-complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions man help" -f -a "serve" -d 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)'
-complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions man help" -f -a "connect" -d 'Connect to HOST PORT and pipe stdin/stdout through the socket'
-complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions man help" -f -a "man" -d 'Print the man page (or write every page into a directory)'
-complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv completions man help" -f -a "serve" -d 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv completions man help" -f -a "connect" -d 'Connect to HOST PORT and pipe stdin/stdout through the socket'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv completions man help" -f -a "kv" -d 'A key-value server (Redis protocol and a line protocol) and its client'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv completions man help" -f -a "man" -d 'Print the man page (or write every page into a directory)'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c netkit -n "__fish_netkit_using_subcommand help; and __fish_seen_subcommand_from serve" -f -a "tcp" -d 'Serve over TCP (the default)'
 complete -c netkit -n "__fish_netkit_using_subcommand help; and __fish_seen_subcommand_from serve" -f -a "udp" -d 'Serve over UDP'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and __fish_seen_subcommand_from kv" -f -a "serve" -d 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'

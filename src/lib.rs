@@ -13,12 +13,14 @@
 //! - `serve`: TCP and UDP servers, one module per mode family.
 //! - `connect`: the TCP pipe client and the UDP client.
 //! - `hexdump`: `--hexdump` records of both directions, and the tap the copy loops call.
+//! - `kv`: the key-value server (RESP2 + line protocol, append-only log) and its client.
 
 pub mod acl;
 pub mod cli;
 pub mod connect;
 pub mod error;
 pub mod hexdump;
+pub mod kv;
 pub mod log;
 pub mod net;
 pub mod pipe;

@@ -51,6 +51,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve_cmd(args),
         Command::Connect(args) if args.probe => probe_cmd(args),
         Command::Connect(args) => connect::run(&connect_config(args)?),
+        Command::Kv(args) => kv_cmd(args),
         Command::Completions { shell } => {
             std::io::stdout().write_all(&cli::completion_script(shell))?;
             Ok(())
@@ -382,4 +383,99 @@ fn probe_cmd(a: ConnectArgs) -> Result<()> {
     let host = a.host.trim_start_matches('[').trim_end_matches(']');
     let ip = net::resolve(host, 0, family_of(&a))?[0].ip();
     probe::run(ip, &cfg)
+}
+
+fn kv_cmd(args: cli::KvArgs) -> Result<()> {
+    match args.serve {
+        Some(cli::KvCommand::Serve(s)) => kv_serve(s),
+        None => {
+            let cfg = kv_client_config(args.client)?;
+            if !netkit::kv::client::run(&cfg)? {
+                // A nil or error reply: the value is not there (like `grep`).
+                let _ = std::io::stdout().flush();
+                std::process::exit(code::FAILURE);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn kv_client_config(a: cli::KvClientArgs) -> Result<netkit::kv::client::ClientConfig> {
+    use std::os::unix::ffi::OsStringExt;
+    let (host, port) = match net::split_host_port(&a.addr)? {
+        (h, Some(p)) => (h, net::parse_port(&p)?),
+        (_, None) => {
+            return Err(error::usage(format!(
+                "--addr '{}' needs a port, e.g. 127.0.0.1:6380",
+                a.addr
+            )));
+        }
+    };
+    Ok(netkit::kv::client::ClientConfig {
+        host,
+        port,
+        raw: if a.raw {
+            Some(true)
+        } else if a.no_raw {
+            Some(false)
+        } else {
+            None
+        },
+        stdin_last: a.stdin_last,
+        args: a.command.into_iter().map(|s| s.into_vec()).collect(),
+    })
+}
+
+fn kv_serve(a: cli::KvServeArgs) -> Result<()> {
+    use netkit::kv::{self, aof::Fsync, protocol::Limits, server};
+    let log = Log {
+        level: if a.quiet {
+            Level::Quiet
+        } else if a.verbose {
+            Level::Verbose
+        } else {
+            Level::Normal
+        },
+        json: a.json,
+    };
+    let fsync = match a.fsync {
+        cli::FsyncArg::Always => Fsync::Always,
+        cli::FsyncArg::Everysec => Fsync::EverySec,
+        cli::FsyncArg::No => Fsync::No,
+    };
+    let cfg = server::Config {
+        limits: Limits {
+            max_line: usize::try_from(a.max_line).unwrap_or(usize::MAX),
+            max_bulk: usize::try_from(a.max_bulk).unwrap_or(usize::MAX),
+            max_args: usize::try_from(a.max_args).unwrap_or(usize::MAX),
+        },
+        max_conns: usize::try_from(a.max_conns).unwrap_or(usize::MAX),
+        threads: a.threads,
+        log,
+    };
+    let addr = net::listen_addr(&a.addr, a.bind.as_deref())?;
+    let (store, opened) = kv::open_store(a.data.as_deref(), fsync, &log)?;
+    let listener = net::bind_tcp(addr)?;
+    let local = listener.local_addr()?;
+    let mode = match &a.data {
+        None => "kv, in memory only: nothing is saved (--data FILE to persist)".to_string(),
+        Some(p) => format!(
+            "kv, log {} fsync {}, {} keys from {} records",
+            p.display(),
+            match fsync {
+                Fsync::Always => "always",
+                Fsync::EverySec => "everysec",
+                Fsync::No => "no",
+            },
+            opened.keys,
+            opened.records
+        ),
+    };
+    log.listening(local, "tcp", &mode, net::loopback_note(&local));
+    let shutdown = Shutdown::new();
+    stop_on_signals(&shutdown)?;
+    let started = Instant::now();
+    let summary = server::run(listener, shutdown, store, &cfg)?;
+    log.summary(&summary, started.elapsed(), "connections");
+    Ok(())
 }

@@ -1,0 +1,773 @@
+//! `netkit kv`: both protocols over real sockets, redis-cli interop, expiry,
+//! concurrency, the log (replay, torn tail, compaction) and the client binary.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::thread;
+use std::time::Instant;
+
+use common::{PATIENCE, have, netkit, spawn_server};
+use netkit::kv::aof::Fsync;
+use netkit::kv::protocol::{Limits, Reply, encode_command, parse_reply};
+use netkit::kv::server::{self, Config};
+use netkit::kv::store::Store;
+use netkit::kv::{self as kvmod};
+use netkit::log::Log;
+use netkit::shutdown::Shutdown;
+
+/// An in-process kv server on 127.0.0.1:0; stops (and checks) on drop.
+struct Kv {
+    addr: SocketAddr,
+    shutdown: Shutdown,
+    handle: Option<thread::JoinHandle<anyhow::Result<netkit::log::Summary>>>,
+}
+
+impl Kv {
+    fn start(store: Arc<Store>, cfg: Config) -> Kv {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = Shutdown::new();
+        let s = shutdown.clone();
+        let handle = thread::spawn(move || server::run(listener, s, store, &cfg));
+        Kv {
+            addr,
+            shutdown,
+            handle: Some(handle),
+        }
+    }
+
+    fn memory() -> Kv {
+        Kv::start(Arc::new(Store::default()), quiet())
+    }
+
+    fn conn(&self) -> Resp {
+        let s = TcpStream::connect(self.addr).expect("connect");
+        s.set_read_timeout(Some(PATIENCE)).expect("timeout");
+        Resp { s, buf: Vec::new() }
+    }
+
+    fn stop(mut self) {
+        self.shutdown.trigger();
+        let h = self.handle.take().expect("handle");
+        h.join().expect("server panicked").expect("server failed");
+    }
+}
+
+impl Drop for Kv {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+        if let Some(h) = self.handle.take() {
+            let r = h.join();
+            if !thread::panicking() {
+                r.expect("server panicked").expect("server failed");
+            }
+        }
+    }
+}
+
+fn quiet() -> Config {
+    Config {
+        log: Log {
+            level: netkit::log::Level::Quiet,
+            json: false,
+        },
+        threads: 2,
+        ..Config::default()
+    }
+}
+
+/// A RESP client over a real socket.
+struct Resp {
+    s: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Resp {
+    fn send(&mut self, args: &[&[u8]]) {
+        let v: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+        self.s.write_all(&encode_command(&v)).expect("write");
+    }
+
+    fn reply(&mut self) -> Reply {
+        let lim = Limits::default();
+        let mut chunk = [0u8; 65536];
+        loop {
+            if let Some((r, n)) = parse_reply(&self.buf, &lim).expect("bad reply") {
+                self.buf.drain(..n);
+                return r;
+            }
+            let n = self.s.read(&mut chunk).expect("read");
+            assert!(n > 0, "server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn call(&mut self, args: &[&str]) -> Reply {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.send(&a);
+        self.reply()
+    }
+
+    /// Read until the server closes; returns what came.
+    fn rest(&mut self) -> Vec<u8> {
+        let mut out = std::mem::take(&mut self.buf);
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.s.read(&mut chunk) {
+                Ok(0) => return out,
+                Ok(n) => out.extend_from_slice(&chunk[..n]),
+                // The server closed with our unread request bytes queued: a
+                // reset may follow the reply, which is already here.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && !out.is_empty() => {
+                    return out;
+                }
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+    }
+}
+
+fn bulk(s: &str) -> Reply {
+    Reply::Bulk(Some(s.as_bytes().to_vec()))
+}
+
+fn ok() -> Reply {
+    Reply::Status("OK".into())
+}
+
+fn temp_path(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    std::env::temp_dir().join(format!(
+        "netkit-kv-{}-{name}-{nanos}.aof",
+        std::process::id()
+    ))
+}
+
+fn quiet_log() -> Log {
+    quiet().log
+}
+
+#[test]
+fn line_protocol_set_get_del_and_errors_keep_the_connection() {
+    let kv = Kv::memory();
+    let mut s = TcpStream::connect(kv.addr).expect("connect");
+    s.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    s.write_all(
+        b"SET greeting hello  big world\r\nGET greeting\nBOGUS x\nGET\nDEL greeting\nDEL greeting\nGET greeting\nQUIT\nGET never\n",
+    )
+    .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read until close");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 7, "{out:?}");
+    assert_eq!(lines[0], "OK");
+    assert_eq!(lines[1], "hello  big world");
+    assert!(lines[2].starts_with("ERR unknown command 'BOGUS'"), "{out}");
+    assert!(lines[3].starts_with("ERR"), "{out}");
+    assert_eq!(&lines[4..], &["1", "0", "(nil)"]);
+}
+
+#[test]
+fn line_protocol_over_long_line_is_an_error_then_usable() {
+    let cfg = Config {
+        limits: Limits {
+            max_line: 100,
+            ..Limits::default()
+        },
+        ..quiet()
+    };
+    let kv = Kv::start(Arc::new(Store::default()), cfg);
+    let mut s = TcpStream::connect(kv.addr).expect("connect");
+    s.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    let mut req = b"SET k ".to_vec();
+    req.extend(std::iter::repeat_n(b'x', 5000));
+    req.extend_from_slice(b"\nSET k short\nGET k\nQUIT\n");
+    s.write_all(&req).expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("ERR line longer than 100"), "{out}");
+    assert_eq!(&lines[1..], &["OK", "short"], "{out}");
+}
+
+#[test]
+fn resp_is_binary_safe_and_shares_the_store_with_lines() {
+    let kv = Kv::memory();
+    let mut c = kv.conn();
+    let key = b"k\x00\xff\r\n";
+    let val: Vec<u8> = (0..=255u8).collect();
+    c.send(&[b"SET", key, &val]);
+    assert_eq!(c.reply(), ok());
+    c.send(&[b"GET", key]);
+    assert_eq!(c.reply(), Reply::Bulk(Some(val)));
+    assert_eq!(c.call(&["SET", "shared", "from resp"]), ok());
+    let mut line = TcpStream::connect(kv.addr).expect("connect");
+    line.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    line.write_all(b"GET shared\n").expect("write");
+    let mut r = BufReader::new(line);
+    let mut got = String::new();
+    r.read_line(&mut got).expect("read");
+    assert_eq!(got, "from resp\n");
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let kv = Kv::memory();
+    let mut c = kv.conn();
+    let mut wire = Vec::new();
+    for i in 0..2000 {
+        let v = vec![
+            b"SET".to_vec(),
+            format!("k{i}").into_bytes(),
+            format!("v{i}").into_bytes(),
+        ];
+        wire.extend(encode_command(&v));
+        wire.extend(encode_command(&[
+            b"GET".to_vec(),
+            format!("k{i}").into_bytes(),
+        ]));
+    }
+    c.s.write_all(&wire).expect("write");
+    for i in 0..2000 {
+        assert_eq!(c.reply(), ok());
+        assert_eq!(c.reply(), bulk(&format!("v{i}")));
+    }
+    assert_eq!(c.call(&["DBSIZE"]), Reply::Int(2000));
+}
+
+#[test]
+fn big_values_and_output_backlog_flow_through() {
+    let kv = Kv::memory();
+    let mut c = kv.conn();
+    // A 9 MB value arrives in many reads: the buffer grows to fit it.
+    let big = common::random_bytes(9_000_000, 7);
+    c.send(&[b"SET", b"big", &big]);
+    assert_eq!(c.reply(), ok());
+    // 60 pipelined GETs of it are ~540 MB of replies: the server must stop
+    // executing while output is backed up and resume when it drains.
+    let mut writer = c.s.try_clone().expect("clone");
+    let n = 60;
+    let w = thread::spawn(move || {
+        let get = encode_command(&[b"GET".to_vec(), b"big".to_vec()]);
+        for _ in 0..n {
+            writer.write_all(&get).expect("write");
+        }
+    });
+    for _ in 0..n {
+        match c.reply() {
+            Reply::Bulk(Some(v)) => assert!(v == big, "value differs"),
+            r => panic!("{r:?}"),
+        }
+    }
+    w.join().expect("writer");
+    assert_eq!(c.call(&["PING"]), Reply::Status("PONG".into()));
+}
+
+#[test]
+fn nc_speaks_the_line_protocol() {
+    if !have("nc") {
+        return;
+    }
+    let kv = Kv::memory();
+    let mut child = Command::new("nc")
+        .args(["-N", "127.0.0.1", &kv.addr.port().to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("nc");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"SET k a value with spaces\nGET k\nQUIT\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("nc");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "OK\na value with spaces\n"
+    );
+}
+
+#[test]
+fn hostile_resp_gets_an_error_and_only_that_connection_closes() {
+    let kv = Kv::memory();
+    for bad in [
+        &b"*99999999999\r\n"[..],
+        b"*1\r\n$-5\r\n",
+        b"*1\r\n$1073741824\r\n", // 1 GiB header, no body: refused at once
+        b"*2\r\n$3\r\nGET\r\n$1\r\nkXX",
+    ] {
+        let mut c = kv.conn();
+        c.s.write_all(bad).expect("write");
+        let out = c.rest();
+        assert!(
+            out.starts_with(b"-ERR Protocol error"),
+            "{:?} -> {:?}",
+            bad.escape_ascii().to_string(),
+            String::from_utf8_lossy(&out)
+        );
+    }
+    let mut c = kv.conn();
+    assert_eq!(c.call(&["PING"]), Reply::Status("PONG".into()));
+}
+
+#[test]
+fn limits_are_configurable_errors() {
+    let cfg = Config {
+        limits: Limits {
+            max_bulk: 1024,
+            max_args: 4,
+            ..Limits::default()
+        },
+        ..quiet()
+    };
+    let kv = Kv::start(Arc::new(Store::default()), cfg);
+    let mut c = kv.conn();
+    let big = "x".repeat(2000);
+    c.send(&[b"SET", b"k", big.as_bytes()]);
+    let out = c.rest();
+    assert!(
+        out.starts_with(b"-ERR Protocol error: invalid bulk length"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    let mut c = kv.conn();
+    c.send(&[b"MSET", b"a", b"1", b"b", b"2"]);
+    assert!(
+        c.rest()
+            .starts_with(b"-ERR Protocol error: invalid multibulk length")
+    );
+}
+
+#[test]
+fn max_conns_turns_the_next_client_away_with_an_error() {
+    let cfg = Config {
+        max_conns: 1,
+        ..quiet()
+    };
+    let kv = Kv::start(Arc::new(Store::default()), cfg);
+    let mut first = kv.conn();
+    assert_eq!(first.call(&["PING"]), Reply::Status("PONG".into()));
+    let mut second = kv.conn();
+    assert!(
+        second
+            .rest()
+            .starts_with(b"-ERR max number of clients reached")
+    );
+    assert_eq!(first.call(&["PING"]), Reply::Status("PONG".into()));
+}
+
+#[test]
+fn keys_expire_on_time() {
+    let kv = Kv::memory();
+    let mut c = kv.conn();
+    assert_eq!(c.call(&["SET", "short", "v", "PX", "30"]), ok());
+    assert_eq!(c.call(&["SET", "long", "v", "EX", "100"]), ok());
+    assert_eq!(c.call(&["SET", "forever", "v"]), ok());
+    match c.call(&["PTTL", "short"]) {
+        Reply::Int(ms) => assert!((0..=30).contains(&ms), "pttl {ms}"),
+        r => panic!("{r:?}"),
+    }
+    // Ask until it is gone; each request is a real round trip, not a sleep.
+    let deadline = Instant::now() + PATIENCE;
+    while c.call(&["GET", "short"]) != Reply::Bulk(None) {
+        assert!(Instant::now() < deadline, "key never expired");
+    }
+    assert_eq!(c.call(&["TTL", "short"]), Reply::Int(-2));
+    assert_eq!(c.call(&["TTL", "long"]), Reply::Int(100));
+    assert_eq!(c.call(&["TTL", "forever"]), Reply::Int(-1));
+    assert_eq!(c.call(&["EXPIRE", "forever", "0"]), Reply::Int(1));
+    assert_eq!(c.call(&["EXISTS", "forever", "long"]), Reply::Int(1));
+    assert_eq!(c.call(&["DBSIZE"]), Reply::Int(1));
+}
+
+#[test]
+fn concurrent_incr_on_one_key_is_exact() {
+    let kv = Kv::memory();
+    let clients = 16;
+    let per = 500;
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            let mut c = kv.conn();
+            thread::spawn(move || {
+                // Half pipelined, half one at a time.
+                let mut wire = Vec::new();
+                for _ in 0..per / 2 {
+                    wire.extend(encode_command(&[b"INCR".to_vec(), b"n".to_vec()]));
+                }
+                c.s.write_all(&wire).expect("write");
+                for _ in 0..per / 2 {
+                    assert!(matches!(c.reply(), Reply::Int(_)));
+                }
+                for _ in 0..per / 2 {
+                    assert!(matches!(c.call(&["INCR", "n"]), Reply::Int(_)));
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("client thread");
+    }
+    let mut c = kv.conn();
+    assert_eq!(c.call(&["GET", "n"]), bulk(&(clients * per).to_string()));
+}
+
+#[test]
+fn client_handshakes_are_answered() {
+    let kv = Kv::memory();
+    let mut c = kv.conn();
+    assert!(matches!(c.call(&["HELLO", "3"]), Reply::Error(e) if e.starts_with("NOPROTO")));
+    assert!(matches!(
+        c.call(&["COMMAND", "DOCS"]),
+        Reply::Array(Some(_))
+    ));
+    assert_eq!(
+        c.call(&["CONFIG", "GET", "appendonly"]),
+        Reply::Array(Some(vec![bulk("appendonly"), bulk("no")]))
+    );
+    assert_eq!(c.call(&["CLIENT", "SETNAME", "x"]), ok());
+    assert_eq!(c.call(&["SELECT", "0"]), ok());
+    assert!(matches!(c.call(&["ZADD", "z", "1", "a"]), Reply::Error(e) if e.contains("'ZADD'")));
+    assert_eq!(c.call(&["QUIT"]), ok());
+    assert!(c.rest().is_empty());
+}
+
+#[test]
+fn redis_cli_works_unchanged() {
+    if !have("redis-cli") {
+        return;
+    }
+    let kv = Kv::memory();
+    let port = kv.addr.port().to_string();
+    let cli = |args: &[&str]| {
+        let out = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &port])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(cli(&["SET", "k", "hello world"]), "OK\n");
+    assert_eq!(cli(&["GET", "k"]), "hello world\n");
+    assert_eq!(cli(&["INCRBY", "n", "5"]), "5\n");
+    assert_eq!(cli(&["MGET", "k", "n", "none"]), "hello world\n5\n\n");
+    assert_eq!(cli(&["KEYS", "n*"]), "n\n");
+    assert_eq!(cli(&["DEL", "k", "n"]), "2\n");
+    // Interactive-style pipe: redis-cli reads commands from stdin.
+    let mut child = Command::new("redis-cli")
+        .args(["-p", &port])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("redis-cli");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"PING\nSET a 1\nINCR a\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "PONG\nOK\n2\n");
+}
+
+#[test]
+fn the_log_replays_after_a_restart_and_survives_a_torn_tail() {
+    let path = temp_path("replay");
+    let log = quiet_log();
+    {
+        let (store, opened) = kvmod::open_store(Some(&path), Fsync::Always, &log).expect("open");
+        assert_eq!(opened.keys, 0);
+        let kv = Kv::start(store, quiet());
+        let mut c = kv.conn();
+        for i in 0..100 {
+            assert_eq!(c.call(&["SET", &format!("k{i}"), &format!("v{i}")]), ok());
+        }
+        assert_eq!(c.call(&["INCRBY", "n", "7"]), Reply::Int(7));
+        assert_eq!(c.call(&["DEL", "k0"]), Reply::Int(1));
+        assert_eq!(c.call(&["SET", "ttl", "v", "EX", "1000"]), ok());
+        assert_eq!(c.call(&["SET", "last", "the last record"]), ok());
+        kv.stop();
+    }
+    let (store, opened) = kvmod::open_store(Some(&path), Fsync::Always, &log).expect("reopen");
+    assert_eq!(opened.dropped, 0);
+    assert_eq!(opened.keys, 99 + 1 + 1 + 1);
+    assert!(store.ttl_ms(b"ttl") > 990_000);
+    store.get(b"n", |v| assert_eq!(v, Some(&b"7"[..])));
+    drop(store);
+    // Tear the last record in half, as a crash mid-write would.
+    let len = std::fs::metadata(&path).expect("meta").len();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open");
+    f.set_len(len - 10).expect("truncate");
+    drop(f);
+    let (store, opened) = kvmod::open_store(Some(&path), Fsync::Always, &log).expect("torn");
+    assert!(opened.dropped > 0);
+    assert_eq!(opened.keys, 99 + 1 + 1);
+    store.get(b"last", |v| assert_eq!(v, None));
+    store.get(b"k99", |v| assert_eq!(v, Some(&b"v99"[..])));
+    // The truncated log takes new appends and replays cleanly.
+    let kv = Kv::start(store, quiet());
+    assert_eq!(kv.conn().call(&["SET", "after", "tear"]), ok());
+    kv.stop();
+    let (store, opened) = kvmod::open_store(Some(&path), Fsync::Always, &log).expect("again");
+    assert_eq!(opened.dropped, 0);
+    store.get(b"after", |v| assert_eq!(v, Some(&b"tear"[..])));
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn a_corrupt_record_is_cut_with_the_rest_of_the_tail() {
+    let path = temp_path("corrupt");
+    let log = quiet_log();
+    {
+        let (store, _) = kvmod::open_store(Some(&path), Fsync::No, &log).expect("open");
+        let mut l = 0;
+        for i in 0..10 {
+            store.set(
+                format!("k{i}").as_bytes(),
+                b"v",
+                Default::default(),
+                false,
+                &mut l,
+            );
+        }
+        store.aof().expect("aof").sync_all().expect("sync");
+    }
+    let mut bytes = std::fs::read(&path).expect("read");
+    let n = bytes.len();
+    bytes[n - 3] ^= 0xff; // inside the last record's payload
+    std::fs::write(&path, &bytes).expect("write");
+    let (store, opened) = kvmod::open_store(Some(&path), Fsync::No, &log).expect("reopen");
+    assert_eq!(opened.keys, 9);
+    assert!(opened.dropped > 0);
+    store.get(b"k9", |v| assert_eq!(v, None));
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn not_a_log_is_refused_not_overwritten() {
+    let path = temp_path("foreign");
+    std::fs::write(&path, b"precious user data\n").expect("write");
+    let err = kvmod::open_store(Some(&path), Fsync::No, &quiet_log())
+        .err()
+        .expect("must refuse");
+    assert!(format!("{err:#}").contains("not a netkit kv log"));
+    assert_eq!(std::fs::read(&path).expect("read"), b"precious user data\n");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn compaction_keeps_every_live_key_and_shrinks_the_log() {
+    let path = temp_path("compact");
+    let log = quiet_log();
+    let (store, _) = kvmod::open_store(Some(&path), Fsync::No, &log).expect("open");
+    let mut l = 0;
+    for round in 0..5 {
+        for i in 0..500 {
+            let v = format!("value-{round}-{i}");
+            store.set(
+                format!("k{i}").as_bytes(),
+                v.as_bytes(),
+                Default::default(),
+                false,
+                &mut l,
+            );
+        }
+    }
+    for i in 0..100 {
+        store.del(format!("k{i}").as_bytes(), &mut l);
+    }
+    store.expire_at(b"k499", netkit::kv::store::now_ms() + 500_000, &mut l);
+    let aof = store.aof().expect("aof").clone();
+    aof.commit(l).expect("commit");
+    let before = aof.size();
+    assert!(store.rewrite_log().expect("rewrite"));
+    let after = aof.size();
+    assert!(after * 3 < before, "{before} -> {after}");
+    // Writes after the rewrite land in the new file.
+    let mut l2 = 0;
+    store.set(b"new", b"after rewrite", Default::default(), false, &mut l2);
+    aof.sync_all().expect("sync");
+    drop(store);
+    drop(aof);
+    let (store, opened) = kvmod::open_store(Some(&path), Fsync::No, &log).expect("reopen");
+    assert_eq!(opened.dropped, 0);
+    assert_eq!(opened.keys, 400 + 1);
+    for i in 100..500 {
+        let want = format!("value-4-{i}");
+        store.get(format!("k{i}").as_bytes(), |v| {
+            assert_eq!(v, Some(want.as_bytes()))
+        });
+    }
+    assert!(store.ttl_ms(b"k499") > 400_000);
+    store.get(b"new", |v| assert_eq!(v, Some(&b"after rewrite"[..])));
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn binary_serve_client_and_graceful_shutdown_keep_acknowledged_writes() {
+    let path = temp_path("binary");
+    let p = path.to_str().expect("utf-8 temp path").to_string();
+    let mut srv = spawn_server(&["kv", "serve", "--data", &p, "--fsync", "no", "0"]);
+    let addr = srv.addr.to_string();
+    let kv = |args: &[&str]| {
+        netkit()
+            .args(["kv", "--addr", &addr])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("netkit kv")
+    };
+    let out = kv(&["set", "greeting", "hello world"]);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, b"OK\n");
+    let out = kv(&["get", "greeting"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, b"hello world\n");
+    let out = kv(&["get", "missing"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let out = kv(&["--no-raw", "incrby", "n", "-3"]);
+    assert_eq!(out.stdout, b"(integer) -3\n");
+    let out = kv(&["nosuchcommand"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command"));
+    // -x: the last argument from stdin, byte for byte.
+    let mut child = netkit()
+        .args(["kv", "--addr", &addr, "-x", "set", "blob"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"line one\nline two\n\xff")
+        .expect("write");
+    assert!(child.wait().expect("wait").success());
+    srv.signal(15);
+    assert!(srv.wait_exit().success());
+    srv.wait_stderr("served");
+    let srv = spawn_server(&["kv", "serve", "--data", &p, "0"]);
+    let addr = srv.addr.to_string();
+    let out = netkit()
+        .args(["kv", "--addr", &addr, "get", "blob"])
+        .output()
+        .expect("get");
+    assert_eq!(out.stdout, b"line one\nline two\n\xff\n");
+    let out = netkit()
+        .args(["kv", "--addr", &addr, "get", "greeting"])
+        .output()
+        .expect("get");
+    assert_eq!(out.stdout, b"hello world\n");
+    drop(srv);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn startup_line_says_when_nothing_is_saved() {
+    let mut child = netkit()
+        .args(["kv", "serve", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().expect("stderr"))
+        .read_line(&mut first)
+        .expect("read");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(first.starts_with("listening on 127.0.0.1:"), "{first}");
+    assert!(first.contains("in memory only"), "{first}");
+}
+
+#[test]
+fn repl_runs_on_a_pseudo_terminal() {
+    if !have("script") {
+        return;
+    }
+    let kv = Kv::memory();
+    let home = temp_path("home");
+    std::fs::create_dir_all(&home).expect("home dir");
+    let cmd = format!(
+        "{} kv --addr 127.0.0.1:{}",
+        env!("CARGO_BIN_EXE_netkit"),
+        kv.addr.port()
+    );
+    // script(1) gives netkit a real pseudo-terminal on stdin and stdout.
+    let mut child = Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .env("HOME", &home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    // Consume output up to and including `needle`; keep what follows it.
+    let mut wait_for = |needle: &str| {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(at) = seen
+                .windows(needle.len())
+                .position(|w| w == needle.as_bytes())
+            {
+                seen.drain(..at + needle.len());
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(chunk) => seen.extend(chunk),
+                Err(_) => panic!(
+                    "never saw {needle:?}; got {:?}",
+                    String::from_utf8_lossy(&seen)
+                ),
+            }
+        }
+    };
+    let prompt = format!("127.0.0.1:{}> ", kv.addr.port());
+    for (line, want) in [
+        ("set a \"x y\"", "OK"),
+        ("get a", "\"x y\""),
+        ("incr n", "(integer) 1"),
+        ("get nope", "(nil)"),
+        ("nosuch", "(error) ERR unknown command"),
+    ] {
+        wait_for(&prompt);
+        stdin
+            .write_all(format!("{line}\r").as_bytes())
+            .expect("type");
+        wait_for(want);
+    }
+    wait_for(&prompt);
+    stdin.write_all(b"quit\r").expect("type");
+    let status = child.wait().expect("wait");
+    assert!(status.success());
+    let history = std::fs::read_to_string(home.join(".netkit_kv_history")).expect("history");
+    assert!(history.contains("incr n"), "{history}");
+    let _ = std::fs::remove_dir_all(&home);
+}
