@@ -134,15 +134,9 @@ pub struct TcpModeArgs {
     pub chat: bool,
 }
 
-/// Options every server shares.
+/// How much a server says on stderr, and in which form.
 #[derive(Debug, Args)]
-pub struct ServerCommonArgs {
-    /// Where to listen: PORT, ADDR:PORT or [V6]:PORT (0 picks a free port).
-    #[arg(value_name = "[ADDR:]PORT", required = true)]
-    pub addr: Option<String>,
-    /// Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts).
-    #[arg(long, value_name = "ADDR")]
-    pub bind: Option<String>,
+pub struct LogArgs {
     /// Log each connection (peer, bytes in/out, duration, how it ended).
     #[arg(short, long, conflicts_with = "quiet")]
     pub verbose: bool,
@@ -152,6 +146,19 @@ pub struct ServerCommonArgs {
     /// Logs and the summary as one JSON object per line on stderr.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Options every server shares.
+#[derive(Debug, Args)]
+pub struct ServerCommonArgs {
+    /// Where to listen: PORT, ADDR:PORT or [V6]:PORT (0 picks a free port).
+    #[arg(value_name = "[ADDR:]PORT", required = true)]
+    pub addr: Option<String>,
+    /// Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    #[command(flatten)]
+    pub log: LogArgs,
     /// Exit after this many connections (UDP: datagrams).
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
@@ -421,15 +428,8 @@ pub struct KvServeArgs {
     /// Event-loop threads (0: one per core).
     #[arg(long, value_name = "N", default_value = "0")]
     pub threads: usize,
-    /// Log each connection (peer, bytes in/out, duration, how it ended).
-    #[arg(short, long, conflicts_with = "quiet")]
-    pub verbose: bool,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Logs and the summary as one JSON object per line on stderr.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 /// The completion script for `shell`, as `netkit completions SHELL` prints it.

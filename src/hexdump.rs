@@ -63,24 +63,11 @@ pub fn format_utc(t: SystemTime) -> String {
     )
 }
 
-/// One record: header line, then the dump lines, each ending in `\n`.
-pub fn format_record(
-    dir: Direction,
-    peer: Option<SocketAddr>,
-    when: SystemTime,
-    offset: u64,
-    data: &[u8],
-) -> String {
-    let mut out = String::with_capacity(80 + data.len().div_ceil(WIDTH) * 80);
-    let _ = write!(out, "{} {}", dir.mark(), format_utc(when));
-    if let Some(p) = peer {
-        let word = match dir {
-            Direction::In => "from",
-            Direction::Out => "to",
-        };
-        let _ = write!(out, " {word} {p}");
-    }
-    let _ = writeln!(out, " length={} offset={offset}", data.len());
+/// `hexdump -C` lines for `data` whose first byte is at stream offset
+/// `offset`: `00000010  68 65 6c 6c 6f 0a  ...  |hello.|`, 16 bytes a row.
+/// Shared by `--hexdump` records and the prompt's `:hex on`.
+pub fn dump_lines(offset: u64, data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(WIDTH) * 80);
     for (i, line) in data.chunks(WIDTH).enumerate() {
         let at = offset.wrapping_add((i * WIDTH) as u64);
         let _ = write!(out, "{at:08x} ");
@@ -105,6 +92,28 @@ pub fn format_record(
         }
         out.push_str("|\n");
     }
+    out
+}
+
+/// One record: header line, then the dump lines, each ending in `\n`.
+pub fn format_record(
+    dir: Direction,
+    peer: Option<SocketAddr>,
+    when: SystemTime,
+    offset: u64,
+    data: &[u8],
+) -> String {
+    let mut out = String::with_capacity(80 + data.len().div_ceil(WIDTH) * 80);
+    let _ = write!(out, "{} {}", dir.mark(), format_utc(when));
+    if let Some(p) = peer {
+        let word = match dir {
+            Direction::In => "from",
+            Direction::Out => "to",
+        };
+        let _ = write!(out, " {word} {p}");
+    }
+    let _ = writeln!(out, " length={} offset={offset}", data.len());
+    out.push_str(&dump_lines(offset, data));
     out
 }
 

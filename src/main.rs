@@ -77,16 +77,16 @@ fn man(out_dir: Option<std::path::PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn log_of(common: &cli::ServerCommonArgs) -> Log {
+fn log_of(args: &cli::LogArgs) -> Log {
     Log {
-        level: if common.quiet {
+        level: if args.quiet {
             Level::Quiet
-        } else if common.verbose {
+        } else if args.verbose {
             Level::Verbose
         } else {
             Level::Normal
         },
-        json: common.json,
+        json: args.json,
     }
 }
 
@@ -182,7 +182,7 @@ fn tcp_config(a: &TcpServeArgs) -> Result<TcpConfig> {
         },
         max_frame: a.max_frame,
         grace: a.common.grace,
-        log: log_of(&a.common),
+        log: log_of(&a.common.log),
         acl: acl_of(&a.common)?,
         hexdump: hexdump_of(a.common.hexdump.as_deref())?,
         exec,
@@ -266,7 +266,7 @@ fn serve_udp(a: UdpServeArgs) -> Result<()> {
     let cfg = UdpConfig {
         mode,
         count: a.common.count,
-        log: log_of(&a.common),
+        log: log_of(&a.common.log),
         acl: acl_of(&a.common)?,
         hexdump: hexdump_of(a.common.hexdump.as_deref())?,
     };
@@ -283,7 +283,7 @@ fn serve_udp(a: UdpServeArgs) -> Result<()> {
 }
 
 fn connect_config(a: ConnectArgs) -> Result<ConnectConfig> {
-    let (host, port) = match (net::split_host_port(&a.host)?, a.port) {
+    let (host, port) = match (net::split_host_port(&a.host)?, a.port.clone()) {
         ((h, None), Some(p)) => (h, p),
         ((h, Some(p)), None) => (h, p),
         ((_, Some(_)), Some(_)) => {
@@ -312,13 +312,7 @@ fn connect_config(a: ConnectArgs) -> Result<ConnectConfig> {
         udp: a.udp,
         connect: ConnectOptions {
             timeout: Some(a.timeout.unwrap_or(Duration::from_secs(10))),
-            family: if a.ipv4 {
-                Family::V4
-            } else if a.ipv6 {
-                Family::V6
-            } else {
-                Family::Any
-            },
+            family: family_of(&a),
             source: a.source,
             source_port: a.source_port,
         },
@@ -428,16 +422,7 @@ fn kv_client_config(a: cli::KvClientArgs) -> Result<netkit::kv::client::ClientCo
 
 fn kv_serve(a: cli::KvServeArgs) -> Result<()> {
     use netkit::kv::{self, aof::Fsync, protocol::Limits, server};
-    let log = Log {
-        level: if a.quiet {
-            Level::Quiet
-        } else if a.verbose {
-            Level::Verbose
-        } else {
-            Level::Normal
-        },
-        json: a.json,
-    };
+    let log = log_of(&a.log);
     let fsync = match a.fsync {
         cli::FsyncArg::Always => Fsync::Always,
         cli::FsyncArg::Everysec => Fsync::EverySec,

@@ -208,36 +208,6 @@ fn push_safe(out: &mut String, s: &str) {
     }
 }
 
-/// A hex dump of `data` whose first byte is at stream offset `offset`:
-/// `00000010  68 65 6c 6c 6f 0a  ...  |hello.|`, 16 bytes a row.
-pub fn hex_dump(offset: u64, data: &[u8]) -> String {
-    let mut out = String::new();
-    for (i, row) in data.chunks(16).enumerate() {
-        let _ = write!(out, "{:08x}  ", offset + (i as u64) * 16);
-        for j in 0..16 {
-            match row.get(j) {
-                Some(b) => {
-                    let _ = write!(out, "{b:02x} ");
-                }
-                None => out.push_str("   "),
-            }
-            if j == 7 {
-                out.push(' ');
-            }
-        }
-        out.push_str(" |");
-        for &b in row {
-            out.push(if b.is_ascii_graphic() || b == b' ' {
-                b as char
-            } else {
-                '.'
-            });
-        }
-        out.push_str("|\n");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,14 +292,14 @@ mod tests {
 
     #[test]
     fn hex_dump_rows() {
-        let d = hex_dump(16, b"hello\n");
+        let d = crate::hexdump::dump_lines(16, b"hello\n");
         assert_eq!(
             d,
             "00000010  68 65 6c 6c 6f 0a                                 |hello.|\n"
         );
-        let two = hex_dump(0, &[0u8; 17]);
+        let two = crate::hexdump::dump_lines(0, &[0u8; 17]);
         assert_eq!(two.lines().count(), 2);
         assert!(two.lines().nth(1).unwrap().starts_with("00000010  00 "));
-        assert_eq!(hex_dump(0, b""), "");
+        assert_eq!(crate::hexdump::dump_lines(0, b""), "");
     }
 }

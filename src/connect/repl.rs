@@ -445,7 +445,7 @@ fn show(shared: &Shared, out: &mut Out, carry: &mut Vec<u8>, data: &[u8], prefix
         .received
         .fetch_add(data.len() as u64, Ordering::Relaxed);
     let text = if shared.hex.load(Ordering::Relaxed) {
-        line::hex_dump(offset, data)
+        crate::hexdump::dump_lines(offset, data)
     } else {
         line::render_text(carry, data)
     };
