@@ -10,7 +10,9 @@
 //! - `pipe` and `zerocopy`: the two-way stdin/stdout pipe and the fastest byte copy.
 //! - `serve`: TCP and UDP servers, one module per mode family.
 //! - `connect`: the TCP pipe client and the UDP client.
+//! - `bench`: throughput, latency, connection-rate and UDP measurements, with reports.
 
+pub mod bench;
 pub mod cli;
 pub mod connect;
 pub mod error;
