@@ -25,7 +25,9 @@ use anyhow::{Context, Result, anyhow};
 use hdrhistogram::Histogram;
 
 use super::report::{Percentiles, Report, StreamFigures};
-use super::{BenchConfig, Clock, Meter, Target, nanos, new_histogram, no_reply, spawn_named, supervise};
+use super::{
+    BenchConfig, Clock, Meter, Target, nanos, new_histogram, no_reply, spawn_named, supervise,
+};
 
 const NEEDS: &str = "latency needs an echo server (netkit serve --echo)";
 
@@ -66,7 +68,8 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
     let mut all = new_histogram();
     let mut report = Report::new(cfg, target.describe());
     for (fig, h) in results {
-        all.add(&h).map_err(|e| anyhow!("cannot merge histograms: {e:?}"))?;
+        all.add(&h)
+            .map_err(|e| anyhow!("cannot merge histograms: {e:?}"))?;
         report.secs = report.secs.max(fig.secs);
         report.streams.push(fig);
     }
@@ -76,9 +79,7 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
 
 /// The request of connection `id`: printable, different per connection.
 fn request(id: usize, size: usize) -> Vec<u8> {
-    (0..size)
-        .map(|i| b'A' + ((i + id) % 26) as u8)
-        .collect()
+    (0..size).map(|i| b'A' + ((i + id) % 26) as u8).collect()
 }
 
 fn closed_loop(
@@ -230,7 +231,10 @@ fn check(req: &[u8], reply: &[u8], target: &Target) -> Result<()> {
 
 fn write_req(stream: &mut TcpStream, req: &[u8], target: &Target) -> Result<()> {
     stream.write_all(req).map_err(|e| {
-        if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) {
+        if matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ) {
             anyhow!("{} stopped reading requests: {NEEDS}", target.describe())
         } else {
             anyhow::Error::new(e).context(format!("cannot send to {}", target.describe()))
@@ -242,13 +246,21 @@ fn read_error(e: io::Error, timeout: Duration, target: &Target) -> anyhow::Error
     match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => no_reply(target, timeout, NEEDS),
         io::ErrorKind::UnexpectedEof => {
-            anyhow!("{} closed the connection mid-reply: {NEEDS}", target.describe())
+            anyhow!(
+                "{} closed the connection mid-reply: {NEEDS}",
+                target.describe()
+            )
         }
         _ => anyhow::Error::new(e).context(format!("cannot read from {}", target.describe())),
     }
 }
 
-fn read_reply(stream: &mut TcpStream, buf: &mut [u8], timeout: Duration, target: &Target) -> Result<()> {
+fn read_reply(
+    stream: &mut TcpStream,
+    buf: &mut [u8],
+    timeout: Duration,
+    target: &Target,
+) -> Result<()> {
     loop {
         match stream.read_exact(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -259,13 +271,24 @@ fn read_reply(stream: &mut TcpStream, buf: &mut [u8], timeout: Duration, target:
 }
 
 /// `read_exact` on a non-blocking socket, spinning instead of sleeping.
-fn read_exact_spin(mut stream: &TcpStream, buf: &mut [u8], timeout: Duration, target: &Target) -> Result<()> {
+fn read_exact_spin(
+    mut stream: &TcpStream,
+    buf: &mut [u8],
+    timeout: Duration,
+    target: &Target,
+) -> Result<()> {
     let mut filled = 0;
     let mut spins = 0u32;
     let mut started: Option<Instant> = None;
     while filled < buf.len() {
         match stream.read(&mut buf[filled..]) {
-            Ok(0) => return Err(read_error(io::ErrorKind::UnexpectedEof.into(), timeout, target)),
+            Ok(0) => {
+                return Err(read_error(
+                    io::ErrorKind::UnexpectedEof.into(),
+                    timeout,
+                    target,
+                ));
+            }
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 spins += 1;
@@ -285,23 +308,38 @@ fn read_exact_spin(mut stream: &TcpStream, buf: &mut [u8], timeout: Duration, ta
 }
 
 /// `write_all` on a non-blocking socket.
-fn write_all_spin(mut stream: &TcpStream, buf: &[u8], timeout: Duration, target: &Target) -> Result<()> {
+fn write_all_spin(
+    mut stream: &TcpStream,
+    buf: &[u8],
+    timeout: Duration,
+    target: &Target,
+) -> Result<()> {
     let mut done = 0;
     let mut started: Option<Instant> = None;
     while done < buf.len() {
         match stream.write(&buf[done..]) {
-            Ok(0) => return Err(anyhow!("{} stopped reading requests: {NEEDS}", target.describe())),
+            Ok(0) => {
+                return Err(anyhow!(
+                    "{} stopped reading requests: {NEEDS}",
+                    target.describe()
+                ));
+            }
             Ok(n) => done += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 let t = *started.get_or_insert_with(Instant::now);
                 if t.elapsed() > timeout {
-                    return Err(anyhow!("{} stopped reading requests: {NEEDS}", target.describe()));
+                    return Err(anyhow!(
+                        "{} stopped reading requests: {NEEDS}",
+                        target.describe()
+                    ));
                 }
                 std::hint::spin_loop();
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                return Err(anyhow::Error::new(e).context(format!("cannot send to {}", target.describe())));
+                return Err(
+                    anyhow::Error::new(e).context(format!("cannot send to {}", target.describe()))
+                );
             }
         }
     }

@@ -180,7 +180,9 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
         .map_err(|_| format!("'{s}' is not a rate (try 1000, 50k, 1M)"))?;
     let v = v * scale;
     if !v.is_finite() || v <= 0.0 || v > 1e9 {
-        return Err(format!("rate '{s}' must be above 0 and at most 1e9 per second"));
+        return Err(format!(
+            "rate '{s}' must be above 0 and at most 1e9 per second"
+        ));
     }
     Ok(v)
 }
@@ -207,7 +209,9 @@ pub fn validate(cfg: &BenchConfig) -> Result<()> {
     }
     if cfg.kind != Kind::Throughput {
         if matches!(cfg.limit, Limit::Bytes(_)) {
-            return Err(usage("-n/--bytes applies to throughput; use -t for other kinds"));
+            return Err(usage(
+                "-n/--bytes applies to throughput; use -t for other kinds",
+            ));
         }
         if cfg.direction != Direction::Send {
             return Err(usage("--reverse and --bidir apply to throughput"));
@@ -219,7 +223,9 @@ pub fn validate(cfg: &BenchConfig) -> Result<()> {
             )));
         }
     } else if cfg.connections != 1 {
-        return Err(usage("-c applies to latency and connect; throughput uses -P"));
+        return Err(usage(
+            "-c applies to latency and connect; throughput uses -P",
+        ));
     }
     if cfg.kind == Kind::Udp && cfg.connections != 1 {
         return Err(usage("-c does not apply to udp"));

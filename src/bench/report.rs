@@ -306,17 +306,17 @@ impl Report {
         } else {
             format!(" after {:.1}s warm-up", self.warmup.as_secs_f64())
         };
+        let size = match self.kind {
+            Kind::Throughput => format!(", {} blocks", format_bytes(self.size as u64)),
+            Kind::Udp => format!(", {}-byte datagrams", self.size),
+            Kind::Latency => format!(", {}-byte messages", self.size),
+            Kind::Connect => String::new(),
+        };
         out.push_str(&format!(
-            "netkit bench {}: {}{server}, {:.2}s{warm}, {} per {}\n",
+            "netkit bench {}: {}{server}, {:.2}s{warm}{size}\n",
             self.kind.name(),
             self.target,
             self.secs,
-            format_bytes(self.size as u64),
-            match self.kind {
-                Kind::Throughput => "block",
-                Kind::Udp => "datagram",
-                _ => "message",
-            }
         ));
         match self.kind {
             Kind::Throughput => self.throughput_table(&mut out),
@@ -401,7 +401,10 @@ impl Report {
         } else {
             "connections"
         };
-        out.push_str(&format!("{:>6}  {:>12}  {:>12}\n", "conn", what, "per second"));
+        out.push_str(&format!(
+            "{:>6}  {:>12}  {:>12}\n",
+            "conn", what, "per second"
+        ));
         if self.streams.len() > 1 && self.streams.len() <= 16 {
             for s in &self.streams {
                 out.push_str(&format!(
@@ -462,7 +465,10 @@ pub fn progress_bar(cfg: &BenchConfig, clock: &Clock) -> ProgressBar {
             "{spinner} {elapsed:>4}/{msg} [{bar:30}]",
         ),
         _ => match cfg.limit {
-            Limit::Bytes(n) => (n, "{spinner} {elapsed:>4} {bytes}/{total_bytes} [{bar:30}] {msg}"),
+            Limit::Bytes(n) => (
+                n,
+                "{spinner} {elapsed:>4} {bytes}/{total_bytes} [{bar:30}] {msg}",
+            ),
             Limit::Time(_) => (0, "{spinner} {elapsed:>4} {msg}"),
         },
     };
@@ -518,12 +524,20 @@ pub fn update_bar(
             rate((bytes - state.bytes.min(bytes)) as f64 * 8.0, dt) / 1e9
         )
     } else {
-        format!("{:.0} {}/s", rate((ops - state.ops.min(ops)) as f64, dt), ops_name(cfg.kind))
+        format!(
+            "{:.0} {}/s",
+            rate((ops - state.ops.min(ops)) as f64, dt),
+            ops_name(cfg.kind)
+        )
     };
     state.last = now;
     state.bytes = bytes;
     state.ops = ops;
-    let phase = if now < clock.measure { " (warm-up)" } else { "" };
+    let phase = if now < clock.measure {
+        " (warm-up)"
+    } else {
+        ""
+    };
     match (cfg.limit, clock.end) {
         (Limit::Bytes(_), _) => {
             bar.set_position(bytes);
@@ -602,7 +616,10 @@ impl IntervalRows {
     fn emit(&mut self, bar: &ProgressBar, meter: &Meter, to: Instant) {
         let bytes = meter.sent.load(Ordering::Relaxed) + meter.received.load(Ordering::Relaxed);
         let ops = meter.ops.load(Ordering::Relaxed);
-        let (db, dops) = (bytes.saturating_sub(self.bytes), ops.saturating_sub(self.ops));
+        let (db, dops) = (
+            bytes.saturating_sub(self.bytes),
+            ops.saturating_sub(self.ops),
+        );
         let start = self.from.duration_since(self.origin).as_secs_f64();
         let end = to.duration_since(self.origin).as_secs_f64();
         let secs = end - start;

@@ -191,8 +191,9 @@ fn write_blocks(
                 ));
             }
             Err(e) => {
-                return Err(anyhow::Error::new(e)
-                    .context(format!("cannot write to {}", target.describe())));
+                return Err(
+                    anyhow::Error::new(e).context(format!("cannot write to {}", target.describe()))
+                );
             }
         }
     }

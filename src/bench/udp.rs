@@ -137,7 +137,11 @@ fn exchange(
                     meter.received.fetch_add(n as u64, Ordering::Relaxed);
                 }
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 failure = Some(anyhow::Error::new(e).context(format!(
@@ -151,7 +155,11 @@ fn exchange(
         if shared.done.load(Ordering::Acquire) {
             let t = *done_at.get_or_insert_with(Instant::now);
             let sent = shared.sent.load(Ordering::Acquire);
-            let wait = if udp.received == 0 { cfg.timeout } else { LINGER };
+            let wait = if udp.received == 0 {
+                cfg.timeout
+            } else {
+                LINGER
+            };
             if udp.received >= sent || t.elapsed() >= wait {
                 break;
             }
@@ -178,7 +186,9 @@ fn exchange(
         received: udp.received * cfg.size as u64,
         measured: udp.received * cfg.size as u64,
         ops: udp.received,
-        secs: last_send.saturating_duration_since(clock.measure).as_secs_f64(),
+        secs: last_send
+            .saturating_duration_since(clock.measure)
+            .as_secs_f64(),
     };
     Ok((fig, hist, udp))
 }
@@ -219,8 +229,10 @@ fn send_loop(
                 last = Instant::now();
             }
             Err(e)
-                if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted)
-                    || e.raw_os_error() == Some(libc::ENOBUFS) =>
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) || e.raw_os_error() == Some(libc::ENOBUFS) =>
             {
                 shared.sent.store(seq, Ordering::Release);
                 std::thread::yield_now();
