@@ -19,13 +19,21 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # Wait until something listens on TCP port $1.
 wait_tcp() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "nothing listens on $1" >&2; exit 1; }
-# Start `netkit serve ARGS 0` and print the address from its listening line.
+# Start a one-shot iperf3 server on port $1 and wait until it listens (asking
+# ss, since a probe connection would use up its one client).
+iperf_server() {
+    iperf3 -s -1 -p "$1" -B 127.0.0.1 >/dev/null 2>&1 & PIDS+=($!)
+    for _ in $(seq 100); do [ -n "$(ss -Hltn "sport = :$1")" ] && return 0; sleep 0.05; done
+    echo "iperf3 -s did not start" >&2; exit 1
+}
+# Start `netkit serve ARGS 0`; ADDR is set from its listening line. (Not for
+# $(...): the server would hold the substitution's pipe open.)
 nk_serve() {
     local log="$TMP/serve.$RANDOM"
-    "$NK" serve "$@" 0 2>"$log" & PIDS+=($!)
+    "$NK" serve "$@" 0 >/dev/null 2>"$log" & PIDS+=($!)
     for _ in $(seq 100); do
-        local a; a=$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$log")
-        [ -n "$a" ] && { echo "$a"; return; }
+        ADDR=$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$log")
+        [ -n "$ADDR" ] && return 0
         sleep 0.05
     done
     echo "netkit serve $* printed no listening line" >&2; exit 1
@@ -36,8 +44,7 @@ verdict() { python3 -c "print('ok' if $1 else 'MISSED')"; }
 
 iperf_tcp() {  # iperf_tcp EXTRA_ARGS... -> sender Gbit/s
     local p; p=$(free_port)
-    iperf3 -s -1 -p "$p" -B 127.0.0.1 >/dev/null 2>&1 & PIDS+=($!)
-    wait_tcp "$p"
+    iperf_server "$p"
     iperf3 -c 127.0.0.1 -p "$p" -t "$T" -J "$@" | json 'v["end"]["sum_sent"]["bits_per_second"]/1e9'
 }
 
@@ -59,7 +66,7 @@ sockperf ping-pong --tcp -i 127.0.0.1 -p "$sp" -t "$T" -m 64 >"$TMP/sockperf" 2>
 # sockperf prints half the round trip: double it.
 sp50=$(awk '/percentile 50.000/ {print 2*$NF}' "$TMP/sockperf")
 sp99=$(awk '/percentile 99.000/ {print 2*$NF}' "$TMP/sockperf")
-echo_addr=$(nk_serve --echo)
+nk_serve --echo; echo_addr=$ADDR
 "$NK" bench latency --size 64 -t "$T" -q --json "$echo_addr" >"$TMP/lat1"
 nk50=$(json 'v["rtt_us"]["p50"]' <"$TMP/lat1")
 nk99=$(json 'v["rtt_us"]["p99"]' <"$TMP/lat1")
@@ -79,11 +86,10 @@ echo "socat PIPE:  $(printf %.0f "$r_so") req/s (p50 $(json 'v["rtt_us"]["p50"]'
 echo "ratio $(ratio "$r_nk" "$r_so") $(verdict "$r_nk >= 2*$r_so")"
 
 echo "== udp, 1400 B flat out, ${T}s: netkit bench udp vs serve udp --echo, next to iperf3 -u -b 0 -l 1400"
-udp_addr=$(nk_serve udp --echo)
+nk_serve udp --echo; udp_addr=$ADDR
 "$NK" bench udp -t "$T" -l 1400 -q --json "$udp_addr" >"$TMP/udp"
 ipu=$(free_port)
-iperf3 -s -1 -p "$ipu" -B 127.0.0.1 >/dev/null 2>&1 & PIDS+=($!)
-wait_tcp "$ipu"
+iperf_server "$ipu"
 iperf3 -u -b 0 -l 1400 -c 127.0.0.1 -p "$ipu" -t "$T" -J >"$TMP/ipu"
 nk_pps=$(json 'v["packets_per_s"]' <"$TMP/udp")
 nk_loss=$(json 'v["loss_percent"]' <"$TMP/udp")
