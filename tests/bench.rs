@@ -183,6 +183,14 @@ fn latency_against_discard_is_no_reply_not_a_hang() {
 }
 
 #[test]
+fn many_connections_against_the_wrong_server_fail_too() {
+    let e = against(TcpMode::Discard, Kind::Latency, |c| c.connections = 4);
+    assert_eq!(exit_code(&e), code::NO_REPLY, "{e:#}");
+    let e = against(TcpMode::Source, Kind::Latency, |c| c.connections = 4);
+    assert!(format!("{e:#}").contains("differs"), "{e:#}");
+}
+
+#[test]
 fn latency_against_source_sees_a_different_reply() {
     let e = against(TcpMode::Source, Kind::Latency, |_| {});
     assert!(format!("{e:#}").contains("differs"), "{e:#}");
