@@ -518,6 +518,16 @@ pub fn update_bar(
     let bytes = meter.sent.load(Ordering::Relaxed) + meter.received.load(Ordering::Relaxed);
     let ops = meter.ops.load(Ordering::Relaxed);
     let dt = now.duration_since(state.last).as_secs_f64();
+    if dt < 0.25 {
+        // Move the bar every tick, but average the rate over a quarter second.
+        match cfg.limit {
+            Limit::Bytes(_) => bar.set_position(bytes),
+            Limit::Time(_) => {
+                bar.set_position(now.saturating_duration_since(clock.start).as_millis() as u64)
+            }
+        }
+        return;
+    }
     let figure = if cfg.kind == Kind::Throughput {
         format!(
             "{:.2} Gbit/s",
@@ -605,10 +615,14 @@ impl IntervalRows {
         }
     }
 
-    /// Emit the last, partial row if it covers at least a tenth of an interval.
+    /// Emit the last, partial row if it covers a tenth of an interval or
+    /// counted anything, so the rows add up to the summary.
     pub fn finish(&mut self, meter: &Meter, now: Instant) {
         let Some(every) = self.every else { return };
-        if now > self.from && now - self.from >= every / 10 {
+        let pending = meter.ops.load(Ordering::Relaxed) > self.ops
+            || meter.sent.load(Ordering::Relaxed) + meter.received.load(Ordering::Relaxed)
+                > self.bytes;
+        if now > self.from && (pending || now - self.from >= every / 10) {
             self.emit(&ProgressBar::hidden(), meter, now);
         }
     }
