@@ -286,7 +286,7 @@ pub struct BenchArgs {
     /// throughput: move this many bytes in total instead of running for a duration.
     #[arg(short = 'n', long, value_name = "SIZE", value_parser = parse_size)]
     pub bytes: Option<u64>,
-    /// Block, message or datagram size [default: throughput 256KiB, latency 64, udp 1400].
+    /// Block, message or datagram size [default: throughput 1MiB, latency 64, udp 1400].
     #[arg(short = 'l', long, value_name = "SIZE", value_parser = parse_size)]
     pub size: Option<u64>,
     /// throughput: parallel streams, each on its own thread.

@@ -305,7 +305,7 @@ fn json_summary_parses_field_by_field_and_stderr_is_clean() {
     assert_eq!(v["kind"], "throughput");
     assert_eq!(v["direction"], "send");
     assert_eq!(v["in_process"], true);
-    assert_eq!(v["size"], 256 * 1024);
+    assert_eq!(v["size"], 1 << 20);
     let streams = v["streams"].as_array().expect("streams");
     assert_eq!(streams.len(), 2);
     let sum: u64 = streams
