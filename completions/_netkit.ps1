@@ -28,6 +28,7 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)')
             [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Connect to HOST PORT and pipe stdin/stdout through the socket')
             [CompletionResult]::new('kv', 'kv', [CompletionResultType]::ParameterValue, 'A key-value server (Redis protocol and a line protocol) and its client')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure throughput, latency, connection rate or UDP loss (in-process server or HOST:PORT)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write every page into a directory)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -213,6 +214,33 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
         'netkit;kv;help;help' {
             break
         }
+        'netkit;bench' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Measure for this long (after --warmup) [default: 10s]')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Measure for this long (after --warmup) [default: 10s]')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'throughput: move this many bytes in total instead of running for a duration')
+            [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'throughput: move this many bytes in total instead of running for a duration')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Block, message or datagram size [default: throughput 1MiB, latency 64, udp 1400]')
+            [CompletionResult]::new('--size', '--size', [CompletionResultType]::ParameterName, 'Block, message or datagram size [default: throughput 1MiB, latency 64, udp 1400]')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'throughput: parallel streams, each on its own thread')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'throughput: parallel streams, each on its own thread')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'latency, connect: concurrent connections, each on its own thread')
+            [CompletionResult]::new('--connections', '--connections', [CompletionResultType]::ParameterName, 'latency, connect: concurrent connections, each on its own thread')
+            [CompletionResult]::new('--warmup', '--warmup', [CompletionResultType]::ParameterName, 'Run this long before measuring; not counted [default: latency 1s, others 0]')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'latency: requests per second in all (open loop); udp: datagrams per second. Flat out when absent')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Print a row of figures every DURATION (e.g. 1s)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Print a row of figures every DURATION (e.g. 1s)')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Connect timeout, and how long to wait for a reply before giving up')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Connect timeout, and how long to wait for a reply before giving up')
+            [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'throughput: read from a source server instead of writing to a discard server')
+            [CompletionResult]::new('--bidir', '--bidir', [CompletionResultType]::ParameterName, 'throughput: write and read at once through an echo server')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bar (it is also hidden when stderr is not a terminal)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress bar (it is also hidden when stderr is not a terminal)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON summary object on stdout instead of the table')
+            [CompletionResult]::new('--json-stream', '--json-stream', [CompletionResultType]::ParameterName, 'Print one JSON object per interval (default 1s) and a summary, one per line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'netkit;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -228,6 +256,7 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)')
             [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Connect to HOST PORT and pipe stdin/stdout through the socket')
             [CompletionResult]::new('kv', 'kv', [CompletionResultType]::ParameterValue, 'A key-value server (Redis protocol and a line protocol) and its client')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure throughput, latency, connection rate or UDP loss (in-process server or HOST:PORT)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write every page into a directory)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -252,6 +281,9 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             break
         }
         'netkit;help;kv;serve' {
+            break
+        }
+        'netkit;help;bench' {
             break
         }
         'netkit;help;completions' {

@@ -25,6 +25,7 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand serve 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)'
             cand connect 'Connect to HOST PORT and pipe stdin/stdout through the socket'
             cand kv 'A key-value server (Redis protocol and a line protocol) and its client'
+            cand bench 'Measure throughput, latency, connection rate or UDP loss (in-process server or HOST:PORT)'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (or write every page into a directory)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -196,6 +197,32 @@ set edit:completion:arg-completer[netkit] = {|@words|
         }
         &'netkit;kv;help;help'= {
         }
+        &'netkit;bench'= {
+            cand -t 'Measure for this long (after --warmup) [default: 10s]'
+            cand --duration 'Measure for this long (after --warmup) [default: 10s]'
+            cand -n 'throughput: move this many bytes in total instead of running for a duration'
+            cand --bytes 'throughput: move this many bytes in total instead of running for a duration'
+            cand -l 'Block, message or datagram size [default: throughput 1MiB, latency 64, udp 1400]'
+            cand --size 'Block, message or datagram size [default: throughput 1MiB, latency 64, udp 1400]'
+            cand -P 'throughput: parallel streams, each on its own thread'
+            cand --parallel 'throughput: parallel streams, each on its own thread'
+            cand -c 'latency, connect: concurrent connections, each on its own thread'
+            cand --connections 'latency, connect: concurrent connections, each on its own thread'
+            cand --warmup 'Run this long before measuring; not counted [default: latency 1s, others 0]'
+            cand --rate 'latency: requests per second in all (open loop); udp: datagrams per second. Flat out when absent'
+            cand -i 'Print a row of figures every DURATION (e.g. 1s)'
+            cand --interval 'Print a row of figures every DURATION (e.g. 1s)'
+            cand -w 'Connect timeout, and how long to wait for a reply before giving up'
+            cand --timeout 'Connect timeout, and how long to wait for a reply before giving up'
+            cand --reverse 'throughput: read from a source server instead of writing to a discard server'
+            cand --bidir 'throughput: write and read at once through an echo server'
+            cand -q 'No progress bar (it is also hidden when stderr is not a terminal)'
+            cand --quiet 'No progress bar (it is also hidden when stderr is not a terminal)'
+            cand --json 'Print one JSON summary object on stdout instead of the table'
+            cand --json-stream 'Print one JSON object per interval (default 1s) and a summary, one per line'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'netkit;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -209,6 +236,7 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand serve 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)'
             cand connect 'Connect to HOST PORT and pipe stdin/stdout through the socket'
             cand kv 'A key-value server (Redis protocol and a line protocol) and its client'
+            cand bench 'Measure throughput, latency, connection rate or UDP loss (in-process server or HOST:PORT)'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Print the man page (or write every page into a directory)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -227,6 +255,8 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand serve 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'
         }
         &'netkit;help;kv;serve'= {
+        }
+        &'netkit;help;bench'= {
         }
         &'netkit;help;completions'= {
         }

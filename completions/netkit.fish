@@ -29,6 +29,7 @@ complete -c netkit -n "__fish_netkit_needs_command" -s V -l version -d 'Print ve
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "serve" -d 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)'
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "connect" -d 'Connect to HOST PORT and pipe stdin/stdout through the socket'
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "kv" -d 'A key-value server (Redis protocol and a line protocol) and its client'
+complete -c netkit -n "__fish_netkit_needs_command" -f -a "bench" -d 'Measure throughput, latency, connection rate or UDP loss (in-process server or HOST:PORT)'
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "man" -d 'Print the man page (or write every page into a directory)'
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -152,15 +153,31 @@ complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcom
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -s t -l duration -d 'Measure for this long (after --warmup) [default: 10s]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -s n -l bytes -d 'throughput: move this many bytes in total instead of running for a duration' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -s l -l size -d 'Block, message or datagram size [default: throughput 1MiB, latency 64, udp 1400]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -s P -l parallel -d 'throughput: parallel streams, each on its own thread' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -s c -l connections -d 'latency, connect: concurrent connections, each on its own thread' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l warmup -d 'Run this long before measuring; not counted [default: latency 1s, others 0]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l rate -d 'latency: requests per second in all (open loop); udp: datagrams per second. Flat out when absent' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -s i -l interval -d 'Print a row of figures every DURATION (e.g. 1s)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -s w -l timeout -d 'Connect timeout, and how long to wait for a reply before giving up' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l reverse -d 'throughput: read from a source server instead of writing to a discard server'
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l bidir -d 'throughput: write and read at once through an echo server'
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -s q -l quiet -d 'No progress bar (it is also hidden when stderr is not a terminal)'
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l json -d 'Print one JSON summary object on stdout instead of the table'
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l json-stream -d 'Print one JSON object per interval (default 1s) and a summary, one per line'
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand man" -l out-dir -d 'Write netkit.1 and one page per subcommand into this directory' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand man" -s h -l help -d 'Print help'
-complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv completions man help" -f -a "serve" -d 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)'
-complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv completions man help" -f -a "connect" -d 'Connect to HOST PORT and pipe stdin/stdout through the socket'
-complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv completions man help" -f -a "kv" -d 'A key-value server (Redis protocol and a line protocol) and its client'
-complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv completions man help" -f -a "man" -d 'Print the man page (or write every page into a directory)'
-complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv bench completions man help" -f -a "serve" -d 'Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...)'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv bench completions man help" -f -a "connect" -d 'Connect to HOST PORT and pipe stdin/stdout through the socket'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv bench completions man help" -f -a "kv" -d 'A key-value server (Redis protocol and a line protocol) and its client'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv bench completions man help" -f -a "bench" -d 'Measure throughput, latency, connection rate or UDP loss (in-process server or HOST:PORT)'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv bench completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv bench completions man help" -f -a "man" -d 'Print the man page (or write every page into a directory)'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c netkit -n "__fish_netkit_using_subcommand help; and __fish_seen_subcommand_from serve" -f -a "tcp" -d 'Serve over TCP (the default)'
 complete -c netkit -n "__fish_netkit_using_subcommand help; and __fish_seen_subcommand_from serve" -f -a "udp" -d 'Serve over UDP'
 complete -c netkit -n "__fish_netkit_using_subcommand help; and __fish_seen_subcommand_from kv" -f -a "serve" -d 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'

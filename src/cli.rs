@@ -46,6 +46,8 @@ pub enum Command {
     Connect(ConnectArgs),
     /// A key-value server (Redis protocol and a line protocol) and its client.
     Kv(KvArgs),
+    /// Measure throughput, latency, connection rate or UDP loss (in-process server or HOST:PORT).
+    Bench(BenchArgs),
     /// Print a shell completion script to stdout.
     #[command(after_help = "Example:\n  netkit completions bash > /etc/bash_completion.d/netkit")]
     Completions {
@@ -430,6 +432,78 @@ pub struct KvServeArgs {
     pub threads: usize,
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// `netkit bench [KIND] [OPTIONS] [HOST:PORT]`.
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Kinds:\n",
+    "  throughput  blocks to a discard server (--reverse: from a source server; --bidir: through an echo server)\n",
+    "  latency     ping-pong of --size bytes over -c connections against an echo server\n",
+    "  connect     TCP connections opened and closed per second, connect-time percentiles\n",
+    "  udp         sequence-numbered datagrams to a UDP echo server: packets/s, loss, reordering, RTT\n\n",
+    "Examples:\n",
+    "  netkit bench                              loopback throughput, in-process discard server, 10s\n",
+    "  netkit bench throughput -P 2 -t 5         two streams, two threads\n",
+    "  netkit bench throughput --reverse 127.0.0.1:9000   read from `netkit serve --source 9000`\n",
+    "  netkit bench latency --size 64 -t 5       round trips, percentiles from an HDR histogram\n",
+    "  netkit bench latency -c 50 127.0.0.1:7    50 connections against any TCP echo server\n",
+    "  netkit bench latency --rate 10000         open loop: measured from the intended send time\n",
+    "  netkit bench connect -c 4 -t 2            connections per second\n",
+    "  netkit bench udp --rate 50000 --json      loss, reordering and RTT as one JSON object\n\n",
+    "With no HOST:PORT the matching netkit server runs in-process on 127.0.0.1 port 0.\n",
+    "A server of the wrong kind is detected (no reply, or a reply that differs) within --timeout.\n\n",
+    exit_codes!()
+))]
+pub struct BenchArgs {
+    /// What to measure: throughput (default), latency, connect or udp.
+    #[arg(value_name = "KIND")]
+    pub kind: Option<String>,
+    /// A server to measure instead of an in-process one: HOST:PORT or [V6]:PORT.
+    #[arg(value_name = "HOST:PORT")]
+    pub target: Option<String>,
+    /// Measure for this long (after --warmup) [default: 10s].
+    #[arg(short = 't', long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "bytes")]
+    pub duration: Option<Duration>,
+    /// throughput: move this many bytes in total instead of running for a duration.
+    #[arg(short = 'n', long, value_name = "SIZE", value_parser = parse_size)]
+    pub bytes: Option<u64>,
+    /// Block, message or datagram size [default: throughput 1MiB, latency 64, udp 1400].
+    #[arg(short = 'l', long, value_name = "SIZE", value_parser = parse_size)]
+    pub size: Option<u64>,
+    /// throughput: parallel streams, each on its own thread.
+    #[arg(short = 'P', long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub parallel: u32,
+    /// latency, connect: concurrent connections, each on its own thread.
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub connections: u32,
+    /// throughput: read from a source server instead of writing to a discard server.
+    #[arg(long, conflicts_with = "bidir")]
+    pub reverse: bool,
+    /// throughput: write and read at once through an echo server.
+    #[arg(long)]
+    pub bidir: bool,
+    /// Run this long before measuring; not counted [default: latency 1s, others 0].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+    /// latency: requests per second in all (open loop); udp: datagrams per second. Flat out when absent.
+    #[arg(long, value_name = "PER_SECOND", value_parser = crate::bench::parse_rate)]
+    pub rate: Option<f64>,
+    /// Print a row of figures every DURATION (e.g. 1s).
+    #[arg(short = 'i', long, value_name = "DURATION", value_parser = parse_duration)]
+    pub interval: Option<Duration>,
+    /// Connect timeout, and how long to wait for a reply before giving up.
+    #[arg(short = 'w', long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub timeout: Duration,
+    /// No progress bar (it is also hidden when stderr is not a terminal).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print one JSON summary object on stdout instead of the table.
+    #[arg(long, conflicts_with = "json_stream")]
+    pub json: bool,
+    /// Print one JSON object per interval (default 1s) and a summary, one per line.
+    #[arg(long)]
+    pub json_stream: bool,
 }
 
 /// The completion script for `shell`, as `netkit completions SHELL` prints it.

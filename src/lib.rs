@@ -13,9 +13,11 @@
 //! - `serve`: TCP and UDP servers, one module per mode family.
 //! - `connect`: the TCP pipe client and the UDP client.
 //! - `hexdump`: `--hexdump` records of both directions, and the tap the copy loops call.
+//! - `bench`: throughput, latency, connection-rate and UDP measurements, with reports.
 //! - `kv`: the key-value server (RESP2 + line protocol, append-only log) and its client.
 
 pub mod acl;
+pub mod bench;
 pub mod cli;
 pub mod connect;
 pub mod error;

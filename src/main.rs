@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Parser;
 
+use netkit::bench::{self, BenchConfig, Direction, Kind, Limit, Output};
 use netkit::cli::{
-    self, Cli, Command, ConnectArgs, ServeArgs, ServeProto, TcpServeArgs, UdpServeArgs,
+    self, BenchArgs, Cli, Command, ConnectArgs, ServeArgs, ServeProto, TcpServeArgs, UdpServeArgs,
 };
 use netkit::connect::probe::{self, ProbeConfig};
 use netkit::connect::repl::{ReplOptions, history_path};
@@ -52,6 +53,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Connect(args) if args.probe => probe_cmd(args),
         Command::Connect(args) => connect::run(&connect_config(args)?),
         Command::Kv(args) => kv_cmd(args),
+        Command::Bench(args) => {
+            let cfg = bench_config(args)?;
+            let report = bench::run(&cfg)?;
+            bench::report::print(&report, cfg.output)?;
+            Ok(())
+        }
         Command::Completions { shell } => {
             std::io::stdout().write_all(&cli::completion_script(shell))?;
             Ok(())
@@ -463,4 +470,80 @@ fn kv_serve(a: cli::KvServeArgs) -> Result<()> {
     let summary = server::run(listener, shutdown, store, &cfg)?;
     log.summary(&summary, started.elapsed(), "connections");
     Ok(())
+}
+fn bench_config(a: BenchArgs) -> Result<BenchConfig> {
+    // KIND is optional, so `netkit bench HOST:PORT` names a target, not a kind.
+    let (kind, target) = match (a.kind, a.target) {
+        (None, t) => (Kind::Throughput, t),
+        (Some(k), t) => match Kind::parse(&k) {
+            Some(kind) => (kind, t),
+            None if t.is_none() && k.contains(':') => (Kind::Throughput, Some(k)),
+            None => {
+                return Err(error::usage(format!(
+                    "unknown bench kind '{k}' (throughput, latency, connect or udp)"
+                )));
+            }
+        },
+    };
+    let target = match target {
+        None => None,
+        Some(t) => match net::split_host_port(&t)? {
+            (h, Some(p)) if !h.is_empty() => {
+                let port = net::parse_port(&p)?;
+                if port == 0 {
+                    return Err(error::usage("cannot bench port 0"));
+                }
+                Some((h, port))
+            }
+            _ => {
+                return Err(error::usage(format!(
+                    "bad target '{t}': give HOST:PORT, e.g. 127.0.0.1:7878"
+                )));
+            }
+        },
+    };
+    let size = match a.size {
+        Some(s) => usize::try_from(s).map_err(|_| error::usage("--size is too large"))?,
+        None => match kind {
+            Kind::Throughput | Kind::Connect => bench::DEFAULT_BLOCK,
+            Kind::Latency => bench::DEFAULT_MESSAGE,
+            Kind::Udp => bench::DEFAULT_DATAGRAM,
+        },
+    };
+    let limit = match (a.bytes, a.duration) {
+        (Some(n), _) => Limit::Bytes(n),
+        (None, Some(d)) => Limit::Time(d),
+        (None, None) => Limit::Time(std::time::Duration::from_secs(10)),
+    };
+    let warmup = a.warmup.unwrap_or(match kind {
+        Kind::Latency => std::time::Duration::from_secs(1),
+        _ => std::time::Duration::ZERO,
+    });
+    Ok(BenchConfig {
+        kind,
+        target,
+        direction: if a.reverse {
+            Direction::Receive
+        } else if a.bidir {
+            Direction::Both
+        } else {
+            Direction::Send
+        },
+        limit,
+        size,
+        streams: a.parallel as usize,
+        connections: a.connections as usize,
+        warmup,
+        rate: a.rate,
+        interval: a.interval,
+        timeout: a.timeout,
+        quiet: a.quiet,
+        output: if a.json {
+            Output::Json
+        } else if a.json_stream {
+            Output::JsonStream
+        } else {
+            Output::Text
+        },
+    })
 }

@@ -1,0 +1,89 @@
+//! Connection rate: `-c` threads each open a TCP connection, time the
+//! handshake, and close it with a reset (SO_LINGER 0) so the client side
+//! leaves no TIME_WAIT behind and a long run does not run out of ports.
+
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use hdrhistogram::Histogram;
+
+use super::report::{Percentiles, Report, StreamFigures};
+use super::{BenchConfig, Clock, Meter, Target, nanos, new_histogram, spawn_named, supervise};
+
+/// Run a connection-rate bench against `target`.
+pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
+    // One connection first, so a refused or silent target fails with its own exit code.
+    drop(target.connect_tcp(cfg.timeout)?);
+    let meter = Arc::new(Meter::default());
+    let clock = Clock::new(cfg);
+    let mut workers = Vec::with_capacity(cfg.connections);
+    for id in 0..cfg.connections {
+        let (meter, cfg2, target2) = (meter.clone(), cfg.clone(), target.clone());
+        workers.push(spawn_named(&format!("connect-{id}"), move || {
+            let r = connect_loop(id, &cfg2, &clock, &meter, &target2);
+            if r.is_err() {
+                meter.stop.store(true, Ordering::Relaxed);
+            }
+            r
+        })?);
+    }
+    let results = supervise(cfg, &clock, &meter, workers)?;
+    let mut all = new_histogram();
+    let mut report = Report::new(cfg, target.describe());
+    for (fig, h) in results {
+        all.add(&h)
+            .map_err(|e| anyhow!("cannot merge histograms: {e:?}"))?;
+        report.secs = report.secs.max(fig.secs);
+        report.streams.push(fig);
+    }
+    report.latency = Some(Percentiles::of(&all));
+    Ok(report)
+}
+
+fn connect_loop(
+    id: usize,
+    cfg: &BenchConfig,
+    clock: &Clock,
+    meter: &Meter,
+    target: &Target,
+) -> Result<(StreamFigures, Histogram<u64>)> {
+    let addr = target.first_addr();
+    let mut hist = new_histogram();
+    let mut fig = StreamFigures {
+        id,
+        ..Default::default()
+    };
+    let mut last = clock.measure;
+    loop {
+        let t0 = Instant::now();
+        if clock.over(t0) || meter.stopped() {
+            break;
+        }
+        let stream = TcpStream::connect_timeout(&addr, cfg.timeout).map_err(|e| {
+            let hint = if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
+                " (out of local ports; try fewer -c or a shorter -t)"
+            } else {
+                ""
+            };
+            anyhow::Error::new(e).context(format!(
+                "cannot connect to {} after {} connections{hint}",
+                target.describe(),
+                fig.ops
+            ))
+        })?;
+        let t1 = Instant::now();
+        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+        drop(stream);
+        if t0 >= clock.measure {
+            hist.saturating_record(nanos(t1 - t0).max(1));
+            fig.ops += 1;
+            meter.ops.fetch_add(1, Ordering::Relaxed);
+            last = t1;
+        }
+    }
+    fig.secs = last.duration_since(clock.measure).as_secs_f64();
+    Ok((fig, hist))
+}
