@@ -1,6 +1,7 @@
 //! Moving bytes between two file descriptors as fast as this machine allows.
 //!
-//! `copy` uses Linux `splice(2)` when both ends support it: the kernel moves
+//! `copy` uses Linux `splice(2)` when both ends support it (except a regular
+//! file into a socket, where a plain loop measured fastest): the kernel moves
 //! pages from a pipe to a socket (or a socket into a pipe) without copying
 //! them through user memory. When neither end is a pipe, an intermediate pipe
 //! joins them (socket -> pipe -> file or /dev/null). Anything unusual — a
@@ -155,7 +156,9 @@ fn splice_all(
 ) -> Result<Spliced, CopyError> {
     let (f, t) = (from.as_raw_fd(), to.as_raw_fd());
     if src == Kind::File && dst == Kind::Socket {
-        return sendfile_all(f, t, counter, touch);
+        // Measured on loopback: a plain read/write loop beats both sendfile(2)
+        // (about 2x slower) and splice through a pipe for a regular file.
+        return Ok(Spliced::Unsupported);
     }
     if src == Kind::Pipe || dst == Kind::Pipe {
         for fd in [(src, f), (dst, t)] {
@@ -210,37 +213,6 @@ fn splice_all(
                 }
                 Err(e) => return Err(CopyError::Write(e)),
             }
-        }
-    }
-}
-
-/// A regular file into a socket: `sendfile(2)` needs no pipe at all.
-fn sendfile_all(
-    f: RawFd,
-    t: RawFd,
-    counter: &AtomicU64,
-    touch: &dyn Fn(),
-) -> Result<Spliced, CopyError> {
-    let mut moved_any = false;
-    loop {
-        // SAFETY: valid descriptors; a null offset uses and advances the file position.
-        let n = unsafe { libc::sendfile(t, f, std::ptr::null_mut(), CHUNK) };
-        if n == 0 {
-            return Ok(Spliced::Done);
-        }
-        if n > 0 {
-            moved_any = true;
-            counter.fetch_add(n as u64, Ordering::Relaxed);
-            touch();
-            continue;
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => {}
-            _ if !moved_any && unsupported(&e) => return Ok(Spliced::Unsupported),
-            // sendfile reports EIO/EINVAL for the file and the rest for the socket.
-            Some(libc::EIO) => return Err(CopyError::Read(e)),
-            _ => return Err(CopyError::Write(e)),
         }
     }
 }
