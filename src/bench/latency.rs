@@ -1,5 +1,6 @@
-//! Latency: ping-pong of `--size` bytes over `-c` connections, one thread
-//! each, against an echo server; round trips go into an HDR histogram and the
+//! Latency: ping-pong of `--size` bytes over `-c` connections (one thread
+//! each up to one per core, beyond that the readiness loops of `mux`),
+//! against an echo server; round trips go into an HDR histogram and the
 //! warm-up is left out.
 //!
 //! Closed loop (the default) sends the next request when the reply is in.
@@ -27,7 +28,7 @@ use hdrhistogram::Histogram;
 
 use super::report::{Percentiles, Report, StreamFigures};
 use super::{
-    BenchConfig, Clock, Meter, Target, nanos, new_histogram, no_reply, spawn_named, supervise,
+    BenchConfig, Clock, Meter, Target, mux, nanos, new_histogram, no_reply, spawn_named, supervise,
 };
 
 const NEEDS: &str = "latency needs an echo server (netkit serve --echo)";
@@ -47,6 +48,10 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
         streams.push(s);
     }
     let clock = Clock::new(cfg);
+    let cores = thread::available_parallelism().map_or(2, |n| n.get());
+    if cfg.rate.is_none() && streams.len() > cores {
+        return multiplexed(cfg, target, streams, clock, meter, cores);
+    }
     let mut workers = Vec::with_capacity(streams.len());
     for (id, stream) in streams.into_iter().enumerate() {
         let (meter, cfg2, target2) = (meter.clone(), cfg.clone(), target.clone());
@@ -65,6 +70,45 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
         })?);
     }
     let results = supervise(cfg, &clock, &meter, workers)?;
+    report(cfg, target, results)
+}
+
+/// Many connections from one readiness loop per core (see `mux`).
+fn multiplexed(
+    cfg: &BenchConfig,
+    target: &Target,
+    streams: Vec<TcpStream>,
+    clock: Clock,
+    meter: Arc<Meter>,
+    threads: usize,
+) -> Result<Report> {
+    let mut shares: Vec<Vec<(usize, TcpStream, Vec<u8>)>> =
+        (0..threads).map(|_| Vec::new()).collect();
+    for (id, stream) in streams.into_iter().enumerate() {
+        shares[id % threads].push((id, stream, request(id, cfg.size)));
+    }
+    let mut workers = Vec::with_capacity(threads);
+    for (i, share) in shares.into_iter().enumerate() {
+        let (meter, cfg2, target2) = (meter.clone(), cfg.clone(), target.clone());
+        workers.push(spawn_named(&format!("latency-loop-{i}"), move || {
+            let r = mux::closed_loop(share, &cfg2, &clock, &meter, &target2);
+            if r.is_err() {
+                meter.stop.store(true, Ordering::Relaxed);
+            }
+            r
+        })?);
+    }
+    let results = supervise(cfg, &clock, &meter, workers)?;
+    let mut flat: Vec<_> = results.into_iter().flatten().collect();
+    flat.sort_by_key(|(fig, _)| fig.id);
+    report(cfg, target, flat)
+}
+
+fn report(
+    cfg: &BenchConfig,
+    target: &Target,
+    results: Vec<(StreamFigures, Histogram<u64>)>,
+) -> Result<Report> {
     let mut all = new_histogram();
     let mut report = Report::new(cfg, target.describe());
     for (fig, h) in results {

@@ -14,6 +14,7 @@
 
 pub mod connect;
 pub mod latency;
+pub mod mux;
 pub mod report;
 pub mod throughput;
 pub mod udp;

@@ -4,6 +4,7 @@
 //!
 //! - `tcp`: the accept loop, connection limits, a thread per connection and
 //!   the graceful stop; it dispatches to one handler per mode.
+//! - `evloop`: `--echo` on a few readiness loops instead of a thread per client.
 //! - `services`: the inetd classics (echo, upper, discard, source, time).
 //! - `framed`: the length-prefixed echo and its pure header parser.
 //! - `listen`: netcat listen mode (stdin/stdout), single client or `-k`.
@@ -14,6 +15,7 @@
 
 pub mod broadcast;
 pub mod chat;
+pub mod evloop;
 pub mod exec;
 pub mod framed;
 pub mod listen;

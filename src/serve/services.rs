@@ -1,5 +1,6 @@
-//! The classic inetd services over TCP: echo (RFC 862), discard (RFC 863),
+//! The classic inetd services on a thread per client: discard (RFC 863),
 //! chargen-style source (RFC 864), time, and the line-based upper-case echo.
+//! (Echo, RFC 862, runs on the readiness loops of `evloop`.)
 //! Every handler owns one bounded buffer; none grows with what a peer sends.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -9,11 +10,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::tcp::{Conn, End};
 use crate::hexdump::{Direction, Tap};
 
-/// An echo connection starts with a one-page buffer, so 10,000 chatty clients
-/// stay small, and moves to `ECHO_BUF` the first time a read fills it.
-const ECHO_START: usize = 4 * 1024;
-/// The buffer of an echo connection that carries bulk data.
-const ECHO_BUF: usize = 64 * 1024;
 /// Discard reads in large gulps: fewer syscalls.
 const DISCARD_BUF: usize = 256 * 1024;
 /// `--upper`: the longest line accepted; a longer one closes the connection.
@@ -25,39 +21,6 @@ fn read_some(stream: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         match stream.read(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             other => return other,
-        }
-    }
-}
-
-/// RFC 862: every byte back to its sender.
-pub fn echo(conn: &mut Conn) -> End {
-    echo_tapped(conn, None)
-}
-
-/// `echo` with `--hexdump`: each chunk is reported in and out.
-pub fn echo_tapped(conn: &mut Conn, tap: Option<&Tap>) -> End {
-    let mut buf = vec![0u8; ECHO_START];
-    let mut stream = &*conn.stream;
-    loop {
-        let n = match read_some(&mut stream, &mut buf) {
-            Ok(0) => return End::PeerClosed,
-            Ok(n) => n,
-            Err(e) => return End::from_io(&e),
-        };
-        let grow = n == buf.len() && buf.len() < ECHO_BUF;
-        conn.bytes_in += n as u64;
-        if let Some(t) = tap {
-            t.call(Direction::In, &buf[..n]);
-        }
-        if let Err(e) = stream.write_all(&buf[..n]) {
-            return End::from_io(&e);
-        }
-        if let Some(t) = tap {
-            t.call(Direction::Out, &buf[..n]);
-        }
-        conn.bytes_out += n as u64;
-        if grow {
-            buf = vec![0u8; ECHO_BUF];
         }
     }
 }

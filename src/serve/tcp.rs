@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::{TcpConfig, TcpMode, chat, exec, framed, listen, services};
+use super::{TcpConfig, TcpMode, chat, evloop, exec, framed, listen, services};
 use crate::hexdump::Tap;
 use crate::log::{ConnRecord, Summary};
 use crate::shutdown::Shutdown;
@@ -62,7 +62,8 @@ impl End {
         }
     }
 
-    fn describe(&self) -> String {
+    /// How the `-v` record puts it.
+    pub fn describe(&self) -> String {
         match self {
             End::PeerClosed => "closed by peer".into(),
             End::Done => "done".into(),
@@ -82,15 +83,11 @@ pub fn run(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result
     let handler: Handler = match cfg.mode {
         TcpMode::Listen if !cfg.keep_open => return listen::single(listener, shutdown, cfg),
         TcpMode::Listen => return listen::keep_open(listener, shutdown, cfg),
-        TcpMode::Echo if dump.is_some() => Arc::new(move |c: &mut Conn| {
-            let tap = conn_tap(&dump, c);
-            services::echo_tapped(c, tap.as_ref())
-        }),
         TcpMode::Discard if dump.is_some() => Arc::new(move |c: &mut Conn| {
             let tap = conn_tap(&dump, c);
             services::discard_tapped(c, tap.as_ref())
         }),
-        TcpMode::Echo => Arc::new(services::echo),
+        TcpMode::Echo => return serve_accepted(listener, shutdown, cfg, None),
         TcpMode::Upper => Arc::new(services::upper),
         TcpMode::Discard => Arc::new(services::discard),
         TcpMode::Source => Arc::new(services::source),
@@ -262,9 +259,38 @@ pub fn accept_loop(
     cfg: &TcpConfig,
     handler: Handler,
 ) -> Result<Summary> {
+    serve_accepted(listener, shutdown, cfg, Some(handler))
+}
+
+/// Accept, admit and count clients; each runs `handler` on its own thread,
+/// or, without one, is echoed by the readiness loops of `evloop`.
+fn serve_accepted(
+    listener: TcpListener,
+    shutdown: Shutdown,
+    cfg: &TcpConfig,
+    handler: Option<Handler>,
+) -> Result<Summary> {
     wake_accept_on_shutdown(&listener, &shutdown)?;
     let live = Arc::new(Live::default());
     let totals = Arc::new(Totals::default());
+    let mut workers = match handler {
+        Some(_) => None,
+        None => {
+            let (lv, tot) = (live.clone(), totals.clone());
+            let done = Arc::new(move |f: evloop::Finished| {
+                tot.bytes_in.fetch_add(f.bytes_in, Ordering::Relaxed);
+                tot.bytes_out.fetch_add(f.bytes_out, Ordering::Relaxed);
+                lv.remove(f.id);
+            });
+            let loop_cfg = evloop::LoopConfig {
+                idle_timeout: cfg.idle_timeout,
+                hexdump: cfg.hexdump.clone(),
+                log: cfg.log,
+            };
+            let n = thread::available_parallelism().map_or(2, |n| n.get());
+            Some(evloop::Workers::start(n, &loop_cfg, done)?)
+        }
+    };
     let mut next_id = 0u64;
     let mut listener = Some(listener);
 
@@ -296,7 +322,18 @@ pub fn accept_loop(
         let stream = Arc::new(stream);
         live.insert(id, stream.clone());
         totals.connections.fetch_add(1, Ordering::Relaxed);
-        let (h, lv, tot, log) = (handler.clone(), live.clone(), totals.clone(), cfg.log);
+        let handler = match (&handler, workers.as_mut()) {
+            (Some(h), _) => h.clone(),
+            (None, Some(w)) => {
+                if let Err(e) = w.hand(evloop::NewConn { id, stream, peer }) {
+                    live.remove(id);
+                    cfg.log.warn(&format!("{peer}: dropped: {e:#}"));
+                }
+                continue;
+            }
+            (None, None) => unreachable!("a handler or event-loop workers exist"),
+        };
+        let (h, lv, tot, log) = (handler, live.clone(), totals.clone(), cfg.log);
         let spawned = thread::Builder::new()
             .name(format!("conn-{id}"))
             .stack_size(CONN_STACK)
@@ -340,6 +377,9 @@ pub fn accept_loop(
         ));
         live.close_all();
         live.wait_empty(Some(Instant::now() + Duration::from_secs(2)), None);
+    }
+    if let Some(w) = workers {
+        w.stop();
     }
     Ok(totals.summary())
 }
