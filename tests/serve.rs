@@ -403,3 +403,43 @@ fn usage_errors_exit_2_with_one_line() {
         assert!(err.contains("error"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn udp_server_stops_cleanly_when_asked() {
+    // In-process: the stop handle ends the loop, idle or busy, repeatedly.
+    for round in 0..20 {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap();
+        let flood = (round % 2 == 1).then(|| {
+            let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+            thread::spawn(move || {
+                for _ in 0..20_000 {
+                    let _ = c.send_to(&[7u8; 512], addr);
+                }
+            })
+        });
+        let shutdown = netkit::shutdown::Shutdown::new();
+        let s = shutdown.clone();
+        let cfg = netkit::serve::UdpConfig {
+            mode: netkit::serve::UdpMode::Echo,
+            count: None,
+            log: netkit::log::Log {
+                level: netkit::log::Level::Quiet,
+                json: false,
+            },
+            acl: Default::default(),
+            hexdump: None,
+        };
+        let server = thread::spawn(move || netkit::serve::udp::run(socket, s, &cfg));
+        if let Some(f) = flood {
+            f.join().unwrap();
+        }
+        shutdown.trigger();
+        server.join().expect("no panic").expect("no error");
+    }
+    // The binary: SIGINT prints the summary and exits 0.
+    let mut srv = spawn_server(&["serve", "udp", "--echo", "0"]);
+    srv.signal(2);
+    assert!(srv.wait_exit().success());
+    assert!(srv.wait_stderr("served").contains("0 datagrams"));
+}

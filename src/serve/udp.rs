@@ -2,8 +2,9 @@
 //! peer), echo, discard, and time. A UDP peer never gets silence from the
 //! time service: anything but `TIME` is answered with an error datagram.
 
+use std::borrow::Cow;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -12,7 +13,7 @@ use anyhow::{Context, Result};
 use super::services::unix_seconds;
 use super::{UdpConfig, UdpMode};
 use crate::hexdump::Direction;
-use crate::log::Summary;
+use crate::log::{Level, Summary};
 use crate::pipe;
 use crate::shutdown::Shutdown;
 
@@ -28,13 +29,39 @@ pub fn time_reply(datagram: &[u8], now: u64) -> Vec<u8> {
     }
 }
 
+/// Wake a `recv_from` blocked on `local` with an empty datagram (to this
+/// machine's own address: it never leaves the host). (shutdown(2) would wake it too, but then the kernel returns no
+/// source address, which std's `recv_from` asserts against.)
+fn wake(local: SocketAddr) {
+    let (from, to): (SocketAddr, IpAddr) = match local.ip() {
+        IpAddr::V4(_) => (
+            SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+            if local.ip().is_unspecified() {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            } else {
+                local.ip()
+            },
+        ),
+        IpAddr::V6(_) => (
+            SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
+            if local.ip().is_unspecified() {
+                IpAddr::V6(Ipv6Addr::LOCALHOST)
+            } else {
+                local.ip()
+            },
+        ),
+    };
+    if let Ok(s) = UdpSocket::bind(from) {
+        let _ = s.send_to(&[], SocketAddr::new(to, local.port()));
+    }
+}
+
 /// Serve UDP on an already bound socket until `shutdown` (or `--count`).
 pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Summary> {
-    let waker = socket.try_clone().context("cannot clone the socket")?;
-    shutdown.on_trigger(move || {
-        // Wakes a blocked recv_from on Linux, even on an unconnected socket.
-        let _ = socket2::SockRef::from(&waker).shutdown(std::net::Shutdown::Read);
-    });
+    let local = socket
+        .local_addr()
+        .context("cannot read the bound address")?;
+    shutdown.on_trigger(move || wake(local));
     let last_peer: Arc<Mutex<Option<SocketAddr>>> = Arc::new(Mutex::new(None));
     let mut stdout = None;
     if cfg.mode == UdpMode::Listen {
@@ -68,12 +95,15 @@ pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Sum
         }
         summary.connections += 1;
         summary.bytes_in += n as u64;
-        cfg.log.verbose(&format!("{peer}: {n} byte datagram"));
+        if cfg.log.level >= Level::Verbose {
+            cfg.log.verbose(&format!("{peer}: {n} byte datagram"));
+        }
         let data = &buf[..n];
-        let reply: Option<Vec<u8>> = match cfg.mode {
-            UdpMode::Echo => Some(data.to_vec()),
+        // Echo sends straight from the receive buffer: nothing per datagram.
+        let reply: Option<Cow<[u8]>> = match cfg.mode {
+            UdpMode::Echo => Some(Cow::Borrowed(data)),
             UdpMode::Discard => None,
-            UdpMode::Time => Some(time_reply(data, unix_seconds())),
+            UdpMode::Time => Some(Cow::Owned(time_reply(data, unix_seconds()))),
             UdpMode::Listen => {
                 if let Ok(mut p) = last_peer.lock() {
                     *p = Some(peer);
