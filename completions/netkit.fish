@@ -157,7 +157,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand bench" -s t -l duration -d
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s n -l bytes -d 'throughput: move this many bytes in total instead of running for a duration' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s l -l size -d 'Block, message or datagram size [default: throughput 1MiB, latency 64, udp 1400]' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s P -l parallel -d 'throughput: parallel streams, each on its own thread' -r
-complete -c netkit -n "__fish_netkit_using_subcommand bench" -s c -l connections -d 'latency, connect: concurrent connections, each on its own thread' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -s c -l connections -d 'latency, connect: concurrent connections (latency: beyond one per core, driven by readiness loops)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l warmup -d 'Run this long before measuring; not counted [default: latency 1s, others 0]' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l rate -d 'latency: requests per second in all (open loop); udp: datagrams per second. Flat out when absent' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s i -l interval -d 'Print a row of figures every DURATION (e.g. 1s)' -r

@@ -474,7 +474,7 @@ pub struct BenchArgs {
     /// throughput: parallel streams, each on its own thread.
     #[arg(short = 'P', long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub parallel: u32,
-    /// latency, connect: concurrent connections, each on its own thread.
+    /// latency, connect: concurrent connections (latency: beyond one per core, driven by readiness loops).
     #[arg(short = 'c', long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub connections: u32,
     /// throughput: read from a source server instead of writing to a discard server.
