@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 here=$(pwd)
 cargo build --release --quiet
 NK="$here/target/release/netkit"
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 SIZE=${SIZE:-2G}
 work=$(mktemp -d)
 pids=()
