@@ -256,7 +256,7 @@ mod tests {
 
     #[test]
     fn a_short_record() {
-        let peer: SocketAddr = "127.0.0.1:5555".parse().expect("addr");
+        let peer = SocketAddr::from(([127, 0, 0, 1], 5555));
         let r = format_record(Direction::In, Some(peer), at(0, 0), 0, b"hello\n");
         let lines: Vec<&str> = r.lines().collect();
         assert_eq!(

@@ -217,7 +217,7 @@ mod tests {
 
     #[test]
     fn lines_are_prefixed_and_endings_normalised() {
-        let p: SocketAddr = "127.0.0.1:5555".parse().expect("addr");
+        let p = SocketAddr::from(([127, 0, 0, 1], 5555));
         assert_eq!(
             chat_line(p, b"hello\n").as_deref(),
             Some(&b"[127.0.0.1:5555] hello\n"[..])

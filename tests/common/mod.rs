@@ -39,7 +39,8 @@ pub fn have(program: &str) -> bool {
 
 /// A `netkit` child process that printed its listening line.
 pub struct Running {
-    pub child: Child,
+    child: Option<Child>,
+    pid: u32,
     pub addr: SocketAddr,
     pub stdin: Option<ChildStdin>,
     pub stdout: Option<ChildStdout>,
@@ -78,7 +79,8 @@ pub fn spawn_server_cmd(mut cmd: Command) -> Running {
     Running {
         stdin: child.stdin.take(),
         stdout: child.stdout.take(),
-        child,
+        pid: child.id(),
+        child: Some(child),
         addr,
         stderr: rx,
     }
@@ -118,22 +120,23 @@ impl Running {
         // SAFETY-free: kill(1) through the shell keeps tests free of unsafe.
         let _ = Command::new("kill")
             .arg(format!("-{sig}"))
-            .arg(self.child.id().to_string())
+            .arg(self.pid.to_string())
             .status();
     }
 
-    /// Wait for exit with a bound; panics if the child hangs.
+    /// Wait for exit with a bound; panics (after killing it) if the child hangs.
     pub fn wait_exit(&mut self) -> std::process::ExitStatus {
-        let deadline = std::time::Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = self.child.kill();
+        let mut child = self.child.take().expect("already waited for");
+        let (tx, rx) = channel();
+        thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        match rx.recv_timeout(PATIENCE) {
+            Ok(status) => status.expect("wait"),
+            Err(_) => {
+                self.signal(9);
                 panic!("netkit did not exit in time");
             }
-            thread::sleep(Duration::from_millis(10)); // polling an exit, not readiness
         }
     }
 
@@ -149,8 +152,10 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
