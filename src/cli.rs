@@ -27,7 +27,10 @@ macro_rules! exit_codes {
     "  netkit serve --echo 7878             echo server on 127.0.0.1:7878\n",
     "  echo hi | netkit connect localhost 7878\n",
     "  netkit serve 9000 > dir.tar          receive a file (tar c dir | netkit connect host 9000)\n",
-    "  netkit serve udp --time 0            UDP time service on a free port\n\n",
+    "  netkit serve udp --time 0            UDP time service on a free port\n",
+    "  netkit connect -z 127.0.0.1 1-1024   which ports are open\n",
+    "  netkit bench latency -c 50           round-trip percentiles on this machine's loopback\n",
+    "  netkit kv serve                      a Redis-protocol key-value server on 127.0.0.1:6380\n\n",
     exit_codes!()
 ))]
 pub struct Cli {
