@@ -5,17 +5,22 @@
 
 use std::time::Duration;
 
-/// Parse a duration such as `500ms`, `1.5s`, `10s`, `2m`, `1h`, or `3` (seconds).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+/// Split `12.5KiB` into its number and its unit; `what` names the kind of
+/// value for the error message.
+fn number_and_unit<'a>(s: &'a str, what: &str) -> Result<(f64, &'a str), String> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration (try 500ms, 10s, 2m)"))?;
-    let scale = match unit.trim() {
+    let value = num.parse().map_err(|_| format!("'{s}' is not {what}"))?;
+    Ok((value, unit.trim()))
+}
+
+/// Parse a duration such as `500ms`, `1.5s`, `10s`, `2m`, `1h`, or `3` (seconds).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (value, unit) = number_and_unit(s, "a duration (try 500ms, 10s, 2m)")?;
+    let scale = match unit {
         "" | "s" | "sec" | "secs" => 1.0,
         "ms" => 1e-3,
         "us" | "µs" => 1e-6,
@@ -36,15 +41,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Parse a size such as `64`, `128KiB`, `16MiB`, `1GiB`, `4k`, `10MB`.
 pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (try 64, 128KiB, 1GiB)"))?;
-    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+    let (value, unit) = number_and_unit(s, "a size (try 64, 128KiB, 1GiB)")?;
+    let scale: f64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kib" => 1024.0,
         "m" | "mib" => 1024.0 * 1024.0,
