@@ -8,7 +8,7 @@ use std::net::{Shutdown, TcpListener, UdpSocket};
 use std::process::Stdio;
 use std::thread;
 
-use common::{InProcess, PATIENCE, netkit, random_bytes, spawn_server};
+use common::{InProcess, PATIENCE, netkit, random_bytes, run_with_input, spawn_server};
 use netkit::serve::{TcpConfig, TcpMode};
 
 fn echo_server() -> InProcess {
@@ -20,20 +20,7 @@ fn echo_server() -> InProcess {
 
 /// Run `netkit ARGS` with `input` on stdin; (exit code, stdout, stderr).
 fn run(args: &[&str], input: &[u8]) -> (Option<i32>, Vec<u8>, String) {
-    let mut child = netkit()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let feeder = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
+    let out = run_with_input(args, input);
     (
         out.status.code(),
         out.stdout,

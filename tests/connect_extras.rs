@@ -3,26 +3,15 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
-use common::{netkit, spawn_server};
+use common::{run_with_input, spawn_server};
 
 fn connect(args: &[&str], input: &[u8]) -> Output {
-    let mut child = netkit()
-        .arg("connect")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("write");
-    child.wait_with_output().expect("wait")
+    let args: Vec<&str> = std::iter::once("connect")
+        .chain(args.iter().copied())
+        .collect();
+    run_with_input(&args, input)
 }
 
 #[test]

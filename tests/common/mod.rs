@@ -209,6 +209,26 @@ impl Drop for InProcess {
     }
 }
 
+/// Run `netkit ARGS` with `input` fed on stdin from another thread (so a
+/// large input cannot deadlock against a full stdout), and collect its output.
+pub fn run_with_input(args: &[&str], input: &[u8]) -> std::process::Output {
+    let mut child = netkit()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start netkit");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_vec();
+    let feeder = thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait");
+    feeder.join().expect("feeder");
+    out
+}
+
 /// Write `data` and read exactly `n` bytes back.
 pub fn roundtrip(stream: &mut TcpStream, data: &[u8], n: usize) -> Vec<u8> {
     stream.write_all(data).expect("write");
