@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use hdrhistogram::Histogram;
 
-use super::report::{Percentiles, Report, StreamFigures};
+use super::report::{Report, StreamFigures};
 use super::{BenchConfig, Clock, Meter, Target, nanos, new_histogram, spawn_named, supervise};
 
 /// Run a connection-rate bench against `target`.
@@ -31,16 +31,7 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
         })?);
     }
     let results = supervise(cfg, &clock, &meter, workers)?;
-    let mut all = new_histogram();
-    let mut report = Report::new(cfg, target.describe());
-    for (fig, h) in results {
-        all.add(&h)
-            .map_err(|e| anyhow!("cannot merge histograms: {e:?}"))?;
-        report.secs = report.secs.max(fig.secs);
-        report.streams.push(fig);
-    }
-    report.latency = Some(Percentiles::of(&all));
-    Ok(report)
+    super::latency::report(cfg, target, results)
 }
 
 fn connect_loop(

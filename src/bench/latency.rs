@@ -104,7 +104,9 @@ fn multiplexed(
     report(cfg, target, flat)
 }
 
-fn report(
+/// The report of a run whose workers each return figures and a histogram
+/// (latency, connect): per-connection rows and merged percentiles.
+pub(super) fn report(
     cfg: &BenchConfig,
     target: &Target,
     results: Vec<(StreamFigures, Histogram<u64>)>,

@@ -564,7 +564,7 @@ fn finish_round(
         }
     }
     for (i, why) in to_close {
-        close_at(conns, free, i, poll, cfg, totals, &why);
+        close(conns, free, i, poll, cfg, totals, &why);
     }
 }
 
@@ -591,18 +591,6 @@ fn flush(c: &mut Conn) -> io::Result<bool> {
 }
 
 fn close(
-    conns: &mut [Option<Conn>],
-    free: &mut Vec<usize>,
-    i: usize,
-    poll: &Poll,
-    cfg: &Config,
-    totals: &Totals,
-    why: &str,
-) {
-    close_at(conns, free, i, poll, cfg, totals, why)
-}
-
-fn close_at(
     conns: &mut [Option<Conn>],
     free: &mut Vec<usize>,
     i: usize,
