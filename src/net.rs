@@ -244,7 +244,13 @@ pub fn connect_tcp(host: &str, port: u16, opts: &ConnectOptions) -> Result<TcpSt
     } else {
         err
     };
-    Err(anyhow::Error::new(err).context(format!("cannot connect to {host}:{port} ({addr})")))
+    // Name the address tried only when the host was a name.
+    let tried = if host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok() {
+        String::new()
+    } else {
+        format!(" ({addr})")
+    };
+    Err(anyhow::Error::new(err).context(format!("cannot connect to {host}:{port}{tried}")))
 }
 
 /// A UDP socket connected to the first address of `host:port` that works.
