@@ -218,17 +218,31 @@ fn exec_command(m: &cli::TcpModeArgs) -> Result<Option<ExecCommand>> {
 }
 
 fn acl_of(common: &cli::ServerCommonArgs) -> Result<Acl> {
+    acl_from(
+        &common.allow,
+        &common.deny,
+        &common.allow_file,
+        &common.deny_file,
+    )
+}
+
+fn acl_from(
+    allow: &[acl::Cidr],
+    deny: &[acl::Cidr],
+    allow_file: &[std::path::PathBuf],
+    deny_file: &[std::path::PathBuf],
+) -> Result<Acl> {
     let mut acl = Acl {
-        allow: common.allow.clone(),
-        deny: common.deny.clone(),
+        allow: allow.to_vec(),
+        deny: deny.to_vec(),
     };
-    for f in &common.allow_file {
+    for f in allow_file {
         acl.allow.extend(acl::read_list(f)?);
     }
-    for f in &common.deny_file {
+    for f in deny_file {
         acl.deny.extend(acl::read_list(f)?);
     }
-    if !common.allow_file.is_empty() && acl.allow.is_empty() {
+    if !allow_file.is_empty() && acl.allow.is_empty() {
         return Err(error::usage(
             "--allow-file lists no network: every client would be refused",
         ));
@@ -389,6 +403,20 @@ fn probe_cmd(a: ConnectArgs) -> Result<()> {
 fn kv_cmd(args: cli::KvArgs) -> Result<()> {
     match args.serve {
         Some(cli::KvCommand::Serve(s)) => kv_serve(s),
+        Some(cli::KvCommand::CheckLog(c)) => {
+            let report = netkit::kv::checklog::check(&c.file, c.fix)?;
+            for line in report.lines(&c.file) {
+                println!("{line}");
+            }
+            if !report.problems.is_empty() && report.backup.is_none() {
+                if !c.fix {
+                    println!("run `netkit kv check-log {} --fix` to repair it (a backup is kept)", c.file.display());
+                }
+                let _ = std::io::stdout().flush();
+                std::process::exit(code::FAILURE);
+            }
+            Ok(())
+        }
         None => {
             let cfg = kv_client_config(args.client)?;
             if !netkit::kv::client::run(&cfg)? {
@@ -428,14 +456,16 @@ fn kv_client_config(a: cli::KvClientArgs) -> Result<netkit::kv::client::ClientCo
 }
 
 fn kv_serve(a: cli::KvServeArgs) -> Result<()> {
-    use netkit::kv::{self, aof::Fsync, protocol::Limits, server};
+    use netkit::kv::logfile::Fsync;
+    use netkit::kv::{protocol::Limits, server, shared, store::Store};
     let log = log_of(&a.log);
     let fsync = match a.fsync {
         cli::FsyncArg::Always => Fsync::Always,
         cli::FsyncArg::Everysec => Fsync::EverySec,
         cli::FsyncArg::No => Fsync::No,
     };
-    let cfg = server::Config {
+    let databases = usize::try_from(a.databases).unwrap_or(16);
+    let cfg = shared::Config {
         limits: Limits {
             max_line: usize::try_from(a.max_line).unwrap_or(usize::MAX),
             max_bulk: usize::try_from(a.max_bulk).unwrap_or(usize::MAX),
@@ -443,31 +473,51 @@ fn kv_serve(a: cli::KvServeArgs) -> Result<()> {
         },
         max_conns: usize::try_from(a.max_conns).unwrap_or(usize::MAX),
         threads: a.threads,
+        databases,
+        data: a.data.clone(),
+        acl: acl_from(&a.allow, &a.deny, &a.allow_file, &a.deny_file)?,
+        settings: shared::Settings {
+            requirepass: a.requirepass.map(String::into_bytes),
+            timeout: a.timeout,
+            tcp_keepalive: a.tcp_keepalive,
+            output_limit: a.output_limit,
+        },
         log,
     };
     let addr = net::listen_addr(&a.addr, a.bind.as_deref())?;
-    let (store, opened) = kv::open_store(a.data.as_deref(), fsync, &log)?;
+    let (store, mode) = match &a.data {
+        None => (
+            Store::new(databases),
+            "kv, in memory only: nothing is saved (--data FILE to persist)".to_string(),
+        ),
+        Some(p) => {
+            let (store, opened) = Store::open(p, databases, fsync)?;
+            if opened.torn > 0 {
+                log.warn(&format!(
+                    "warning: {}: cut a torn last record ({} bytes at offset {}, a crash mid-write); kept {} good records",
+                    p.display(),
+                    opened.torn,
+                    opened.torn_at,
+                    opened.records
+                ));
+            }
+            let mode = format!(
+                "kv, log {} fsync {}, {} keys from {} records",
+                p.display(),
+                fsync.name(),
+                opened.keys,
+                opened.records
+            );
+            (store, mode)
+        }
+    };
     let listener = net::bind_tcp(addr)?;
     let local = listener.local_addr()?;
-    let mode = match &a.data {
-        None => "kv, in memory only: nothing is saved (--data FILE to persist)".to_string(),
-        Some(p) => format!(
-            "kv, log {} fsync {}, {} keys from {} records",
-            p.display(),
-            match fsync {
-                Fsync::Always => "always",
-                Fsync::EverySec => "everysec",
-                Fsync::No => "no",
-            },
-            opened.keys,
-            opened.records
-        ),
-    };
     log.listening(local, "tcp", &mode, net::loopback_note(&local));
     let shutdown = Shutdown::new();
     stop_on_signals(&shutdown)?;
     let started = Instant::now();
-    let summary = server::run(listener, shutdown, store, &cfg)?;
+    let summary = server::run(listener, shutdown, Arc::new(store), cfg)?;
     log.summary(&summary, started.elapsed(), "connections");
     Ok(())
 }
