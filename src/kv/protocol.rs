@@ -684,13 +684,13 @@ mod tests {
     fn encode_then_parse_roundtrips() {
         let cmd = vec![b"SET".to_vec(), vec![0, 1, 255], Vec::new()];
         let wire = encode_command(&cmd);
-        let mut args = Vec::new();
         let lim = Limits::default();
+        let mut p = Parser::default();
         assert_eq!(
-            parse_resp(&wire, &lim, &mut args),
-            Ok(Parsed::Command(wire.len()))
+            p.next(&wire, &lim),
+            Step::Command { len: wire.len(), inline: false }
         );
-        assert_eq!(args_of(&wire, &args), cmd);
+        assert_eq!(args_of(&wire, &p), cmd);
     }
 
 }

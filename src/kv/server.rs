@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -35,7 +35,7 @@ use super::keyspace::Batch;
 use super::logfile::Fsync;
 use super::protocol::{Parser, Proto, Step};
 use super::session::Session;
-use super::shared::{Config, Mailbox, Msg, Shared, Stats};
+use super::shared::{Config, Msg, Shared};
 use super::store::{Store, now_ms};
 use crate::log::{ConnRecord, Summary};
 use crate::shutdown::Shutdown;
@@ -54,20 +54,7 @@ pub fn run(listener: TcpListener, shutdown: Shutdown, store: Arc<Store>, cfg: Co
         cfg.threads
     };
     let addr = listener.local_addr().context("cannot read the bound address")?;
-    let shared = Arc::new(Shared {
-        settings: RwLock::new(cfg.settings.clone()),
-        cfg,
-        registry: Default::default(),
-        stats: Stats::default(),
-        mailboxes: (0..threads).map(|_| Mailbox::default()).collect(),
-        store,
-        started: Instant::now(),
-        addr,
-        fd_limited: Default::default(),
-        calls: (0..threads)
-            .map(|_| (0..cmd::count()).map(|_| AtomicU64::new(0)).collect())
-            .collect(),
-    });
+    let shared = Arc::new(Shared::new(cfg, store, addr, threads));
     let housekeeping = spawn_housekeeping(shared.clone(), shutdown.clone())?;
     let mut workers = Vec::new();
     for i in 0..threads {

@@ -161,6 +161,24 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Shared state for `threads` event loops serving `store` on `addr`.
+    pub fn new(cfg: Config, store: Arc<Store>, addr: SocketAddr, threads: usize) -> Shared {
+        Shared {
+            settings: RwLock::new(cfg.settings.clone()),
+            cfg,
+            registry: Registry::default(),
+            stats: Stats::default(),
+            mailboxes: (0..threads).map(|_| Mailbox::default()).collect(),
+            store,
+            started: Instant::now(),
+            addr,
+            fd_limited: AtomicBool::new(false),
+            calls: (0..threads)
+                .map(|_| (0..super::cmd::count()).map(|_| AtomicU64::new(0)).collect())
+                .collect(),
+        }
+    }
+
     /// Calls per command name, summed over the loops (non-zero only).
     pub fn command_calls(&self) -> Vec<(&'static str, u64)> {
         let names = super::cmd::names();

@@ -257,6 +257,9 @@ pub fn resolve(argv: &[&[u8]], out: &mut Out) -> Option<(usize, &'static Command
         return Some((idx, spec));
     }
     let Some(sub) = argv.get(1) else {
+        if spec.arity_ok(1) {
+            return Some((idx, spec)); // COMMAND alone
+        }
         arity_error(out, spec.name);
         return None;
     };
@@ -412,4 +415,4 @@ pub fn no_subcommand(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
 }
 
 #[cfg(test)]
-pub mod testing;
+mod tests;
