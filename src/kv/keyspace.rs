@@ -5,10 +5,9 @@
 //! round's log append fails, [`Batch::rollback`] replays the undo list
 //! backwards, so memory never keeps a change the log does not have.
 //!
-//! Reads go through [`Ks::read`] (which counts hits and misses and treats
-//! expired keys as absent without deleting them); write paths use
-//! [`Ks::lookup_write`], which deletes an expired key and logs the delete,
-//! as Redis's `lookupKeyWrite` does. So the log replays with time frozen:
+//! Reads go through [`Ks::read`] (which counts hits and misses) and writes
+//! through [`Ks::lookup_write`]; both delete an expired key they meet and log
+//! the delete, as Redis's `expireIfNeeded` does. So the log replays with time frozen:
 //! issue 11's incremental ops (LPUSH on an existing list) stay correct.
 
 use super::aof::{self, Op};
@@ -225,14 +224,22 @@ impl Ks<'_> {
     /// its access time; an expired key reads as absent.
     pub fn read(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
+        let expired = match self.space.dbs[db].dict.get(key) {
+            None => false,
+            Some(e) => !e.live(now),
+        };
+        if expired {
+            // Lazy expiry, as Redis: the delete is logged like any other.
+            self.expire_now(db, key);
+        }
         let space = &mut *self.space;
         match space.dbs[db].dict.get_mut(key) {
-            Some(e) if e.live(now) => {
+            Some(e) => {
                 space.stats.hits += 1;
                 e.access = (now / 1000) as u32;
                 Some(e)
             }
-            _ => {
+            None => {
                 space.stats.misses += 1;
                 None
             }

@@ -232,8 +232,14 @@ impl<'a> Worker<'a> {
             ready.dedup();
             for &i in &ready {
                 if let Some(Some(c)) = self.conns.get_mut(i) {
-                    if c.closing.is_none() && c.pending() < OUT_HIGH {
+                    if c.closing.is_some() {
+                        continue;
+                    }
+                    if c.pending() < OUT_HIGH {
                         c.read_some(max_buffer(&self.sh.cfg));
+                    } else {
+                        // Output backed up: read later (no new edge will come).
+                        c.more = true;
                     }
                 }
             }

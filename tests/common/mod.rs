@@ -3,6 +3,8 @@
 //! test bound itself. No fixed ports, no sleeps: readiness is the bound socket.
 #![allow(dead_code)]
 
+pub mod kv;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
