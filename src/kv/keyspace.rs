@@ -323,6 +323,7 @@ impl Ks<'_> {
                 .get_mut(key)
                 .expect("modify_str on a missing key");
             let Value::Str(s) = &mut e.value;
+            e.raw = true;
             (f(s), e.expires_at)
         };
         if self.batch.logging {

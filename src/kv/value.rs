@@ -72,6 +72,9 @@ pub struct Entry {
     pub expires_at: u64,
     /// Last access, Unix seconds (truncated).
     pub access: u32,
+    /// Changed in place (APPEND, SETRANGE, SETBIT): Redis reports such a
+    /// string as `raw` whatever it holds.
+    pub raw: bool,
 }
 
 impl Entry {
@@ -81,6 +84,23 @@ impl Entry {
             value,
             expires_at,
             access: (now_ms / 1000) as u32,
+            raw: false,
+        }
+    }
+
+    /// The `OBJECT ENCODING` name.
+    pub fn encoding(&self) -> &'static str {
+        if self.raw { "raw" } else { self.value.encoding() }
+    }
+
+    /// The `OBJECT REFCOUNT`: Redis shares the integers 0..9999.
+    pub fn refcount(&self) -> i64 {
+        match &self.value {
+            Value::Str(s) if !self.raw && s.len() <= 4 => match super::protocol::parse_int(s) {
+                Some(0..=9999) => i32::MAX as i64,
+                _ => 1,
+            },
+            _ => 1,
         }
     }
 

@@ -381,14 +381,17 @@ fn object(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     };
     match sub.as_str() {
         "encoding" => {
-            let enc = e.value.encoding();
+            let enc = e.encoding();
             ctx.out.bulk(enc.as_bytes());
         }
         "idletime" => {
             let idle = now_s.saturating_sub(e.access);
             ctx.out.int(idle as i64);
         }
-        "refcount" => ctx.out.int(1),
+        "refcount" => {
+            let n = e.refcount();
+            ctx.out.int(n);
+        }
         _ => ctx.out.err(
             "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
         ),
