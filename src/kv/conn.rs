@@ -55,6 +55,8 @@ pub struct Conn {
     pub bytes_out: u64,
     /// Line protocol: the rest of an over-long line is being skipped.
     pub discarding: bool,
+    /// The peer shut down its side: answer what it sent, then close.
+    pub peer_closed: bool,
 }
 
 impl Conn {
@@ -78,6 +80,7 @@ impl Conn {
             bytes_in: 0,
             bytes_out: 0,
             discarding: false,
+            peer_closed: false,
         }
     }
 
@@ -110,7 +113,7 @@ impl Conn {
             let room = (self.inbuf.len() - self.filled).min(ROUND_READ - got);
             match self.stream.read(&mut self.inbuf[self.filled..self.filled + room]) {
                 Ok(0) => {
-                    self.closing.get_or_insert_with(|| "closed by peer".into());
+                    self.peer_closed = true;
                     return;
                 }
                 Ok(n) => {

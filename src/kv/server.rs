@@ -232,7 +232,7 @@ impl<'a> Worker<'a> {
             ready.dedup();
             for &i in &ready {
                 if let Some(Some(c)) = self.conns.get_mut(i) {
-                    if c.closing.is_some() {
+                    if c.closing.is_some() || c.peer_closed {
                         continue;
                     }
                     if c.pending() < OUT_HIGH {
@@ -443,6 +443,10 @@ impl<'a> Worker<'a> {
             let Some(Some(c)) = self.conns.get_mut(i) else { continue };
             if c.sess.close {
                 c.closing.get_or_insert_with(|| "QUIT".into());
+            }
+            if c.peer_closed && !c.more && (!c.has_input() || c.pending() < OUT_HIGH) {
+                // Everything it sent before closing has been run.
+                c.closing.get_or_insert_with(|| "closed by peer".into());
             }
             if limit > 0 && c.pending() > limit {
                 let why = format!("output buffer limit reached ({} bytes pending, limit {limit})", c.pending());
