@@ -4,11 +4,14 @@
 #   bench/kv.sh            # -n 200000 -c 50, as the issue asks
 #   N=50000 bench/kv.sh    # shorter
 #   SKIP_BENCH=1 bench/kv.sh   # only the crash test
+#   REPEAT=3 bench/kv.sh       # each comparison three times (noisy machines)
 #
 # Prints requests/s of redis-server and netkit for SET and GET and their
 # ratio (netkit / redis) for: plain, pipelined (-P 16), and with a log fsynced
 # every second (redis --appendonly yes --appendfsync everysec vs
-# netkit --data FILE --fsync everysec). Then the crash test: 20 clients write
+# netkit --data FILE --fsync everysec); then every test of `redis-benchmark
+# -n 100000 -q` with no -t, line by line (tests of commands netkit does not
+# have yet are marked). Then the crash test: 20 clients write
 # keys to netkit --fsync always, the server is SIGKILLed mid-load, restarted on
 # the same file, and every acknowledged key must be there.
 set -euo pipefail
@@ -89,12 +92,44 @@ compare() { # title "redis args" "netkit args" "benchmark args"
   done
 }
 
+all_tests() { # every default redis-benchmark test, one comparison line each
+  read -r rport rpid < <(start_redis --appendonly no)
+  redis-benchmark -p "$rport" -n "${NALL:-100000}" -q 2>/dev/null | tr '\r' '\n' | grep 'requests per second' >"$WORK/all.redis" || true
+  stop "$rpid"
+  read -r nport npid < <(start_netkit)
+  redis-benchmark -p "$nport" -n "${NALL:-100000}" -q 2>"$WORK/all.err" | tr '\r' '\n' | grep 'requests per second' >"$WORK/all.netkit" || true
+  stop "$npid"
+  python3 - "$WORK/all.redis" "$WORK/all.netkit" <<'PY'
+import re, sys
+def load(p):
+    out = {}
+    for line in open(p):
+        m = re.match(r"\s*(.+?): ([\d.]+) requests per second", line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+r, n = load(sys.argv[1]), load(sys.argv[2])
+for name, rv in r.items():
+    nv = n.get(name)
+    if nv is None:
+        print(f"  {name:<38} redis {rv:>12.0f} rps   netkit: no result")
+    else:
+        print(f"  {name:<38} redis {rv:>12.0f} rps   netkit {nv:>12.0f} rps   ratio {nv/rv:.2f}x")
+PY
+}
+
 if [ -z "${SKIP_BENCH:-}" ]; then
-  echo "redis-benchmark -t set,get -n $N -c $C (netkit / redis-server, same run)"
-  compare "in memory" "--appendonly no" "" ""
-  compare "in memory, -P 16" "--appendonly no" "" "-P 16"
-  compare "log, fsync everysec" "--appendonly yes --appendfsync everysec" \
-    "--data $WORK/bench.aof --fsync everysec" ""
+  for rep in $(seq 1 "${REPEAT:-1}"); do
+    echo "redis-benchmark -t set,get -n $N -c $C (netkit / redis-server, same run; round $rep)"
+    compare "in memory" "--appendonly no" "" ""
+    compare "in memory, -P 16" "--appendonly no" "" "-P 16"
+    compare "log, fsync everysec" "--appendonly yes --appendfsync everysec" \
+      "--data $WORK/bench.aof --fsync everysec" ""
+    rm -f "$WORK/bench.aof"
+  done
+  echo
+  echo "redis-benchmark -n ${NALL:-100000} -q, no -t (every test; LPUSH, SADD, ... need issue 11's types)"
+  all_tests
 fi
 
 echo

@@ -410,7 +410,10 @@ fn kv_cmd(args: cli::KvArgs) -> Result<()> {
             }
             if !report.problems.is_empty() && report.backup.is_none() {
                 if !c.fix {
-                    println!("run `netkit kv check-log {} --fix` to repair it (a backup is kept)", c.file.display());
+                    println!(
+                        "run `netkit kv check-log {} --fix` to repair it (a backup is kept)",
+                        c.file.display()
+                    );
                 }
                 let _ = std::io::stdout().flush();
                 std::process::exit(code::FAILURE);

@@ -22,7 +22,7 @@ fn line_protocol_set_get_del_and_errors_keep_the_connection() {
     let mut s = TcpStream::connect(kv.addr).expect("connect");
     s.set_read_timeout(Some(PATIENCE)).expect("timeout");
     s.write_all(
-        b"SET greeting hello  big world\r\nGET greeting\nBOGUS x\nGET\nDEL greeting\nDEL greeting\nGET greeting\nQUIT\nGET never\n",
+        b"SET greeting hello  big world\nGET greeting\r\nBOGUS x\nGET\nDEL greeting\nDEL greeting\nGET greeting\nQUIT\nGET never\n",
     )
     .expect("write");
     let mut out = String::new();

@@ -87,7 +87,9 @@ print("redis-py", redis.__version__, "OK, default protocol", proto)
 #[test]
 fn redis_py_with_default_settings() {
     let Some(py) = python_with_redis() else {
-        eprintln!("SKIP redis_py_with_default_settings: no python with redis-py (.ci/run installs it in target/ci-venv)");
+        eprintln!(
+            "SKIP redis_py_with_default_settings: no python with redis-py (.ci/run installs it in target/ci-venv)"
+        );
         return;
     };
     let kv = Kv::memory();

@@ -49,7 +49,10 @@ fn the_log_replays_after_a_restart_and_a_torn_tail_is_cut() {
     drop(store);
     // Tear the last record, as a crash mid-write would.
     let len = std::fs::metadata(&path).expect("meta").len();
-    let f = std::fs::OpenOptions::new().write(true).open(&path).expect("open");
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open");
     f.set_len(len - 10).expect("truncate");
     drop(f);
     let (store, opened) = open(&path);
@@ -92,7 +95,11 @@ fn a_multi_key_write_and_a_transaction_are_one_record_each() {
     kv.stop();
     let (n, recs, _) = records(&path);
     assert_eq!(n, 2);
-    assert_eq!(recs[0].len(), 3, "MSET of three keys is one record of three ops");
+    assert_eq!(
+        recs[0].len(),
+        3,
+        "MSET of three keys is one record of three ops"
+    );
     assert_eq!(recs[1].len(), 2, "EXEC's two writes are one record");
     let _ = std::fs::remove_file(&path);
 }
@@ -115,22 +122,44 @@ fn corruption_in_the_middle_refuses_to_start_and_check_log_repairs_it() {
     bytes[bad_at + 12] ^= 0x01; // one flipped bit in the sixth record
     std::fs::write(&path, &bytes).expect("write");
     // The library refuses, naming the offset.
-    let err = Store::open(&path, 16, Fsync::Always).err().expect("must refuse");
+    let err = Store::open(&path, 16, Fsync::Always)
+        .err()
+        .expect("must refuse");
     let msg = format!("{err:#}");
-    assert!(msg.contains(&format!("offset {bad_at}")) && msg.contains("check-log"), "{msg}");
-    assert_eq!(std::fs::read(&path).expect("read"), bytes, "nothing was cut");
+    assert!(
+        msg.contains(&format!("offset {bad_at}")) && msg.contains("check-log"),
+        "{msg}"
+    );
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        bytes,
+        "nothing was cut"
+    );
     // So does the binary, with exit status 1 and the same message.
     let p = path.to_str().expect("utf-8 path");
-    let out = netkit().args(["kv", "serve", "--data", p, "0"]).output().expect("run");
+    let out = netkit()
+        .args(["kv", "serve", "--data", p, "0"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("offset {bad_at}")));
     // check-log reports, exit 1; --fix keeps a backup and every good record.
     let out = netkit().args(["kv", "check-log", p]).output().expect("run");
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(text.contains(&format!("corrupt record at offset {bad_at}")), "{text}");
-    let out = netkit().args(["kv", "check-log", p, "--fix"]).output().expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        text.contains(&format!("corrupt record at offset {bad_at}")),
+        "{text}"
+    );
+    let out = netkit()
+        .args(["kv", "check-log", p, "--fix"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let backup = format!("{p}.bak");
     assert_eq!(std::fs::read(&backup).expect("backup"), bytes);
     let (store, opened) = open(&path);
@@ -150,7 +179,9 @@ fn corruption_in_the_middle_refuses_to_start_and_check_log_repairs_it() {
 fn not_a_log_is_refused_not_overwritten() {
     let path = temp_path("foreign");
     std::fs::write(&path, b"precious user data\n").expect("write");
-    let err = Store::open(&path, 16, Fsync::No).err().expect("must refuse");
+    let err = Store::open(&path, 16, Fsync::No)
+        .err()
+        .expect("must refuse");
     assert!(format!("{err:#}").contains("not a netkit kv log"));
     assert_eq!(std::fs::read(&path).expect("read"), b"precious user data\n");
     let _ = std::fs::remove_file(&path);
@@ -222,7 +253,9 @@ fn a_full_disk_is_an_error_reply_and_loses_no_acknowledged_write() {
     let fs = match Tmpfs::mount("1m") {
         Ok(fs) => fs,
         Err(why) => {
-            eprintln!("SKIP a_full_disk_...: cannot mount a small tmpfs ({why}); run as root to test a full disk");
+            eprintln!(
+                "SKIP a_full_disk_...: cannot mount a small tmpfs ({why}); run as root to test a full disk"
+            );
             return;
         }
     };
@@ -247,25 +280,37 @@ fn a_full_disk_is_an_error_reply_and_loses_no_acknowledged_write() {
         }
     }
     let (k, e) = refused.expect("1 MiB fills up");
-    assert!(e.starts_with("MISCONF Errors writing to the AOF file"), "{e}");
+    assert!(
+        e.starts_with("MISCONF Errors writing to the AOF file"),
+        "{e}"
+    );
     // Nothing of the refused write is visible, to anyone.
     assert_eq!(other.call(&["EXISTS", &k]), Reply::Int(0));
     // A transaction with a write is refused as a whole.
     c.call(&["MULTI"]);
     c.call(&["INCR", "counter"]);
     c.call(&["SET", &k, &value]);
-    assert!(matches!(c.call(&["EXEC"]), Reply::Error(e) if e.contains("MISCONF") || e.starts_with("EXECABORT")));
+    assert!(
+        matches!(c.call(&["EXEC"]), Reply::Error(e) if e.contains("MISCONF") || e.starts_with("EXECABORT"))
+    );
     assert_eq!(other.call(&["GET", "counter"]), bulk("0"));
     // Reads still work; small writes that fit still go through.
     assert_eq!(other.call(&["GET", &acked[0]]).clone(), bulk(&value));
     kv.stop();
     let (_, _, problems) = records(&path);
-    assert!(problems.is_empty(), "no partial record in the log: {problems:?}");
+    assert!(
+        problems.is_empty(),
+        "no partial record in the log: {problems:?}"
+    );
     let (store, _) = open(&path);
     let kv = Kv::start(Arc::new(store), quiet());
     let mut c = kv.conn();
     for k in &acked {
-        assert_eq!(c.call(&["STRLEN", k]), Reply::Int(value.len() as i64), "{k} lost");
+        assert_eq!(
+            c.call(&["STRLEN", k]),
+            Reply::Int(value.len() as i64),
+            "{k} lost"
+        );
     }
     assert_eq!(c.call(&["EXISTS", &k]), Reply::Int(0));
     kv.stop();

@@ -245,7 +245,9 @@ fn record_at(data: &[u8], pos: usize, v1: bool) -> Result<(usize, Vec<Record>), 
         return Err("impossible length");
     }
     let end = pos + 8 + len as usize;
-    let payload = data.get(pos + 8..end).ok_or("length past the end of the file")?;
+    let payload = data
+        .get(pos + 8..end)
+        .ok_or("length past the end of the file")?;
     if crc32(payload) != crc {
         return Err("checksum mismatch");
     }
@@ -255,9 +257,8 @@ fn record_at(data: &[u8], pos: usize, v1: bool) -> Result<(usize, Vec<Record>), 
 
 /// The next offset after `from` where a valid record starts.
 fn resync(data: &[u8], from: usize, v1: bool) -> Option<usize> {
-    (from + 1..data.len().saturating_sub(8)).find(|&p| {
-        matches!(data.get(p + 8), Some(1..=6)) && record_at(data, p, v1).is_ok()
-    })
+    (from + 1..data.len().saturating_sub(8))
+        .find(|&p| matches!(data.get(p + 8), Some(1..=6)) && record_at(data, p, v1).is_ok())
 }
 
 /// Read a whole log, calling `apply` with the ops of each good record in
@@ -360,13 +361,21 @@ mod tests {
     fn records_roundtrip_with_many_ops() {
         let data = log_of(&[
             &[Op::SetStr(3, b"k\xff", b"v a", 7), Op::Del(0, b"")],
-            &[Op::Expire(1, b"x", 0), Op::FlushDb(2), Op::FlushAll, Op::SwapDb(0, 9)],
+            &[
+                Op::Expire(1, b"x", 0),
+                Op::FlushDb(2),
+                Op::FlushAll,
+                Op::SwapDb(0, 9),
+            ],
         ]);
         let mut got = Vec::new();
         let s = scan(&data, |ops| got.push(ops)).unwrap();
         assert!(s.problems.is_empty());
         assert_eq!(s.records, 2);
-        assert_eq!(got[0][0], Record::SetStr(3, b"k\xff".to_vec(), b"v a".to_vec(), 7));
+        assert_eq!(
+            got[0][0],
+            Record::SetStr(3, b"k\xff".to_vec(), b"v a".to_vec(), 7)
+        );
         assert_eq!(got[1].len(), 4);
         assert_eq!(got[1][3], Record::SwapDb(0, 9));
     }
@@ -412,7 +421,11 @@ mod tests {
         let mut bad = data.clone();
         bad[8 + 4 * rec_len + 1] = 0x7f;
         let s = scan(&bad, |_| {}).unwrap();
-        assert!(matches!(s.problems[..], [Problem::Corrupt { .. }]), "{:?}", s.problems);
+        assert!(
+            matches!(s.problems[..], [Problem::Corrupt { .. }]),
+            "{:?}",
+            s.problems
+        );
     }
 
     #[test]
@@ -435,6 +448,9 @@ mod tests {
         let mut got = Vec::new();
         let sc = scan(&data, |ops| got.extend(ops)).unwrap();
         assert!(sc.v1 && sc.problems.is_empty());
-        assert_eq!(got, vec![Record::SetStr(0, b"k".to_vec(), b"v".to_vec(), 0)]);
+        assert_eq!(
+            got,
+            vec![Record::SetStr(0, b"k".to_vec(), b"v".to_vec(), 0)]
+        );
     }
 }

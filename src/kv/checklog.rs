@@ -63,7 +63,11 @@ fn backup_path(path: &Path) -> PathBuf {
     let mut n = 0;
     loop {
         let mut s = path.as_os_str().to_owned();
-        s.push(if n == 0 { ".bak".to_string() } else { format!(".bak.{n}") });
+        s.push(if n == 0 {
+            ".bak".to_string()
+        } else {
+            format!(".bak.{n}")
+        });
         let p = PathBuf::from(s);
         if !p.exists() {
             return p;
@@ -88,11 +92,13 @@ pub fn check(path: &Path, fix: bool) -> Result<Report> {
             .with_context(|| format!("cannot save a backup as {}", backup.display()))?;
         let good = aof::repaired(&data, &scan);
         let tmp = super::logfile::tmp_path(path);
-        let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let mut f = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
         f.write_all(&good)
             .and_then(|_| f.sync_all())
             .with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot replace {}", path.display()))?;
         super::logfile::sync_dir(path);
         report.backup = Some(backup);
         report.size.1 = good.len() as u64;

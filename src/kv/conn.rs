@@ -111,7 +111,10 @@ impl Conn {
                 self.inbuf.resize(n, 0);
             }
             let room = (self.inbuf.len() - self.filled).min(ROUND_READ - got);
-            match self.stream.read(&mut self.inbuf[self.filled..self.filled + room]) {
+            match self
+                .stream
+                .read(&mut self.inbuf[self.filled..self.filled + room])
+            {
                 Ok(0) => {
                     self.peer_closed = true;
                     return;
@@ -125,7 +128,8 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.closing.get_or_insert_with(|| format!("read error: {e}"));
+                    self.closing
+                        .get_or_insert_with(|| format!("read error: {e}"));
                     return;
                 }
             }

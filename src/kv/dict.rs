@@ -260,7 +260,10 @@ mod tests {
             }
         }
         for i in 0..500u32 {
-            assert!(seen.contains(format!("stay{i}").as_bytes()), "missed stay{i}");
+            assert!(
+                seen.contains(format!("stay{i}").as_bytes()),
+                "missed stay{i}"
+            );
         }
     }
 }

@@ -16,9 +16,21 @@ use super::dict::Dict;
 use super::value::{Entry, Value, WrongType};
 
 enum Undo {
-    Restore { db: usize, key: Box<[u8]>, old: Option<Entry> },
-    Expire { db: usize, key: Box<[u8]>, old: u64 },
-    Flush { db: usize, dict: Dict<Entry>, expires: usize },
+    Restore {
+        db: usize,
+        key: Box<[u8]>,
+        old: Option<Entry>,
+    },
+    Expire {
+        db: usize,
+        key: Box<[u8]>,
+        old: u64,
+    },
+    Flush {
+        db: usize,
+        dict: Dict<Entry>,
+        expires: usize,
+    },
     Swap(usize, usize),
 }
 
@@ -99,7 +111,11 @@ fn adjust(count: &mut usize, was: u64, now: u64) {
 fn put_raw(db: &mut Db, key: &[u8], e: Entry) -> Option<Entry> {
     let new_exp = e.expires_at;
     let old = db.dict.insert(key, e);
-    adjust(&mut db.expires, old.as_ref().map_or(0, |o| o.expires_at), new_exp);
+    adjust(
+        &mut db.expires,
+        old.as_ref().map_or(0, |o| o.expires_at),
+        new_exp,
+    );
     old
 }
 
@@ -125,7 +141,11 @@ pub fn apply_record(space: &mut Keyspace, rec: aof::Record, now: u64) {
     let db_ok = |d: u32| d < n;
     match rec {
         aof::Record::SetStr(d, k, v, exp) if db_ok(d) => {
-            put_raw(&mut space.dbs[d as usize], &k, Entry::new(Value::Str(v), exp, now));
+            put_raw(
+                &mut space.dbs[d as usize],
+                &k,
+                Entry::new(Value::Str(v), exp, now),
+            );
         }
         aof::Record::Del(d, k) if db_ok(d) => {
             remove_raw(&mut space.dbs[d as usize], &k);
@@ -148,7 +168,9 @@ pub fn apply_record(space: &mut Keyspace, rec: aof::Record, now: u64) {
                 db.expires = 0;
             }
         }
-        aof::Record::SwapDb(a, b) if db_ok(a) && db_ok(b) => swap_dbs(space, a as usize, b as usize),
+        aof::Record::SwapDb(a, b) if db_ok(a) && db_ok(b) => {
+            swap_dbs(space, a as usize, b as usize)
+        }
         // An op for a database this server does not have (--databases
         // lowered): dropped, and reported by the caller's key count.
         _ => {}
@@ -248,7 +270,10 @@ impl Ks<'_> {
 
     /// The live entry at `key`, without counting or touching it.
     pub fn peek(&self, db: usize, key: &[u8]) -> Option<&Entry> {
-        self.space.dbs[db].dict.get(key).filter(|e| e.live(self.now))
+        self.space.dbs[db]
+            .dict
+            .get(key)
+            .filter(|e| e.live(self.now))
     }
 
     /// A live string at `key` for a read: `Ok(None)` when absent.
@@ -295,7 +320,11 @@ impl Ks<'_> {
     /// Set `key` to `value` expiring at `exp` (0: never).
     pub fn put(&mut self, db: usize, key: &[u8], value: Value, exp: u64) {
         self.log_value(db, key, &value, exp);
-        let old = put_raw(&mut self.space.dbs[db], key, Entry::new(value, exp, self.now));
+        let old = put_raw(
+            &mut self.space.dbs[db],
+            key,
+            Entry::new(value, exp, self.now),
+        );
         self.remember(Undo::Restore {
             db,
             key: key.into(),

@@ -228,7 +228,11 @@ impl Aof {
     pub fn wants_rewrite(&self) -> bool {
         let size = self.size();
         size >= self.min_rewrite
-            && size >= self.base_size.load(Ordering::Relaxed).saturating_mul(self.growth)
+            && size
+                >= self
+                    .base_size
+                    .load(Ordering::Relaxed)
+                    .saturating_mul(self.growth)
             && !self.rewriting.load(Ordering::Relaxed)
     }
 
@@ -285,7 +289,8 @@ impl Aof {
         f.sync_handle = Arc::new(file.try_clone()?);
         f.file = file;
         f.size = size;
-        self.synced.store(self.written.load(Ordering::Acquire), Ordering::Release);
+        self.synced
+            .store(self.written.load(Ordering::Acquire), Ordering::Release);
         self.base_size.store(size, Ordering::Relaxed);
         Ok(())
     }

@@ -4,10 +4,12 @@
 //! One port speaks three request syntaxes, decided per connection by its
 //! first request ([`Parser::next`]): a first byte `*` is RESP (arrays of bulk
 //! strings; Redis inline commands are accepted between them, as Redis does);
-//! otherwise the first word decides: `SET`, `GET`, `DEL` or `QUIT` starts
-//! the seed's line protocol (bare-line replies, `SET`'s value is the rest of
-//! the line, spaces included), any other word is a Redis inline command
-//! (`PING`, `echo "a b"`) and the connection speaks RESP from then on.
+//! otherwise a first line that starts with `SET`, `GET`, `DEL` or `QUIT`
+//! and ends with a bare LF (as printf, echo and nc send it) starts the seed's
+//! line protocol (bare-line replies, `SET`'s value is the rest of the line,
+//! spaces included); anything else, including any CRLF-terminated line (as
+//! Redis clients send inline commands), is a Redis inline command and the
+//! connection speaks RESP from then on.
 //!
 //! Parsing resumes where it stopped: the parser keeps its place inside a
 //! request across reads (offsets relative to the request's start, which is
@@ -94,7 +96,10 @@ pub struct Parser {
 }
 
 fn find(b: u8, hay: &[u8], from: usize) -> Option<usize> {
-    hay.get(from..)?.iter().position(|&c| c == b).map(|p| p + from)
+    hay.get(from..)?
+        .iter()
+        .position(|&c| c == b)
+        .map(|p| p + from)
 }
 
 impl Parser {
@@ -132,6 +137,20 @@ impl Parser {
                 };
                 let word = &buf[..end];
                 if LINE_COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(word)) {
+                    // Redis clients (and the Redis test suite) end inline
+                    // commands with CRLF; printf, echo and nc send a bare LF.
+                    let Some(nl) = self.newline(buf) else {
+                        if buf.len() > MAX_HEADER {
+                            self.proto = Some(Proto::Resp);
+                            return Step::Fatal("too big inline request".into());
+                        }
+                        return Step::Incomplete;
+                    };
+                    self.scanned = 0;
+                    if nl > 0 && buf[nl - 1] == b'\r' {
+                        self.proto = Some(Proto::Resp);
+                        return self.inline(buf);
+                    }
                     self.proto = Some(Proto::Line);
                     self.line(buf, lim)
                 } else {
@@ -176,7 +195,11 @@ impl Parser {
         let from = self.scanned.max(pos);
         let Some(nl) = find(b'\n', buf, from) else {
             self.scanned = buf.len();
-            return if buf.len() - pos > MAX_HEADER { Err(()) } else { Ok(None) };
+            return if buf.len() - pos > MAX_HEADER {
+                Err(())
+            } else {
+                Ok(None)
+            };
         };
         self.scanned = 0;
         if nl == 0 || buf[nl - 1] != b'\r' || nl - 1 <= pos {
@@ -521,15 +544,26 @@ mod tests {
         for cut in 0..input.len() {
             // A fresh parser at each cut, and one resumed over growing input.
             let mut p = Parser::default();
-            assert_eq!(p.next(&input[..cut], &lim), Step::Incomplete, "cut at {cut}");
+            assert_eq!(
+                p.next(&input[..cut], &lim),
+                Step::Incomplete,
+                "cut at {cut}"
+            );
         }
         let mut p = Parser::default();
         for cut in 0..input.len() {
-            assert_eq!(p.next(&input[..cut], &lim), Step::Incomplete, "resumed at {cut}");
+            assert_eq!(
+                p.next(&input[..cut], &lim),
+                Step::Incomplete,
+                "resumed at {cut}"
+            );
         }
         assert_eq!(
             p.next(input, &lim),
-            Step::Command { len: input.len(), inline: false }
+            Step::Command {
+                len: input.len(),
+                inline: false
+            }
         );
         assert_eq!(
             args_of(input, &p),
@@ -557,7 +591,10 @@ mod tests {
         // A long header without CRLF is refused once past Redis's 64 KiB.
         let mut long = b"*1".to_vec();
         long.extend(std::iter::repeat_n(b'1', 70_000));
-        assert!(matches!(Parser::default().next(&long, &lim), Step::Fatal(_)));
+        assert!(matches!(
+            Parser::default().next(&long, &lim),
+            Step::Fatal(_)
+        ));
     }
 
     #[test]
@@ -572,34 +609,73 @@ mod tests {
     fn first_word_picks_line_or_inline() {
         let lim = Limits::default();
         let mut p = Parser::default();
-        let input = b"SET greeting hello  big world\r\n";
+        let input = b"SET greeting hello  big world\n";
         assert_eq!(
             p.next(input, &lim),
-            Step::Command { len: input.len(), inline: false }
+            Step::Command {
+                len: input.len(),
+                inline: false
+            }
         );
         assert_eq!(p.proto, Some(Proto::Line));
         assert_eq!(args_of(input, &p)[2], b"hello  big world");
+        // Later lines may end in CRLF; the CR is not part of the value.
+        let input = b"SET k a b\r\n";
+        assert!(matches!(p.next(input, &lim), Step::Command { .. }));
+        assert_eq!(args_of(input, &p)[2], b"a b");
+        // A CRLF first line is a Redis inline command, even for SET.
+        let mut p = Parser::default();
+        assert_eq!(
+            p.next(b"set \"a b\" c\r\n", &lim),
+            Step::Command {
+                len: 13,
+                inline: true
+            }
+        );
+        assert_eq!(p.proto, Some(Proto::Resp));
+        assert_eq!(p.owned[1], b"a b");
 
         let mut p = Parser::default();
         assert_eq!(p.next(b"\r\n", &lim), Step::Skip(2));
         assert_eq!(p.proto, None);
         assert_eq!(
             p.next(b"PING\r\n", &lim),
-            Step::Command { len: 6, inline: true }
+            Step::Command {
+                len: 6,
+                inline: true
+            }
         );
         assert_eq!(p.proto, Some(Proto::Resp));
         assert_eq!(
             p.next(b"set k \"a b\"\n", &lim),
-            Step::Command { len: 12, inline: true }
+            Step::Command {
+                len: 12,
+                inline: true
+            }
         );
-        assert_eq!(p.owned, vec![b"set".to_vec(), b"k".to_vec(), b"a b".to_vec()]);
+        assert_eq!(
+            p.owned,
+            vec![b"set".to_vec(), b"k".to_vec(), b"a b".to_vec()]
+        );
         assert_eq!(
             p.next(b"echo \"open\n", &lim),
             Step::Fatal("unbalanced quotes in request".into())
         );
         let mut p = Parser::default();
-        assert_eq!(p.next(b"*1\r\n$4\r\nPING\r\n", &lim), Step::Command { len: 14, inline: false });
-        assert_eq!(p.next(b"PING\n", &lim), Step::Command { len: 5, inline: true });
+        assert_eq!(
+            p.next(b"*1\r\n$4\r\nPING\r\n", &lim),
+            Step::Command {
+                len: 14,
+                inline: false
+            }
+        );
+        assert_eq!(
+            p.next(b"PING\n", &lim),
+            Step::Command {
+                len: 5,
+                inline: true
+            }
+        );
     }
 
     #[test]
@@ -627,13 +703,19 @@ mod tests {
             p.next(b"SET k 0123456789\nGET k\n", &lim),
             Step::BadLine(17, _)
         ));
-        assert!(matches!(p.next(b"GET k\n", &lim), Step::Command { len: 6, .. }));
+        assert!(matches!(
+            p.next(b"GET k\n", &lim),
+            Step::Command { len: 6, .. }
+        ));
     }
 
     #[test]
     fn split_like_redis() {
         let v = |s: &str| split_args(s.as_bytes()).unwrap();
-        assert_eq!(v("set k  v"), vec![b"set".to_vec(), b"k".to_vec(), b"v".to_vec()]);
+        assert_eq!(
+            v("set k  v"),
+            vec![b"set".to_vec(), b"k".to_vec(), b"v".to_vec()]
+        );
         assert_eq!(
             v(r#"set "a b" "x\n\xff\"""#)[1..],
             [b"a b".to_vec(), b"x\n\xff\"".to_vec()]
@@ -688,9 +770,11 @@ mod tests {
         let mut p = Parser::default();
         assert_eq!(
             p.next(&wire, &lim),
-            Step::Command { len: wire.len(), inline: false }
+            Step::Command {
+                len: wire.len(),
+                inline: false
+            }
         );
         assert_eq!(args_of(&wire, &p), cmd);
     }
-
 }

@@ -196,7 +196,10 @@ mod tests {
             both(|o| o.double(1.5)),
             ("$3\r\n1.5\r\n".into(), ",1.5\r\n".into())
         );
-        assert_eq!(both(|o| o.boolean(true)), (":1\r\n".into(), "#t\r\n".into()));
+        assert_eq!(
+            both(|o| o.boolean(true)),
+            (":1\r\n".into(), "#t\r\n".into())
+        );
         assert_eq!(
             both(|o| o.verbatim(b"hi")),
             ("$2\r\nhi\r\n".into(), "=6\r\ntxt:hi\r\n".into())

@@ -21,8 +21,8 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -44,16 +44,25 @@ const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
 
 /// Serve `listener` until `shutdown` triggers; returns the totals.
-pub fn run(listener: TcpListener, shutdown: Shutdown, store: Arc<Store>, cfg: Config) -> Result<Summary> {
+pub fn run(
+    listener: TcpListener,
+    shutdown: Shutdown,
+    store: Arc<Store>,
+    cfg: Config,
+) -> Result<Summary> {
     listener
         .set_nonblocking(true)
         .context("cannot make the listener non-blocking")?;
     let threads = if cfg.threads == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         cfg.threads
     };
-    let addr = listener.local_addr().context("cannot read the bound address")?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
     let shared = Arc::new(Shared::new(cfg, store, addr, threads));
     let housekeeping = spawn_housekeeping(shared.clone(), shutdown.clone())?;
     let mut workers = Vec::new();
@@ -68,7 +77,9 @@ pub fn run(listener: TcpListener, shutdown: Shutdown, store: Arc<Store>, cfg: Co
     }
     let mut first_err = None;
     for w in workers {
-        let r = w.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a kv event loop panicked")));
+        let r = w
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("a kv event loop panicked")));
         if let Err(e) = r {
             shutdown.trigger();
             first_err.get_or_insert(e);
@@ -118,7 +129,9 @@ fn spawn_housekeeping(sh: Arc<Shared>, shutdown: Shutdown) -> Result<std::thread
                         round.ks(now_ms()).sweep(&mut cursors, 200);
                     }
                     if let Err(e) = round.commit() {
-                        sh.cfg.log.warn(&format!("expiry sweep not logged, undone: {}", e.0));
+                        sh.cfg
+                            .log
+                            .warn(&format!("expiry sweep not logged, undone: {}", e.0));
                     }
                 }
                 let Some(aof) = sh.store.aof() else { continue };
@@ -196,7 +209,13 @@ impl<'a> Worker<'a> {
         let mut last_tick = Instant::now();
         while !shutdown.is_triggered() {
             let timeout = if again.is_empty() {
-                Some(Duration::from_millis(if self.sh.fd_limited.load(Ordering::Relaxed) { 100 } else { 1000 }))
+                Some(Duration::from_millis(
+                    if self.sh.fd_limited.load(Ordering::Relaxed) {
+                        100
+                    } else {
+                        1000
+                    },
+                ))
             } else {
                 Some(Duration::ZERO)
             };
@@ -215,7 +234,9 @@ impl<'a> Worker<'a> {
                                 Msg::Kill(id) => {
                                     if let Some(&t) = self.by_id.get(&id) {
                                         if let Some(Some(c)) = self.conns.get_mut(t) {
-                                            c.closing.get_or_insert_with(|| "killed by CLIENT KILL".into());
+                                            c.closing.get_or_insert_with(|| {
+                                                "killed by CLIENT KILL".into()
+                                            });
                                             ready.push(t);
                                         }
                                     }
@@ -245,13 +266,17 @@ impl<'a> Worker<'a> {
             }
             self.execute(&ready, None);
             self.finish(&mut ready, &mut again);
-            if last_tick.elapsed() >= Duration::from_secs(1) || self.sh.fd_limited.load(Ordering::Relaxed) {
+            if last_tick.elapsed() >= Duration::from_secs(1)
+                || self.sh.fd_limited.load(Ordering::Relaxed)
+            {
                 last_tick = Instant::now();
                 self.housekeep(&listener, &mut again);
             }
         }
         // Shutdown: answer everything received, then close.
-        let all: Vec<usize> = (0..self.conns.len()).filter(|&i| self.conns[i].is_some()).collect();
+        let all: Vec<usize> = (0..self.conns.len())
+            .filter(|&i| self.conns[i].is_some())
+            .collect();
         self.execute(&all, None);
         for &i in &all {
             if let Some(Some(c)) = self.conns.get_mut(i) {
@@ -292,13 +317,19 @@ impl<'a> Worker<'a> {
             let st = &self.sh.stats;
             if !self.sh.cfg.acl.permits(peer.ip()) {
                 st.rejected.fetch_add(1, Ordering::Relaxed);
-                self.sh.cfg.log.verbose(&format!("{peer}: refused by --allow/--deny"));
+                self.sh
+                    .cfg
+                    .log
+                    .verbose(&format!("{peer}: refused by --allow/--deny"));
                 continue;
             }
             if self.sh.registry.len() >= self.sh.cfg.max_conns {
                 st.rejected.fetch_add(1, Ordering::Relaxed);
                 let _ = stream.write(b"-ERR max number of clients reached\r\n");
-                self.sh.cfg.log.verbose(&format!("{peer}: rejected, --max-conns reached"));
+                self.sh
+                    .cfg
+                    .log
+                    .verbose(&format!("{peer}: rejected, --max-conns reached"));
                 continue;
             }
             let _ = stream.set_nodelay(true);
@@ -322,13 +353,19 @@ impl<'a> Worker<'a> {
                 Token(i),
                 Interest::READABLE | Interest::WRITABLE,
             ) {
-                self.sh.cfg.log.warn(&format!("cannot register {peer}: {e}"));
+                self.sh
+                    .cfg
+                    .log
+                    .warn(&format!("cannot register {peer}: {e}"));
                 self.free.push(i);
                 continue;
             }
             use std::os::fd::AsRawFd;
             let laddr = stream.local_addr().unwrap_or(self.sh.addr);
-            let handle = self.sh.registry.add(peer, laddr, stream.as_raw_fd(), self.id);
+            let handle = self
+                .sh
+                .registry
+                .add(peer, laddr, stream.as_raw_fd(), self.id);
             st.connections.fetch_add(1, Ordering::Relaxed);
             self.by_id.insert(handle.id, i);
             let sess = Session::new(handle, settings.requirepass.is_none());
@@ -357,7 +394,9 @@ impl<'a> Worker<'a> {
         let commit = {
             let mut round = sh.store.round(&mut self.batch);
             for &i in &todo {
-                let Some(Some(c)) = self.conns.get_mut(i) else { continue };
+                let Some(Some(c)) = self.conns.get_mut(i) else {
+                    continue;
+                };
                 if logging {
                     marks.push(Mark {
                         token: i,
@@ -383,7 +422,8 @@ impl<'a> Worker<'a> {
                         Msg::Kill(id) if w == self.id => {
                             if let Some(&t) = self.by_id.get(&id) {
                                 if let Some(Some(c)) = self.conns.get_mut(t) {
-                                    c.closing.get_or_insert_with(|| "killed by CLIENT KILL".into());
+                                    c.closing
+                                        .get_or_insert_with(|| "killed by CLIENT KILL".into());
                                 }
                             }
                         }
@@ -397,7 +437,9 @@ impl<'a> Worker<'a> {
                 if let (Some(pos), Some(aof)) = (pos, sh.store.aof()) {
                     if aof.fsync() == Fsync::Always {
                         if let Err(e) = aof.sync_to(pos) {
-                            sh.cfg.log.warn(&format!("cannot fsync the log: {e}; refusing writes from now on"));
+                            sh.cfg.log.warn(&format!(
+                                "cannot fsync the log: {e}; refusing writes from now on"
+                            ));
                             // Never acknowledge what may not be on disk.
                             for m in &marks {
                                 if !wrote.contains(&m.token) {
@@ -405,7 +447,9 @@ impl<'a> Worker<'a> {
                                 }
                                 if let Some(Some(c)) = self.conns.get_mut(m.token) {
                                     c.out.buf.truncate(m.out_len);
-                                    c.out.err(&format!("MISCONF Errors writing to the AOF file: fsync failed: {e}"));
+                                    c.out.err(&format!(
+                                        "MISCONF Errors writing to the AOF file: fsync failed: {e}"
+                                    ));
                                     c.closing = Some(format!("log fsync failed: {e}"));
                                 }
                             }
@@ -414,7 +458,10 @@ impl<'a> Worker<'a> {
                 }
             }
             Err(e) => {
-                sh.cfg.log.warn(&format!("{}; the round was undone and its writes refused", e.0));
+                sh.cfg.log.warn(&format!(
+                    "{}; the round was undone and its writes refused",
+                    e.0
+                ));
                 self.outbox.clear();
                 if refuse.is_some() {
                     return; // cannot happen: a refusing round writes nothing
@@ -440,7 +487,9 @@ impl<'a> Worker<'a> {
     fn finish(&mut self, ready: &mut Vec<usize>, again: &mut Vec<usize>) {
         let limit = self.sh.settings().output_limit as usize;
         for i in ready.drain(..) {
-            let Some(Some(c)) = self.conns.get_mut(i) else { continue };
+            let Some(Some(c)) = self.conns.get_mut(i) else {
+                continue;
+            };
             if c.sess.close {
                 c.closing.get_or_insert_with(|| "QUIT".into());
             }
@@ -449,9 +498,18 @@ impl<'a> Worker<'a> {
                 c.closing.get_or_insert_with(|| "closed by peer".into());
             }
             if limit > 0 && c.pending() > limit {
-                let why = format!("output buffer limit reached ({} bytes pending, limit {limit})", c.pending());
-                self.sh.stats.output_disconnects.fetch_add(1, Ordering::Relaxed);
-                self.sh.cfg.log.warn(&format!("{}: closing client id={}: {why}", c.peer, c.sess.id));
+                let why = format!(
+                    "output buffer limit reached ({} bytes pending, limit {limit})",
+                    c.pending()
+                );
+                self.sh
+                    .stats
+                    .output_disconnects
+                    .fetch_add(1, Ordering::Relaxed);
+                self.sh.cfg.log.warn(&format!(
+                    "{}: closing client id={}: {why}",
+                    c.peer, c.sess.id
+                ));
                 self.close(i, &why);
                 continue;
             }
@@ -486,7 +544,11 @@ impl<'a> Worker<'a> {
             .conns
             .iter()
             .enumerate()
-            .filter_map(|(i, c)| c.as_ref().filter(|c| c.last_active.elapsed() > limit).map(|_| i))
+            .filter_map(|(i, c)| {
+                c.as_ref()
+                    .filter(|c| c.last_active.elapsed() > limit)
+                    .map(|_| i)
+            })
             .collect();
         for i in idle {
             self.sh.stats.timeouts.fetch_add(1, Ordering::Relaxed);
@@ -552,7 +614,11 @@ fn run_commands(
 ) {
     let lim = sh.cfg.limits;
     let mut n = 0u64;
-    while c.start < c.filled && c.out.buf.len() - c.out_pos < OUT_HIGH && !c.sess.close && c.closing.is_none() {
+    while c.start < c.filled
+        && c.out.buf.len() - c.out_pos < OUT_HIGH
+        && !c.sess.close
+        && c.closing.is_none()
+    {
         let Conn {
             inbuf,
             start,
@@ -598,7 +664,11 @@ fn run_commands(
                 // Most commands have few arguments: no allocation for them.
                 let mut small: [&[u8]; 8] = [&[]; 8];
                 let mut big: Vec<&[u8]> = Vec::new();
-                let argc = if inline { parser.owned.len() } else { parser.args.len() };
+                let argc = if inline {
+                    parser.owned.len()
+                } else {
+                    parser.args.len()
+                };
                 let argv: &[&[u8]] = if argc <= small.len() {
                     if inline {
                         for (d, a) in small.iter_mut().zip(&parser.owned) {

@@ -93,11 +93,15 @@ impl ClientHandle {
         let name = self
             .name
             .lock()
-            .map(|n| n.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()))
+            .map(|n| {
+                n.as_deref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+            })
             .unwrap_or_default()
             .unwrap_or_default();
         let age = self.created.elapsed();
-        let idle_ms = (age.as_millis() as u64).saturating_sub(self.last_active.load(Ordering::Relaxed));
+        let idle_ms =
+            (age.as_millis() as u64).saturating_sub(self.last_active.load(Ordering::Relaxed));
         let multi = self.in_multi.load(Ordering::Relaxed);
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
@@ -126,7 +130,13 @@ pub struct Registry {
 
 impl Registry {
     /// Register a new client; returns its handle.
-    pub fn add(&self, addr: SocketAddr, laddr: SocketAddr, fd: i32, worker: usize) -> Arc<ClientHandle> {
+    pub fn add(
+        &self,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+        fd: i32,
+        worker: usize,
+    ) -> Arc<ClientHandle> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let h = Arc::new(ClientHandle {
             id,

@@ -113,7 +113,10 @@ impl Mailbox {
 
     /// Take every message.
     pub fn drain(&self) -> Vec<Msg> {
-        self.msgs.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+        self.msgs
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
     }
 }
 
@@ -174,7 +177,11 @@ impl Shared {
             addr,
             fd_limited: AtomicBool::new(false),
             calls: (0..threads)
-                .map(|_| (0..super::cmd::count()).map(|_| AtomicU64::new(0)).collect())
+                .map(|_| {
+                    (0..super::cmd::count())
+                        .map(|_| AtomicU64::new(0))
+                        .collect()
+                })
                 .collect(),
         }
     }

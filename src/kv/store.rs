@@ -114,12 +114,18 @@ impl Store {
     /// A store replayed from the log at `path` (created if missing), logging
     /// to it from now on. A torn tail is truncated (reported in `Opened`); a
     /// corrupt record in the middle is an error naming its offset.
-    pub fn open(path: &Path, databases: usize, fsync: super::logfile::Fsync) -> anyhow::Result<(Store, Opened)> {
+    pub fn open(
+        path: &Path,
+        databases: usize,
+        fsync: super::logfile::Fsync,
+    ) -> anyhow::Result<(Store, Opened)> {
         use anyhow::Context;
         let data = match std::fs::read(path) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e).with_context(|| format!("cannot read the log {}", path.display())),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read the log {}", path.display()));
+            }
         };
         let mut space = Keyspace::new(databases);
         let now = now_ms();
@@ -162,16 +168,17 @@ impl Store {
             db.expires -= gone.iter().filter(|(_, e)| e.expires_at != 0).count();
         }
         opened.keys = space.total_keys();
-        let aof = Aof::open(path, fsync).with_context(|| format!("cannot open the log {}", path.display()))?;
+        let aof = Aof::open(path, fsync)
+            .with_context(|| format!("cannot open the log {}", path.display()))?;
         let store = Store {
             space: Mutex::new(space),
             aof: Some(Arc::new(aof)),
         };
         if scan.v1 {
             // A seed log: rewrite it in the current format before appending.
-            store
-                .rewrite_log()
-                .with_context(|| format!("cannot convert {} to the current format", path.display()))?;
+            store.rewrite_log().with_context(|| {
+                format!("cannot convert {} to the current format", path.display())
+            })?;
         }
         Ok((store, opened))
     }
@@ -226,7 +233,9 @@ impl Store {
             let mut buf = Vec::new();
             let s = aof::begin_record(&mut buf);
             while buf.len() < 1 << 20 {
-                let Some((db, k, v, exp)) = it.next() else { break };
+                let Some((db, k, v, exp)) = it.next() else {
+                    break;
+                };
                 match &v {
                     Value::Str(s) => aof::push_op(&mut buf, Op::SetStr(db, &k, s, exp)),
                 }

@@ -90,7 +90,11 @@ impl Entry {
 
     /// The `OBJECT ENCODING` name.
     pub fn encoding(&self) -> &'static str {
-        if self.raw { "raw" } else { self.value.encoding() }
+        if self.raw {
+            "raw"
+        } else {
+            self.value.encoding()
+        }
     }
 
     /// The `OBJECT REFCOUNT`: Redis shares the integers 0..9999.

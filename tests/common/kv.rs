@@ -150,4 +150,3 @@ pub fn temp_path(name: &str) -> PathBuf {
 pub fn quiet_log() -> Log {
     quiet().log
 }
-

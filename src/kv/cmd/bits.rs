@@ -11,11 +11,61 @@ const G: &str = "bitmap";
 
 /// The bitmap family.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("setbit", 4, WRITE | DENYOOM, (1, 1, 1), G, "2.2.0", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", "key offset value", setbit),
-    spec("getbit", 3, READONLY | FAST, (1, 1, 1), G, "2.2.0", "Returns a bit value by offset.", "key offset", getbit),
-    spec("bitcount", -2, READONLY, (1, 1, 1), G, "2.6.0", "Counts the number of set bits (population counting) in a string.", "key [start end [BYTE|BIT]]", bitcount),
-    spec("bitpos", -3, READONLY, (1, 1, 1), G, "2.8.7", "Finds the first set (1) or clear (0) bit in a string.", "key bit [start [end [BYTE|BIT]]]", bitpos),
-    spec("bitop", -4, WRITE | DENYOOM, (2, -1, 1), G, "2.6.0", "Performs bitwise operations on multiple strings, and stores the result.", "AND|OR|XOR|NOT destkey key [key ...]", bitop),
+    spec(
+        "setbit",
+        4,
+        WRITE | DENYOOM,
+        (1, 1, 1),
+        G,
+        "2.2.0",
+        "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.",
+        "key offset value",
+        setbit,
+    ),
+    spec(
+        "getbit",
+        3,
+        READONLY | FAST,
+        (1, 1, 1),
+        G,
+        "2.2.0",
+        "Returns a bit value by offset.",
+        "key offset",
+        getbit,
+    ),
+    spec(
+        "bitcount",
+        -2,
+        READONLY,
+        (1, 1, 1),
+        G,
+        "2.6.0",
+        "Counts the number of set bits (population counting) in a string.",
+        "key [start end [BYTE|BIT]]",
+        bitcount,
+    ),
+    spec(
+        "bitpos",
+        -3,
+        READONLY,
+        (1, 1, 1),
+        G,
+        "2.8.7",
+        "Finds the first set (1) or clear (0) bit in a string.",
+        "key bit [start [end [BYTE|BIT]]]",
+        bitpos,
+    ),
+    spec(
+        "bitop",
+        -4,
+        WRITE | DENYOOM,
+        (2, -1, 1),
+        G,
+        "2.6.0",
+        "Performs bitwise operations on multiple strings, and stores the result.",
+        "AND|OR|XOR|NOT destkey key [key ...]",
+        bitop,
+    ),
 ];
 
 const MAX_BITS: i64 = 4 * 1024 * 1024 * 1024 * 8 / 8 * 8 / 8; // 2^32 bits = 512 MiB
@@ -24,14 +74,17 @@ fn bit_offset(ctx: &mut Ctx<'_>, a: &[u8]) -> Option<usize> {
     match parse_int(a) {
         Some(n) if (0..MAX_BITS * 1).contains(&n) && n < (1i64 << 32) => Some(n as usize),
         _ => {
-            ctx.out.err("ERR bit offset is not an integer or out of range");
+            ctx.out
+                .err("ERR bit offset is not an integer or out of range");
             None
         }
     }
 }
 
 fn setbit(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let Some(off) = bit_offset(ctx, a[2]) else { return };
+    let Some(off) = bit_offset(ctx, a[2]) else {
+        return;
+    };
     let on = match a[3] {
         b"1" => true,
         b"0" => false,
@@ -40,7 +93,9 @@ fn setbit(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             return;
         }
     };
-    let Ok(cur) = for_write(ctx, a[1]) else { return };
+    let Ok(cur) = for_write(ctx, a[1]) else {
+        return;
+    };
     let (byte, mask) = (off / 8, 0x80u8 >> (off % 8));
     let db = ctx.db();
     let old = match cur {
@@ -69,7 +124,9 @@ fn setbit(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 }
 
 fn getbit(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let Some(off) = bit_offset(ctx, a[2]) else { return };
+    let Some(off) = bit_offset(ctx, a[2]) else {
+        return;
+    };
     let Ok(v) = read(ctx, a[1]) else { return };
     let bit = v
         .and_then(|s| s.get(off / 8))
@@ -79,7 +136,11 @@ fn getbit(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 
 /// Parse `[start end [BYTE|BIT]]` from `a`: (start, end, bit mode), or the
 /// error answered. `end_optional` for BITPOS.
-fn range_args(ctx: &mut Ctx<'_>, a: &[&[u8]], end_optional: bool) -> Option<(Option<i64>, Option<i64>, bool)> {
+fn range_args(
+    ctx: &mut Ctx<'_>,
+    a: &[&[u8]],
+    end_optional: bool,
+) -> Option<(Option<i64>, Option<i64>, bool)> {
     let mut bit = false;
     if a.len() > 3 || (a.len() == 1 && !end_optional) {
         ctx.out.err(SYNTAX);
@@ -105,7 +166,9 @@ fn range_args(ctx: &mut Ctx<'_>, a: &[&[u8]], end_optional: bool) -> Option<(Opt
 }
 
 fn bitcount(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let Some((start, end, bit)) = range_args(ctx, &a[2..], false) else { return };
+    let Some((start, end, bit)) = range_args(ctx, &a[2..], false) else {
+        return;
+    };
     let Ok(v) = read(ctx, a[1]) else { return };
     let Some(v) = v else {
         ctx.out.int(0);
@@ -115,7 +178,9 @@ fn bitcount(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let n = if bit {
         match clamp_range(s, e, v.len() * 8) {
             None => 0,
-            Some((s, e)) => (s..=e).filter(|&i| v[i / 8] & (0x80 >> (i % 8)) != 0).count(),
+            Some((s, e)) => (s..=e)
+                .filter(|&i| v[i / 8] & (0x80 >> (i % 8)) != 0)
+                .count(),
         }
     } else {
         match clamp_range(s, e, v.len()) {
@@ -139,7 +204,9 @@ fn bitpos(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             return;
         }
     };
-    let Some((start, end, bit)) = range_args(ctx, &a[3..], true) else { return };
+    let Some((start, end, bit)) = range_args(ctx, &a[3..], true) else {
+        return;
+    };
     let Ok(v) = read(ctx, a[1]) else { return };
     let Some(v) = v else {
         ctx.out.int(if want { -1 } else { 0 });
@@ -176,7 +243,8 @@ fn bitop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     }
     if not && a.len() != 4 {
-        ctx.out.err("ERR BITOP NOT must be called with a single source key.");
+        ctx.out
+            .err("ERR BITOP NOT must be called with a single source key.");
         return;
     }
     let mut srcs = Vec::with_capacity(a.len() - 3);
@@ -228,7 +296,9 @@ pub fn lcs(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         } else if is(a[i], "WITHMATCHLEN") {
             with_len = true;
         } else if is(a[i], "MINMATCHLEN") && i + 1 < a.len() {
-            let Some(n) = arg::int(ctx.out, a[i + 1]) else { return };
+            let Some(n) = arg::int(ctx.out, a[i + 1]) else {
+                return;
+            };
             min = n.max(0);
             i += 1;
         } else {
@@ -238,7 +308,8 @@ pub fn lcs(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         i += 1;
     }
     if len_only && idx {
-        ctx.out.err("ERR If you want both the length and indexes, please just use IDX.");
+        ctx.out
+            .err("ERR If you want both the length and indexes, please just use IDX.");
         return;
     }
     let x = match read(ctx, a[1]) {
@@ -250,7 +321,8 @@ pub fn lcs(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         Ok(v) => v.cloned().unwrap_or_default(),
     };
     if (x.len() as u64 + 1) * (y.len() as u64 + 1) > 1 << 28 {
-        ctx.out.err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+        ctx.out
+            .err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
         return;
     }
     // dp[i][j]: LCS length of x[..i] and y[..j].
@@ -282,7 +354,9 @@ pub fn lcs(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             s[k] = x[i - 1];
             let (ai, bj) = (i - 1, j - 1);
             cur = match cur {
-                Some(((a0, a1), (b0, b1))) if a0 == ai + 1 && b0 == bj + 1 => Some(((ai, a1), (bj, b1))),
+                Some(((a0, a1), (b0, b1))) if a0 == ai + 1 && b0 == bj + 1 => {
+                    Some(((ai, a1), (bj, b1)))
+                }
                 Some(m) => {
                     matches.push(m);
                     Some(((ai, ai), (bj, bj)))

@@ -10,30 +10,210 @@ const G: &str = "connection";
 const F: u32 = FAST | LOADING | STALE;
 
 static CLIENT_SUBS: &[CommandSpec] = &[
-    spec("id", 2, NOSCRIPT | F, (0, 0, 0), G, "5.0.0", "Returns the unique client ID of the connection.", "", client),
-    spec("getname", 2, NOSCRIPT | F, (0, 0, 0), G, "2.6.9", "Returns the name of the connection.", "", client),
-    spec("setname", 3, NOSCRIPT | F, (0, 0, 0), G, "2.6.9", "Sets the connection name.", "connection-name", client),
-    spec("setinfo", 4, NOSCRIPT | F, (0, 0, 0), G, "7.2.0", "Sets information specific to the client or connection.", "LIB-NAME libname|LIB-VER libver", client),
-    spec("info", 2, NOSCRIPT | F, (0, 0, 0), G, "6.2.0", "Returns information about the connection.", "", client),
-    spec("list", -2, NOSCRIPT | LOADING | STALE | super::ADMIN, (0, 0, 0), G, "2.4.0", "Lists open connections.", "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]", client),
-    spec("kill", -3, NOSCRIPT | LOADING | STALE | super::ADMIN, (0, 0, 0), G, "2.4.0", "Terminates open connections.", "ip:port|[ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]", client),
-    spec("no-evict", 3, NOSCRIPT | F | super::ADMIN, (0, 0, 0), G, "7.0.0", "Sets the client eviction mode of the connection.", "ON|OFF", client),
-    spec("no-touch", 3, NOSCRIPT | F, (0, 0, 0), G, "7.2.0", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", "ON|OFF", client),
-    spec("help", 2, F, (0, 0, 0), G, "5.0.0", "Returns helpful text about the different subcommands.", "", client),
+    spec(
+        "id",
+        2,
+        NOSCRIPT | F,
+        (0, 0, 0),
+        G,
+        "5.0.0",
+        "Returns the unique client ID of the connection.",
+        "",
+        client,
+    ),
+    spec(
+        "getname",
+        2,
+        NOSCRIPT | F,
+        (0, 0, 0),
+        G,
+        "2.6.9",
+        "Returns the name of the connection.",
+        "",
+        client,
+    ),
+    spec(
+        "setname",
+        3,
+        NOSCRIPT | F,
+        (0, 0, 0),
+        G,
+        "2.6.9",
+        "Sets the connection name.",
+        "connection-name",
+        client,
+    ),
+    spec(
+        "setinfo",
+        4,
+        NOSCRIPT | F,
+        (0, 0, 0),
+        G,
+        "7.2.0",
+        "Sets information specific to the client or connection.",
+        "LIB-NAME libname|LIB-VER libver",
+        client,
+    ),
+    spec(
+        "info",
+        2,
+        NOSCRIPT | F,
+        (0, 0, 0),
+        G,
+        "6.2.0",
+        "Returns information about the connection.",
+        "",
+        client,
+    ),
+    spec(
+        "list",
+        -2,
+        NOSCRIPT | LOADING | STALE | super::ADMIN,
+        (0, 0, 0),
+        G,
+        "2.4.0",
+        "Lists open connections.",
+        "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]",
+        client,
+    ),
+    spec(
+        "kill",
+        -3,
+        NOSCRIPT | LOADING | STALE | super::ADMIN,
+        (0, 0, 0),
+        G,
+        "2.4.0",
+        "Terminates open connections.",
+        "ip:port|[ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]",
+        client,
+    ),
+    spec(
+        "no-evict",
+        3,
+        NOSCRIPT | F | super::ADMIN,
+        (0, 0, 0),
+        G,
+        "7.0.0",
+        "Sets the client eviction mode of the connection.",
+        "ON|OFF",
+        client,
+    ),
+    spec(
+        "no-touch",
+        3,
+        NOSCRIPT | F,
+        (0, 0, 0),
+        G,
+        "7.2.0",
+        "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
+        "ON|OFF",
+        client,
+    ),
+    spec(
+        "help",
+        2,
+        F,
+        (0, 0, 0),
+        G,
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        "",
+        client,
+    ),
 ];
 
 /// The connection family.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("ping", -1, F, (0, 0, 0), G, "1.0.0", "Returns the server's liveliness response.", "[message]", ping),
-    spec("echo", 2, F, (0, 0, 0), G, "1.0.0", "Returns the given string.", "message", echo),
-    spec("quit", -1, NO_AUTH | F | NO_QUEUE | NOSCRIPT, (0, 0, 0), G, "1.0.0", "Closes the connection.", "", quit),
-    spec("hello", -1, NO_AUTH | F | NOSCRIPT | NO_QUEUE, (0, 0, 0), G, "6.0.0", "Handshakes with the Redis server.", "[protover [AUTH username password] [SETNAME clientname]]", hello),
-    spec("auth", -2, NO_AUTH | F | NOSCRIPT | NO_QUEUE, (0, 0, 0), G, "1.0.0", "Authenticates the connection.", "[username] password", auth),
-    spec("select", 2, F | NOSCRIPT, (0, 0, 0), G, "1.0.0", "Changes the selected database.", "index", select),
-    spec("reset", 1, NO_AUTH | F | NOSCRIPT | NO_QUEUE, (0, 0, 0), G, "6.2.0", "Resets the connection.", "", reset),
+    spec(
+        "ping",
+        -1,
+        F,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Returns the server's liveliness response.",
+        "[message]",
+        ping,
+    ),
+    spec(
+        "echo",
+        2,
+        F,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Returns the given string.",
+        "message",
+        echo,
+    ),
+    spec(
+        "quit",
+        -1,
+        NO_AUTH | F | NO_QUEUE | NOSCRIPT,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Closes the connection.",
+        "",
+        quit,
+    ),
+    spec(
+        "hello",
+        -1,
+        NO_AUTH | F | NOSCRIPT | NO_QUEUE,
+        (0, 0, 0),
+        G,
+        "6.0.0",
+        "Handshakes with the Redis server.",
+        "[protover [AUTH username password] [SETNAME clientname]]",
+        hello,
+    ),
+    spec(
+        "auth",
+        -2,
+        NO_AUTH | F | NOSCRIPT | NO_QUEUE,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Authenticates the connection.",
+        "[username] password",
+        auth,
+    ),
+    spec(
+        "select",
+        2,
+        F | NOSCRIPT,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Changes the selected database.",
+        "index",
+        select,
+    ),
+    spec(
+        "reset",
+        1,
+        NO_AUTH | F | NOSCRIPT | NO_QUEUE,
+        (0, 0, 0),
+        G,
+        "6.2.0",
+        "Resets the connection.",
+        "",
+        reset,
+    ),
     CommandSpec {
         subcommands: CLIENT_SUBS,
-        ..spec("client", -2, 0, (0, 0, 0), G, "2.4.0", "A container for client connection commands.", "ID|GETNAME|SETNAME|SETINFO|INFO|LIST|KILL|NO-EVICT|NO-TOUCH|HELP ...", super::no_subcommand)
+        ..spec(
+            "client",
+            -2,
+            0,
+            (0, 0, 0),
+            G,
+            "2.4.0",
+            "A container for client connection commands.",
+            "ID|GETNAME|SETNAME|SETINFO|INFO|LIST|KILL|NO-EVICT|NO-TOUCH|HELP ...",
+            super::no_subcommand,
+        )
     },
 ];
 
@@ -136,7 +316,10 @@ fn hello(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         set_name(ctx, n);
     }
     ctx.out.resp3 = proto == 3;
-    ctx.sess.handle.resp.store(proto as usize, Ordering::Relaxed);
+    ctx.sess
+        .handle
+        .resp
+        .store(proto as usize, Ordering::Relaxed);
     ctx.out.map(7);
     ctx.out.bulk(b"server");
     ctx.out.bulk(b"redis");
@@ -155,7 +338,9 @@ fn hello(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 }
 
 fn select(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let Some(n) = arg::int(ctx.out, a[1]) else { return };
+    let Some(n) = arg::int(ctx.out, a[1]) else {
+        return;
+    };
     if n < 0 || n as usize >= ctx.ks.space.dbs.len() {
         ctx.out.err("ERR DB index is out of range");
         return;
@@ -279,7 +464,10 @@ fn client_list(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     while i < a.len() {
         if is(a[i], "TYPE") && i + 1 < a.len() {
             let t = a[i + 1];
-            if !["normal", "master", "replica", "slave", "pubsub"].iter().any(|w| is(t, w)) {
+            if !["normal", "master", "replica", "slave", "pubsub"]
+                .iter()
+                .any(|w| is(t, w))
+            {
                 ctx.out.err(&format!(
                     "ERR Unknown client type '{}'",
                     String::from_utf8_lossy(t)
@@ -360,7 +548,10 @@ fn client_kill(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             }
             "addr" | "laddr" | "user" => {}
             "type" => {
-                if !["normal", "master", "replica", "slave", "pubsub"].iter().any(|w| is(pair[1], w)) {
+                if !["normal", "master", "replica", "slave", "pubsub"]
+                    .iter()
+                    .any(|w| is(pair[1], w))
+                {
                     ctx.out.err(&format!(
                         "ERR Unknown client type '{}'",
                         String::from_utf8_lossy(pair[1])
@@ -400,6 +591,7 @@ fn kill_one(ctx: &mut Ctx<'_>, worker: usize, id: u64) {
     if id == ctx.sess.id {
         ctx.sess.close = true;
     } else {
-        ctx.outbox.push((worker, super::super::shared::Msg::Kill(id)));
+        ctx.outbox
+            .push((worker, super::super::shared::Msg::Kill(id)));
     }
 }

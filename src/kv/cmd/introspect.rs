@@ -9,21 +9,101 @@ const G: &str = "server";
 const F: u32 = LOADING | STALE;
 
 static COMMAND_SUBS: &[CommandSpec] = &[
-    spec("count", 2, F, (0, 0, 0), G, "2.8.13", "Returns a count of commands.", "", command),
-    spec("info", -2, F, (0, 0, 0), G, "2.8.13", "Returns information about one, multiple or all commands.", "[command-name [command-name ...]]", command),
-    spec("docs", -2, F, (0, 0, 0), G, "7.0.0", "Returns documentary information about one, multiple or all commands.", "[command-name [command-name ...]]", command),
-    spec("list", -2, F, (0, 0, 0), G, "7.0.0", "Returns a list of command names.", "[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]", command),
-    spec("getkeys", -3, F, (0, 0, 0), G, "2.8.13", "Extracts the key names from an arbitrary command.", "command [arg [arg ...]]", command),
-    spec("help", 2, F, (0, 0, 0), G, "5.0.0", "Returns helpful text about the different subcommands.", "", command),
+    spec(
+        "count",
+        2,
+        F,
+        (0, 0, 0),
+        G,
+        "2.8.13",
+        "Returns a count of commands.",
+        "",
+        command,
+    ),
+    spec(
+        "info",
+        -2,
+        F,
+        (0, 0, 0),
+        G,
+        "2.8.13",
+        "Returns information about one, multiple or all commands.",
+        "[command-name [command-name ...]]",
+        command,
+    ),
+    spec(
+        "docs",
+        -2,
+        F,
+        (0, 0, 0),
+        G,
+        "7.0.0",
+        "Returns documentary information about one, multiple or all commands.",
+        "[command-name [command-name ...]]",
+        command,
+    ),
+    spec(
+        "list",
+        -2,
+        F,
+        (0, 0, 0),
+        G,
+        "7.0.0",
+        "Returns a list of command names.",
+        "[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]",
+        command,
+    ),
+    spec(
+        "getkeys",
+        -3,
+        F,
+        (0, 0, 0),
+        G,
+        "2.8.13",
+        "Extracts the key names from an arbitrary command.",
+        "command [arg [arg ...]]",
+        command,
+    ),
+    spec(
+        "help",
+        2,
+        F,
+        (0, 0, 0),
+        G,
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        "",
+        command,
+    ),
 ];
 
 /// COMMAND and INFO.
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         subcommands: COMMAND_SUBS,
-        ..spec("command", -1, F, (0, 0, 0), G, "2.8.13", "Returns detailed information about all commands.", "[COUNT|INFO|DOCS|LIST|GETKEYS ...]", command)
+        ..spec(
+            "command",
+            -1,
+            F,
+            (0, 0, 0),
+            G,
+            "2.8.13",
+            "Returns detailed information about all commands.",
+            "[COUNT|INFO|DOCS|LIST|GETKEYS ...]",
+            command,
+        )
     },
-    spec("info", -1, F, (0, 0, 0), G, "1.0.0", "Returns information and statistics about the server.", "[section [section ...]]", info),
+    spec(
+        "info",
+        -1,
+        F,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Returns information and statistics about the server.",
+        "[section [section ...]]",
+        info,
+    ),
 ];
 
 fn acl_categories(c: &CommandSpec) -> Vec<String> {
@@ -127,8 +207,11 @@ fn parse_seq(s: &str) -> Vec<DocArg> {
             out.push(a);
         } else if w.contains('|') {
             out.push(parse_alt(w));
-        } else if w.chars().all(|c| c.is_ascii_uppercase() || c == '-') && i + 1 < words.len()
-            && words[i + 1].chars().all(|c| c.is_ascii_lowercase() || c == '-')
+        } else if w.chars().all(|c| c.is_ascii_uppercase() || c == '-')
+            && i + 1 < words.len()
+            && words[i + 1]
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-')
         {
             out.push(DocArg {
                 name: words[i + 1].clone(),
@@ -150,7 +233,24 @@ fn parse_seq(s: &str) -> Vec<DocArg> {
 fn kind_of(w: &str) -> &'static str {
     if w.contains("key") {
         "key"
-    } else if ["seconds", "milliseconds", "offset", "start", "end", "count", "index", "db", "increment", "decrement", "bit", "value"].iter().any(|k| w.contains(k)) && w != "value" {
+    } else if [
+        "seconds",
+        "milliseconds",
+        "offset",
+        "start",
+        "end",
+        "count",
+        "index",
+        "db",
+        "increment",
+        "decrement",
+        "bit",
+        "value",
+    ]
+    .iter()
+    .any(|k| w.contains(k))
+        && w != "value"
+    {
         "integer"
     } else {
         "string"
@@ -239,7 +339,11 @@ fn doc(ctx: &mut Ctx<'_>, c: &CommandSpec, parent: Option<&str>) {
         None => c.name.to_string(),
     };
     ctx.out.bulk(name.as_bytes());
-    let args = if c.subcommands.is_empty() { parse_seq(c.syntax) } else { Vec::new() };
+    let args = if c.subcommands.is_empty() {
+        parse_seq(c.syntax)
+    } else {
+        Vec::new()
+    };
     let n = 4 + !args.is_empty() as usize + !c.subcommands.is_empty() as usize;
     ctx.out.map(n);
     ctx.out.bulk(b"summary");
@@ -267,7 +371,9 @@ fn doc(ctx: &mut Ctx<'_>, c: &CommandSpec, parent: Option<&str>) {
 }
 
 fn command(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let sub = a.get(1).map(|s| String::from_utf8_lossy(s).to_ascii_lowercase());
+    let sub = a
+        .get(1)
+        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase());
     match sub.as_deref() {
         None => {
             let cmds: Vec<_> = all().collect();
@@ -303,7 +409,10 @@ fn command(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             }
         }
         Some("list") => {
-            let pat = if a.len() == 5 && super::arg::is(a[2], "FILTERBY") && super::arg::is(a[3], "PATTERN") {
+            let pat = if a.len() == 5
+                && super::arg::is(a[2], "FILTERBY")
+                && super::arg::is(a[3], "PATTERN")
+            {
                 Some(a[4])
             } else if a.len() == 2 {
                 None
@@ -327,9 +436,9 @@ fn command(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             let argv = &a[2..];
             match lookup(argv[0]) {
                 None => ctx.out.err("ERR Invalid command specified"),
-                Some(c) if !c.arity_ok(argv.len()) => {
-                    ctx.out.err("ERR Invalid number of arguments specified for command")
-                }
+                Some(c) if !c.arity_ok(argv.len()) => ctx
+                    .out
+                    .err("ERR Invalid number of arguments specified for command"),
                 Some(c) => {
                     let pos = c.key_positions(argv.len());
                     if pos.is_empty() {
@@ -379,7 +488,17 @@ fn find(n: &[u8]) -> Option<(&'static CommandSpec, Option<&'static str>)> {
 }
 
 const DEFAULT: &[&str] = &[
-    "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace",
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
 ];
 
 fn cpu_times() -> (f64, f64) {

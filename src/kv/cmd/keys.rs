@@ -10,39 +10,309 @@ const WF: u32 = WRITE | FAST;
 const RF: u32 = READONLY | FAST;
 
 static OBJECT_SUBS: &[CommandSpec] = &[
-    spec("encoding", 3, READONLY, (2, 2, 1), G, "2.2.3", "Returns the internal encoding of a Redis object.", "key", object),
-    spec("freq", 3, READONLY, (2, 2, 1), G, "4.0.0", "Returns the logarithmic access frequency counter of a Redis object.", "key", object),
-    spec("idletime", 3, READONLY, (2, 2, 1), G, "2.2.3", "Returns the time since the last access to a Redis object.", "key", object),
-    spec("refcount", 3, READONLY, (2, 2, 1), G, "2.2.3", "Returns the reference count of a value of a key.", "key", object),
-    spec("help", 2, super::LOADING | super::STALE, (0, 0, 0), G, "6.2.0", "Returns helpful text about the different subcommands.", "", object),
+    spec(
+        "encoding",
+        3,
+        READONLY,
+        (2, 2, 1),
+        G,
+        "2.2.3",
+        "Returns the internal encoding of a Redis object.",
+        "key",
+        object,
+    ),
+    spec(
+        "freq",
+        3,
+        READONLY,
+        (2, 2, 1),
+        G,
+        "4.0.0",
+        "Returns the logarithmic access frequency counter of a Redis object.",
+        "key",
+        object,
+    ),
+    spec(
+        "idletime",
+        3,
+        READONLY,
+        (2, 2, 1),
+        G,
+        "2.2.3",
+        "Returns the time since the last access to a Redis object.",
+        "key",
+        object,
+    ),
+    spec(
+        "refcount",
+        3,
+        READONLY,
+        (2, 2, 1),
+        G,
+        "2.2.3",
+        "Returns the reference count of a value of a key.",
+        "key",
+        object,
+    ),
+    spec(
+        "help",
+        2,
+        super::LOADING | super::STALE,
+        (0, 0, 0),
+        G,
+        "6.2.0",
+        "Returns helpful text about the different subcommands.",
+        "",
+        object,
+    ),
 ];
 
 /// The generic key family.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("del", -2, WRITE, (1, -1, 1), G, "1.0.0", "Deletes one or more keys.", "key [key ...]", del),
-    spec("unlink", -2, WF, (1, -1, 1), G, "4.0.0", "Asynchronously deletes one or more keys.", "key [key ...]", del),
-    spec("exists", -2, RF, (1, -1, 1), G, "1.0.0", "Determines whether one or more keys exist.", "key [key ...]", exists),
-    spec("type", 2, RF, (1, 1, 1), G, "1.0.0", "Determines the type of value stored at a key.", "key", type_),
-    spec("rename", 3, WRITE, (1, 2, 1), G, "1.0.0", "Renames a key and overwrites the destination.", "key newkey", rename),
-    spec("renamenx", 3, WF, (1, 2, 1), G, "1.0.0", "Renames a key only when the target key name doesn't exist.", "key newkey", rename),
-    spec("copy", -3, WRITE | super::DENYOOM, (1, 2, 1), G, "6.2.0", "Copies the value of a key to a new key.", "source destination [DB destination-db] [REPLACE]", copy),
-    spec("move", 3, WF, (1, 1, 1), G, "1.0.0", "Moves a key to another database.", "key db", move_),
-    spec("persist", 2, WF, (1, 1, 1), G, "2.2.0", "Removes the expiration time of a key.", "key", persist),
-    spec("expire", -3, WF, (1, 1, 1), G, "1.0.0", "Sets the expiration time of a key in seconds.", "key seconds [NX|XX|GT|LT]", expire),
-    spec("pexpire", -3, WF, (1, 1, 1), G, "2.6.0", "Sets the expiration time of a key in milliseconds.", "key milliseconds [NX|XX|GT|LT]", expire),
-    spec("expireat", -3, WF, (1, 1, 1), G, "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", "key unix-time-seconds [NX|XX|GT|LT]", expire),
-    spec("pexpireat", -3, WF, (1, 1, 1), G, "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", "key unix-time-milliseconds [NX|XX|GT|LT]", expire),
-    spec("expiretime", 2, RF, (1, 1, 1), G, "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", "key", ttl),
-    spec("pexpiretime", 2, RF, (1, 1, 1), G, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "key", ttl),
-    spec("ttl", 2, RF, (1, 1, 1), G, "1.0.0", "Returns the expiration time in seconds of a key.", "key", ttl),
-    spec("pttl", 2, RF, (1, 1, 1), G, "2.6.0", "Returns the expiration time in milliseconds of a key.", "key", ttl),
-    spec("touch", -2, RF, (1, -1, 1), G, "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "key [key ...]", exists),
-    spec("randomkey", 1, READONLY, (0, 0, 0), G, "1.0.0", "Returns a random key name from the database.", "", randomkey),
-    spec("keys", 2, READONLY, (0, 0, 0), G, "1.0.0", "Returns all key names that match a pattern.", "pattern", keys),
-    spec("scan", -2, READONLY, (0, 0, 0), G, "2.8.0", "Iterates over the key names in the database.", "cursor [MATCH pattern] [COUNT count] [TYPE type]", scan),
+    spec(
+        "del",
+        -2,
+        WRITE,
+        (1, -1, 1),
+        G,
+        "1.0.0",
+        "Deletes one or more keys.",
+        "key [key ...]",
+        del,
+    ),
+    spec(
+        "unlink",
+        -2,
+        WF,
+        (1, -1, 1),
+        G,
+        "4.0.0",
+        "Asynchronously deletes one or more keys.",
+        "key [key ...]",
+        del,
+    ),
+    spec(
+        "exists",
+        -2,
+        RF,
+        (1, -1, 1),
+        G,
+        "1.0.0",
+        "Determines whether one or more keys exist.",
+        "key [key ...]",
+        exists,
+    ),
+    spec(
+        "type",
+        2,
+        RF,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Determines the type of value stored at a key.",
+        "key",
+        type_,
+    ),
+    spec(
+        "rename",
+        3,
+        WRITE,
+        (1, 2, 1),
+        G,
+        "1.0.0",
+        "Renames a key and overwrites the destination.",
+        "key newkey",
+        rename,
+    ),
+    spec(
+        "renamenx",
+        3,
+        WF,
+        (1, 2, 1),
+        G,
+        "1.0.0",
+        "Renames a key only when the target key name doesn't exist.",
+        "key newkey",
+        rename,
+    ),
+    spec(
+        "copy",
+        -3,
+        WRITE | super::DENYOOM,
+        (1, 2, 1),
+        G,
+        "6.2.0",
+        "Copies the value of a key to a new key.",
+        "source destination [DB destination-db] [REPLACE]",
+        copy,
+    ),
+    spec(
+        "move",
+        3,
+        WF,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Moves a key to another database.",
+        "key db",
+        move_,
+    ),
+    spec(
+        "persist",
+        2,
+        WF,
+        (1, 1, 1),
+        G,
+        "2.2.0",
+        "Removes the expiration time of a key.",
+        "key",
+        persist,
+    ),
+    spec(
+        "expire",
+        -3,
+        WF,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Sets the expiration time of a key in seconds.",
+        "key seconds [NX|XX|GT|LT]",
+        expire,
+    ),
+    spec(
+        "pexpire",
+        -3,
+        WF,
+        (1, 1, 1),
+        G,
+        "2.6.0",
+        "Sets the expiration time of a key in milliseconds.",
+        "key milliseconds [NX|XX|GT|LT]",
+        expire,
+    ),
+    spec(
+        "expireat",
+        -3,
+        WF,
+        (1, 1, 1),
+        G,
+        "1.2.0",
+        "Sets the expiration time of a key to a Unix timestamp.",
+        "key unix-time-seconds [NX|XX|GT|LT]",
+        expire,
+    ),
+    spec(
+        "pexpireat",
+        -3,
+        WF,
+        (1, 1, 1),
+        G,
+        "2.6.0",
+        "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+        "key unix-time-milliseconds [NX|XX|GT|LT]",
+        expire,
+    ),
+    spec(
+        "expiretime",
+        2,
+        RF,
+        (1, 1, 1),
+        G,
+        "7.0.0",
+        "Returns the expiration time of a key as a Unix timestamp.",
+        "key",
+        ttl,
+    ),
+    spec(
+        "pexpiretime",
+        2,
+        RF,
+        (1, 1, 1),
+        G,
+        "7.0.0",
+        "Returns the expiration time of a key as a Unix milliseconds timestamp.",
+        "key",
+        ttl,
+    ),
+    spec(
+        "ttl",
+        2,
+        RF,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Returns the expiration time in seconds of a key.",
+        "key",
+        ttl,
+    ),
+    spec(
+        "pttl",
+        2,
+        RF,
+        (1, 1, 1),
+        G,
+        "2.6.0",
+        "Returns the expiration time in milliseconds of a key.",
+        "key",
+        ttl,
+    ),
+    spec(
+        "touch",
+        -2,
+        RF,
+        (1, -1, 1),
+        G,
+        "3.2.1",
+        "Returns the number of existing keys out of those specified after updating the time they were last accessed.",
+        "key [key ...]",
+        exists,
+    ),
+    spec(
+        "randomkey",
+        1,
+        READONLY,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Returns a random key name from the database.",
+        "",
+        randomkey,
+    ),
+    spec(
+        "keys",
+        2,
+        READONLY,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Returns all key names that match a pattern.",
+        "pattern",
+        keys,
+    ),
+    spec(
+        "scan",
+        -2,
+        READONLY,
+        (0, 0, 0),
+        G,
+        "2.8.0",
+        "Iterates over the key names in the database.",
+        "cursor [MATCH pattern] [COUNT count] [TYPE type]",
+        scan,
+    ),
     super::CommandSpec {
         subcommands: OBJECT_SUBS,
-        ..spec("object", -2, 0, (0, 0, 0), G, "2.2.3", "A container for object introspection commands.", "ENCODING|FREQ|IDLETIME|REFCOUNT|HELP key", super::no_subcommand)
+        ..spec(
+            "object",
+            -2,
+            0,
+            (0, 0, 0),
+            G,
+            "2.2.3",
+            "A container for object introspection commands.",
+            "ENCODING|FREQ|IDLETIME|REFCOUNT|HELP key",
+            super::no_subcommand,
+        )
     },
 ];
 
@@ -54,13 +324,19 @@ fn del(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 
 fn exists(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
-    let n = a[1..].iter().filter(|k| ctx.ks.read(db, k).is_some()).count();
+    let n = a[1..]
+        .iter()
+        .filter(|k| ctx.ks.read(db, k).is_some())
+        .count();
     ctx.out.int(n as i64);
 }
 
 fn type_(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
-    let t = ctx.ks.peek(db, a[1]).map_or("none", |e| e.value.type_name());
+    let t = ctx
+        .ks
+        .peek(db, a[1])
+        .map_or("none", |e| e.value.type_name());
     ctx.out.status(t);
 }
 
@@ -83,7 +359,9 @@ fn rename(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.out.int(0);
         return;
     }
-    let Some(e) = ctx.ks.take(db, a[1]) else { return };
+    let Some(e) = ctx.ks.take(db, a[1]) else {
+        return;
+    };
     ctx.ks.remove(db, a[2]);
     ctx.ks.put(db, a[2], e.value, e.expires_at);
     if nx {
@@ -111,7 +389,9 @@ fn copy(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         if is(a[i], "REPLACE") {
             replace = true;
         } else if is(a[i], "DB") && i + 1 < a.len() {
-            let Some(d) = db_index(ctx, a[i + 1]) else { return };
+            let Some(d) = db_index(ctx, a[i + 1]) else {
+                return;
+            };
             dst_db = d;
             i += 1;
         } else {
@@ -122,7 +402,8 @@ fn copy(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     }
     let db = ctx.db();
     if db == dst_db && a[1] == a[2] {
-        ctx.out.err("ERR source and destination objects are the same");
+        ctx.out
+            .err("ERR source and destination objects are the same");
         return;
     }
     let Some(src) = ctx.ks.lookup_write(db, a[1]).cloned() else {
@@ -138,24 +419,32 @@ fn copy(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 }
 
 fn move_(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let Some(dst) = db_index(ctx, a[2]) else { return };
+    let Some(dst) = db_index(ctx, a[2]) else {
+        return;
+    };
     let db = ctx.db();
     if dst == db {
-        ctx.out.err("ERR source and destination objects are the same");
+        ctx.out
+            .err("ERR source and destination objects are the same");
         return;
     }
     if ctx.ks.lookup_write(db, a[1]).is_none() || ctx.ks.lookup_write(dst, a[1]).is_some() {
         ctx.out.int(0);
         return;
     }
-    let Some(e) = ctx.ks.take(db, a[1]) else { return };
+    let Some(e) = ctx.ks.take(db, a[1]) else {
+        return;
+    };
     ctx.ks.put(dst, a[1], e.value, e.expires_at);
     ctx.out.int(1);
 }
 
 fn persist(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
-    let has = ctx.ks.lookup_write(db, a[1]).is_some_and(|e| e.expires_at != 0);
+    let has = ctx
+        .ks
+        .lookup_write(db, a[1])
+        .is_some_and(|e| e.expires_at != 0);
     if has {
         ctx.ks.set_expiry(db, a[1], 0);
     }
@@ -175,19 +464,26 @@ fn expire(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         } else if is(o, "LT") {
             lt = true;
         } else {
-            ctx.out.err(&format!("ERR Unsupported option {}", String::from_utf8_lossy(o)));
+            ctx.out.err(&format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(o)
+            ));
             return;
         }
     }
     if nx && (xx || gt || lt) {
-        ctx.out.err("ERR NX and XX, GT or LT options at the same time are not compatible");
+        ctx.out
+            .err("ERR NX and XX, GT or LT options at the same time are not compatible");
         return;
     }
     if gt && lt {
-        ctx.out.err("ERR GT and LT options at the same time are not compatible");
+        ctx.out
+            .err("ERR GT and LT options at the same time are not compatible");
         return;
     }
-    let Some(n) = arg::int(ctx.out, a[2]) else { return };
+    let Some(n) = arg::int(ctx.out, a[2]) else {
+        return;
+    };
     let now = ctx.ks.now as i64;
     let at = match name.as_str() {
         "expire" => n.checked_mul(1000).and_then(|ms| ms.checked_add(now)),
@@ -196,7 +492,8 @@ fn expire(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         _ => Some(n),
     };
     let Some(at) = at else {
-        ctx.out.err(&format!("ERR invalid expire time in '{name}' command"));
+        ctx.out
+            .err(&format!("ERR invalid expire time in '{name}' command"));
         return;
     };
     let db = ctx.db();
@@ -289,7 +586,10 @@ fn keys(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 }
 
 fn scan(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let Some(cursor) = std::str::from_utf8(a[1]).ok().and_then(|s| s.parse::<u64>().ok()) else {
+    let Some(cursor) = std::str::from_utf8(a[1])
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
         ctx.out.err("ERR invalid cursor");
         return;
     };

@@ -16,7 +16,10 @@ pub fn execute(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
     let Some(&name) = argv.first() else { return };
     let cmd = name.to_ascii_uppercase();
     if !ctx.sess.authed && cmd != b"QUIT" {
-        line(ctx, b"ERR NOAUTH this server needs a password (--requirepass): use a Redis client and AUTH");
+        line(
+            ctx,
+            b"ERR NOAUTH this server needs a password (--requirepass): use a Redis client and AUTH",
+        );
         return;
     }
     let db = ctx.db();
@@ -49,7 +52,10 @@ pub fn execute(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
             let shown = String::from_utf8_lossy(&name[..name.len().min(64)]).into_owned();
             line(
                 ctx,
-                format!("ERR unknown command '{shown}' (try SET key value, GET key, DEL key, QUIT)").as_bytes(),
+                format!(
+                    "ERR unknown command '{shown}' (try SET key value, GET key, DEL key, QUIT)"
+                )
+                .as_bytes(),
             );
         }
     }

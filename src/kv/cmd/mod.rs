@@ -223,7 +223,9 @@ impl Ctx<'_> {
 
 /// `ERR wrong number of arguments for 'x' command`.
 pub fn arity_error(out: &mut Out, name: &str) {
-    out.err(&format!("ERR wrong number of arguments for '{name}' command"));
+    out.err(&format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ));
 }
 
 fn shown(b: &[u8], max: usize) -> String {

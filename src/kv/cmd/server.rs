@@ -14,36 +14,216 @@ pub const REDIS_VERSION: &str = "7.0.15";
 const G: &str = "server";
 
 static CONFIG_SUBS: &[CommandSpec] = &[
-    spec("get", -3, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), G, "2.0.0", "Returns the effective values of configuration parameters.", "parameter [parameter ...]", config),
-    spec("set", -4, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), G, "2.0.0", "Sets configuration parameters in-flight.", "parameter value [parameter value ...]", config),
-    spec("resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), G, "2.0.0", "Resets the server's statistics.", "", config),
-    spec("rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), G, "2.8.0", "Persists the effective configuration to file.", "", config),
-    spec("help", 2, LOADING | STALE, (0, 0, 0), G, "5.0.0", "Returns helpful text about the different subcommands.", "", config),
+    spec(
+        "get",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "2.0.0",
+        "Returns the effective values of configuration parameters.",
+        "parameter [parameter ...]",
+        config,
+    ),
+    spec(
+        "set",
+        -4,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "2.0.0",
+        "Sets configuration parameters in-flight.",
+        "parameter value [parameter value ...]",
+        config,
+    ),
+    spec(
+        "resetstat",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "2.0.0",
+        "Resets the server's statistics.",
+        "",
+        config,
+    ),
+    spec(
+        "rewrite",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "2.8.0",
+        "Persists the effective configuration to file.",
+        "",
+        config,
+    ),
+    spec(
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        "",
+        config,
+    ),
 ];
 
 static FUNCTION_SUBS: &[CommandSpec] = &[
-    spec("flush", -2, WRITE | NOSCRIPT, (0, 0, 0), "scripting", "7.0.0", "Deletes all libraries and functions.", "[ASYNC|SYNC]", function),
-    spec("list", -2, NOSCRIPT, (0, 0, 0), "scripting", "7.0.0", "Returns information about all libraries.", "[LIBRARYNAME library-name-pattern] [WITHCODE]", function),
-    spec("help", 2, LOADING | STALE, (0, 0, 0), "scripting", "7.0.0", "Returns helpful text about the different subcommands.", "", function),
+    spec(
+        "flush",
+        -2,
+        WRITE | NOSCRIPT,
+        (0, 0, 0),
+        "scripting",
+        "7.0.0",
+        "Deletes all libraries and functions.",
+        "[ASYNC|SYNC]",
+        function,
+    ),
+    spec(
+        "list",
+        -2,
+        NOSCRIPT,
+        (0, 0, 0),
+        "scripting",
+        "7.0.0",
+        "Returns information about all libraries.",
+        "[LIBRARYNAME library-name-pattern] [WITHCODE]",
+        function,
+    ),
+    spec(
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "scripting",
+        "7.0.0",
+        "Returns helpful text about the different subcommands.",
+        "",
+        function,
+    ),
 ];
 
 /// The server family.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("dbsize", 1, READONLY | FAST, (0, 0, 0), G, "1.0.0", "Returns the number of keys in the database.", "", dbsize),
-    spec("flushdb", -1, WRITE, (0, 0, 0), G, "1.0.0", "Removes all keys from the current database.", "[ASYNC|SYNC]", flush),
-    spec("flushall", -1, WRITE, (0, 0, 0), G, "1.0.0", "Removes all keys from all databases.", "[ASYNC|SYNC]", flush),
-    spec("swapdb", 3, WRITE | FAST, (0, 0, 0), G, "4.0.0", "Swaps two Redis databases.", "index1 index2", swapdb),
-    spec("time", 1, LOADING | STALE | FAST, (0, 0, 0), G, "2.6.0", "Returns the server time.", "", time),
-    spec("lastsave", 1, LOADING | STALE | FAST, (0, 0, 0), G, "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", "", lastsave),
-    spec("bgrewriteaof", 1, ADMIN | NOSCRIPT, (0, 0, 0), G, "1.0.0", "Asynchronously rewrites the append-only file to disk.", "", bgrewriteaof),
-    spec("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), G, "1.0.0", "A container for debugging commands.", "SLEEP seconds|SET-ACTIVE-EXPIRE 0|1|OBJECT key|LOG message|HELP", debug),
+    spec(
+        "dbsize",
+        1,
+        READONLY | FAST,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Returns the number of keys in the database.",
+        "",
+        dbsize,
+    ),
+    spec(
+        "flushdb",
+        -1,
+        WRITE,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Removes all keys from the current database.",
+        "[ASYNC|SYNC]",
+        flush,
+    ),
+    spec(
+        "flushall",
+        -1,
+        WRITE,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Removes all keys from all databases.",
+        "[ASYNC|SYNC]",
+        flush,
+    ),
+    spec(
+        "swapdb",
+        3,
+        WRITE | FAST,
+        (0, 0, 0),
+        G,
+        "4.0.0",
+        "Swaps two Redis databases.",
+        "index1 index2",
+        swapdb,
+    ),
+    spec(
+        "time",
+        1,
+        LOADING | STALE | FAST,
+        (0, 0, 0),
+        G,
+        "2.6.0",
+        "Returns the server time.",
+        "",
+        time,
+    ),
+    spec(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Returns the Unix timestamp of the last successful save to disk.",
+        "",
+        lastsave,
+    ),
+    spec(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Asynchronously rewrites the append-only file to disk.",
+        "",
+        bgrewriteaof,
+    ),
+    spec(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "A container for debugging commands.",
+        "SLEEP seconds|SET-ACTIVE-EXPIRE 0|1|OBJECT key|LOG message|HELP",
+        debug,
+    ),
     CommandSpec {
         subcommands: CONFIG_SUBS,
-        ..spec("config", -2, 0, (0, 0, 0), G, "2.0.0", "A container for server configuration commands.", "GET|SET|RESETSTAT|REWRITE|HELP ...", super::no_subcommand)
+        ..spec(
+            "config",
+            -2,
+            0,
+            (0, 0, 0),
+            G,
+            "2.0.0",
+            "A container for server configuration commands.",
+            "GET|SET|RESETSTAT|REWRITE|HELP ...",
+            super::no_subcommand,
+        )
     },
     CommandSpec {
         subcommands: FUNCTION_SUBS,
-        ..spec("function", -2, 0, (0, 0, 0), "scripting", "7.0.0", "A container for function commands.", "FLUSH|LIST|HELP ...", super::no_subcommand)
+        ..spec(
+            "function",
+            -2,
+            0,
+            (0, 0, 0),
+            "scripting",
+            "7.0.0",
+            "A container for function commands.",
+            "FLUSH|LIST|HELP ...",
+            super::no_subcommand,
+        )
     },
 ];
 
@@ -68,7 +248,10 @@ fn flush(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 
 fn swapdb(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let n = ctx.ks.space.dbs.len() as i64;
-    let (Some(x), Some(y)) = (crate::kv::protocol::parse_int(a[1]), crate::kv::protocol::parse_int(a[2])) else {
+    let (Some(x), Some(y)) = (
+        crate::kv::protocol::parse_int(a[1]),
+        crate::kv::protocol::parse_int(a[2]),
+    ) else {
         ctx.out.err("ERR invalid first DB index");
         return;
     };
@@ -105,7 +288,8 @@ fn bgrewriteaof(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
         return;
     };
     if aof.rewriting() {
-        ctx.out.err("ERR Background append only file rewriting already in progress");
+        ctx.out
+            .err("ERR Background append only file rewriting already in progress");
         return;
     }
     let store = ctx.srv.store.clone();
@@ -225,8 +409,14 @@ fn params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
         ("maxclients", cfg.max_conns.to_string()),
         ("port", ctx.srv.addr.port().to_string()),
         ("bind", ctx.srv.addr.ip().to_string()),
-        ("appendonly", if aof.is_some() { "yes" } else { "no" }.into()),
-        ("appendfsync", aof.map_or(Fsync::EverySec, |a| a.fsync()).name().into()),
+        (
+            "appendonly",
+            if aof.is_some() { "yes" } else { "no" }.into(),
+        ),
+        (
+            "appendfsync",
+            aof.map_or(Fsync::EverySec, |a| a.fsync()).name().into(),
+        ),
         (
             "appendfilename",
             cfg.data
@@ -237,13 +427,21 @@ fn params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
         ),
         ("save", String::new()),
         ("maxmemory", "0".into()),
-        ("requirepass", s.requirepass.map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_default()),
+        (
+            "requirepass",
+            s.requirepass
+                .map(|p| String::from_utf8_lossy(&p).into_owned())
+                .unwrap_or_default(),
+        ),
         ("timeout", s.timeout.to_string()),
         ("tcp-keepalive", s.tcp_keepalive.to_string()),
         ("proto-max-bulk-len", cfg.limits.max_bulk.to_string()),
         (
             "client-output-buffer-limit",
-            format!("normal {} 0 0 slave 0 0 0 pubsub {} 0 0", s.output_limit, s.output_limit),
+            format!(
+                "normal {} 0 0 slave 0 0 0 pubsub {} 0 0",
+                s.output_limit, s.output_limit
+            ),
         ),
     ]
 }
@@ -271,13 +469,21 @@ fn config(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         "set" => config_set(ctx, a),
         "resetstat" => {
             let st = &ctx.srv.stats;
-            for c in [&st.commands, &st.connections, &st.rejected, &st.net_in, &st.net_out] {
+            for c in [
+                &st.commands,
+                &st.connections,
+                &st.rejected,
+                &st.net_in,
+                &st.net_out,
+            ] {
                 c.store(0, Ordering::Relaxed);
             }
             ctx.ks.space.stats = Default::default();
             ctx.out.ok();
         }
-        "rewrite" => ctx.out.err("ERR The server is running without a config file"),
+        "rewrite" => ctx
+            .out
+            .err("ERR The server is running without a config file"),
         _ => super::keys::help(
             ctx,
             &[
@@ -308,17 +514,32 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     for pair in a[2..].chunks(2) {
         let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
         let v = pair[1];
-        let num = || crate::kv::protocol::parse_int(v).filter(|n| *n >= 0).map(|n| n as u64);
-        let bad = |why: &str| format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}");
+        let num = || {
+            crate::kv::protocol::parse_int(v)
+                .filter(|n| *n >= 0)
+                .map(|n| n as u64)
+        };
+        let bad = |why: &str| {
+            format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
+        };
         let r: Result<(), String> = match name.as_str() {
             "requirepass" => {
                 s.requirepass = (!v.is_empty()).then(|| v.to_vec());
                 Ok(())
             }
-            "timeout" => num().map(|n| s.timeout = n).ok_or_else(|| bad("argument couldn't be parsed into an integer")),
-            "tcp-keepalive" => num().map(|n| s.tcp_keepalive = n).ok_or_else(|| bad("argument couldn't be parsed into an integer")),
-            "appendfsync" => match (ctx.srv.store.aof(), Fsync::parse(&String::from_utf8_lossy(v))) {
-                (_, None) => Err(bad("argument(s) must be one of the following: always, everysec, no")),
+            "timeout" => num()
+                .map(|n| s.timeout = n)
+                .ok_or_else(|| bad("argument couldn't be parsed into an integer")),
+            "tcp-keepalive" => num()
+                .map(|n| s.tcp_keepalive = n)
+                .ok_or_else(|| bad("argument couldn't be parsed into an integer")),
+            "appendfsync" => match (
+                ctx.srv.store.aof(),
+                Fsync::parse(&String::from_utf8_lossy(v)),
+            ) {
+                (_, None) => Err(bad(
+                    "argument(s) must be one of the following: always, everysec, no",
+                )),
                 (None, Some(_)) => Err(bad("no append-only file (start with --data FILE)")),
                 (Some(_), Some(f)) => {
                     fsync = Some(f);
@@ -326,8 +547,16 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                 }
             },
             "save" if v.is_empty() => Ok(()),
-            "databases" | "maxclients" | "port" | "bind" | "appendonly" | "appendfilename" | "save" | "maxmemory"
-            | "proto-max-bulk-len" | "client-output-buffer-limit" => Err(bad("can't set immutable config")),
+            "databases"
+            | "maxclients"
+            | "port"
+            | "bind"
+            | "appendonly"
+            | "appendfilename"
+            | "save"
+            | "maxmemory"
+            | "proto-max-bulk-len"
+            | "client-output-buffer-limit" => Err(bad("can't set immutable config")),
             _ => Err(format!(
                 "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
                 String::from_utf8_lossy(pair[0])

@@ -15,28 +15,248 @@ pub const MAX_STRING: usize = 512 * 1024 * 1024;
 
 /// The string family.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("get", 2, RF, (1, 1, 1), G, "1.0.0", "Returns the string value of a key.", "key", get),
-    spec("set", -3, W, (1, 1, 1), G, "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]", set),
-    spec("setnx", 3, WF, (1, 1, 1), G, "1.0.0", "Set the string value of a key only when the key doesn't exist.", "key value", setnx),
-    spec("setex", 4, W, (1, 1, 1), G, "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "key seconds value", setex),
-    spec("psetex", 4, W, (1, 1, 1), G, "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "key milliseconds value", setex),
-    spec("getset", 3, WF, (1, 1, 1), G, "1.0.0", "Returns the previous string value of a key after setting it to a new value.", "key value", getset),
-    spec("getdel", 2, WF, (1, 1, 1), G, "6.2.0", "Returns the string value of a key after deleting the key.", "key", getdel),
-    spec("getex", -2, WF, (1, 1, 1), G, "6.2.0", "Returns the string value of a key after setting its expiration time.", "key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]", getex),
-    spec("mget", -2, RF, (1, -1, 1), G, "1.0.0", "Atomically returns the string values of one or more keys.", "key [key ...]", mget),
-    spec("mset", -3, W, (1, -1, 2), G, "1.0.1", "Atomically creates or modifies the string values of one or more keys.", "key value [key value ...]", mset),
-    spec("msetnx", -3, W, (1, -1, 2), G, "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "key value [key value ...]", msetnx),
-    spec("incr", 2, WF, (1, 1, 1), G, "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "key", incr),
-    spec("decr", 2, WF, (1, 1, 1), G, "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "key", incr),
-    spec("incrby", 3, WF, (1, 1, 1), G, "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "key increment", incr),
-    spec("decrby", 3, WF, (1, 1, 1), G, "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "key decrement", incr),
-    spec("incrbyfloat", 3, WF, (1, 1, 1), G, "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "key increment", incrbyfloat),
-    spec("append", 3, WF, (1, 1, 1), G, "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", "key value", append),
-    spec("strlen", 2, RF, (1, 1, 1), G, "2.2.0", "Returns the length of a string value.", "key", strlen),
-    spec("getrange", 4, READONLY, (1, 1, 1), G, "2.4.0", "Returns a substring of the string stored at a key.", "key start end", getrange),
-    spec("substr", 4, READONLY, (1, 1, 1), G, "1.0.0", "Returns a substring from a string value.", "key start end", getrange),
-    spec("setrange", 4, W, (1, 1, 1), G, "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "key offset value", setrange),
-    spec("lcs", -3, READONLY, (1, 2, 1), G, "7.0.0", "Finds the longest common substring.", "key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]", super::bits::lcs),
+    spec(
+        "get",
+        2,
+        RF,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Returns the string value of a key.",
+        "key",
+        get,
+    ),
+    spec(
+        "set",
+        -3,
+        W,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
+        "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]",
+        set,
+    ),
+    spec(
+        "setnx",
+        3,
+        WF,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Set the string value of a key only when the key doesn't exist.",
+        "key value",
+        setnx,
+    ),
+    spec(
+        "setex",
+        4,
+        W,
+        (1, 1, 1),
+        G,
+        "2.0.0",
+        "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
+        "key seconds value",
+        setex,
+    ),
+    spec(
+        "psetex",
+        4,
+        W,
+        (1, 1, 1),
+        G,
+        "2.6.0",
+        "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.",
+        "key milliseconds value",
+        setex,
+    ),
+    spec(
+        "getset",
+        3,
+        WF,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Returns the previous string value of a key after setting it to a new value.",
+        "key value",
+        getset,
+    ),
+    spec(
+        "getdel",
+        2,
+        WF,
+        (1, 1, 1),
+        G,
+        "6.2.0",
+        "Returns the string value of a key after deleting the key.",
+        "key",
+        getdel,
+    ),
+    spec(
+        "getex",
+        -2,
+        WF,
+        (1, 1, 1),
+        G,
+        "6.2.0",
+        "Returns the string value of a key after setting its expiration time.",
+        "key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]",
+        getex,
+    ),
+    spec(
+        "mget",
+        -2,
+        RF,
+        (1, -1, 1),
+        G,
+        "1.0.0",
+        "Atomically returns the string values of one or more keys.",
+        "key [key ...]",
+        mget,
+    ),
+    spec(
+        "mset",
+        -3,
+        W,
+        (1, -1, 2),
+        G,
+        "1.0.1",
+        "Atomically creates or modifies the string values of one or more keys.",
+        "key value [key value ...]",
+        mset,
+    ),
+    spec(
+        "msetnx",
+        -3,
+        W,
+        (1, -1, 2),
+        G,
+        "1.0.1",
+        "Atomically modifies the string values of one or more keys only when all keys don't exist.",
+        "key value [key value ...]",
+        msetnx,
+    ),
+    spec(
+        "incr",
+        2,
+        WF,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
+        "key",
+        incr,
+    ),
+    spec(
+        "decr",
+        2,
+        WF,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
+        "key",
+        incr,
+    ),
+    spec(
+        "incrby",
+        3,
+        WF,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+        "key increment",
+        incr,
+    ),
+    spec(
+        "decrby",
+        3,
+        WF,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
+        "key decrement",
+        incr,
+    ),
+    spec(
+        "incrbyfloat",
+        3,
+        WF,
+        (1, 1, 1),
+        G,
+        "2.6.0",
+        "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+        "key increment",
+        incrbyfloat,
+    ),
+    spec(
+        "append",
+        3,
+        WF,
+        (1, 1, 1),
+        G,
+        "2.0.0",
+        "Appends a string to the value of a key. Creates the key if it doesn't exist.",
+        "key value",
+        append,
+    ),
+    spec(
+        "strlen",
+        2,
+        RF,
+        (1, 1, 1),
+        G,
+        "2.2.0",
+        "Returns the length of a string value.",
+        "key",
+        strlen,
+    ),
+    spec(
+        "getrange",
+        4,
+        READONLY,
+        (1, 1, 1),
+        G,
+        "2.4.0",
+        "Returns a substring of the string stored at a key.",
+        "key start end",
+        getrange,
+    ),
+    spec(
+        "substr",
+        4,
+        READONLY,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Returns a substring from a string value.",
+        "key start end",
+        getrange,
+    ),
+    spec(
+        "setrange",
+        4,
+        W,
+        (1, 1, 1),
+        G,
+        "2.2.0",
+        "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
+        "key offset value",
+        setrange,
+    ),
+    spec(
+        "lcs",
+        -3,
+        READONLY,
+        (1, 2, 1),
+        G,
+        "7.0.0",
+        "Finds the longest common substring.",
+        "key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]",
+        super::bits::lcs,
+    ),
 ];
 
 /// The string at `key` for a read, or WRONGTYPE answered (`Err`).
@@ -108,7 +328,8 @@ pub fn expiry_at(ctx: &mut Ctx<'_>, opt: &[u8], v: &[u8], cmd: &str) -> Option<u
     match at {
         Some(at) if n > 0 && at > 0 => Some(at as u64),
         _ => {
-            ctx.out.err(&format!("ERR invalid expire time in '{cmd}' command"));
+            ctx.out
+                .err(&format!("ERR invalid expire time in '{cmd}' command"));
             None
         }
     }
@@ -121,7 +342,8 @@ enum Exp {
 }
 
 fn set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let (mut nx, mut xx, mut get, mut exp, mut exp_given) = (false, false, false, Exp::Clear, false);
+    let (mut nx, mut xx, mut get, mut exp, mut exp_given) =
+        (false, false, false, Exp::Clear, false);
     let mut i = 3;
     while i < a.len() {
         let o = a[i];
@@ -134,8 +356,13 @@ fn set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         } else if is(o, "KEEPTTL") && !exp_given {
             exp = Exp::Keep;
             exp_given = true;
-        } else if ["EX", "PX", "EXAT", "PXAT"].iter().any(|w| is(o, w)) && !exp_given && i + 1 < a.len() {
-            let Some(at) = expiry_at(ctx, o, a[i + 1], "set") else { return };
+        } else if ["EX", "PX", "EXAT", "PXAT"].iter().any(|w| is(o, w))
+            && !exp_given
+            && i + 1 < a.len()
+        {
+            let Some(at) = expiry_at(ctx, o, a[i + 1], "set") else {
+                return;
+            };
             exp = Exp::At(at);
             exp_given = true;
             i += 1;
@@ -190,21 +417,27 @@ fn setex(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let ps = is(a[0], "psetex");
     let unit: &[u8] = if ps { b"PX" } else { b"EX" };
     let name = if ps { "psetex" } else { "setex" };
-    let Some(at) = expiry_at(ctx, unit, a[2], name) else { return };
+    let Some(at) = expiry_at(ctx, unit, a[2], name) else {
+        return;
+    };
     let db = ctx.db();
     ctx.ks.put(db, a[1], Value::Str(a[3].to_vec()), at);
     ctx.out.ok();
 }
 
 fn getset(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let Ok(old) = for_write(ctx, a[1]) else { return };
+    let Ok(old) = for_write(ctx, a[1]) else {
+        return;
+    };
     let db = ctx.db();
     ctx.ks.put(db, a[1], Value::Str(a[2].to_vec()), 0);
     ctx.out.bulk_opt(old.as_deref());
 }
 
 fn getdel(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let Ok(old) = for_write(ctx, a[1]) else { return };
+    let Ok(old) = for_write(ctx, a[1]) else {
+        return;
+    };
     if old.is_some() {
         let db = ctx.db();
         ctx.ks.remove(db, a[1]);
@@ -219,8 +452,13 @@ fn getex(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         let o = a[i];
         if is(o, "PERSIST") && new.is_none() && a.len() == 3 {
             new = Some(0);
-        } else if ["EX", "PX", "EXAT", "PXAT"].iter().any(|w| is(o, w)) && new.is_none() && i + 1 < a.len() {
-            let Some(at) = expiry_at(ctx, o, a[i + 1], "getex") else { return };
+        } else if ["EX", "PX", "EXAT", "PXAT"].iter().any(|w| is(o, w))
+            && new.is_none()
+            && i + 1 < a.len()
+        {
+            let Some(at) = expiry_at(ctx, o, a[i + 1], "getex") else {
+                return;
+            };
             new = Some(at);
             i += 1;
         } else {
@@ -294,7 +532,9 @@ fn store_keep_ttl(ctx: &mut Ctx<'_>, key: &[u8], v: Vec<u8>) {
 
 fn incr(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let delta = if a.len() == 3 {
-        let Some(d) = arg::int(ctx.out, a[2]) else { return };
+        let Some(d) = arg::int(ctx.out, a[2]) else {
+            return;
+        };
         d
     } else {
         1
@@ -311,7 +551,9 @@ fn incr(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     } else {
         delta
     };
-    let Ok(cur) = for_write(ctx, a[1]) else { return };
+    let Ok(cur) = for_write(ctx, a[1]) else {
+        return;
+    };
     let cur = match cur {
         None => 0,
         Some(s) => match parse_int(&s) {
@@ -335,7 +577,9 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.out.err(NOT_FLOAT);
         return;
     };
-    let Ok(cur) = for_write(ctx, a[1]) else { return };
+    let Ok(cur) = for_write(ctx, a[1]) else {
+        return;
+    };
     let cur = match cur {
         None => 0.0,
         Some(s) => match arg::parse_float(&s) {
@@ -357,7 +601,9 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 }
 
 fn append(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let Ok(cur) = for_write_len(ctx, a[1]) else { return };
+    let Ok(cur) = for_write_len(ctx, a[1]) else {
+        return;
+    };
     let db = ctx.db();
     match cur {
         None => {
@@ -366,7 +612,8 @@ fn append(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         }
         Some(len) => {
             if len + a[2].len() > MAX_STRING {
-                ctx.out.err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+                ctx.out
+                    .err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
                 return;
             }
             let n = ctx.ks.modify_str(db, a[1], |s| {
@@ -439,12 +686,16 @@ fn getrange(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 }
 
 fn setrange(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let Some(off) = arg::int(ctx.out, a[2]) else { return };
+    let Some(off) = arg::int(ctx.out, a[2]) else {
+        return;
+    };
     if off < 0 {
         ctx.out.err("ERR offset is out of range");
         return;
     }
-    let Ok(cur) = for_write_len(ctx, a[1]) else { return };
+    let Ok(cur) = for_write_len(ctx, a[1]) else {
+        return;
+    };
     let val = a[3];
     let off = off as usize;
     if val.is_empty() {
@@ -452,7 +703,8 @@ fn setrange(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     }
     if off.saturating_add(val.len()) > MAX_STRING {
-        ctx.out.err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        ctx.out
+            .err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return;
     }
     let db = ctx.db();

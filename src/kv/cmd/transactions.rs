@@ -13,11 +13,61 @@ const F: u32 = NOSCRIPT | LOADING | STALE | FAST;
 
 /// The transactions family.
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("multi", 1, F | NO_QUEUE, (0, 0, 0), G, "1.2.0", "Starts a transaction.", "", multi),
-    spec("exec", 1, NOSCRIPT | LOADING | STALE | NO_QUEUE, (0, 0, 0), G, "1.2.0", "Executes all commands in a transaction.", "", exec),
-    spec("discard", 1, F | NO_QUEUE, (0, 0, 0), G, "2.0.0", "Discards a transaction.", "", discard),
-    spec("watch", -2, F | NO_QUEUE, (1, -1, 1), G, "2.2.0", "Monitors changes to keys to determine the execution of a transaction.", "key [key ...]", watch),
-    spec("unwatch", 1, F, (0, 0, 0), G, "2.2.0", "Forgets about watched keys of a transaction.", "", unwatch),
+    spec(
+        "multi",
+        1,
+        F | NO_QUEUE,
+        (0, 0, 0),
+        G,
+        "1.2.0",
+        "Starts a transaction.",
+        "",
+        multi,
+    ),
+    spec(
+        "exec",
+        1,
+        NOSCRIPT | LOADING | STALE | NO_QUEUE,
+        (0, 0, 0),
+        G,
+        "1.2.0",
+        "Executes all commands in a transaction.",
+        "",
+        exec,
+    ),
+    spec(
+        "discard",
+        1,
+        F | NO_QUEUE,
+        (0, 0, 0),
+        G,
+        "2.0.0",
+        "Discards a transaction.",
+        "",
+        discard,
+    ),
+    spec(
+        "watch",
+        -2,
+        F | NO_QUEUE,
+        (1, -1, 1),
+        G,
+        "2.2.0",
+        "Monitors changes to keys to determine the execution of a transaction.",
+        "key [key ...]",
+        watch,
+    ),
+    spec(
+        "unwatch",
+        1,
+        F,
+        (0, 0, 0),
+        G,
+        "2.2.0",
+        "Forgets about watched keys of a transaction.",
+        "",
+        unwatch,
+    ),
 ];
 
 fn multi(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
@@ -77,8 +127,9 @@ fn exec(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
     });
     if writes {
         if let Some(why) = super::write_refused(ctx) {
-            ctx.out
-                .err(&format!("EXECABORT Transaction discarded because of: {why}"));
+            ctx.out.err(&format!(
+                "EXECABORT Transaction discarded because of: {why}"
+            ));
             return;
         }
     }

@@ -28,12 +28,21 @@ fn rename_copy_move() {
     assert_eq!(t.r(&["COPY", "d", "c"]), int(0));
     assert_eq!(t.r(&["COPY", "d", "c", "REPLACE"]), int(1));
     assert_eq!(t.r(&["GET", "c"]), bulk("1"));
-    assert_eq!(t.r(&["COPY", "d", "d"]), "-ERR source and destination objects are the same\r\n");
+    assert_eq!(
+        t.r(&["COPY", "d", "d"]),
+        "-ERR source and destination objects are the same\r\n"
+    );
     assert_eq!(t.r(&["COPY", "d", "x", "DB", "3"]), int(1));
-    assert_eq!(t.r(&["COPY", "d", "x", "DB", "99"]), "-ERR DB index is out of range\r\n");
+    assert_eq!(
+        t.r(&["COPY", "d", "x", "DB", "99"]),
+        "-ERR DB index is out of range\r\n"
+    );
     assert_eq!(t.r(&["MOVE", "d", "1"]), int(1));
     assert_eq!(t.r(&["MOVE", "d", "1"]), int(0));
-    assert_eq!(t.r(&["MOVE", "c", "0"]), "-ERR source and destination objects are the same\r\n");
+    assert_eq!(
+        t.r(&["MOVE", "c", "0"]),
+        "-ERR source and destination objects are the same\r\n"
+    );
     assert_eq!(t.r(&["SELECT", "1"]), OK);
     assert_eq!(t.r(&["GET", "d"]), bulk("1"));
     assert_eq!(t.r(&["SELECT", "3"]), OK);
@@ -49,13 +58,26 @@ fn expire_family_with_options() {
     assert_eq!(t.r(&["EXPIRE", "k", "50", "GT"]), int(0));
     assert_eq!(t.r(&["EXPIRE", "k", "200", "GT"]), int(1));
     assert_eq!(t.r(&["EXPIRE", "k", "300", "LT"]), int(0));
-    assert_eq!(t.r(&["EXPIRE", "k", "10", "NX", "XX"]), "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n");
-    assert_eq!(t.r(&["EXPIRE", "k", "10", "GT", "LT"]), "-ERR GT and LT options at the same time are not compatible\r\n");
-    assert_eq!(t.r(&["EXPIRE", "k", "10", "FOO"]), "-ERR Unsupported option FOO\r\n");
+    assert_eq!(
+        t.r(&["EXPIRE", "k", "10", "NX", "XX"]),
+        "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n"
+    );
+    assert_eq!(
+        t.r(&["EXPIRE", "k", "10", "GT", "LT"]),
+        "-ERR GT and LT options at the same time are not compatible\r\n"
+    );
+    assert_eq!(
+        t.r(&["EXPIRE", "k", "10", "FOO"]),
+        "-ERR Unsupported option FOO\r\n"
+    );
     assert_eq!(t.r(&["TTL", "k"]), int(200));
     assert_eq!(t.r(&["PERSIST", "k"]), int(1));
     assert_eq!(t.r(&["PERSIST", "k"]), int(0));
-    assert_eq!(t.r(&["EXPIRE", "k", "10", "LT"]), int(1), "no TTL counts as infinite");
+    assert_eq!(
+        t.r(&["EXPIRE", "k", "10", "LT"]),
+        int(1),
+        "no TTL counts as infinite"
+    );
     let at = now_ms() / 1000 + 1000;
     assert_eq!(t.r(&["EXPIREAT", "k", &at.to_string()]), int(1));
     assert_eq!(t.r(&["EXPIRETIME", "k"]), int(at as i64));
@@ -63,7 +85,10 @@ fn expire_family_with_options() {
     assert_eq!(t.r(&["EXPIRETIME", "none"]), int(-2));
     t.r(&["SET", "p", "v"]);
     assert_eq!(t.r(&["PEXPIRETIME", "p"]), int(-1));
-    assert_eq!(t.r(&["EXPIRE", "p", "9223372036854775807"]), "-ERR invalid expire time in 'expire' command\r\n");
+    assert_eq!(
+        t.r(&["EXPIRE", "p", "9223372036854775807"]),
+        "-ERR invalid expire time in 'expire' command\r\n"
+    );
     assert_eq!(t.r(&["PEXPIRE", "p", "-1"]), int(1));
     assert_eq!(t.r(&["EXISTS", "p"]), int(0), "a time in the past deletes");
     t.r(&["SET", "q", "v", "PX", "1"]);
@@ -112,6 +137,12 @@ fn keys_scan_randomkey_object() {
     assert_eq!(t.r(&["OBJECT", "ENCODING", "raw"]), bulk("raw"));
     assert_eq!(t.r(&["OBJECT", "ENCODING", "none"]), NIL);
     assert_eq!(t.r(&["OBJECT", "IDLETIME", "raw"]), int(0));
-    assert!(t.r(&["OBJECT", "FREQ", "raw"]).starts_with("-ERR An LFU maxmemory policy"));
-    assert_eq!(t.r(&["OBJECT", "NOPE", "raw"]), "-ERR unknown subcommand 'NOPE'. Try OBJECT HELP.\r\n");
+    assert!(
+        t.r(&["OBJECT", "FREQ", "raw"])
+            .starts_with("-ERR An LFU maxmemory policy")
+    );
+    assert_eq!(
+        t.r(&["OBJECT", "NOPE", "raw"]),
+        "-ERR unknown subcommand 'NOPE'. Try OBJECT HELP.\r\n"
+    );
 }

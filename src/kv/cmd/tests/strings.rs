@@ -13,11 +13,20 @@ fn set_get_and_options() {
     assert_eq!(t.r(&["SET", "n", "w", "XX"]), NIL);
     assert_eq!(t.r(&["SET", "n", "w", "NX", "GET"]), NIL);
     assert_eq!(t.r(&["GET", "n"]), bulk("w"));
-    assert_eq!(t.r(&["SET", "k", "w", "EX", "0"]), "-ERR invalid expire time in 'set' command\r\n");
-    assert_eq!(t.r(&["SET", "k", "w", "EX", "x"]), "-ERR value is not an integer or out of range\r\n");
+    assert_eq!(
+        t.r(&["SET", "k", "w", "EX", "0"]),
+        "-ERR invalid expire time in 'set' command\r\n"
+    );
+    assert_eq!(
+        t.r(&["SET", "k", "w", "EX", "x"]),
+        "-ERR value is not an integer or out of range\r\n"
+    );
     assert_eq!(t.r(&["SET", "k", "w", "BOGUS"]), "-ERR syntax error\r\n");
     assert_eq!(t.r(&["SET", "k", "w", "NX", "XX"]), "-ERR syntax error\r\n");
-    assert_eq!(t.r(&["SET", "k", "w", "EX", "10", "PX", "10"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        t.r(&["SET", "k", "w", "EX", "10", "PX", "10"]),
+        "-ERR syntax error\r\n"
+    );
     assert_eq!(t.r(&["SET", "k", "w", "PX", "100000"]), OK);
     assert_eq!(t.r(&["SET", "k", "x", "KEEPTTL"]), OK);
     let pttl = t.r(&["PTTL", "k"]);
@@ -25,7 +34,10 @@ fn set_get_and_options() {
     assert!((99_000..=100_000).contains(&ms), "{pttl}");
     assert_eq!(t.r(&["SET", "k", "x"]), OK);
     assert_eq!(t.r(&["TTL", "k"]), int(-1));
-    assert_eq!(t.r(&["GET"]), "-ERR wrong number of arguments for 'get' command\r\n");
+    assert_eq!(
+        t.r(&["GET"]),
+        "-ERR wrong number of arguments for 'get' command\r\n"
+    );
 }
 
 #[test]
@@ -36,15 +48,30 @@ fn counters() {
     assert_eq!(t.r(&["DECR", "n"]), int(41));
     assert_eq!(t.r(&["DECRBY", "n", "40"]), int(1));
     t.r(&["SET", "s", "abc"]);
-    assert_eq!(t.r(&["INCR", "s"]), "-ERR value is not an integer or out of range\r\n");
+    assert_eq!(
+        t.r(&["INCR", "s"]),
+        "-ERR value is not an integer or out of range\r\n"
+    );
     t.r(&["SET", "big", "9223372036854775807"]);
-    assert_eq!(t.r(&["INCR", "big"]), "-ERR increment or decrement would overflow\r\n");
+    assert_eq!(
+        t.r(&["INCR", "big"]),
+        "-ERR increment or decrement would overflow\r\n"
+    );
     t.r(&["SET", "sp", " 11"]);
-    assert!(t.r(&["INCR", "sp"]).starts_with("-ERR value is not an integer"));
+    assert!(
+        t.r(&["INCR", "sp"])
+            .starts_with("-ERR value is not an integer")
+    );
     assert_eq!(t.r(&["INCRBYFLOAT", "f", "10.5"]), bulk("10.5"));
     assert_eq!(t.r(&["INCRBYFLOAT", "f", "0.25"]), bulk("10.75"));
-    assert_eq!(t.r(&["INCRBYFLOAT", "f", "abc"]), "-ERR value is not a valid float\r\n");
-    assert_eq!(t.r(&["INCRBYFLOAT", "f", "+inf"]), "-ERR increment would produce NaN or Infinity\r\n");
+    assert_eq!(
+        t.r(&["INCRBYFLOAT", "f", "abc"]),
+        "-ERR value is not a valid float\r\n"
+    );
+    assert_eq!(
+        t.r(&["INCRBYFLOAT", "f", "+inf"]),
+        "-ERR increment would produce NaN or Infinity\r\n"
+    );
     t.r(&["SET", "e", "1", "EX", "100"]);
     t.r(&["INCR", "e"]);
     assert_eq!(t.r(&["TTL", "e"]), int(100), "INCR keeps the TTL");
@@ -54,16 +81,28 @@ fn counters() {
 fn multi_key_and_variants() {
     let mut t = T::new();
     assert_eq!(t.r(&["MSET", "a", "1", "b", "2"]), OK);
-    assert_eq!(t.r(&["MSET", "a", "1", "b"]), "-ERR wrong number of arguments for 'mset' command\r\n");
-    assert_eq!(t.r(&["MGET", "a", "zz", "b"]), "*3\r\n$1\r\n1\r\n$-1\r\n$1\r\n2\r\n");
+    assert_eq!(
+        t.r(&["MSET", "a", "1", "b"]),
+        "-ERR wrong number of arguments for 'mset' command\r\n"
+    );
+    assert_eq!(
+        t.r(&["MGET", "a", "zz", "b"]),
+        "*3\r\n$1\r\n1\r\n$-1\r\n$1\r\n2\r\n"
+    );
     assert_eq!(t.r(&["MSETNX", "a", "9", "c", "3"]), int(0));
     assert_eq!(t.r(&["GET", "c"]), NIL);
     assert_eq!(t.r(&["MSETNX", "c", "3", "d", "4"]), int(1));
     assert_eq!(t.r(&["SETNX", "c", "x"]), int(0));
     assert_eq!(t.r(&["SETEX", "t", "100", "v"]), OK);
     assert_eq!(t.r(&["TTL", "t"]), int(100));
-    assert_eq!(t.r(&["SETEX", "t", "-1", "v"]), "-ERR invalid expire time in 'setex' command\r\n");
-    assert_eq!(t.r(&["PSETEX", "t", "0", "v"]), "-ERR invalid expire time in 'psetex' command\r\n");
+    assert_eq!(
+        t.r(&["SETEX", "t", "-1", "v"]),
+        "-ERR invalid expire time in 'setex' command\r\n"
+    );
+    assert_eq!(
+        t.r(&["PSETEX", "t", "0", "v"]),
+        "-ERR invalid expire time in 'psetex' command\r\n"
+    );
     assert_eq!(t.r(&["GETSET", "a", "x"]), bulk("1"));
     assert_eq!(t.r(&["GETDEL", "a"]), bulk("x"));
     assert_eq!(t.r(&["GETDEL", "a"]), NIL);
@@ -92,8 +131,14 @@ fn ranges_and_append() {
     assert_eq!(t.r(&["GET", "z"]), "$4\r\n\0\0\0x\r\n");
     assert_eq!(t.r(&["SETRANGE", "empty", "0", ""]), int(0));
     assert_eq!(t.r(&["EXISTS", "empty"]), int(0));
-    assert_eq!(t.r(&["SETRANGE", "s", "-1", "x"]), "-ERR offset is out of range\r\n");
-    assert_eq!(t.r(&["SETRANGE", "s", "536870911", "xx"]), "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
+    assert_eq!(
+        t.r(&["SETRANGE", "s", "-1", "x"]),
+        "-ERR offset is out of range\r\n"
+    );
+    assert_eq!(
+        t.r(&["SETRANGE", "s", "536870911", "xx"]),
+        "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
+    );
 }
 
 #[test]
@@ -103,8 +148,14 @@ fn bits() {
     assert_eq!(t.r(&["SETBIT", "b", "7", "0"]), int(1));
     assert_eq!(t.r(&["GETBIT", "b", "7"]), int(0));
     assert_eq!(t.r(&["GETBIT", "b", "100"]), int(0));
-    assert_eq!(t.r(&["SETBIT", "b", "-1", "1"]), "-ERR bit offset is not an integer or out of range\r\n");
-    assert_eq!(t.r(&["SETBIT", "b", "1", "2"]), "-ERR bit is not an integer or out of range\r\n");
+    assert_eq!(
+        t.r(&["SETBIT", "b", "-1", "1"]),
+        "-ERR bit offset is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        t.r(&["SETBIT", "b", "1", "2"]),
+        "-ERR bit is not an integer or out of range\r\n"
+    );
     t.r(&["SET", "f", "foobar"]);
     assert_eq!(t.r(&["BITCOUNT", "f"]), int(26));
     assert_eq!(t.r(&["BITCOUNT", "f", "0", "0"]), int(4));
@@ -121,12 +172,18 @@ fn bits() {
     assert_eq!(t.r(&["BITPOS", "ones", "0"]), int(16));
     assert_eq!(t.r(&["BITPOS", "ones", "0", "0", "-1"]), int(-1));
     assert_eq!(t.r(&["BITPOS", "nokey", "1"]), int(-1));
-    assert_eq!(t.r(&["BITPOS", "p", "2"]), "-ERR The bit argument must be 1 or 0.\r\n");
+    assert_eq!(
+        t.r(&["BITPOS", "p", "2"]),
+        "-ERR The bit argument must be 1 or 0.\r\n"
+    );
     t.r(&["SET", "k1", "foobar"]);
     t.r(&["SET", "k2", "abcdef"]);
     assert_eq!(t.r(&["BITOP", "AND", "dest", "k1", "k2"]), int(6));
     assert_eq!(t.r(&["GET", "dest"]), bulk("`bc`ab"));
-    assert_eq!(t.r(&["BITOP", "NOT", "dest", "k1", "k2"]), "-ERR BITOP NOT must be called with a single source key.\r\n");
+    assert_eq!(
+        t.r(&["BITOP", "NOT", "dest", "k1", "k2"]),
+        "-ERR BITOP NOT must be called with a single source key.\r\n"
+    );
     assert_eq!(t.r(&["BITOP", "OR", "dest", "nokey"]), int(0));
     assert_eq!(t.r(&["EXISTS", "dest"]), int(0));
 }
@@ -138,7 +195,15 @@ fn lcs_as_documented() {
     assert_eq!(t.r(&["LCS", "key1", "key2"]), bulk("mytext"));
     assert_eq!(t.r(&["LCS", "key1", "key2", "LEN"]), int(6));
     assert_eq!(
-        t.r(&["LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"]),
+        t.r(&[
+            "LCS",
+            "key1",
+            "key2",
+            "IDX",
+            "MINMATCHLEN",
+            "4",
+            "WITHMATCHLEN"
+        ]),
         "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n"
     );
     assert_eq!(

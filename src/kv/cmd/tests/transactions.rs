@@ -22,15 +22,24 @@ fn a_queueing_error_aborts_and_applies_nothing() {
     t.r(&["MULTI"]);
     t.r(&["SET", "x", "1"]);
     assert_eq!(t.r(&["NOSUCH"]).starts_with("-ERR unknown command"), true);
-    assert_eq!(t.r(&["GET"]), "-ERR wrong number of arguments for 'get' command\r\n");
-    assert_eq!(t.r(&["EXEC"]), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    assert_eq!(
+        t.r(&["GET"]),
+        "-ERR wrong number of arguments for 'get' command\r\n"
+    );
+    assert_eq!(
+        t.r(&["EXEC"]),
+        "-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
     assert_eq!(t.r(&["GET", "x"]), NIL);
     // A runtime error inside EXEC is just that command's reply.
     t.r(&["SET", "s", "abc"]);
     t.r(&["MULTI"]);
     t.r(&["INCR", "s"]);
     t.r(&["SET", "y", "2"]);
-    assert_eq!(t.r(&["EXEC"]), "*2\r\n-ERR value is not an integer or out of range\r\n+OK\r\n");
+    assert_eq!(
+        t.r(&["EXEC"]),
+        "*2\r\n-ERR value is not an integer or out of range\r\n+OK\r\n"
+    );
 }
 
 #[test]
@@ -62,7 +71,10 @@ fn watch_sees_changes_by_anyone_and_expiry() {
     assert_eq!(a.r(&["EXEC"]), "*-1\r\n");
     // WATCH inside MULTI; UNWATCH; FLUSHALL touches watched keys.
     a.r(&["MULTI"]);
-    assert_eq!(a.r(&["WATCH", "k"]), "-ERR WATCH inside MULTI is not allowed\r\n");
+    assert_eq!(
+        a.r(&["WATCH", "k"]),
+        "-ERR WATCH inside MULTI is not allowed\r\n"
+    );
     a.r(&["DISCARD"]);
     a.r(&["WATCH", "k"]);
     assert_eq!(a.r(&["UNWATCH"]), OK);
