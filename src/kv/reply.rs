@@ -154,6 +154,22 @@ impl Out {
         }
     }
 
+    /// A big number (`(` in RESP3; a bulk string in RESP2).
+    pub fn bignum(&mut self, digits: &str) {
+        if self.resp3 {
+            self.buf.push(b'(');
+            self.buf.extend_from_slice(digits.as_bytes());
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(digits.as_bytes());
+        }
+    }
+
+    /// An attribute map of `n` pairs (RESP3 only; the caller skips it in RESP2).
+    pub fn attribute(&mut self, n: usize) {
+        self.header(b'|', n as i64);
+    }
+
     /// Verbatim text (`=` with a `txt` format in RESP3; a bulk string in RESP2).
     pub fn verbatim(&mut self, text: &[u8]) {
         if self.resp3 {

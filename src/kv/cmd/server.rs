@@ -313,6 +313,8 @@ const DEBUG_HELP: &[&str] = &[
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "LOG <message>",
     "    Write <message> to the server log.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type.",
     "OBJECT <key>",
     "    Show low level info about the key and associated value.",
     "SET-ACTIVE-EXPIRE <0|1>",
@@ -340,6 +342,7 @@ fn debug(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             ctx.ks.space.active_expire = a[2] != b"0";
             ctx.out.ok();
         }
+        ("protocol", 3) => debug_protocol(ctx, a[2]),
         ("log", 3) => {
             ctx.srv
                 .cfg
@@ -371,6 +374,59 @@ fn debug(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             "ERR Unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
             String::from_utf8_lossy(a[1])
         )),
+    }
+}
+
+/// DEBUG PROTOCOL: one reply of each RESP3 type, as Redis sends them.
+fn debug_protocol(ctx: &mut Ctx<'_>, name: &[u8]) {
+    let o = &mut *ctx.out;
+    match String::from_utf8_lossy(name).to_ascii_lowercase().as_str() {
+        "string" => o.bulk(b"Hello World"),
+        "integer" => o.int(12345),
+        "double" => o.double(3.141),
+        "bignum" => o.bignum("1234567999999999999999999999999999999"),
+        "null" => o.null(),
+        "array" | "set" => {
+            if is(name, "set") {
+                o.set(3);
+            } else {
+                o.array(3);
+            }
+            for j in 0..3 {
+                o.int(j);
+            }
+        }
+        "map" => {
+            o.map(3);
+            for j in 0..3 {
+                o.int(j);
+                o.boolean(j == 1);
+            }
+        }
+        "attrib" => {
+            if o.resp3 {
+                o.attribute(1);
+                o.bulk(b"key-popularity");
+                o.array(2);
+                o.bulk(b"key:123");
+                o.int(90);
+            }
+            o.bulk(b"Some real reply following the attribute");
+        }
+        "push" => {
+            if !o.resp3 {
+                o.err("ERR RESP2 is not supported by this command");
+                return;
+            }
+            o.push(2);
+            o.bulk(b"server-cpu-usage");
+            o.int(42);
+            o.bulk(b"Some real reply following the push reply");
+        }
+        "true" => o.boolean(true),
+        "false" => o.boolean(false),
+        "verbatim" => o.verbatim(b"This is a verbatim\nstring"),
+        _ => o.err("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"),
     }
 }
 

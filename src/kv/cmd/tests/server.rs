@@ -67,6 +67,23 @@ fn time_info_config_debug() {
             .contains("can't set immutable config")
     );
     assert_eq!(t.r(&["DEBUG", "SLEEP", "0"]), OK);
+    assert_eq!(
+        t.r(&["DEBUG", "PROTOCOL", "bignum"]),
+        bulk("1234567999999999999999999999999999999")
+    );
+    assert_eq!(
+        t.r(&["DEBUG", "PROTOCOL", "map"]),
+        "*6\r\n:0\r\n:0\r\n:1\r\n:1\r\n:2\r\n:0\r\n"
+    );
+    t.r(&["HELLO", "3"]);
+    assert_eq!(
+        t.r(&["DEBUG", "PROTOCOL", "map"]),
+        "%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n"
+    );
+    assert_eq!(t.r(&["DEBUG", "PROTOCOL", "double"]), ",3.141\r\n");
+    assert!(t.r(&["DEBUG", "PROTOCOL", "push"]).starts_with(">2\r\n"));
+    assert!(t.r(&["DEBUG", "PROTOCOL", "attrib"]).starts_with("|1\r\n"));
+    t.r(&["HELLO", "2"]);
     assert_eq!(t.r(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), OK);
     assert!(
         t.r(&["DEBUG", "NOPE"])
