@@ -350,6 +350,7 @@ pub struct KvArgs {
 }
 
 /// The kv server subcommands.
+#[allow(clippy::large_enum_variant)] // parsed once per run; boxing buys nothing
 #[derive(Debug, Subcommand)]
 pub enum KvCommand {
     /// Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc).

@@ -459,12 +459,12 @@ impl Ks<'_> {
         cursors.resize(self.space.dbs.len(), 0);
         let now = self.now;
         let mut removed = 0;
-        for db in 0..self.space.dbs.len() {
+        for (db, cursor) in cursors.iter_mut().enumerate() {
             if self.space.dbs[db].expires == 0 {
                 continue;
             }
             let mut dead = Vec::new();
-            cursors[db] = self.space.dbs[db].dict.scan(cursors[db], budget, |k, e| {
+            *cursor = self.space.dbs[db].dict.scan(*cursor, budget, |k, e| {
                 if !e.live(now) {
                     dead.push(k.to_vec());
                 }

@@ -625,7 +625,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
         "keyspace" => {
             let mut s = "# Keyspace\r\n".to_string();
             for (i, d) in ctx.ks.space.dbs.iter().enumerate() {
-                if d.dict.len() > 0 {
+                if !d.dict.is_empty() {
                     s.push_str(&format!("db{i}:keys={},expires={},avg_ttl=0\r\n", d.dict.len(), d.expires));
                 }
             }

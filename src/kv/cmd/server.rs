@@ -378,6 +378,7 @@ fn debug(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 }
 
 /// DEBUG PROTOCOL: one reply of each RESP3 type, as Redis sends them.
+#[allow(clippy::approx_constant)] // 3.141 is Redis's literal, not PI
 fn debug_protocol(ctx: &mut Ctx<'_>, name: &[u8]) {
     let o = &mut *ctx.out;
     match String::from_utf8_lossy(name).to_ascii_lowercase().as_str() {

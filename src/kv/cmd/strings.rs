@@ -259,8 +259,12 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
+/// The error was already answered to the client (WRONGTYPE and friends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answered;
+
 /// The string at `key` for a read, or WRONGTYPE answered (`Err`).
-pub fn read<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<Option<&'a Vec<u8>>, ()> {
+pub fn read<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<Option<&'a Vec<u8>>, Answered> {
     let db = ctx.db();
     match ctx.ks.read(db, key) {
         None => Ok(None),
@@ -268,7 +272,7 @@ pub fn read<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<Option<&'a Vec<u8>>,
             Ok(s) => Ok(Some(s)),
             Err(_) => {
                 ctx.out.err(WRONGTYPE);
-                Err(())
+                Err(Answered)
             }
         },
     }
@@ -276,7 +280,7 @@ pub fn read<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<Option<&'a Vec<u8>>,
 
 /// The live string at `key` for a write (expired keys deleted first), or
 /// WRONGTYPE answered.
-pub fn for_write(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, ()> {
+pub fn for_write(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, Answered> {
     let db = ctx.db();
     match ctx.ks.lookup_write(db, key) {
         None => Ok(None),
@@ -284,7 +288,7 @@ pub fn for_write(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, ()> {
             Ok(s) => Ok(Some(s.clone())),
             Err(_) => {
                 ctx.out.err(WRONGTYPE);
-                Err(())
+                Err(Answered)
             }
         },
     }
@@ -376,7 +380,7 @@ fn set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let old = if get {
         match for_write(ctx, a[1]) {
             Ok(v) => v,
-            Err(()) => return,
+            Err(Answered) => return,
         }
     } else {
         None
@@ -626,7 +630,7 @@ fn append(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 }
 
 /// The length of the live string at `key` for a write, or WRONGTYPE answered.
-fn for_write_len(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<usize>, ()> {
+fn for_write_len(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<usize>, Answered> {
     let db = ctx.db();
     match ctx.ks.lookup_write(db, key) {
         None => Ok(None),
@@ -634,7 +638,7 @@ fn for_write_len(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<usize>, ()> {
             Ok(s) => Ok(Some(s.len())),
             Err(_) => {
                 ctx.out.err(WRONGTYPE);
-                Err(())
+                Err(Answered)
             }
         },
     }

@@ -21,7 +21,7 @@ fn a_queueing_error_aborts_and_applies_nothing() {
     let mut t = T::new();
     t.r(&["MULTI"]);
     t.r(&["SET", "x", "1"]);
-    assert_eq!(t.r(&["NOSUCH"]).starts_with("-ERR unknown command"), true);
+    assert!(t.r(&["NOSUCH"]).starts_with("-ERR unknown command"));
     assert_eq!(
         t.r(&["GET"]),
         "-ERR wrong number of arguments for 'get' command\r\n"
