@@ -510,6 +510,8 @@ impl<'a> Worker<'a> {
                     "{}: closing client id={}: {why}",
                     c.peer, c.sess.id
                 ));
+                c.out.buf.clear();
+                c.out_pos = 0;
                 self.close(i, &why);
                 continue;
             }

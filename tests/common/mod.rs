@@ -106,6 +106,16 @@ impl Running {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// A stderr line already printed, without waiting.
+    pub fn try_stderr_line(&self) -> Option<String> {
+        self.stderr.try_recv().ok()
+    }
+
     /// Wait for a stderr line containing `needle`; returns it.
     pub fn wait_stderr(&self, needle: &str) -> String {
         loop {
