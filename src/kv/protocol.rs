@@ -80,6 +80,12 @@ const LINE_COMMANDS: [&[u8]; 4] = [b"SET", b"GET", b"DEL", b"QUIT"];
 /// Redis's limits for a header line without its CRLF and an inline request.
 const MAX_HEADER: usize = 64 * 1024;
 
+/// A parser position saved by [`Parser::mark`].
+#[derive(Debug, Clone, Copy)]
+pub struct ParserMark {
+    proto: Option<Proto>,
+}
+
 /// A connection's request parser: its protocol and where it stopped.
 #[derive(Debug, Default, Clone)]
 pub struct Parser {
@@ -308,6 +314,21 @@ impl Parser {
             len: nl + 1,
             inline: false,
         }
+    }
+
+    /// Where the parser stands (without the last command's arguments), to
+    /// rewind it with [`Parser::rewind`].
+    pub fn mark(&self) -> ParserMark {
+        ParserMark { proto: self.proto }
+    }
+
+    /// Go back to a [`Parser::mark`]: the request at the caller's start is
+    /// parsed again from its first byte (always valid; the partial
+    /// arguments of that moment are not kept).
+    pub fn rewind(&mut self, m: ParserMark) {
+        self.proto = m.proto;
+        self.pending = None;
+        self.scanned = 0;
     }
 
     /// True in the middle of a request (bytes consumed into parser state).

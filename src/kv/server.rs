@@ -33,7 +33,7 @@ use super::cmd::{self, Ctx};
 use super::conn::{Conn, OUT_HIGH};
 use super::keyspace::Batch;
 use super::logfile::Fsync;
-use super::protocol::{Parser, Proto, Step};
+use super::protocol::{ParserMark, Proto, Step};
 use super::session::Session;
 use super::shared::{Config, Msg, Shared};
 use super::store::{Store, now_ms};
@@ -161,7 +161,7 @@ fn spawn_housekeeping(sh: Arc<Shared>, shutdown: Shutdown) -> Result<std::thread
 struct Mark {
     token: usize,
     start: usize,
-    filled_parser: Parser,
+    parser: ParserMark,
     out_len: usize,
     sess: Session,
     discarding: bool,
@@ -401,7 +401,7 @@ impl<'a> Worker<'a> {
                     marks.push(Mark {
                         token: i,
                         start: c.start,
-                        filled_parser: c.parser.clone(),
+                        parser: c.parser.mark(),
                         out_len: c.out.buf.len(),
                         sess: c.sess.clone(),
                         discarding: c.discarding,
@@ -469,7 +469,7 @@ impl<'a> Worker<'a> {
                 for m in marks {
                     if let Some(Some(c)) = self.conns.get_mut(m.token) {
                         c.start = m.start;
-                        c.parser = m.filled_parser;
+                        c.parser.rewind(m.parser);
                         c.out.buf.truncate(m.out_len);
                         c.out.resp3 = m.sess.handle.resp.load(Ordering::Relaxed) == 3;
                         c.sess = m.sess;
