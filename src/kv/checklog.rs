@@ -105,3 +105,20 @@ pub fn check(path: &Path, fix: bool) -> Result<Report> {
     }
     Ok(report)
 }
+
+/// `netkit kv check-log FILE [--fix]`: print the report; false when
+/// problems remain (exit status 1).
+pub fn run(path: &Path, fix: bool) -> Result<bool> {
+    let report = check(path, fix)?;
+    for line in report.lines(path) {
+        println!("{line}");
+    }
+    if !report.problems.is_empty() && report.backup.is_none() {
+        println!(
+            "run `netkit kv check-log {} --fix` to repair it (a backup is kept)",
+            path.display()
+        );
+        return Ok(false);
+    }
+    Ok(true)
+}

@@ -30,3 +30,56 @@ pub mod session;
 pub mod shared;
 pub mod store;
 pub mod value;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use crate::net;
+use crate::shutdown::Shutdown;
+use logfile::Fsync;
+use shared::Config;
+use store::Store;
+
+/// `netkit kv serve`: open (replay) the store, bind `addr`, print the
+/// listening line, serve until a signal, print the summary.
+pub fn listen_and_serve(addr: SocketAddr, fsync: Fsync, cfg: Config) -> Result<()> {
+    let log = cfg.log;
+    let (store, mode) = match &cfg.data {
+        None => (
+            Store::new(cfg.databases),
+            "kv, in memory only: nothing is saved (--data FILE to persist)".to_string(),
+        ),
+        Some(p) => {
+            let (store, opened) = Store::open(p, cfg.databases, fsync)?;
+            if opened.torn > 0 {
+                log.warn(&format!(
+                    "warning: {}: cut a torn last record ({} bytes at offset {}, a crash mid-write); kept {} good records",
+                    p.display(),
+                    opened.torn,
+                    opened.torn_at,
+                    opened.records
+                ));
+            }
+            let mode = format!(
+                "kv, log {} fsync {}, {} keys from {} records",
+                p.display(),
+                fsync.name(),
+                opened.keys,
+                opened.records
+            );
+            (store, mode)
+        }
+    };
+    let listener = net::bind_tcp(addr)?;
+    let local = listener.local_addr()?;
+    log.listening(local, "tcp", &mode, net::loopback_note(&local));
+    let shutdown = Shutdown::new();
+    shutdown.stop_on_signals()?;
+    let started = Instant::now();
+    let summary = server::run(listener, shutdown, Arc::new(store), cfg)?;
+    log.summary(&summary, started.elapsed(), "connections");
+    Ok(())
+}
