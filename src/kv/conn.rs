@@ -57,6 +57,8 @@ pub struct Conn {
     pub discarding: bool,
     /// The peer shut down its side: answer what it sent, then close.
     pub peer_closed: bool,
+    /// Registered for writable events (output is backed up).
+    pub want_write: bool,
 }
 
 impl Conn {
@@ -81,6 +83,7 @@ impl Conn {
             bytes_out: 0,
             discarding: false,
             peer_closed: false,
+            want_write: false,
         }
     }
 
@@ -124,6 +127,11 @@ impl Conn {
                     got += n;
                     self.bytes_in += n as u64;
                     self.last_active = Instant::now();
+                    if n < room {
+                        // A short read took everything the socket held; data
+                        // arriving later raises a new readiness event.
+                        return;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -348,11 +348,11 @@ impl<'a> Worker<'a> {
                 self.conns.push(None);
                 self.conns.len() - 1
             });
-            if let Err(e) = self.poll.registry().register(
-                &mut stream,
-                Token(i),
-                Interest::READABLE | Interest::WRITABLE,
-            ) {
+            if let Err(e) = self
+                .poll
+                .registry()
+                .register(&mut stream, Token(i), Interest::READABLE)
+            {
                 self.sh
                     .cfg
                     .log
@@ -485,7 +485,7 @@ impl<'a> Worker<'a> {
 
     /// Flush output, close what must close, schedule what must come back.
     fn finish(&mut self, ready: &mut Vec<usize>, again: &mut Vec<usize>) {
-        let limit = self.sh.settings().output_limit as usize;
+        let limit = self.sh.settings.read().map_or(0, |s| s.output_limit) as usize;
         for i in ready.drain(..) {
             let Some(Some(c)) = self.conns.get_mut(i) else {
                 continue;
@@ -519,11 +519,30 @@ impl<'a> Worker<'a> {
                 Ok(true) => {
                     if let Some(why) = c.closing.take() {
                         self.close(i, &why);
-                    } else if c.more || c.has_input() && complete_waiting(c) {
+                        continue;
+                    }
+                    if c.want_write {
+                        // Drained: readable events only (no wakeup per ACK).
+                        c.want_write = false;
+                        let _ = self.poll.registry().reregister(
+                            &mut c.stream,
+                            Token(i),
+                            Interest::READABLE,
+                        );
+                    }
+                    if c.more || c.has_input() && complete_waiting(c) {
                         again.push(i);
                     }
                 }
                 Ok(false) => {
+                    if !c.want_write {
+                        c.want_write = true;
+                        let _ = self.poll.registry().reregister(
+                            &mut c.stream,
+                            Token(i),
+                            Interest::READABLE | Interest::WRITABLE,
+                        );
+                    }
                     if c.closing.is_none() && c.pending() < OUT_HIGH && (c.more || c.has_input()) {
                         again.push(i);
                     }
@@ -537,7 +556,7 @@ impl<'a> Worker<'a> {
         if self.sh.fd_limited.load(Ordering::Relaxed) {
             self.accept_all(listener);
         }
-        let timeout = self.sh.settings().timeout;
+        let timeout = self.sh.settings.read().map_or(0, |s| s.timeout);
         if timeout == 0 {
             return;
         }

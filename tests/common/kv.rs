@@ -97,7 +97,10 @@ impl Resp {
                 self.buf.drain(..n);
                 return r;
             }
-            let n = self.s.read(&mut chunk).expect("read");
+            let n = match self.s.read(&mut chunk) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => r.expect("read"),
+            };
             assert!(n > 0, "server closed the connection");
             self.buf.extend_from_slice(&chunk[..n]);
         }
