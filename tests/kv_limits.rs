@@ -139,3 +139,34 @@ fn at_the_fd_limit_the_server_logs_once_and_serves_waiting_clients_later() {
     }
     assert_eq!(more, 0, "the fd limit was logged more than once");
 }
+
+#[test]
+fn deny_and_allow_filter_clients_like_serve() {
+    let cfg = Config {
+        acl: netkit::acl::Acl {
+            allow: Vec::new(),
+            deny: vec![netkit::acl::Cidr::parse("127.0.0.1").expect("cidr")],
+        },
+        ..quiet()
+    };
+    let kv = Kv::start(Arc::new(Store::new(16)), cfg);
+    let mut s = TcpStream::connect(kv.addr).expect("the backlog accepts");
+    s.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    let _ = s.write_all(b"PING\r\n");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    assert!(
+        buf.is_empty(),
+        "a denied client got {:?}",
+        String::from_utf8_lossy(&buf)
+    );
+    let allowed = Config {
+        acl: netkit::acl::Acl {
+            allow: vec![netkit::acl::Cidr::parse("127.0.0.0/8").expect("cidr")],
+            deny: Vec::new(),
+        },
+        ..quiet()
+    };
+    let kv = Kv::start(Arc::new(Store::new(16)), allowed);
+    assert_eq!(kv.conn().call(&["PING"]), Reply::Status("PONG".into()));
+}

@@ -265,6 +265,33 @@ pub fn hint_for(line: &str) -> Option<String> {
     Some(format!("{lead}{}", rest.join(" ")))
 }
 
+/// `help` in the REPL: the command table's syntax and summary for the named
+/// commands (like redis-cli's `help SET`), or how to ask.
+pub fn help_text(names: &[Vec<u8>]) -> String {
+    if names.is_empty() {
+        return "Type: \"help <command>\" for a command's syntax and summary, e.g. help set\n"
+            .into();
+    }
+    let mut out = String::new();
+    for n in names {
+        match super::cmd::lookup(n) {
+            Some(c) => out.push_str(&format!(
+                "\n  {} {}\n  summary: {}\n  since: {}\n  group: {}\n\n",
+                c.name.to_ascii_uppercase(),
+                c.syntax,
+                c.summary,
+                c.since,
+                c.group
+            )),
+            None => out.push_str(&format!(
+                "no such command: {}\n",
+                String::from_utf8_lossy(n)
+            )),
+        }
+    }
+    out
+}
+
 struct Helper;
 
 impl rustyline::hint::Hinter for Helper {
@@ -321,6 +348,10 @@ fn repl(conn: &mut Conn, cfg: &ClientConfig, raw: bool) -> Result<bool> {
         if args[0].eq_ignore_ascii_case(b"exit") {
             break;
         }
+        if args[0].eq_ignore_ascii_case(b"help") {
+            print!("{}", help_text(&args[1..]));
+            continue;
+        }
         let reply = conn.call(&args)?;
         io::stdout().write_all(&format_reply(&reply, raw))?;
         if quit {
@@ -376,6 +407,16 @@ mod tests {
             "1) \"a\"\n2) 1) (integer) 1\n   2) (nil)\n"
         );
         assert_eq!(s(arr, true), "a\n1\n\n");
+    }
+
+    #[test]
+    fn help_comes_from_the_command_table() {
+        let h = help_text(&[b"getex".to_vec()]);
+        assert!(h.contains("GETEX key [EX seconds"), "{h}");
+        assert!(h.contains(
+            "summary: Returns the string value of a key after setting its expiration time."
+        ));
+        assert!(help_text(&[b"nope".to_vec()]).contains("no such command"));
     }
 
     #[test]
