@@ -77,6 +77,8 @@ pub struct Aof {
     written: AtomicU64,
     synced: AtomicU64,
     broken: Mutex<Option<String>>,
+    /// Fast check for `broken` (read on every write command).
+    is_broken: AtomicBool,
     base_size: AtomicU64,
     rewriting: AtomicBool,
     /// Compact when the file is this many times its compacted size...
@@ -126,6 +128,7 @@ impl Aof {
             written: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             broken: Mutex::new(None),
+            is_broken: AtomicBool::new(false),
             base_size: AtomicU64::new(size),
             rewriting: AtomicBool::new(false),
             growth: 2,
@@ -149,11 +152,15 @@ impl Aof {
 
     /// Why the log refuses writes, if it does.
     pub fn broken(&self) -> Option<String> {
+        if !self.is_broken.load(Ordering::Acquire) {
+            return None;
+        }
         lock(&self.broken).clone()
     }
 
     fn mark_broken(&self, why: String) {
         lock(&self.broken).get_or_insert(why);
+        self.is_broken.store(true, Ordering::Release);
     }
 
     /// Append whole records with one write; returns the logical position to
