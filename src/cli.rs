@@ -320,9 +320,12 @@ pub struct ConnectArgs {
     /// One JSON summary object on stderr at exit (-z: one object per port on stdout).
     #[arg(long)]
     pub json: bool,
-    /// Record every chunk both ways as a hex dump to FILE (`-`: stderr).
-    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["interactive", "probe", "framed"])]
+    /// Record every chunk both ways as a hex dump to FILE (`-`: stderr; at the prompt, the screen).
+    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["probe", "framed"])]
     pub hexdump: Option<String>,
+    /// Write the session's bytes, both ways as they are, to FILE (like ncat -o); also at the prompt.
+    #[arg(short = 'o', long = "output", value_name = "FILE", conflicts_with_all = ["probe", "framed"])]
+    pub output: Option<std::path::PathBuf>,
 }
 
 /// `netkit kv serve ...` or `netkit kv [OPTIONS] [COMMAND ARGS...]`.

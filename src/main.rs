@@ -309,6 +309,9 @@ fn connect_config(a: ConnectArgs) -> Result<ConnectConfig> {
     if a.udp && a.hexdump.is_some() {
         return Err(error::usage("--hexdump is for TCP connections (not -u)"));
     }
+    if a.udp && a.output.is_some() {
+        return Err(error::usage("-o/--output is for TCP connections (not -u)"));
+    }
     let port = net::parse_port(&port)?;
     if port == 0 {
         return Err(error::usage("cannot connect to port 0"));
@@ -335,12 +338,19 @@ fn connect_config(a: ConnectArgs) -> Result<ConnectConfig> {
             tap: None,
         },
         hexdump: hexdump_of(a.hexdump.as_deref())?,
+        transcript: a
+            .output
+            .as_deref()
+            .map(connect::transcript::open)
+            .transpose()?,
         reply_timeout: a.reply_timeout,
         verbose: a.verbose,
         interactive: a.interactive,
         repl: ReplOptions {
             crlf: a.crlf,
             history: history_path(),
+            hexdump_on_stderr: a.hexdump.as_deref() == Some("-"),
+            ..ReplOptions::default()
         },
         framed: a.framed,
         progress: a.progress,

@@ -123,8 +123,8 @@ fn dash_i_reads_lines_from_a_pipe() {
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
-        stdout, "one\ttwo\n:colon\nthree\n",
-        "\\r\\n shows as a newline"
+        stdout, "one\ttwo\n:colon\nthree\r\n",
+        "stdout is not a terminal: the echo's exact bytes"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unknown command :frob"), "{stderr}");

@@ -3,7 +3,13 @@
 //! unit test.
 //!
 //! A line is either bytes to send (escapes `\n \r \t \\ \0 \xHH` decoded,
-//! the line ending appended) or a `:command`. `::text` sends `:text`.
+//! the line ending appended) or a `:command`. `::text` sends `:text`. A
+//! backslash that starts no known escape (a Windows path) is sent as it is;
+//! the caller shows a hint about it once. Pasted lines are always data.
+//!
+//! Received bytes are shown by `Renderer`: text as it is, every other byte
+//! as `\xHH` in reverse video, so the byte 0x1b and the four characters
+//! `\x1b` sent literally look different.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -29,7 +35,13 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// Send these bytes (line ending included).
-    Send(Vec<u8>),
+    Send {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// The first backslash sequence that is no escape and was sent as
+        /// typed (e.g. `\q`), for a one-time hint.
+        literal: Option<String>,
+    },
     /// Run a command.
     Command(Command),
 }
@@ -66,10 +78,22 @@ pub fn parse(line: &str, crlf: bool) -> Result<Input, LineError> {
     }
 }
 
-fn send(text: &str, crlf: bool) -> Result<Input, LineError> {
-    let mut bytes = unescape(text)?;
+/// A pasted line: data whatever it starts with, escapes decoded.
+pub fn data_line(line: &str, crlf: bool) -> Input {
+    let (mut bytes, literal) = unescape(line);
     bytes.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
-    Ok(Input::Send(bytes))
+    Input::Send { bytes, literal }
+}
+
+fn send(text: &str, crlf: bool) -> Result<Input, LineError> {
+    Ok(data_line(text, crlf))
+}
+
+/// The hint shown (once) when a backslash sequence was sent as typed.
+pub fn literal_hint(seq: &str) -> String {
+    format!(
+        "note: {seq} is not an escape, so it was sent as typed (known: \\n \\r \\t \\\\ \\0 \\xHH; \\\\ sends one backslash)"
+    )
 }
 
 fn on_off(cmd: &str, arg: &str) -> Result<bool, LineError> {
@@ -110,102 +134,163 @@ fn parse_command(text: &str) -> Result<Command, LineError> {
     }
 }
 
-/// Decode `\n \r \t \\ \0 \xHH` into bytes; any other character is sent as UTF-8.
-pub fn unescape(text: &str) -> Result<Vec<u8>, LineError> {
+/// Decode `\n \r \t \\ \0 \xHH` into bytes; any other character is sent as
+/// UTF-8, and so is a backslash that starts no known escape: it and what
+/// follows go out as typed. Returns the bytes and the first such sequence.
+pub fn unescape(text: &str) -> (Vec<u8>, Option<String>) {
     let mut out = Vec::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            let mut buf = [0u8; 4];
-            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push(b'\n'),
-            Some('r') => out.push(b'\r'),
-            Some('t') => out.push(b'\t'),
-            Some('0') => out.push(0),
-            Some('\\') => out.push(b'\\'),
-            Some('x') => {
-                let hex: String = chars.by_ref().take(2).collect();
-                let byte = (hex.len() == 2)
-                    .then(|| u8::from_str_radix(&hex, 16).ok())
-                    .flatten()
-                    .ok_or_else(|| {
-                        LineError(format!(
-                            "bad escape \\x{hex}: write two hex digits, \\x00 to \\xff"
-                        ))
-                    })?;
-                out.push(byte);
-            }
-            Some(other) => {
-                return Err(LineError(format!(
-                    "unknown escape \\{other}; known: \\n \\r \\t \\\\ \\0 \\xHH (\\\\ sends a backslash)"
-                )));
+    let mut literal = None;
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.extend_from_slice(&rest.as_bytes()[..at]);
+        let after = &rest[at + 1..];
+        let (byte, used) = match after.as_bytes().first() {
+            Some(b'n') => (Some(b'\n'), 1),
+            Some(b'r') => (Some(b'\r'), 1),
+            Some(b't') => (Some(b'\t'), 1),
+            Some(b'0') => (Some(0), 1),
+            Some(b'\\') => (Some(b'\\'), 1),
+            Some(b'x') => match after.get(1..3).map(|h| u8::from_str_radix(h, 16)) {
+                Some(Ok(b)) if after.as_bytes()[1..3].iter().all(u8::is_ascii_hexdigit) => {
+                    (Some(b), 3)
+                }
+                _ => (None, 0),
+            },
+            _ => (None, 0),
+        };
+        match byte {
+            Some(b) => {
+                out.push(b);
+                rest = &after[used..];
             }
             None => {
-                return Err(LineError(
-                    "the line ends with a lone backslash; write \\\\ to send one".into(),
-                ));
+                if literal.is_none() {
+                    let seq: String = after
+                        .chars()
+                        .take(if after.starts_with('x') { 3 } else { 1 })
+                        .collect();
+                    literal = Some(format!("\\{seq}"));
+                }
+                out.push(b'\\');
+                rest = after;
             }
         }
     }
-    Ok(out)
+    out.extend_from_slice(rest.as_bytes());
+    (out, literal)
 }
 
-/// Received bytes as terminal-safe text: printable characters and `\n`/`\t`
-/// as they are, `\r\n` as a newline, every other control byte and invalid
-/// UTF-8 as `\xHH`, so a peer cannot drive the terminal with escape codes.
-/// `carry` holds an incomplete UTF-8 sequence from the previous chunk.
-pub fn render_text(carry: &mut Vec<u8>, data: &[u8]) -> String {
-    let mut bytes = std::mem::take(carry);
-    bytes.extend_from_slice(data);
-    let mut out = String::with_capacity(bytes.len());
-    let mut rest: &[u8] = &bytes;
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(s) => {
-                push_safe(&mut out, s);
-                break;
-            }
-            Err(e) => {
-                let (good, bad) = rest.split_at(e.valid_up_to());
-                // valid_up_to marks valid UTF-8, so this cannot fail.
-                push_safe(&mut out, std::str::from_utf8(good).unwrap_or_default());
-                match e.error_len() {
-                    None => {
-                        // Incomplete sequence at the end: wait for the next chunk.
-                        carry.extend_from_slice(bad);
-                        break;
-                    }
-                    Some(n) => {
-                        for b in &bad[..n] {
-                            let _ = write!(out, "\\x{b:02x}");
-                        }
-                        rest = &bad[n..];
-                    }
+/// Reverse video on and off around bytes shown as escapes.
+pub const MARK_ON: &str = "\x1b[7m";
+/// See `MARK_ON`.
+pub const MARK_OFF: &str = "\x1b[27m";
+
+/// Turns received bytes into terminal-safe text, chunk by chunk, with the
+/// same result however the bytes were split: an incomplete UTF-8
+/// character or a CR that may start a CR LF is held until the next chunk
+/// (or `flush`).
+#[derive(Debug, Default)]
+pub struct Renderer {
+    carry: Vec<u8>,
+}
+
+impl Renderer {
+    /// A renderer holding nothing.
+    pub fn new() -> Renderer {
+        Renderer::default()
+    }
+
+    /// Bytes are held back waiting for the next chunk.
+    pub fn holding(&self) -> bool {
+        !self.carry.is_empty()
+    }
+
+    /// Text for `data` (and what was held).
+    pub fn feed(&mut self, data: &[u8]) -> String {
+        let mut bytes = std::mem::take(&mut self.carry);
+        bytes.extend_from_slice(data);
+        let keep = held_tail(&bytes);
+        self.carry = bytes[bytes.len() - keep..].to_vec();
+        render_text(&bytes[..bytes.len() - keep])
+    }
+
+    /// Text for whatever is held (no more bytes are coming soon).
+    pub fn flush(&mut self) -> String {
+        let bytes = std::mem::take(&mut self.carry);
+        render_text(&bytes)
+    }
+}
+
+/// How many bytes at the end may change meaning with more bytes: a
+/// trailing CR, or an unfinished UTF-8 character.
+fn held_tail(b: &[u8]) -> usize {
+    if b.last() == Some(&b'\r') {
+        return 1;
+    }
+    // Up to 3 bytes of an unfinished UTF-8 sequence.
+    for back in 1..=3.min(b.len()) {
+        let lead = b[b.len() - back];
+        let need = match lead {
+            0xc2..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf4 => 4,
+            0x80..=0xbf => continue,
+            _ => return 0,
+        };
+        return if need > back && b[b.len() - back + 1..].iter().all(|&c| c & 0xc0 == 0x80) {
+            back
+        } else {
+            0
+        };
+    }
+    0
+}
+
+/// Bytes as terminal-safe text: printable characters, `\n` and `\t` as
+/// they are, CR LF as a newline, every other control byte and each byte of
+/// invalid UTF-8 as `\xHH` between `MARK_ON` and `MARK_OFF`, so a peer
+/// cannot drive the terminal with escape codes, and an escaped byte never
+/// looks like the same characters sent literally.
+pub fn render_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 16);
+    let mut marked = false;
+    for chunk in bytes.utf8_chunks() {
+        let mut chars = chunk.valid().chars().peekable();
+        while let Some(c) = chars.next() {
+            let plain = match c {
+                '\r' if chars.peek() == Some(&'\n') => continue,
+                '\n' | '\t' => true,
+                c => !c.is_control(),
+            };
+            if plain {
+                if marked {
+                    out.push_str(MARK_OFF);
+                    marked = false;
+                }
+                out.push(c);
+            } else {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    mark(&mut out, &mut marked, b);
                 }
             }
         }
+        for &b in chunk.invalid() {
+            mark(&mut out, &mut marked, b);
+        }
+    }
+    if marked {
+        out.push_str(MARK_OFF);
     }
     out
 }
 
-fn push_safe(out: &mut String, s: &str) {
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' | '\t' => out.push(c),
-            c if c.is_control() => {
-                let mut buf = [0u8; 4];
-                for b in c.encode_utf8(&mut buf).as_bytes() {
-                    let _ = write!(out, "\\x{b:02x}");
-                }
-            }
-            c => out.push(c),
-        }
+fn mark(out: &mut String, marked: &mut bool, b: u8) {
+    if !*marked {
+        out.push_str(MARK_ON);
+        *marked = true;
     }
+    let _ = write!(out, "\\x{b:02x}");
 }
 
 #[cfg(test)]
@@ -214,7 +299,10 @@ mod tests {
 
     fn sent(line: &str) -> Vec<u8> {
         match parse(line, false) {
-            Ok(Input::Send(b)) => b,
+            Ok(Input::Send {
+                bytes,
+                literal: None,
+            }) => bytes,
             other => panic!("{line:?}: {other:?}"),
         }
     }
@@ -223,7 +311,13 @@ mod tests {
     fn plain_lines_get_the_line_ending() {
         assert_eq!(sent("hello"), b"hello\n");
         assert_eq!(sent(""), b"\n");
-        assert_eq!(parse("GET /", true), Ok(Input::Send(b"GET /\r\n".to_vec())));
+        assert_eq!(
+            parse("GET /", true),
+            Ok(Input::Send {
+                bytes: b"GET /\r\n".to_vec(),
+                literal: None
+            })
+        );
         assert_eq!(sent("héllo"), "héllo\n".as_bytes());
     }
 
@@ -233,9 +327,45 @@ mod tests {
         assert_eq!(sent(r"\x00\xff\x7F"), b"\x00\xff\x7f\n");
         assert_eq!(sent(r"\0"), b"\0\n");
         assert_eq!(sent(r"back\\slash"), b"back\\slash\n");
-        for bad in [r"\q", r"\x", r"\x4", r"\xgg", r"end\", r"\xé1"] {
-            assert!(parse(bad, false).is_err(), "{bad}");
+    }
+
+    #[test]
+    fn unknown_escapes_are_sent_as_typed_and_reported() {
+        for (line, bytes, seq) in [
+            (r"C:\dir\sub", &b"C:\\dir\\sub"[..], r"\d"),
+            (r"\q", b"\\q", r"\q"),
+            (r"\x", b"\\x", r"\x"),
+            (r"\x4", b"\\x4", r"\x4"),
+            (r"\xgg", b"\\xgg", r"\xgg"),
+            (r"\x+f", b"\\x+f", r"\x+f"),
+            (r"end\", b"end\\", r"\"),
+            (r"\xé1", "\\xé1".as_bytes(), r"\xé1"),
+            (r"a\qb\n", b"a\\qb\n", r"\q"),
+        ] {
+            let (got, literal) = unescape(line);
+            assert_eq!(got, bytes, "{line}");
+            assert_eq!(literal.as_deref(), Some(seq), "{line}");
         }
+        assert!(literal_hint(r"\q").contains(r"\q is not an escape"));
+        assert!(!literal_hint(r"\q").contains('\n'));
+    }
+
+    #[test]
+    fn pasted_lines_are_data_even_with_a_colon() {
+        assert_eq!(
+            data_line(":quit", false),
+            Input::Send {
+                bytes: b":quit\n".to_vec(),
+                literal: None
+            }
+        );
+        assert_eq!(
+            data_line(r"C:\x41\q", true),
+            Input::Send {
+                bytes: b"C:A\\q\r\n".to_vec(),
+                literal: Some(r"\q".into())
+            }
+        );
     }
 
     #[test]
@@ -273,21 +403,57 @@ mod tests {
         assert_eq!(sent(" :quit"), b" :quit\n");
     }
 
+    fn m(s: &str) -> String {
+        format!("{MARK_ON}{s}{MARK_OFF}")
+    }
+
     #[test]
-    fn received_text_is_terminal_safe() {
-        let mut carry = Vec::new();
-        assert_eq!(render_text(&mut carry, b"hi\r\n"), "hi\n");
+    fn received_text_is_terminal_safe_and_escapes_are_marked() {
+        assert_eq!(render_text(b"hi\r\n\tx"), "hi\n\tx");
         assert_eq!(
-            render_text(&mut carry, b"\x1b[2J\x07ok\r"),
-            "\\x1b[2J\\x07ok\\x0d"
+            render_text(b"\x1b[2J\x07ok\r"),
+            format!("{}[2J{}ok{}", m("\\x1b"), m("\\x07"), m("\\x0d"))
         );
-        assert_eq!(render_text(&mut carry, b"\xff\xfe"), "\\xff\\xfe");
-        // "é" split across two chunks is held, then shown whole.
-        assert_eq!(render_text(&mut carry, b"caf\xc3"), "caf");
-        assert_eq!(carry, b"\xc3");
-        assert_eq!(render_text(&mut carry, b"\xa9!"), "é!");
-        assert!(carry.is_empty());
-        assert_eq!(render_text(&mut carry, b"\xc2\x9b"), "\\xc2\\x9b"); // C1 CSI
+        assert_eq!(render_text(b"\xff\xfe"), m("\\xff\\xfe"));
+        assert_eq!(render_text(b"\xc2\x9b"), m("\\xc2\\x9b")); // C1 CSI
+        // The byte and the four characters sent literally differ.
+        assert_ne!(render_text(b"\x1b"), render_text(br"\x1b"));
+        assert_eq!(render_text(br"\x1b"), r"\x1b");
+    }
+
+    #[test]
+    fn rendering_does_not_depend_on_how_bytes_were_split() {
+        let mut input = "caf\u{e9} \r\n\x1b[1m\r\n\u{4e16}\r\r\n\u{1f600}"
+            .as_bytes()
+            .to_vec();
+        input.extend_from_slice(b"\xff!\r\xe4\xb8");
+        let mut whole = Renderer::new();
+        let expected = whole.feed(&input) + &whole.flush();
+        for a in 0..=input.len() {
+            for b in a..=input.len() {
+                let mut r = Renderer::new();
+                let mut got = r.feed(&input[..a]);
+                got += &r.feed(&input[a..b]);
+                got += &r.feed(&input[b..]);
+                got += &r.flush();
+                assert_eq!(got, expected, "split at {a}, {b}");
+            }
+        }
+        assert!(expected.contains("\u{e9} \n"), "{expected}");
+        assert!(expected.ends_with(&m("\\xe4\\xb8")), "{expected}");
+    }
+
+    #[test]
+    fn held_bytes_wait_for_the_next_chunk() {
+        let mut r = Renderer::new();
+        assert_eq!(r.feed(b"a\r"), "a");
+        assert!(r.holding());
+        assert_eq!(r.feed(b"\nb"), "\nb");
+        assert_eq!(r.feed(b"\xc3"), "");
+        assert_eq!(r.feed(b"\xa9"), "\u{e9}");
+        assert!(!r.holding());
+        r.feed(b"\r");
+        assert_eq!(r.flush(), m("\\x0d"));
     }
 
     #[test]
