@@ -151,6 +151,7 @@ fn read_tcp(mut s: TcpStream, shared: &Shared, d: &Delivery) -> Ending {
         let offset = shared.received.fetch_add(n as u64, Ordering::Relaxed);
         shared.touch();
         if let Some(t) = &d.tap {
+            let _order = shared.tap_order();
             t.call(Direction::In, data);
         }
         if let Some(out) = &d.raw {

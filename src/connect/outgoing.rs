@@ -70,12 +70,15 @@ impl Sender<'_> {
                 let mut s: &TcpStream = s;
                 let mut done = 0;
                 while done < bytes.len() {
-                    match s.write(&bytes[done..]) {
+                    let order = self.shared.tap_order();
+                    let written = s.write(&bytes[done..]);
+                    if let Ok(n) = written {
+                        self.count(&bytes[done..done + n]);
+                    }
+                    drop(order);
+                    match written {
                         Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                        Ok(n) => {
-                            self.count(&bytes[done..done + n]);
-                            done += n;
-                        }
+                        Ok(n) => done += n,
                         Err(e)
                             if matches!(
                                 e.kind(),

@@ -64,6 +64,9 @@ pub struct Shared {
     last_ms: AtomicU64,
     ending: Mutex<Option<Ending>>,
     ended: AtomicBool,
+    /// Held around a send and its tap, and around a receive's tap, so the
+    /// session log shows a request before the reply it caused.
+    tap_order: Mutex<()>,
 }
 
 impl Shared {
@@ -78,6 +81,7 @@ impl Shared {
             last_ms: AtomicU64::new(0),
             ending: Mutex::new(None),
             ended: AtomicBool::new(false),
+            tap_order: Mutex::new(()),
         }
     }
 
@@ -91,6 +95,12 @@ impl Shared {
     pub fn idle_for(&self) -> Duration {
         let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
         self.started.elapsed().saturating_sub(last)
+    }
+
+    /// Hold this while sending and tapping what was sent, and while tapping
+    /// what was received.
+    pub fn tap_order(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.tap_order.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Record how the reader ended.

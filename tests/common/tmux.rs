@@ -64,6 +64,15 @@ impl Tmux {
             .output()
             .expect("run tmux");
         assert!(out.status.success(), "tmux new-session: {out:?}");
+        if std::env::var_os("NK_TMUX_RAW").is_some() {
+            t.tmux(&[
+                "pipe-pane",
+                "-o",
+                "-t",
+                "0",
+                &format!("cat > {}/raw", t.dir.display()),
+            ]);
+        }
         Some(t)
     }
 
@@ -179,6 +188,10 @@ impl Drop for Tmux {
 fn rows(out: &Output) -> Vec<String> {
     let text = String::from_utf8_lossy(&out.stdout);
     let mut rows: Vec<String> = text.lines().map(|l| l.trim_end().to_string()).collect();
+    // remain-on-exit's own line (it scrolls the screen by one row).
+    if rows.last().is_some_and(|r| r.starts_with("Pane is dead")) {
+        rows.pop();
+    }
     while rows.last().is_some_and(|r| r.is_empty()) {
         rows.pop();
     }
