@@ -58,14 +58,16 @@ impl std::fmt::Display for LineError {
 
 /// The `:help` text.
 pub const HELP: &str = "\
-lines are sent with \\n (:crlf on: \\r\\n); escapes: \\n \\r \\t \\\\ \\0 \\xHH
+lines are sent with \\n (:crlf on: \\r\\n); escapes: \\n \\r \\t \\\\ \\0 \\xHH (another backslash is sent as typed)
   :help            this text
-  :quit            close the connection and exit (also Ctrl-D: half-close, wait for the peer)
+  :quit            close the connection and exit (Ctrl-D: half-close, wait for the peer)
   :hex on|off      show received bytes as a hex dump
   :crlf on|off     end sent lines with \\r\\n
-  :send FILE       send a file's bytes as they are
+  :send FILE       send a file's bytes as they are (Ctrl-C stops)
   :status          peer, bytes each way, time connected
-  ::text           send a line that starts with ':'";
+  ::text           send a line that starts with ':'
+a paste sends each pasted line as data; Ctrl-C drops the line, twice on an empty line leaves;
+received control bytes show as \\xHH in reverse video";
 
 /// Interpret one typed line (without its newline).
 pub fn parse(line: &str, crlf: bool) -> Result<Input, LineError> {
