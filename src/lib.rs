@@ -2,7 +2,9 @@
 //! inetd services over TCP and UDP.
 //!
 //! - `acl`: `--allow`/`--deny` client filters: a pure CIDR parser and matcher.
-//! - `cli`: every clap type and the generated completions and man pages; nothing else sees clap.
+//! - `cli`: every clap type, one file per subcommand with the conversion of its
+//!   arguments into that module's config, and the generated completions and man
+//!   pages; nothing else sees clap.
 //! - `error`: exit codes and the error kinds that pick them.
 //! - `units`: human durations and sizes.
 //! - `net`: address parsing, resolve-and-try-each connect, binding with socket options.

@@ -16,12 +16,16 @@ pub mod protocol;
 pub mod server;
 pub mod store;
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 
 use crate::log::Log;
+use crate::net;
+use crate::shutdown::Shutdown;
 use aof::{Aof, Fsync};
 use store::{Store, now_ms};
 
@@ -74,4 +78,39 @@ pub fn open_store(data: Option<&Path>, fsync: Fsync, log: &Log) -> Result<(Arc<S
             dropped: replay.dropped,
         },
     ))
+}
+
+/// `netkit kv serve`: open (replay) the store, bind `addr`, print the
+/// listening line, serve until a signal, print the summary.
+pub fn listen_and_serve(
+    addr: SocketAddr,
+    data: Option<&Path>,
+    fsync: Fsync,
+    cfg: &server::Config,
+) -> Result<()> {
+    let log = cfg.log;
+    let (store, opened) = open_store(data, fsync, &log)?;
+    let listener = net::bind_tcp(addr)?;
+    let local = listener.local_addr()?;
+    let mode = match data {
+        None => "kv, in memory only: nothing is saved (--data FILE to persist)".to_string(),
+        Some(p) => format!(
+            "kv, log {} fsync {}, {} keys from {} records",
+            p.display(),
+            match fsync {
+                Fsync::Always => "always",
+                Fsync::EverySec => "everysec",
+                Fsync::No => "no",
+            },
+            opened.keys,
+            opened.records
+        ),
+    };
+    log.listening(local, "tcp", &mode, net::loopback_note(&local));
+    let shutdown = Shutdown::new();
+    shutdown.stop_on_signals()?;
+    let started = Instant::now();
+    let summary = server::run(listener, shutdown, store, cfg)?;
+    log.summary(&summary, started.elapsed(), "connections");
+    Ok(())
 }
