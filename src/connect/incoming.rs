@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::line::Renderer;
+use super::render::Renderer;
 use super::session::{Ending, Shared, Ui};
 use crate::hexdump::{Direction, Tap};
 

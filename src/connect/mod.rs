@@ -1,6 +1,6 @@
 //! `netkit connect`: a TCP client that pipes stdin/stdout through the socket
 //! (see `crate::pipe`), an interactive prompt on a terminal (`repl`, with
-//! line handling in `line`), a UDP client (`udp`), a length-prefixed frame
+//! line handling in `line` and display in `render`), a UDP client (`udp`), a length-prefixed frame
 //! client (`framed`) and a port prober (`probe`).
 
 pub mod framed;
@@ -8,6 +8,7 @@ mod incoming;
 pub mod line;
 mod outgoing;
 pub mod probe;
+pub mod render;
 pub mod repl;
 mod session;
 pub mod transcript;

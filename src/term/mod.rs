@@ -27,3 +27,5 @@ pub mod keys;
 pub mod prompt;
 pub mod screen;
 pub mod tty;
+#[cfg(test)]
+mod vt;

@@ -201,7 +201,11 @@ impl Screen {
         while let Some(c) = chars.next() {
             match c {
                 '\n' => {
-                    out.push_str("\r\n");
+                    // At column 0 of a continuation row (a full row's wrap
+                    // was spent on the footer) the row break is done.
+                    if self.col > 0 || self.line_w == 0 {
+                        out.push_str("\r\n");
+                    }
                     self.col = 0;
                     self.line_w = 0;
                 }
@@ -408,125 +412,7 @@ fn start_of(r: usize, c: usize, w: usize, width: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A tiny terminal: enough of VT100 to replay what `Screen` writes and
-    /// check the rows a user would see.
-    struct Vt {
-        width: usize,
-        rows: Vec<Vec<char>>,
-        r: usize,
-        c: usize,
-        pending: bool,
-    }
-
-    impl Vt {
-        fn new(width: usize) -> Vt {
-            Vt {
-                width,
-                rows: vec![Vec::new()],
-                r: 0,
-                c: 0,
-                pending: false,
-            }
-        }
-        fn row(&mut self) -> &mut Vec<char> {
-            while self.rows.len() <= self.r {
-                self.rows.push(Vec::new());
-            }
-            &mut self.rows[self.r]
-        }
-        fn feed(&mut self, s: &str) {
-            let mut chars = s.chars().peekable();
-            while let Some(ch) = chars.next() {
-                match ch {
-                    '\r' => {
-                        self.c = 0;
-                        self.pending = false;
-                    }
-                    '\n' => {
-                        self.r += 1;
-                        self.pending = false;
-                        self.row();
-                    }
-                    '\x1b' => {
-                        assert_eq!(chars.next(), Some('['), "only CSI");
-                        let mut p = String::new();
-                        let fin = loop {
-                            let c = chars.next().expect("final byte");
-                            if ('\x40'..='\x7e').contains(&c) {
-                                break c;
-                            }
-                            p.push(c);
-                        };
-                        let n: usize = p.parse().unwrap_or(1);
-                        self.pending = false;
-                        match fin {
-                            'A' => self.r = self.r.checked_sub(n).expect("cursor above the top"),
-                            'G' => self.c = n - 1,
-                            'J' => {
-                                let c = self.c;
-                                self.row().truncate(c);
-                                self.rows.truncate(self.r + 1);
-                            }
-                            'K' => {
-                                let c = self.c;
-                                self.row().truncate(c);
-                            }
-                            'm' => {}
-                            other => panic!("unexpected CSI {other}"),
-                        }
-                    }
-                    ch => {
-                        let w = char_width(ch);
-                        if self.pending || self.c + w > self.width {
-                            self.r += 1;
-                            self.c = 0;
-                            self.pending = false;
-                        }
-                        let c = self.c;
-                        let row = self.row();
-                        while row.len() < c {
-                            row.push(' ');
-                        }
-                        if row.len() == c {
-                            row.push(ch);
-                        } else {
-                            row[c] = ch;
-                        }
-                        if w == 2 {
-                            if row.len() == c + 1 {
-                                row.push('\0');
-                            } else {
-                                row[c + 1] = '\0';
-                            }
-                        }
-                        self.c += w;
-                        if self.c == self.width {
-                            self.c -= 1;
-                            self.pending = true;
-                        }
-                    }
-                }
-            }
-        }
-        fn text(&self) -> Vec<String> {
-            let mut v: Vec<String> = self
-                .rows
-                .iter()
-                .map(|r| {
-                    r.iter()
-                        .filter(|&&c| c != '\0')
-                        .collect::<String>()
-                        .trim_end()
-                        .to_string()
-                })
-                .collect();
-            while v.last().is_some_and(|l| l.is_empty()) {
-                v.pop();
-            }
-            v
-        }
-    }
+    use crate::term::vt::Vt;
 
     fn prompt(line: &str, cursor: usize) -> Footer {
         Footer {
@@ -709,5 +595,89 @@ mod tests {
         assert_eq!(truncate("世界x", 3), "世");
         assert_eq!(text_width("\x1b[7mab\x1b[27m"), 2);
         assert_eq!(truncate("\x1b[1mabc", 2), "\x1b[1mab\x1b[0m");
+    }
+
+    /// The rows a text makes on a terminal `width` wide.
+    fn wrapped(text: &str, width: usize) -> Vec<String> {
+        let mut rows = Vec::new();
+        for line in text.split('\n') {
+            let (mut row, mut col) = (String::new(), 0);
+            for c in line.chars() {
+                let w = char_width(c);
+                if col + w > width {
+                    rows.push(std::mem::take(&mut row));
+                    col = 0;
+                }
+                row.push(c);
+                col += w;
+            }
+            rows.push(row);
+        }
+        if text.ends_with('\n') {
+            rows.pop();
+        }
+        rows
+    }
+
+    #[test]
+    fn output_in_any_pieces_with_any_redraws_in_between_is_the_text() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let alphabet: Vec<char> = "abcdefgh ij:/-世界é".chars().collect();
+        for round in 0..300 {
+            let width = 8 + rnd(20);
+            let mut text = String::new();
+            for _ in 0..1 + rnd(8) {
+                for _ in 0..rnd(3 * width) {
+                    text.push(alphabet[rnd(alphabet.len())]);
+                }
+                if rnd(4) > 0 {
+                    text.push('\n');
+                }
+            }
+            let mut s = Screen::new(width);
+            let mut vt = Vt::new(width);
+            let mut out = String::new();
+            let chars: Vec<char> = text.chars().collect();
+            let mut at = 0;
+            while at < chars.len() {
+                let n = 1 + rnd(chars.len() - at);
+                let piece: String = chars[at..at + n].iter().collect();
+                at += n;
+                s.output(&piece, &mut out);
+                match rnd(4) {
+                    0 => {
+                        let line: String = (0..rnd(2 * width)).map(|_| 'x').collect();
+                        let cursor = rnd(line.len() + 1);
+                        s.set_footer(prompt(&line, cursor), &mut out);
+                    }
+                    1 => s.set_footer(
+                        Footer {
+                            status: vec!["bar".repeat(rnd(width))],
+                            ..prompt("", 0)
+                        },
+                        &mut out,
+                    ),
+                    2 => s.set_footer(Footer::default(), &mut out),
+                    _ => {}
+                }
+            }
+            s.leave(&mut out);
+            vt.feed(&out);
+            let want: Vec<String> = wrapped(&text, width)
+                .into_iter()
+                .map(|r| r.trim_end().to_string())
+                .collect();
+            let mut got = vt.text();
+            got.resize(want.len().max(got.len()), String::new());
+            let mut want = want;
+            want.resize(got.len(), String::new());
+            assert_eq!(got, want, "round {round}, width {width}, text {text:?}");
+        }
     }
 }
