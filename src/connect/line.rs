@@ -89,7 +89,7 @@ fn send(text: &str, crlf: bool) -> Result<Input, LineError> {
 /// The hint shown (once) when a backslash sequence was sent as typed.
 pub fn literal_hint(seq: &str) -> String {
     format!(
-        "note: {seq} is not an escape, so it was sent as typed (known: \\n \\r \\t \\\\ \\0 \\xHH; \\\\ sends one backslash)"
+        "note: {seq} is not an escape, so it went out as typed (escapes: \\n \\r \\t \\\\ \\0 \\xHH)"
     )
 }
 
