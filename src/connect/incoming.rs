@@ -179,10 +179,10 @@ fn read_udp(s: UdpSocket, shared: &Shared, d: &Delivery) -> Ending {
         let (n, from) = match s.recv_from(&mut buf) {
             Ok(r) => r,
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                shared.ui_notice(
-                    &d.ui,
-                    &format!("port unreachable: nothing listens on {}", shared.peer),
-                );
+                d.ui.notice(&format!(
+                    "port unreachable: nothing listens on {}",
+                    shared.peer
+                ));
                 continue;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

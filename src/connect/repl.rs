@@ -190,12 +190,16 @@ fn session(
         Some(p) => s.console_loop(p),
         None => s.plain_loop(),
     };
-    if result.is_err() || !matches!(result, Ok(End::Closed)) {
+    if !matches!(result, Ok(End::Closed)) {
+        // The reader has not finished the screen: take the prompt away.
         if let Some(c) = s.ui.console() {
             c.finish(None);
         }
     }
     drop(prompt); // the terminal is restored here
+    if let Some(c) = s.ui.console() {
+        c.close(); // what the peer may still send is not drawn any more
+    }
     let ending = shared.take_ending();
     if let Some(Ending::Lost(e)) = ending {
         return Err(anyhow::Error::new(e).context(format!("connection to {peer} lost")));

@@ -121,11 +121,6 @@ impl Shared {
         self.ending.lock().ok().and_then(|mut e| e.take())
     }
 
-    /// A notice through `ui` (for the reader thread).
-    pub fn ui_notice(&self, ui: &Ui, text: &str) {
-        ui.notice(text);
-    }
-
     /// The `:status` line.
     pub fn status(&self, crlf: bool) -> String {
         let on_off = |b: bool| if b { "on" } else { "off" };

@@ -81,7 +81,12 @@ impl Console {
         }
     }
 
-    /// A write to the terminal failed; the session should end.
+    /// Draw nothing more: the terminal has been handed back.
+    pub fn close(&self) {
+        self.lock().broken = true;
+    }
+
+    /// A write to the terminal failed (or `close`); the session should end.
     pub fn broken(&self) -> bool {
         self.lock().broken
     }
