@@ -219,7 +219,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__connect)
-            opts="-u -w -q -4 -6 -s -p -v -i -z -h --udp --timeout --idle-timeout --no-shutdown --reply-timeout --source --source-port --nodelay --verbose --interactive --crlf --probe --concurrency --framed --progress --json --hexdump --help"
+            opts="-u -w -q -4 -6 -s -p -v -i -z -o -h --udp --timeout --idle-timeout --no-shutdown --reply-timeout --source --source-port --nodelay --verbose --interactive --crlf --probe --concurrency --framed --progress --json --hexdump --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -266,6 +266,14 @@ _netkit() {
                     return 0
                     ;;
                 --hexdump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -116,7 +116,8 @@ complete -c netkit -n "__fish_netkit_using_subcommand connect" -l reply-timeout 
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s s -l source -d 'Local address to connect from' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s p -l source-port -d 'Local port to connect from' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l concurrency -d '-z: how many ports to probe at once' -r
-complete -c netkit -n "__fish_netkit_using_subcommand connect" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr; at the prompt, the screen)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s o -l output -d 'Write the session\'s bytes, both ways as they are, to FILE (like ncat -o); also at the prompt' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s u -l udp -d 'Use UDP: stdin chunks become datagrams, replies go to stdout'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l no-shutdown -d 'Do not shut down the write side at stdin EOF'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 4 -d 'IPv4 only'

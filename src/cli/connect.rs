@@ -27,10 +27,15 @@ use crate::units::parse_duration;
     "  netkit connect -z 127.0.0.1 1-1024,8080    which ports are open (exit 0 if any)\n",
     "  netkit connect -z -u -v 127.0.0.1 53,123   UDP: open, closed or open|filtered\n",
     "  echo hello | netkit connect --framed 127.0.0.1 9000\n",
-    "  netkit connect --hexdump trace.txt host 80 < req   both directions, like socat -x\n\n",
+    "  netkit connect --hexdump trace.txt host 80 < req   both directions, like socat -x\n",
+    "  netkit connect -o session.txt 127.0.0.1 25        a prompt, the session's bytes logged (ncat -o)\n\n",
     "At stdin EOF the write side is shut down and netkit reads until the peer closes.\n",
-    "On a terminal (or with -i) a prompt sends each line with \\n; escapes \\n \\r \\t \\\\ \\0 \\xHH send raw bytes;\n",
-    ":hex on|off, :crlf on|off, :send FILE, :status, :quit; Ctrl-D half-closes. History is kept in\n",
+    "On a terminal (or with -i) a prompt sends each line with \\n; escapes \\n \\r \\t \\\\ \\0 \\xHH\n",
+    "send raw bytes (another backslash is sent as typed); a paste sends one line per pasted line.\n",
+    "The peer's bytes show as they arrive, control bytes as \\xHH in reverse video; with stdout\n",
+    "redirected they go there exactly and the prompt stays on the terminal. :hex on|off,\n",
+    ":crlf on|off, :send FILE, :status, :quit; Ctrl-D half-closes; Ctrl-C drops the line, twice on\n",
+    "an empty line leaves. History (Up, Ctrl-R) is saved after each line in\n",
     "$NETKIT_HISTORY, else $XDG_DATA_HOME/netkit/history, else ~/.local/share/netkit/history.\n",
     "HOST may be a name, an IPv4 or an IPv6 address; every address of a name is tried.\n\n",
     exit_codes!()
@@ -97,9 +102,12 @@ pub struct ConnectArgs {
     /// One JSON summary object on stderr at exit (-z: one object per port on stdout).
     #[arg(long)]
     pub json: bool,
-    /// Record every chunk both ways as a hex dump to FILE (`-`: stderr).
-    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["interactive", "probe", "framed"])]
+    /// Record every chunk both ways as a hex dump to FILE (`-`: stderr; at the prompt, the screen).
+    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["probe", "framed"])]
     pub hexdump: Option<String>,
+    /// Write the session's bytes, both ways as they are, to FILE (like ncat -o); also at the prompt.
+    #[arg(short = 'o', long = "output", value_name = "FILE", conflicts_with_all = ["probe", "framed"])]
+    pub output: Option<std::path::PathBuf>,
 }
 
 impl ConnectArgs {
@@ -137,6 +145,9 @@ impl TryFrom<&ConnectArgs> for ConnectConfig {
         if a.udp && a.hexdump.is_some() {
             return Err(error::usage("--hexdump is for TCP connections (not -u)"));
         }
+        if a.udp && a.output.is_some() {
+            return Err(error::usage("-o/--output is for TCP connections (not -u)"));
+        }
         let port = net::parse_port(&port)?;
         if port == 0 {
             return Err(error::usage("cannot connect to port 0"));
@@ -163,12 +174,19 @@ impl TryFrom<&ConnectArgs> for ConnectConfig {
                 tap: None,
             },
             hexdump: hexdump_of(a.hexdump.as_deref())?,
+            transcript: a
+                .output
+                .as_deref()
+                .map(crate::connect::transcript::open)
+                .transpose()?,
             reply_timeout: a.reply_timeout,
             verbose: a.verbose,
             interactive: a.interactive,
             repl: ReplOptions {
                 crlf: a.crlf,
                 history: history_path(),
+                hexdump_on_stderr: a.hexdump.as_deref() == Some("-"),
+                ..ReplOptions::default()
             },
             framed: a.framed,
             progress: a.progress,
