@@ -497,3 +497,18 @@ fn repl_runs_on_a_pseudo_terminal() {
     assert!(history.contains("incr n"), "{history}");
     let _ = std::fs::remove_dir_all(&home);
 }
+
+#[test]
+fn a_request_followed_at_once_by_fin_is_answered_then_closed() {
+    // The FIN can arrive with the data: the server must answer, then see EOF.
+    let kv = Kv::memory();
+    for _ in 0..50 {
+        let mut s = TcpStream::connect(kv.addr).expect("connect");
+        s.set_read_timeout(Some(PATIENCE)).expect("timeout");
+        s.write_all(b"PING\r\nECHO hi\r\n").expect("write");
+        s.shutdown(std::net::Shutdown::Write).expect("shutdown");
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).expect("read to EOF");
+        assert_eq!(got, b"+PONG\r\n$2\r\nhi\r\n");
+    }
+}

@@ -59,6 +59,8 @@ pub struct Conn {
     pub peer_closed: bool,
     /// Registered for writable events (output is backed up).
     pub want_write: bool,
+    /// The peer closed or errored: read until EOF, not just one short read.
+    pub read_to_end: bool,
 }
 
 impl Conn {
@@ -84,6 +86,7 @@ impl Conn {
             discarding: false,
             peer_closed: false,
             want_write: false,
+            read_to_end: false,
         }
     }
 
@@ -127,7 +130,7 @@ impl Conn {
                     got += n;
                     self.bytes_in += n as u64;
                     self.last_active = Instant::now();
-                    if n < room {
+                    if n < room && !self.read_to_end {
                         // A short read took everything the socket held; data
                         // arriving later raises a new readiness event.
                         return;

@@ -245,7 +245,16 @@ impl<'a> Worker<'a> {
                             }
                         }
                     }
-                    Token(i) => ready.push(i),
+                    Token(i) => {
+                        if ev.is_read_closed() || ev.is_error() {
+                            // The FIN may sit behind data a short read takes:
+                            // read on to the end this time.
+                            if let Some(Some(c)) = self.conns.get_mut(i) {
+                                c.read_to_end = true;
+                            }
+                        }
+                        ready.push(i);
+                    }
                 }
             }
             ready.append(&mut again);
