@@ -47,7 +47,8 @@ wait_port() { # wait until something answers PING on 127.0.0.1:$1
 
 start_redis() { # extra redis-server args...
   local port; port=$(free_port)
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$WORK" --save '' "$@" >/dev/null &
+  local dir; dir=$(mktemp -d -p "$WORK") # no AOF left by an earlier round to load
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' "$@" >/dev/null &
   local pid=$!
   echo "$pid" >>"$WORK/pids"
   wait_port "$port"
