@@ -12,6 +12,12 @@
 //! name the offset; `netkit kv check-log --fix` repairs it); if nothing valid
 //! follows, the tail was torn by a crash (truncate it with a warning). The
 //! seed's `NKKVAOF1` logs (one op per record, database 0) are still read.
+//!
+//! Collections are logged as their effects, as Redis's AOF propagates them
+//! ([`CollOp`]: HSET of the computed value for HINCRBYFLOAT, LPOP for a
+//! served BLPOP, SREM of the chosen members for SPOP...), so replay needs
+//! no randomness, no clock and no blocked clients, and reproduces memory
+//! exactly.
 
 use std::io;
 
@@ -28,6 +34,145 @@ const T_EXPIRE: u8 = 3;
 const T_FLUSHALL: u8 = 4;
 const T_FLUSHDB: u8 = 5;
 const T_SWAPDB: u8 = 6;
+const T_COLL: u8 = 7;
+const T_RENAME: u8 = 8;
+/// The highest op tag (resync looks for a record starting with a known tag).
+const T_LAST: u8 = T_RENAME;
+
+/// Which change a [`CollOp`] makes. Items, `a` and `b` mean, per kind:
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollKind {
+    /// Set fields: items are field, value, field, value... (creates the hash).
+    HSet = 1,
+    /// Delete the fields in items (the key goes when emptied).
+    HDel,
+    /// Push items one by one at the head (creates the list).
+    LPush,
+    /// Push items one by one at the tail (creates the list).
+    RPush,
+    /// Pop `a` elements from the head.
+    LPop,
+    /// Pop `a` elements from the tail.
+    RPop,
+    /// Replace the element at index `a` with items\[0\].
+    LSet,
+    /// Insert items\[0\] so that it ends up at index `a`.
+    LInsert,
+    /// LREM with count `a` and element items\[0\].
+    LRem,
+    /// Drop `a` elements from the head and `b` from the tail.
+    LTrim,
+    /// Add the members in items (creates the set).
+    SAdd,
+    /// Remove the members in items.
+    SRem,
+    /// Set member items\[i\] to score scores\[i\] (creates the sorted set).
+    ZAdd,
+    /// Remove the members in items.
+    ZRem,
+    /// Remove the members of 0-based ranks `a..=b`.
+    ZRemRange,
+}
+
+const KINDS: [CollKind; 15] = [
+    CollKind::HSet,
+    CollKind::HDel,
+    CollKind::LPush,
+    CollKind::RPush,
+    CollKind::LPop,
+    CollKind::RPop,
+    CollKind::LSet,
+    CollKind::LInsert,
+    CollKind::LRem,
+    CollKind::LTrim,
+    CollKind::SAdd,
+    CollKind::SRem,
+    CollKind::ZAdd,
+    CollKind::ZRem,
+    CollKind::ZRemRange,
+];
+
+/// A change to the hash, list, set or sorted set at `key` in `db`.
+#[derive(Debug, Clone, Copy)]
+pub struct CollOp<'a> {
+    /// What it does.
+    pub kind: CollKind,
+    /// The database.
+    pub db: u32,
+    /// The key.
+    pub key: &'a [u8],
+    /// First number (see [`CollKind`]).
+    pub a: i64,
+    /// Second number.
+    pub b: i64,
+    /// Members, fields, values or elements.
+    pub items: &'a [&'a [u8]],
+    /// Scores (ZADD).
+    pub scores: &'a [f64],
+}
+
+impl<'a> CollOp<'a> {
+    /// An op with items only.
+    pub fn items(kind: CollKind, db: usize, key: &'a [u8], items: &'a [&'a [u8]]) -> Self {
+        CollOp {
+            kind,
+            db: db as u32,
+            key,
+            a: 0,
+            b: 0,
+            items,
+            scores: &[],
+        }
+    }
+
+    /// An op with numbers only.
+    pub fn nums(kind: CollKind, db: usize, key: &'a [u8], a: i64, b: i64) -> Self {
+        CollOp {
+            kind,
+            db: db as u32,
+            key,
+            a,
+            b,
+            items: &[],
+            scores: &[],
+        }
+    }
+}
+
+/// [`CollOp`], owned (as replay reads it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollRecord {
+    /// What it does.
+    pub kind: CollKind,
+    /// The database.
+    pub db: u32,
+    /// The key.
+    pub key: Vec<u8>,
+    /// First number.
+    pub a: i64,
+    /// Second number.
+    pub b: i64,
+    /// Items.
+    pub items: Vec<Vec<u8>>,
+    /// Scores.
+    pub scores: Vec<f64>,
+}
+
+impl CollRecord {
+    /// Run `f` with the borrowed op.
+    pub fn with_op<R>(&self, f: impl FnOnce(&CollOp<'_>) -> R) -> R {
+        let items: Vec<&[u8]> = self.items.iter().map(|i| i.as_slice()).collect();
+        f(&CollOp {
+            kind: self.kind,
+            db: self.db,
+            key: &self.key,
+            a: self.a,
+            b: self.b,
+            items: &items,
+            scores: &self.scores,
+        })
+    }
+}
 
 /// One logged change, borrowed (as commands log it, without copies).
 #[derive(Debug, Clone, Copy)]
@@ -44,10 +189,15 @@ pub enum Op<'a> {
     FlushAll,
     /// Swap two databases.
     SwapDb(u32, u32),
+    /// Change a collection.
+    Coll(CollOp<'a>),
+    /// Move the value (and expiry) of `key` in `db` to `key2` in `db2`,
+    /// replacing what was there (RENAME, MOVE).
+    Rename(u32, &'a [u8], u32, &'a [u8]),
 }
 
 /// One logged change, owned (as replay reads it).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     /// See [`Op::SetStr`].
     SetStr(u32, Vec<u8>, Vec<u8>, u64),
@@ -61,6 +211,10 @@ pub enum Record {
     FlushAll,
     /// See [`Op::SwapDb`].
     SwapDb(u32, u32),
+    /// See [`Op::Coll`].
+    Coll(CollRecord),
+    /// See [`Op::Rename`].
+    Rename(u32, Vec<u8>, u32, Vec<u8>),
 }
 
 /// CRC-32 (IEEE), table driven.
@@ -131,7 +285,60 @@ pub fn push_op(buf: &mut Vec<u8>, op: Op<'_>) {
             buf.extend_from_slice(&a.to_le_bytes());
             buf.extend_from_slice(&b.to_le_bytes());
         }
+        Op::Coll(c) => {
+            buf.push(T_COLL);
+            buf.push(c.kind as u8);
+            buf.extend_from_slice(&c.db.to_le_bytes());
+            put_bytes(buf, c.key);
+            buf.extend_from_slice(&c.a.to_le_bytes());
+            buf.extend_from_slice(&c.b.to_le_bytes());
+            buf.extend_from_slice(&(c.items.len() as u32).to_le_bytes());
+            for i in c.items {
+                put_bytes(buf, i);
+            }
+            buf.extend_from_slice(&(c.scores.len() as u32).to_le_bytes());
+            for s in c.scores {
+                buf.extend_from_slice(&s.to_bits().to_le_bytes());
+            }
+        }
+        Op::Rename(d1, k1, d2, k2) => {
+            buf.push(T_RENAME);
+            buf.extend_from_slice(&d1.to_le_bytes());
+            put_bytes(buf, k1);
+            buf.extend_from_slice(&d2.to_le_bytes());
+            put_bytes(buf, k2);
+        }
     }
+}
+
+fn decode_coll(r: &mut Reader<'_>) -> Option<CollRecord> {
+    let k = *r.p.get(r.pos)?;
+    r.pos += 1;
+    let kind = *KINDS.get((k as usize).checked_sub(1)?)?;
+    let db = r.u32()?;
+    let key = r.bytes()?;
+    let a = r.u64()? as i64;
+    let b = r.u64()? as i64;
+    let n = r.u32()? as usize;
+    // Each item takes at least 4 bytes: a hostile count cannot allocate much.
+    let mut items = Vec::with_capacity(n.min(r.p.len() / 4));
+    for _ in 0..n {
+        items.push(r.bytes()?);
+    }
+    let n = r.u32()? as usize;
+    let mut scores = Vec::with_capacity(n.min(r.p.len() / 8));
+    for _ in 0..n {
+        scores.push(f64::from_bits(r.u64()?));
+    }
+    Some(CollRecord {
+        kind,
+        db,
+        key,
+        a,
+        b,
+        items,
+        scores,
+    })
 }
 
 /// Close the record started at `start`: fill in its length and checksum. An
@@ -192,6 +399,12 @@ pub fn decode(p: &[u8], v1: bool) -> Option<Vec<Record>> {
             T_FLUSHALL => Record::FlushAll,
             T_FLUSHDB if !v1 => Record::FlushDb(r.u32()?),
             T_SWAPDB if !v1 => Record::SwapDb(r.u32()?, r.u32()?),
+            T_COLL if !v1 => Record::Coll(decode_coll(&mut r)?),
+            T_RENAME if !v1 => {
+                let d1 = r.u32()?;
+                let k1 = r.bytes()?;
+                Record::Rename(d1, k1, r.u32()?, r.bytes()?)
+            }
             _ => return None,
         };
         out.push(rec);
@@ -257,8 +470,10 @@ fn record_at(data: &[u8], pos: usize, v1: bool) -> Result<(usize, Vec<Record>), 
 
 /// The next offset after `from` where a valid record starts.
 fn resync(data: &[u8], from: usize, v1: bool) -> Option<usize> {
-    (from + 1..data.len().saturating_sub(8))
-        .find(|&p| matches!(data.get(p + 8), Some(1..=6)) && record_at(data, p, v1).is_ok())
+    (from + 1..data.len().saturating_sub(8)).find(|&p| {
+        matches!(data.get(p + 8), Some(&t) if (1..=T_LAST).contains(&t))
+            && record_at(data, p, v1).is_ok()
+    })
 }
 
 /// Read a whole log, calling `apply` with the ops of each good record in

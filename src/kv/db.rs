@@ -6,7 +6,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::blocking::Blocking;
 use super::dict::Dict;
+use super::types::EncLimits;
 use super::value::Entry;
 
 /// A client watching a key: `stale` when the key was already expired at
@@ -53,6 +55,10 @@ pub struct Keyspace {
     pub active_expire: bool,
     /// Writes since start (INFO's `rdb_changes_since_last_save`).
     pub changes: u64,
+    /// Clients blocked in BLPOP & co.
+    pub blocking: Blocking,
+    /// The encoding limits `OBJECT ENCODING` reports against.
+    pub enc: EncLimits,
     rng: u64,
 }
 
@@ -65,6 +71,8 @@ impl Keyspace {
             stats: KsStats::default(),
             active_expire: true,
             changes: 0,
+            blocking: Blocking::new(n.max(1)),
+            enc: EncLimits::default(),
             rng: 0x9E37_79B9_7F4A_7C15
                 ^ std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)

@@ -21,6 +21,8 @@ pub struct Dict<V> {
     buckets: Vec<Vec<Slot<V>>>,
     len: usize,
     hasher: RandomState,
+    /// At least the longest chain (exact after a resize): fair sampling.
+    max_chain: usize,
 }
 
 const MIN_BUCKETS: usize = 4;
@@ -38,6 +40,7 @@ impl<V> Dict<V> {
             buckets: (0..MIN_BUCKETS).map(|_| Vec::new()).collect(),
             len: 0,
             hasher: RandomState::new(),
+            max_chain: 0,
         }
     }
 
@@ -91,6 +94,7 @@ impl<V> Dict<V> {
             key: key.into(),
             val,
         });
+        self.max_chain = self.max_chain.max(b.len());
         self.len += 1;
         if self.len > self.buckets.len() {
             self.resize(self.buckets.len() * 2);
@@ -123,6 +127,7 @@ impl<V> Dict<V> {
                 self.buckets[s.hash as usize & m].push(s);
             }
         }
+        self.max_chain = self.buckets.iter().map(Vec::len).max().unwrap_or(0);
     }
 
     /// Remove everything, keeping nothing allocated.
@@ -131,6 +136,7 @@ impl<V> Dict<V> {
             buckets: (0..MIN_BUCKETS).map(|_| Vec::new()).collect(),
             len: 0,
             hasher: std::mem::take(&mut self.hasher),
+            max_chain: 0,
         };
     }
 
@@ -166,7 +172,12 @@ impl<V> Dict<V> {
     /// Visit the bucket at `cursor` (and more, until `count` keys were seen
     /// or ten times as many buckets were visited); returns the next cursor,
     /// 0 when the iteration is complete. Redis's `dictScan` cursor.
-    pub fn scan(&self, mut cursor: u64, count: usize, mut f: impl FnMut(&[u8], &V)) -> u64 {
+    pub fn scan<'a>(
+        &'a self,
+        mut cursor: u64,
+        count: usize,
+        mut f: impl FnMut(&'a [u8], &'a V),
+    ) -> u64 {
         if self.len == 0 {
             return 0;
         }
@@ -183,6 +194,25 @@ impl<V> Dict<V> {
             budget -= 1;
             if cursor == 0 || seen >= count || budget == 0 {
                 return cursor;
+            }
+        }
+    }
+
+    /// A key picked uniformly at random (each equally likely, whatever its
+    /// chain): a random bucket and a random place in a chain as long as the
+    /// longest, tried again when that place is empty.
+    pub fn fair_random(&self, mut rand: impl FnMut() -> u64) -> Option<(&[u8], &V)> {
+        if self.len == 0 {
+            return None;
+        }
+        let m = self.mask() as u64;
+        let depth = self.max_chain.max(1) as u64;
+        loop {
+            let r = rand();
+            let b = &self.buckets[(r & m) as usize];
+            let i = ((r >> 32) % depth) as usize;
+            if let Some(s) = b.get(i) {
+                return Some((&s.key, &s.val));
             }
         }
     }

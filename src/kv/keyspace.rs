@@ -8,14 +8,33 @@
 //! Reads go through [`Ks::read`] (which counts hits and misses) and writes
 //! through [`Ks::lookup_write`]; both delete an expired key they meet and log
 //! the delete, as Redis's `expireIfNeeded` does. So the log replays with time frozen:
-//! issue 11's incremental ops (LPUSH on an existing list) stay correct.
+//! incremental ops (LPUSH on an existing list) stay correct. Collections
+//! change through [`coll`]'s ops.
+
+mod coll;
 
 use super::aof::{self, Op};
+use super::blocking::Waiter;
 use super::db::{Db, Keyspace};
 use super::dict::Dict;
 use super::value::{Entry, Value, WrongType};
+pub use coll::{Applied, value_ops};
 
 enum Undo {
+    Coll {
+        db: usize,
+        key: Box<[u8]>,
+        u: coll::CollUndo,
+    },
+    Renamed {
+        from: (usize, Box<[u8]>),
+        to: (usize, Box<[u8]>),
+        old: Option<Entry>,
+    },
+    /// A client blocked this round: take it out.
+    Blocked(u64),
+    /// A waiter served (or unblocked) this round: put it back in its place.
+    Served(Box<Waiter>),
     Restore {
         db: usize,
         key: Box<[u8]>,
@@ -94,6 +113,19 @@ impl Batch {
                     space.dbs[db].expires = expires;
                 }
                 Undo::Swap(a, b) => swap_dbs(space, a, b),
+                Undo::Coll { db, key, u } => coll::undo_coll(&mut space.dbs[db], &key, u),
+                Undo::Renamed { from, to, old } => {
+                    if let Some(e) = remove_raw(&mut space.dbs[to.0], &to.1) {
+                        put_raw(&mut space.dbs[from.0], &from.1, e);
+                    }
+                    if let Some(e) = old {
+                        put_raw(&mut space.dbs[to.0], &to.1, e);
+                    }
+                }
+                Undo::Blocked(client) => {
+                    space.blocking.unblock(client);
+                }
+                Undo::Served(w) => space.blocking.block(*w),
             }
         }
         self.clear();
@@ -171,6 +203,12 @@ pub fn apply_record(space: &mut Keyspace, rec: aof::Record, now: u64) {
         aof::Record::SwapDb(a, b) if db_ok(a) && db_ok(b) => {
             swap_dbs(space, a as usize, b as usize)
         }
+        aof::Record::Coll(c) if db_ok(c.db) => {
+            c.with_op(|op| coll::apply_coll(&mut space.dbs[c.db as usize], op, now, None));
+        }
+        aof::Record::Rename(d1, k1, d2, k2) if db_ok(d1) && db_ok(d2) => {
+            coll::apply_rename(&mut space.dbs, d1 as usize, &k1, d2 as usize, &k2)
+        }
         // An op for a database this server does not have (--databases
         // lowered): dropped, and reported by the caller's key count.
         _ => {}
@@ -222,24 +260,26 @@ impl Ks<'_> {
     }
 
     fn log_value(&mut self, db: usize, key: &[u8], value: &Value, exp: u64) {
-        match value {
-            Value::Str(s) => {
-                if self.batch.logging {
-                    // Split borrow: the op borrows `s`, the batch is separate.
-                    let b = &mut *self.batch;
-                    if b.open.is_none() {
-                        b.open = Some(aof::begin_record(&mut b.buf));
-                    }
-                    aof::push_op(&mut b.buf, Op::SetStr(db as u32, key, s, exp));
-                    if b.depth == 0 {
-                        if let Some(st) = b.open.take() {
-                            aof::end_record(&mut b.buf, st);
-                        }
-                    }
-                }
-                self.space.changes += 1;
+        if !self.batch.logging {
+            self.space.changes += 1;
+            return;
+        }
+        // Split borrow: the ops borrow `value`, the batch is separate.
+        let b = &mut *self.batch;
+        if b.open.is_none() {
+            b.open = Some(aof::begin_record(&mut b.buf));
+        }
+        if !matches!(value, Value::Str(_)) {
+            // A collection is written whole after clearing the key.
+            aof::push_op(&mut b.buf, Op::Del(db as u32, key));
+        }
+        value_ops(db, key, value, exp, &mut |op| aof::push_op(&mut b.buf, op));
+        if b.depth == 0 {
+            if let Some(st) = b.open.take() {
+                aof::end_record(&mut b.buf, st);
             }
         }
+        self.space.changes += 1;
     }
 
     /// The live entry at `key` for a read: counts a hit or a miss, updates
@@ -274,6 +314,12 @@ impl Ks<'_> {
             .dict
             .get(key)
             .filter(|e| e.live(self.now))
+    }
+
+    /// The live entry at `key`, mutable, without counting or touching it.
+    pub fn peek_mut(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now;
+        self.space.dbs[db].dict.get_mut(key).filter(|e| e.live(now))
     }
 
     /// A live string at `key` for a read: `Ok(None)` when absent.
@@ -331,6 +377,7 @@ impl Ks<'_> {
             old,
         });
         self.space.touch(db, key);
+        self.space.blocking.signal(db, key);
     }
 
     /// Change the string at `key` in place (it must exist, live, as a
@@ -351,13 +398,14 @@ impl Ks<'_> {
                 .dict
                 .get_mut(key)
                 .expect("modify_str on a missing key");
-            let Value::Str(s) = &mut e.value;
+            let s = e.value.as_str_mut().expect("modify_str on a string");
             e.raw = true;
             (f(s), e.expires_at)
         };
         if self.batch.logging {
             let v = match &self.space.dbs[db].dict.get(key).expect("present").value {
                 Value::Str(s) => s.clone(),
+                _ => Vec::new(),
             };
             self.log_value(db, key, &Value::Str(v), exp);
         } else {
@@ -451,6 +499,14 @@ impl Ks<'_> {
         self.log(Op::SwapDb(a as u32, b as u32));
         swap_dbs(self.space, a, b);
         self.remember(Undo::Swap(a, b));
+        // Clients blocked in either database may find their key there now.
+        for d in [a, b] {
+            for k in self.space.blocking.keys(d) {
+                if self.peek(d, &k).is_some() {
+                    self.space.blocking.signal(d, &k);
+                }
+            }
+        }
     }
 
     /// Remove up to `budget` expired keys of each database, walking its table

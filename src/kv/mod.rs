@@ -6,6 +6,8 @@
 //! - `reply`: the reply writer, RESP2 or RESP3 per connection.
 //! - `cmd`: the command table, dispatch and one file per command family.
 //! - `value`, `dict`, `db`: what a key holds, the scan-friendly hash table, databases.
+//! - `types`: hashes, lists, sets and sorted sets (a skip list with spans).
+//! - `blocking`: clients parked in BLPOP & co, and the keys that may wake them.
 //! - `keyspace`: the only write path: log op, undo entry, change, watch notice.
 //! - `store`: the key space behind one lock, rounds that commit or undo.
 //! - `aof` (format, replay, check) and `logfile` (appends, fsync, compaction).
@@ -14,6 +16,7 @@
 //! - `client`: one-shot commands, reply formatting and the REPL.
 
 pub mod aof;
+pub mod blocking;
 pub mod checklog;
 pub mod client;
 pub mod cmd;
@@ -29,6 +32,7 @@ pub mod server;
 pub mod session;
 pub mod shared;
 pub mod store;
+pub mod types;
 pub mod value;
 
 use std::net::SocketAddr;

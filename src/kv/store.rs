@@ -13,9 +13,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::aof::{self, Op, Problem};
+use super::aof::{self, Problem};
 use super::db::Keyspace;
-use super::keyspace::{Batch, Ks, apply_record};
+use super::keyspace::{Batch, Ks, apply_record, value_ops};
 use super::logfile::Aof;
 use super::value::Value;
 
@@ -226,19 +226,24 @@ impl Store {
             }
             v
         };
-        // Records of about 1 MiB each.
+        // Records of about 1 MiB each; a big collection is written as
+        // HSET/RPUSH/SADD/ZADD ops of 512 items, over as many records.
         let mut it = snapshot.into_iter().peekable();
         let records = std::iter::from_fn(move || {
             it.peek()?;
             let mut buf = Vec::new();
-            let s = aof::begin_record(&mut buf);
+            let mut s = aof::begin_record(&mut buf);
             while buf.len() < 1 << 20 {
                 let Some((db, k, v, exp)) = it.next() else {
                     break;
                 };
-                match &v {
-                    Value::Str(s) => aof::push_op(&mut buf, Op::SetStr(db, &k, s, exp)),
-                }
+                value_ops(db as usize, &k, &v, exp, &mut |op| {
+                    if buf.len() - s >= 1 << 20 {
+                        aof::end_record(&mut buf, s);
+                        s = aof::begin_record(&mut buf);
+                    }
+                    aof::push_op(&mut buf, op);
+                });
             }
             aof::end_record(&mut buf, s);
             Some(buf)

@@ -1,7 +1,9 @@
-//! What a key holds. One enum for every Redis type: strings today; issue 11
-//! adds `Hash`, `List`, `Set` and `ZSet` variants and their family files, and
-//! every command that expects one type answers `WRONGTYPE` for another
-//! through [`Value::as_str`] and its siblings.
+//! What a key holds. One enum for every Redis type (strings, hashes, lists,
+//! sets, sorted sets; the collections are boxed so a string key stays
+//! small), and every command that expects one type answers `WRONGTYPE` for
+//! another through [`Value::as_str`] and its siblings.
+
+use super::types::{EncLimits, Hash, List, Set, ZSet};
 
 /// The `WRONGTYPE` error text, as Redis words it.
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -11,6 +13,34 @@ pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong
 pub enum Value {
     /// A string (also integers and bitmaps).
     Str(Vec<u8>),
+    /// A hash.
+    Hash(Box<Hash>),
+    /// A list.
+    List(Box<List>),
+    /// A set.
+    Set(Box<Set>),
+    /// A sorted set.
+    ZSet(Box<ZSet>),
+}
+
+macro_rules! accessors {
+    ($($variant:ident, $ty:ty, $get:ident, $get_mut:ident;)*) => {$(
+        #[doc = concat!("The ", stringify!($variant), ", or `WrongType`.")]
+        pub fn $get(&self) -> Result<&$ty, WrongType> {
+            match self {
+                Value::$variant(v) => Ok(v),
+                _ => Err(WrongType),
+            }
+        }
+
+        #[doc = concat!("The ", stringify!($variant), ", mutable, or `WrongType`.")]
+        pub fn $get_mut(&mut self) -> Result<&mut $ty, WrongType> {
+            match self {
+                Value::$variant(v) => Ok(v),
+                _ => Err(WrongType),
+            }
+        }
+    )*};
 }
 
 /// The value held is of another type.
@@ -22,11 +52,16 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
-    /// The `OBJECT ENCODING` name, as Redis would report it.
-    pub fn encoding(&self) -> &'static str {
+    /// The `OBJECT ENCODING` name, as Redis 7.0 would report it under the
+    /// limits `l` (a collection past them is reported big from then on).
+    pub fn encoding(&mut self, l: &EncLimits) -> &'static str {
         match self {
             Value::Str(s) => {
                 if s.len() <= 20 && super::protocol::parse_int(s).is_some() {
@@ -37,6 +72,10 @@ impl Value {
                     "raw"
                 }
             }
+            Value::Hash(h) => h.encoding(l),
+            Value::List(_) => "quicklist",
+            Value::Set(s) => s.encoding(l),
+            Value::ZSet(z) => z.encoding(l),
         }
     }
 
@@ -44,6 +83,7 @@ impl Value {
     pub fn as_str(&self) -> Result<&Vec<u8>, WrongType> {
         match self {
             Value::Str(s) => Ok(s),
+            _ => Err(WrongType),
         }
     }
 
@@ -51,13 +91,41 @@ impl Value {
     pub fn as_str_mut(&mut self) -> Result<&mut Vec<u8>, WrongType> {
         match self {
             Value::Str(s) => Ok(s),
+            _ => Err(WrongType),
         }
+    }
+
+    accessors! {
+        Hash, Hash, as_hash, as_hash_mut;
+        List, List, as_list, as_list_mut;
+        Set, Set, as_set, as_set_mut;
+        ZSet, ZSet, as_zset, as_zset_mut;
+    }
+
+    /// Elements of a collection (1 for a string).
+    pub fn len(&self) -> usize {
+        match self {
+            Value::Str(_) => 1,
+            Value::Hash(h) => h.map.len(),
+            Value::List(l) => l.items.len(),
+            Value::Set(s) => s.map.len(),
+            Value::ZSet(z) => z.len(),
+        }
+    }
+
+    /// True for an empty collection (never stored: Redis deletes the key).
+    pub fn is_empty(&self) -> bool {
+        !matches!(self, Value::Str(_)) && self.len() == 0
     }
 
     /// Rough heap size, for INFO's `used_memory`.
     pub fn mem(&self) -> usize {
         match self {
             Value::Str(s) => s.capacity(),
+            Value::Hash(h) => h.map.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
+            Value::List(l) => l.items.iter().map(|e| e.len() + 16).sum(),
+            Value::Set(s) => s.map.iter().map(|(k, _)| k.len() + 32).sum(),
+            Value::ZSet(z) => z.mem(),
         }
     }
 }
@@ -88,12 +156,12 @@ impl Entry {
         }
     }
 
-    /// The `OBJECT ENCODING` name.
-    pub fn encoding(&self) -> &'static str {
+    /// The `OBJECT ENCODING` name under the limits `l`.
+    pub fn encoding(&mut self, l: &EncLimits) -> &'static str {
         if self.raw {
             "raw"
         } else {
-            self.value.encoding()
+            self.value.encoding(l)
         }
     }
 

@@ -675,13 +675,14 @@ fn object(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     }
     let db = ctx.db();
     let now_s = (ctx.ks.now / 1000) as u32;
-    let Some(e) = ctx.ks.peek(db, a[2]) else {
+    let limits = ctx.ks.space.enc;
+    let Some(e) = ctx.ks.peek_mut(db, a[2]) else {
         ctx.out.null();
         return;
     };
     match sub.as_str() {
         "encoding" => {
-            let enc = e.encoding();
+            let enc = e.encoding(&limits);
             ctx.out.bulk(enc.as_bytes());
         }
         "idletime" => {

@@ -39,6 +39,7 @@ pub fn execute(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
                 let v = v.clone();
                 line(ctx, &v);
             }
+            Some(_) => line(ctx, crate::kv::value::WRONGTYPE.as_bytes()),
             None => line(ctx, b"(nil)"),
         },
         (b"GET", _) => line(ctx, b"ERR usage: GET key"),

@@ -14,11 +14,16 @@
 //! lowercased on the stack, so a lookup allocates nothing.
 
 pub mod bits;
+pub mod coll;
 pub mod connection;
+pub mod hashes;
 pub mod introspect;
 pub mod keys;
 pub mod line;
+pub mod lists;
 pub mod server;
+pub mod setops;
+pub mod sets;
 pub mod strings;
 pub mod transactions;
 
@@ -145,6 +150,10 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     introspect::COMMANDS,
     connection::COMMANDS,
     transactions::COMMANDS,
+    hashes::COMMANDS,
+    lists::COMMANDS,
+    sets::COMMANDS,
+    setops::COMMANDS,
 ];
 
 /// Every command, in table order.

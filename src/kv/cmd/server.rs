@@ -353,15 +353,17 @@ fn debug(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ("object", 3) => {
             let db = ctx.db();
             let now_s = (ctx.ks.now / 1000) as u32;
-            match ctx.ks.peek(db, a[2]) {
+            let limits = ctx.ks.space.enc;
+            match ctx.ks.peek_mut(db, a[2]) {
                 None => ctx.out.err("ERR no such key"),
                 Some(e) => {
                     let len = match &e.value {
                         crate::kv::value::Value::Str(s) => s.len(),
+                        v => v.mem(),
                     };
                     let s = format!(
                         "Value at:0x0 refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
-                        e.value.encoding(),
+                        e.value.encoding(&limits),
                         len,
                         e.access & 0xff_ffff,
                         now_s.saturating_sub(e.access)

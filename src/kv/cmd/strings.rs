@@ -312,6 +312,7 @@ fn get(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         None => ctx.out.null(),
         Some(e) => match &e.value {
             Value::Str(s) => ctx.out.bulk(s),
+            _ => ctx.out.err(WRONGTYPE),
         },
     }
 }
@@ -493,6 +494,7 @@ fn mget(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         match ctx.ks.read(db, k) {
             Some(e) => match &e.value {
                 Value::Str(s) => ctx.out.bulk(s),
+                _ => ctx.out.null(),
             },
             None => ctx.out.null(),
         }

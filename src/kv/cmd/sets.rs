@@ -1,0 +1,328 @@
+//! Set commands: SADD, SREM, membership, SPOP, SRANDMEMBER, SMOVE, SSCAN.
+//! The algebra (SINTER, SUNION, SDIFF and their STORE forms) is in
+//! [`super::setops`]. SPOP is logged as the SREM of the members it chose.
+
+use super::arg::{self, is};
+use super::coll::{self, rand_count, sample, scan_args, scan_dict};
+use super::lists::positive;
+use super::{CommandSpec, Ctx, DENYOOM, FAST, READONLY, WRITE, spec};
+use crate::kv::aof::{CollKind, CollOp};
+use crate::kv::types::Set;
+use crate::kv::value::{Value, WrongType};
+
+const G: &str = "set";
+
+/// The set family.
+pub static COMMANDS: &[CommandSpec] = &[
+    spec(
+        "sadd",
+        -3,
+        WRITE | DENYOOM | FAST,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Add one or more members to a set.",
+        "key member [member ...]",
+        sadd,
+    ),
+    spec(
+        "srem",
+        -3,
+        WRITE | FAST,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Remove one or more members from a set.",
+        "key member [member ...]",
+        srem,
+    ),
+    spec(
+        "scard",
+        2,
+        READONLY | FAST,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Get the number of members in a set.",
+        "key",
+        scard,
+    ),
+    spec(
+        "sismember",
+        3,
+        READONLY | FAST,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Determine if a given value is a member of a set.",
+        "key member",
+        sismember,
+    ),
+    spec(
+        "smismember",
+        -3,
+        READONLY | FAST,
+        (1, 1, 1),
+        G,
+        "6.2.0",
+        "Returns the membership associated with the given elements for a set.",
+        "key member [member ...]",
+        smismember,
+    ),
+    spec(
+        "smembers",
+        2,
+        READONLY,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Get all the members in a set.",
+        "key",
+        smembers,
+    ),
+    spec(
+        "spop",
+        -2,
+        WRITE | FAST,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Remove and return one or multiple random members from a set.",
+        "key [count]",
+        spop,
+    ),
+    spec(
+        "srandmember",
+        -2,
+        READONLY,
+        (1, 1, 1),
+        G,
+        "1.0.0",
+        "Get one or multiple random members from a set.",
+        "key [count]",
+        srandmember,
+    ),
+    spec(
+        "smove",
+        4,
+        WRITE | FAST,
+        (1, 2, 1),
+        G,
+        "1.0.0",
+        "Move a member from one set to another.",
+        "source destination member",
+        smove,
+    ),
+    spec(
+        "sscan",
+        -3,
+        READONLY,
+        (1, 1, 1),
+        G,
+        "2.8.0",
+        "Incrementally iterate Set elements.",
+        "key cursor [MATCH pattern] [COUNT count]",
+        sscan,
+    ),
+];
+
+/// The set at `v`, or `WrongType` (for [`coll::write`]).
+pub fn set_of(v: &Value) -> Result<&Set, WrongType> {
+    v.as_set()
+}
+
+fn sadd(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    let db = ctx.db();
+    let add = is(a[0], "sadd");
+    let Ok(cur) = coll::write(&mut ctx.ks, ctx.out, db, a[1], set_of) else {
+        return;
+    };
+    if cur.is_none() && !add {
+        ctx.out.int(0);
+        return;
+    }
+    let kind = if add { CollKind::SAdd } else { CollKind::SRem };
+    let r = ctx.ks.coll(CollOp::items(kind, db, a[1], &a[2..]));
+    ctx.out.int(if add { r.added } else { r.removed } as i64);
+}
+
+use sadd as srem;
+
+fn scard(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    let db = ctx.db();
+    if let Ok(s) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_set_mut) {
+        let n = s.map_or(0, |s| s.map.len());
+        ctx.out.int(n as i64);
+    }
+}
+
+fn sismember(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    let db = ctx.db();
+    if let Ok(s) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_set_mut) {
+        let has = s.is_some_and(|s| s.map.get(a[2]).is_some());
+        ctx.out.int(has as i64);
+    }
+}
+
+fn smismember(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    let db = ctx.db();
+    if let Ok(s) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_set_mut) {
+        ctx.out.array(a.len() - 2);
+        for m in &a[2..] {
+            let has = s.as_ref().is_some_and(|s| s.map.get(m).is_some());
+            ctx.out.int(has as i64);
+        }
+    }
+}
+
+fn smembers(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    let db = ctx.db();
+    if let Ok(s) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_set_mut) {
+        match s {
+            None => ctx.out.set(0),
+            Some(s) => {
+                ctx.out.set(s.map.len());
+                for (m, _) in s.map.iter() {
+                    ctx.out.bulk(m);
+                }
+            }
+        }
+    }
+}
+
+/// Random numbers for sampling, seeded from the key space's generator.
+pub fn rng(seed: u64) -> impl FnMut() -> u64 {
+    let mut seed = seed | 1;
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
+fn spop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    if a.len() > 3 {
+        ctx.out.err(arg::SYNTAX);
+        return;
+    }
+    let count = match a.get(2) {
+        None => None,
+        Some(c) => match positive(ctx.out, c, "ERR value is out of range, must be positive") {
+            Some(n) => Some(n),
+            None => return,
+        },
+    };
+    let db = ctx.db();
+    let mut rand = rng(ctx.ks.space.rand());
+    let Ok(s) = coll::write(&mut ctx.ks, ctx.out, db, a[1], set_of) else {
+        return;
+    };
+    let Some(s) = s else {
+        match count {
+            None => ctx.out.null(),
+            Some(_) => ctx.out.set(0),
+        }
+        return;
+    };
+    let picked: Vec<Box<[u8]>> = sample(&s.map, count.unwrap_or(1), true, &mut rand)
+        .into_iter()
+        .map(|(m, _)| m.into())
+        .collect();
+    let refs: Vec<&[u8]> = picked.iter().map(|m| &m[..]).collect();
+    ctx.ks.coll(CollOp::items(CollKind::SRem, db, a[1], &refs));
+    match count {
+        None => ctx.out.bulk_opt(refs.first().copied()),
+        Some(_) => {
+            ctx.out.set(refs.len());
+            for m in refs {
+                ctx.out.bulk(m);
+            }
+        }
+    }
+}
+
+fn srandmember(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    if a.len() > 3 {
+        ctx.out.err(arg::SYNTAX);
+        return;
+    }
+    let count = match a.get(2) {
+        None => None,
+        Some(c) => match rand_count(ctx.out, c, false) {
+            Some(n) => Some(n),
+            None => return,
+        },
+    };
+    let db = ctx.db();
+    let mut rand = rng(ctx.ks.space.rand());
+    let Ok(s) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_set_mut) else {
+        return;
+    };
+    match (s, count) {
+        (None, None) => ctx.out.null(),
+        (None, Some(_)) => ctx.out.array(0),
+        (Some(s), None) => {
+            let m = s.map.fair_random(&mut rand).map(|(m, _)| m);
+            ctx.out.bulk_opt(m);
+        }
+        (Some(s), Some((n, distinct))) => {
+            let picked = sample(&s.map, n, distinct, &mut rand);
+            ctx.out.array(picked.len());
+            for (m, _) in picked {
+                ctx.out.bulk(m);
+            }
+        }
+    }
+}
+
+fn smove(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    let db = ctx.db();
+    let Ok(src) = coll::write(&mut ctx.ks, ctx.out, db, a[1], set_of) else {
+        return;
+    };
+    let Some(has) = src.map(|s| s.map.get(a[3]).is_some()) else {
+        ctx.out.int(0);
+        return;
+    };
+    if coll::write(&mut ctx.ks, ctx.out, db, a[2], set_of).is_err() {
+        return;
+    }
+    if a[1] == a[2] || !has {
+        ctx.out.int(has as i64);
+        return;
+    }
+    ctx.ks
+        .coll(CollOp::items(CollKind::SRem, db, a[1], &a[3..4]));
+    ctx.ks
+        .coll(CollOp::items(CollKind::SAdd, db, a[2], &a[3..4]));
+    ctx.out.int(1);
+}
+
+fn sscan(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    let Some(sc) = scan_args(ctx.out, a) else {
+        return;
+    };
+    let db = ctx.db();
+    let small = ctx.ks.space.enc.set_intset.max(0) as usize;
+    let Ok(s) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_set_mut) else {
+        return;
+    };
+    let (next, found) = match s {
+        None => (0, Vec::new()),
+        Some(s) => {
+            let intset = !s.big
+                && s.map.len() <= small
+                && s.map
+                    .iter()
+                    .all(|(m, _)| crate::kv::protocol::parse_int(m).is_some());
+            scan_dict(&s.map, &sc, if intset { small } else { 0 })
+        }
+    };
+    ctx.out.array(2);
+    ctx.out.bulk(next.to_string().as_bytes());
+    ctx.out.array(found.len());
+    for (m, _) in found {
+        ctx.out.bulk(m);
+    }
+}
