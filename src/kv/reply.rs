@@ -32,7 +32,9 @@ pub fn push_int(out: &mut Vec<u8>, n: i64) {
     out.extend_from_slice(&buf[i..]);
 }
 
-/// Format a double as Redis does (`%.17g` shortest round trip; `inf`, `-inf`).
+/// Format a double as Redis 7.0's `addReplyDouble` does: C's `%.17g`
+/// (17 significant digits, trailing zeros dropped, an exponent below 1e-4
+/// or from 1e17), and `inf`, `-inf`.
 pub fn fmt_double(d: f64) -> String {
     if d.is_infinite() {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
@@ -40,11 +42,26 @@ pub fn fmt_double(d: f64) -> String {
     if d.is_nan() {
         return "nan".into();
     }
-    if d == d.trunc() && d.abs() < 1e17 {
-        return format!("{}", d as i64);
+    if d == 0.0 {
+        return if d.is_sign_negative() { "-0" } else { "0" }.into();
     }
-    let s = format!("{d}");
-    if s.len() > 24 { format!("{d:e}") } else { s }
+    fn trim(s: &str) -> &str {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            s
+        }
+    }
+    let sci = format!("{d:.16e}");
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..17).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mant), exp.abs())
+    } else {
+        let fixed = format!("{:.*}", (16 - exp) as usize, d);
+        trim(&fixed).to_string()
+    }
 }
 
 impl Out {
@@ -225,10 +242,20 @@ mod tests {
 
     #[test]
     fn doubles_print_like_redis() {
+        // C's printf("%.17g") for each.
         assert_eq!(fmt_double(3.0), "3");
         assert_eq!(fmt_double(10.5), "10.5");
         assert_eq!(fmt_double(f64::INFINITY), "inf");
-        assert_eq!(fmt_double(-0.1), "-0.1");
+        assert_eq!(fmt_double(-0.1), "-0.10000000000000001");
+        assert_eq!(fmt_double(3.141), "3.141");
+        assert_eq!(fmt_double(1e17), "1e+17");
+        assert_eq!(fmt_double(12345678901234567.0), "12345678901234568");
+        assert_eq!(fmt_double(0.0001), "0.0001");
+        assert_eq!(fmt_double(0.00001), "1.0000000000000001e-05");
+        assert_eq!(fmt_double(-2.5e-300), "-2.5e-300");
+        assert_eq!(fmt_double(1.5e300), "1.5000000000000001e+300");
+        assert_eq!(fmt_double(1.1), "1.1000000000000001");
+        assert_eq!(fmt_double(123456.789), "123456.789");
         for n in [0, 7, -7, 1234567890, i64::MIN, i64::MAX] {
             let mut out = Vec::new();
             push_int(&mut out, n);

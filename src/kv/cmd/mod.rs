@@ -26,6 +26,9 @@ pub mod setops;
 pub mod sets;
 pub mod strings;
 pub mod transactions;
+pub mod zrange;
+pub mod zsets;
+pub mod zstore;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -154,6 +157,9 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     lists::COMMANDS,
     sets::COMMANDS,
     setops::COMMANDS,
+    zsets::COMMANDS,
+    zrange::COMMANDS,
+    zstore::COMMANDS,
 ];
 
 /// Every command, in table order.

@@ -128,7 +128,7 @@ impl ZSet {
 
     /// Walk `n` members from rank `start` (0-based, lowest first), or
     /// downwards from `start` when `rev` (ranks counted from the lowest).
-    pub fn walk(&self, start: usize, n: usize, rev: bool, mut f: impl FnMut(&[u8], f64)) {
+    pub fn walk<'a>(&'a self, start: usize, n: usize, rev: bool, mut f: impl FnMut(&'a [u8], f64)) {
         let mut x: Idx = self.sl.at(start);
         let mut left = n;
         while left > 0 && x != NIL {
