@@ -15,6 +15,14 @@
 //! the same lock, so it is served exactly once or not at all.
 
 use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+/// A session's side of being blocked: when it gives up (none: never).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parked {
+    /// Timeout instant.
+    pub deadline: Option<Instant>,
+}
 
 /// What a blocked client waits to do.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -509,6 +509,33 @@ impl Ks<'_> {
         }
     }
 
+    /// How many commands are running nested (0: between commands).
+    pub fn depth(&self) -> u32 {
+        self.batch.depth
+    }
+
+    /// True inside another command (EXEC's queue, a script): blocking
+    /// commands must not block there.
+    pub fn nested(&self) -> bool {
+        self.batch.depth > 1
+    }
+
+    /// Park a client in a blocking pop (undone with the round).
+    pub fn block(&mut self, w: Waiter) {
+        let id = w.client;
+        self.space.blocking.block(w);
+        self.remember(Undo::Blocked(id));
+    }
+
+    /// Take a blocked client out (served, unblocked); undone with the round.
+    pub fn unblock(&mut self, client: u64) -> Option<Waiter> {
+        let w = self.space.blocking.unblock(client)?;
+        if self.batch.logging {
+            self.batch.undo.push(Undo::Served(Box::new(w.clone())));
+        }
+        Some(w)
+    }
+
     /// Remove up to `budget` expired keys of each database, walking its table
     /// with a cursor kept in `cursors`; returns how many were removed.
     pub fn sweep(&mut self, cursors: &mut Vec<u64>, budget: usize) -> usize {

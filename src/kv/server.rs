@@ -16,9 +16,14 @@
 //! rewinds each client's input, output and session to where the round
 //! started and runs it again with writes refused (`-MISCONF`), so every
 //! reply matches what memory and the log hold. Effects on other loops
-//! (`CLIENT KILL`) wait in an outbox until the round commits.
+//! (`CLIENT KILL`, the replies of blocked clients a write served) wait in an
+//! outbox until the round commits (and with `--fsync always`, is on disk).
+//! A client parked in a blocking pop runs nothing until its reply comes
+//! ([`parked`]).
 
-use std::collections::HashMap;
+mod parked;
+
+use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -176,6 +181,10 @@ struct Worker<'a> {
     by_id: HashMap<u64, usize>,
     batch: Batch,
     outbox: Vec<(usize, Msg)>,
+    /// Deadlines of this loop's parked clients: (when, client id).
+    deadlines: BTreeSet<(Instant, u64)>,
+    /// Clients served by this loop's own rounds, to write to.
+    woken: Vec<usize>,
 }
 
 impl<'a> Worker<'a> {
@@ -189,6 +198,8 @@ impl<'a> Worker<'a> {
             by_id: HashMap::new(),
             batch: sh.store.batch(),
             outbox: Vec::new(),
+            deadlines: BTreeSet::new(),
+            woken: Vec::new(),
         })
     }
 
@@ -209,13 +220,12 @@ impl<'a> Worker<'a> {
         let mut last_tick = Instant::now();
         while !shutdown.is_triggered() {
             let timeout = if again.is_empty() {
-                Some(Duration::from_millis(
-                    if self.sh.fd_limited.load(Ordering::Relaxed) {
-                        100
-                    } else {
-                        1000
-                    },
-                ))
+                let tick = Duration::from_millis(if self.sh.fd_limited.load(Ordering::Relaxed) {
+                    100
+                } else {
+                    1000
+                });
+                Some(self.until_deadline().map_or(tick, |d| d.min(tick)))
             } else {
                 Some(Duration::ZERO)
             };
@@ -242,6 +252,7 @@ impl<'a> Worker<'a> {
                                     }
                                 }
                                 Msg::Accept => self.accept_all(&listener),
+                                Msg::Unblock(id, reply) => self.deliver(id, reply, &mut ready),
                             }
                         }
                     }
@@ -257,6 +268,7 @@ impl<'a> Worker<'a> {
                     }
                 }
             }
+            self.expire_parked(&mut ready);
             ready.append(&mut again);
             ready.sort_unstable();
             ready.dedup();
@@ -274,6 +286,7 @@ impl<'a> Worker<'a> {
                 }
             }
             self.execute(&ready, None);
+            ready.append(&mut self.woken);
             self.finish(&mut ready, &mut again);
             if last_tick.elapsed() >= Duration::from_secs(1)
                 || self.sh.fd_limited.load(Ordering::Relaxed)
@@ -390,7 +403,7 @@ impl<'a> Worker<'a> {
             .iter()
             .copied()
             .filter(|&i| {
-                matches!(self.conns.get(i), Some(Some(c)) if c.has_input() && c.pending() < OUT_HIGH && !c.sess.close)
+                matches!(self.conns.get(i), Some(Some(c)) if c.has_input() && c.pending() < OUT_HIGH && !c.sess.close && c.sess.blocked.is_none())
             })
             .collect();
         if todo.is_empty() {
@@ -426,7 +439,44 @@ impl<'a> Worker<'a> {
         };
         match commit {
             Ok(pos) => {
-                for (w, m) in self.outbox.drain(..) {
+                let mut synced = Ok(());
+                if let (Some(pos), Some(aof)) = (pos, sh.store.aof()) {
+                    if aof.fsync() == Fsync::Always {
+                        synced = aof.sync_to(pos);
+                    }
+                }
+                if let Err(e) = &synced {
+                    sh.cfg.log.warn(&format!(
+                        "cannot fsync the log: {e}; refusing writes from now on"
+                    ));
+                    // Never acknowledge what may not be on disk.
+                    for m in &marks {
+                        if !wrote.contains(&m.token) {
+                            continue;
+                        }
+                        if let Some(Some(c)) = self.conns.get_mut(m.token) {
+                            c.out.buf.truncate(m.out_len);
+                            c.out.err(&format!(
+                                "MISCONF Errors writing to the AOF file: fsync failed: {e}"
+                            ));
+                            c.closing = Some(format!("log fsync failed: {e}"));
+                        }
+                    }
+                }
+                self.note_parked(&todo);
+                let mut outbox = std::mem::take(&mut self.outbox);
+                for (w, m) in outbox.drain(..) {
+                    let m = match (m, &synced) {
+                        // A served pop that may not be on disk: not acknowledged.
+                        (Msg::Unblock(id, _), Err(e)) => Msg::Unblock(
+                            id,
+                            format!(
+                                "-MISCONF Errors writing to the AOF file: fsync failed: {e}\r\n"
+                            )
+                            .into_bytes(),
+                        ),
+                        (m, _) => m,
+                    };
                     match m {
                         Msg::Kill(id) if w == self.id => {
                             if let Some(&t) = self.by_id.get(&id) {
@@ -436,6 +486,11 @@ impl<'a> Worker<'a> {
                                 }
                             }
                         }
+                        Msg::Unblock(id, reply) if w == self.id => {
+                            let mut woken = std::mem::take(&mut self.woken);
+                            self.deliver(id, reply, &mut woken);
+                            self.woken = woken;
+                        }
                         m => {
                             if let Some(mb) = sh.mailboxes.get(w) {
                                 mb.send(m);
@@ -443,28 +498,7 @@ impl<'a> Worker<'a> {
                         }
                     }
                 }
-                if let (Some(pos), Some(aof)) = (pos, sh.store.aof()) {
-                    if aof.fsync() == Fsync::Always {
-                        if let Err(e) = aof.sync_to(pos) {
-                            sh.cfg.log.warn(&format!(
-                                "cannot fsync the log: {e}; refusing writes from now on"
-                            ));
-                            // Never acknowledge what may not be on disk.
-                            for m in &marks {
-                                if !wrote.contains(&m.token) {
-                                    continue;
-                                }
-                                if let Some(Some(c)) = self.conns.get_mut(m.token) {
-                                    c.out.buf.truncate(m.out_len);
-                                    c.out.err(&format!(
-                                        "MISCONF Errors writing to the AOF file: fsync failed: {e}"
-                                    ));
-                                    c.closing = Some(format!("log fsync failed: {e}"));
-                                }
-                            }
-                        }
-                    }
-                }
+                self.outbox = outbox;
             }
             Err(e) => {
                 sh.cfg.log.warn(&format!(
@@ -599,10 +633,15 @@ impl<'a> Worker<'a> {
         {
             let sh = self.sh;
             let mut batch = std::mem::take(&mut self.batch);
-            if !c.sess.watched.is_empty() {
+            if !c.sess.watched.is_empty() || c.sess.blocked.is_some() {
                 let mut round = sh.store.round(&mut batch);
                 round.space().unwatch(c.sess.id, &c.sess.watched);
+                // A parked client leaves the queues it waited in.
+                round.space().blocking.unblock(c.sess.id);
                 let _ = round.commit();
+            }
+            if let Some(d) = c.sess.blocked.and_then(|p| p.deadline) {
+                self.deadlines.remove(&(d, c.sess.id));
             }
             self.batch = batch;
         }
@@ -623,7 +662,7 @@ impl<'a> Worker<'a> {
 
 /// True when the unconsumed input may hold a whole command (run it next round).
 fn complete_waiting(c: &Conn) -> bool {
-    c.pending() < OUT_HIGH && !c.sess.close
+    c.pending() < OUT_HIGH && !c.sess.close && c.sess.blocked.is_none()
 }
 
 fn max_buffer(cfg: &Config) -> usize {
@@ -648,6 +687,7 @@ fn run_commands(
         && c.out.buf.len() - c.out_pos < OUT_HIGH
         && !c.sess.close
         && c.closing.is_none()
+        && c.sess.blocked.is_none()
     {
         let Conn {
             inbuf,

@@ -36,6 +36,9 @@ pub struct Session {
     pub no_evict: bool,
     /// `CLIENT NO-TOUCH`.
     pub no_touch: bool,
+    /// Parked in a blocking pop: no command runs until it is served, times
+    /// out or is unblocked ([`crate::kv::blocking`]).
+    pub blocked: Option<crate::kv::blocking::Parked>,
     /// The shared face.
     pub handle: Arc<ClientHandle>,
 }
@@ -53,6 +56,7 @@ impl Session {
             close: false,
             no_evict: false,
             no_touch: false,
+            blocked: None,
             handle,
         }
     }

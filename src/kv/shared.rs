@@ -1,8 +1,7 @@
 //! What every event loop and command shares: fixed settings, the ones
 //! `CONFIG SET` may change, counters for INFO, the client registry, and each
 //! loop's mailbox (how one loop asks another to act on its clients:
-//! `CLIENT KILL` today; issue 11's pub/sub pushes and blocked-pop wakeups
-//! travel the same way).
+//! `CLIENT KILL`, the replies of blocked clients served by another loop).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -86,6 +85,9 @@ pub enum Msg {
     Kill(u64),
     /// Try accepting again (a descriptor was freed at the fd limit).
     Accept,
+    /// A blocked client was served (or unblocked): send it this reply and
+    /// let it run its next commands.
+    Unblock(u64, Vec<u8>),
 }
 
 /// One event loop's inbox.

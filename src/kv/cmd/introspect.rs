@@ -568,9 +568,10 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
             std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
         ),
         "clients" => format!(
-            "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+            "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
             srv.registry.len(),
-            srv.cfg.max_conns
+            srv.cfg.max_conns,
+            ctx.ks.space.blocking.len()
         ),
         "memory" => {
             let used: usize = ctx

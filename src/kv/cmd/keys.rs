@@ -359,11 +359,7 @@ fn rename(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.out.int(0);
         return;
     }
-    let Some(e) = ctx.ks.take(db, a[1]) else {
-        return;
-    };
-    ctx.ks.remove(db, a[2]);
-    ctx.ks.put(db, a[2], e.value, e.expires_at);
+    ctx.ks.rename(db, a[1], db, a[2]);
     if nx {
         ctx.out.int(1);
     } else {
@@ -432,10 +428,7 @@ fn move_(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.out.int(0);
         return;
     }
-    let Some(e) = ctx.ks.take(db, a[1]) else {
-        return;
-    };
-    ctx.ks.put(dst, a[1], e.value, e.expires_at);
+    ctx.ks.rename(db, a[1], dst, a[1]);
     ctx.out.int(1);
 }
 

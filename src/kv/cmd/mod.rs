@@ -14,6 +14,7 @@
 //! lowercased on the stack, so a lookup allocates nothing.
 
 pub mod bits;
+pub mod blocking;
 pub mod coll;
 pub mod connection;
 pub mod hashes;
@@ -155,6 +156,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     transactions::COMMANDS,
     hashes::COMMANDS,
     lists::COMMANDS,
+    blocking::COMMANDS,
     sets::COMMANDS,
     setops::COMMANDS,
     zsets::COMMANDS,
@@ -342,6 +344,10 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
     ctx.ks.begin();
     (spec.handler)(ctx, argv);
     ctx.ks.end();
+    if ctx.ks.depth() == 0 && ctx.ks.space.blocking.has_ready() {
+        // After the whole command (a whole EXEC): serve blocked clients.
+        blocking::serve_ready(ctx);
+    }
 }
 
 /// Why writes are refused right now, as a `MISCONF` error.
