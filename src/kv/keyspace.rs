@@ -18,7 +18,7 @@ use super::blocking::Waiter;
 use super::db::{Db, Keyspace};
 use super::dict::Dict;
 use super::value::{Entry, Value, WrongType};
-pub use coll::{Applied, value_ops};
+pub use coll::{Applied, reload, value_ops};
 
 enum Undo {
     Coll {

@@ -367,6 +367,10 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.out.err(NOT_FLOAT);
         return;
     };
+    if !by.is_finite() {
+        ctx.out.err("ERR value is NaN or Infinity");
+        return;
+    }
     let Ok(cur) = field_for_write(ctx, a[1], a[2]) else {
         return;
     };

@@ -67,6 +67,31 @@ static OBJECT_SUBS: &[CommandSpec] = &[
     ),
 ];
 
+static MEMORY_SUBS: &[CommandSpec] = &[
+    spec(
+        "usage",
+        -3,
+        READONLY,
+        (2, 2, 1),
+        "server",
+        "4.0.0",
+        "Estimate the memory usage of a key.",
+        "key [SAMPLES count]",
+        memory,
+    ),
+    spec(
+        "help",
+        2,
+        super::LOADING | super::STALE,
+        (0, 0, 0),
+        "server",
+        "4.0.0",
+        "Show helpful text about the different subcommands.",
+        "",
+        memory,
+    ),
+];
+
 /// The generic key family.
 pub static COMMANDS: &[CommandSpec] = &[
     spec(
@@ -314,7 +339,58 @@ pub static COMMANDS: &[CommandSpec] = &[
             super::no_subcommand,
         )
     },
+    super::CommandSpec {
+        subcommands: MEMORY_SUBS,
+        ..spec(
+            "memory",
+            -2,
+            0,
+            (0, 0, 0),
+            "server",
+            "4.0.0",
+            "A container for memory diagnostics commands.",
+            "USAGE|HELP key",
+            super::no_subcommand,
+        )
+    },
 ];
+
+/// MEMORY USAGE: a rough size of the key and its value in bytes.
+fn memory(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    if is(a[1], "help") {
+        help(
+            ctx,
+            &[
+                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "USAGE <key> [SAMPLES <count>]",
+                "    Return memory in bytes used by <key> and its value.",
+                "HELP",
+                "    Print this help.",
+            ],
+        );
+        return;
+    }
+    match a.len() {
+        3 => {}
+        5 if is(a[3], "SAMPLES") => {
+            if arg::int(ctx.out, a[4]).is_none() {
+                return;
+            }
+        }
+        _ => {
+            ctx.out.err(SYNTAX);
+            return;
+        }
+    }
+    let db = ctx.db();
+    match ctx.ks.peek(db, a[2]) {
+        Some(e) => {
+            let n = a[2].len() + e.value.mem() + 56;
+            ctx.out.int(n as i64);
+        }
+        None => ctx.out.null(),
+    }
+}
 
 fn del(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();

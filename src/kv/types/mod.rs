@@ -135,6 +135,56 @@ impl Default for EncLimits {
     }
 }
 
+impl EncLimits {
+    /// Each setting with its Redis config name, and the older `ziplist`
+    /// spellings Redis 7.0 still answers to.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("hash-max-listpack-entries", self.hash_entries.to_string()),
+            ("hash-max-ziplist-entries", self.hash_entries.to_string()),
+            ("hash-max-listpack-value", self.hash_value.to_string()),
+            ("hash-max-ziplist-value", self.hash_value.to_string()),
+            ("set-max-intset-entries", self.set_intset.to_string()),
+            ("zset-max-listpack-entries", self.zset_entries.to_string()),
+            ("zset-max-ziplist-entries", self.zset_entries.to_string()),
+            ("zset-max-listpack-value", self.zset_value.to_string()),
+            ("zset-max-ziplist-value", self.zset_value.to_string()),
+            ("list-max-listpack-size", self.list_size.to_string()),
+            ("list-max-ziplist-size", self.list_size.to_string()),
+            ("list-compress-depth", self.list_compress.to_string()),
+        ]
+    }
+
+    /// Set one by name: `None` if `name` is not one of these, else whether
+    /// `v` was accepted.
+    pub fn set(&mut self, name: &str, v: &[u8]) -> Option<Result<(), &'static str>> {
+        let name = name.replace("ziplist", "listpack");
+        let slot = match name.as_str() {
+            "hash-max-listpack-entries" => &mut self.hash_entries,
+            "hash-max-listpack-value" => &mut self.hash_value,
+            "set-max-intset-entries" => &mut self.set_intset,
+            "zset-max-listpack-entries" => &mut self.zset_entries,
+            "zset-max-listpack-value" => &mut self.zset_value,
+            "list-max-listpack-size" => &mut self.list_size,
+            "list-compress-depth" => &mut self.list_compress,
+            _ => return None,
+        };
+        let min = if name == "list-max-listpack-size" {
+            -5
+        } else {
+            0
+        };
+        Some(match parse_int(v) {
+            Some(n) if n >= min => {
+                *slot = n;
+                Ok(())
+            }
+            Some(_) => Err("argument must be between the allowed range"),
+            None => Err("argument couldn't be parsed into an integer"),
+        })
+    }
+}
+
 fn small<'a>(
     mut items: impl Iterator<Item = &'a [u8]>,
     len: usize,
