@@ -190,14 +190,16 @@ fn smembers(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     }
 }
 
-/// Random numbers for sampling, seeded from the key space's generator.
+/// Random numbers for sampling (SplitMix64), seeded from the key space's
+/// generator: each command gets its own stream, unrelated to the next one's.
 pub fn rng(seed: u64) -> impl FnMut() -> u64 {
-    let mut seed = seed | 1;
+    let mut state = seed;
     move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
 }
 
