@@ -64,6 +64,12 @@ impl Round<'_> {
         &mut self.guard
     }
 
+    /// Undo everything the round changed, as a failed append does.
+    #[cfg(test)]
+    pub fn abort(mut self) {
+        self.batch.rollback(&mut self.guard);
+    }
+
     /// Append the round's records (one write). On success returns the log
     /// position to fsync to (with `--fsync always`); on failure the file was
     /// truncated back and every change of the round undone, so nobody saw it.

@@ -355,7 +355,10 @@ fn debug(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             // accepts it, so list tests written for it run.
             let v = String::from_utf8_lossy(a[2]).to_ascii_lowercase();
             let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-            let unit_ok = matches!(&v[digits.len()..], "" | "b" | "k" | "kb" | "m" | "mb" | "g" | "gb");
+            let unit_ok = matches!(
+                &v[digits.len()..],
+                "" | "b" | "k" | "kb" | "m" | "mb" | "g" | "gb"
+            );
             if digits.parse::<u64>().is_ok_and(|n| n < 1 << 32) && unit_ok {
                 ctx.out.ok();
             } else {

@@ -560,7 +560,9 @@ pub fn reload(space: &mut crate::kv::db::Keyspace, now: u64) {
         for (k, e) in db.dict.iter() {
             if e.live(now) {
                 let s = aof::begin_record(&mut buf);
-                value_ops(i, k, &e.value, e.expires_at, &mut |op| aof::push_op(&mut buf, op));
+                value_ops(i, k, &e.value, e.expires_at, &mut |op| {
+                    aof::push_op(&mut buf, op)
+                });
                 aof::end_record(&mut buf, s);
             }
         }

@@ -1,11 +1,17 @@
 //! Unit tests per command family, against Redis's documented replies (the
 //! RESP bytes Redis 7.0 sends), through the real dispatch and store.
 
+mod blocking;
 mod connection;
+mod hashes;
 mod keys;
+mod lists;
 mod server;
+mod sets;
 mod strings;
 mod transactions;
+mod types;
+mod zsets;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,7 +48,12 @@ impl T {
 
     /// Another client of the same server.
     pub fn client(sh: &Arc<Shared>) -> T {
-        let h = sh.registry.add(addr(), addr(), -1, 0);
+        T::client_on(sh, 0)
+    }
+
+    /// Another client, owned by event loop `worker`.
+    pub fn client_on(sh: &Arc<Shared>, worker: usize) -> T {
+        let h = sh.registry.add(addr(), addr(), -1, worker);
         let authed = sh.settings().requirepass.is_none();
         let batch = sh.store.batch();
         T {
@@ -76,6 +87,16 @@ impl T {
         std::mem::take(&mut self.out.buf)
     }
 
+    /// Effects this client's commands left for event loops (then cleared).
+    pub fn outbox(&mut self) -> Vec<(usize, Msg)> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// RESP3 from now on (HELLO 3), its reply dropped.
+    pub fn resp3(&mut self) {
+        self.r(&["HELLO", "3"]);
+    }
+
     pub fn r(&mut self, args: &[&str]) -> String {
         let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
         self.raw(&a)
@@ -94,3 +115,14 @@ pub fn int(n: i64) -> String {
 
 pub const OK: &str = "+OK\r\n";
 pub const NIL: &str = "$-1\r\n";
+pub const NIL_ARRAY: &str = "*-1\r\n";
+pub const WT: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+
+/// An array of bulk strings.
+pub fn arr(items: &[&str]) -> String {
+    let mut s = format!("*{}\r\n", items.len());
+    for i in items {
+        s.push_str(&bulk(i));
+    }
+    s
+}
