@@ -3,28 +3,10 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use common::have;
-use common::kv::Kv;
-
-/// A Python with redis-py: `$NETKIT_PYTHON` (set by .ci/run), the venv
-/// .ci/run makes, or the system python3 if it has the module.
-fn python_with_redis() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(p) = std::env::var_os("NETKIT_PYTHON") {
-        candidates.push(p.into());
-    }
-    candidates.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ci-venv/bin/python"));
-    candidates.push("python3".into());
-    candidates.into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import redis"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
+use common::kv::{Kv, python_with_redis, run_python};
 
 const SCRIPT: &str = r#"
 import sys, time, redis
@@ -93,23 +75,8 @@ fn redis_py_with_default_settings() {
         return;
     };
     let kv = Kv::memory();
-    let dir = std::env::temp_dir().join(format!("netkit-redispy-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let script = dir.join("client.py");
-    std::fs::write(&script, SCRIPT).expect("script");
-    let out = Command::new(&py)
-        .arg(&script)
-        .arg(kv.addr.port().to_string())
-        .output()
-        .expect("python");
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("OK"));
+    let out = run_python(&py, SCRIPT, kv.addr.port());
+    assert!(out.contains("OK"));
 }
 
 #[test]

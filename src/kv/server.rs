@@ -483,6 +483,8 @@ impl<'a> Worker<'a> {
                                 if let Some(Some(c)) = self.conns.get_mut(t) {
                                     c.closing
                                         .get_or_insert_with(|| "killed by CLIENT KILL".into());
+                                    // Close it now, not at its next event.
+                                    self.woken.push(t);
                                 }
                             }
                         }

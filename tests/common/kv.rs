@@ -4,6 +4,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
+use std::process::Command;
 use std::sync::Arc;
 use std::thread;
 
@@ -152,4 +153,50 @@ pub fn temp_path(name: &str) -> PathBuf {
 
 pub fn quiet_log() -> Log {
     quiet().log
+}
+
+/// A Python with redis-py: `$NETKIT_PYTHON` (set by .ci/run), the venv
+/// .ci/run makes, or the system python3 if it has the module.
+pub fn python_with_redis() -> Option<PathBuf> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(p) = std::env::var_os("NETKIT_PYTHON") {
+        candidates.push(p.into());
+    }
+    candidates.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ci-venv/bin/python"));
+    candidates.push("python3".into());
+    candidates.into_iter().find(|p| {
+        Command::new(p)
+            .args(["-c", "import redis"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// Run a redis-py `script` against `port` with `py`; panics with its output
+/// unless it exits 0.
+pub fn run_python(py: &std::path::Path, script: &str, port: u16) -> String {
+    let dir = std::env::temp_dir().join(format!(
+        "netkit-py-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("client.py");
+    std::fs::write(&file, script).expect("script");
+    let out = Command::new(py)
+        .arg(&file)
+        .arg(port.to_string())
+        .output()
+        .expect("python");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
