@@ -40,7 +40,7 @@ const T_RENAME: u8 = 8;
 const T_LAST: u8 = T_RENAME;
 
 /// Which change a [`CollOp`] makes. Items, `a` and `b` mean, per kind:
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CollKind {
     /// Set fields: items are field, value, field, value... (creates the hash).
     HSet = 1,
