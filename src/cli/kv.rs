@@ -118,11 +118,16 @@ pub enum FsyncArg {
     "protocol (SET key value -- the value is the rest of the line --, GET key, DEL key, QUIT;\n",
     "bare-line replies); anything else, including a CRLF-ended line, is a Redis inline command\n",
     "(PING, ECHO \"a b\") and the connection speaks RESP from then on.\n\n",
+    "Data: strings, hashes, lists, sets and sorted sets with Redis 7.0's commands and replies\n",
+    "(COMMAND lists them). Blocking pops (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX\n",
+    "BZMPOP) wait up to a timeout in seconds (fractions allowed, 0 for ever), first blocked first\n",
+    "served; inside MULTI they answer at once.\n\n",
     "Durability: every write is in the log before it is acknowledged or visible; a multi-key write\n",
-    "or a transaction is one record. A failed append (full disk) is undone and answered with\n",
-    "-MISCONF. A torn last record is cut with a warning at start; corruption in the middle refuses\n",
-    "to start until `netkit kv check-log FILE --fix`. The log is compacted when it grows past twice\n",
-    "its compacted size (and 64MiB), or on BGREWRITEAOF.\n",
+    "or a transaction is one record, and a served blocking pop one record of the pop it did. A\n",
+    "failed append (full disk) is undone and answered with -MISCONF. A torn last record is cut\n",
+    "with a warning at start; corruption in the middle refuses to start until `netkit kv check-log\n",
+    "FILE --fix`. The log is compacted when it grows past twice its compacted size (and 64MiB), or\n",
+    "on BGREWRITEAOF; each collection is then written as HSET/RPUSH/SADD/ZADD ops of 512 items.\n",
     "Ctrl-C or SIGTERM: answer what was received, fsync the log, print a summary."
 ))]
 pub struct KvServeArgs {

@@ -118,14 +118,16 @@ impl Value {
         !matches!(self, Value::Str(_)) && self.len() == 0
     }
 
-    /// Rough heap size, for INFO's `used_memory`.
+    /// Rough heap size, for INFO's `used_memory` and MEMORY USAGE: O(1),
+    /// so INFO stays cheap with big collections (per-element overheads as
+    /// netkit stores them, payload bytes estimated, not walked).
     pub fn mem(&self) -> usize {
         match self {
             Value::Str(s) => s.capacity(),
-            Value::Hash(h) => h.map.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
-            Value::List(l) => l.items.iter().map(|e| e.len() + 16).sum(),
-            Value::Set(s) => s.map.iter().map(|(k, _)| k.len() + 32).sum(),
-            Value::ZSet(z) => z.mem(),
+            Value::Hash(h) => h.map.len() * 96,
+            Value::List(l) => l.items.capacity() * 16 + l.items.len() * 16,
+            Value::Set(s) => s.map.len() * 64,
+            Value::ZSet(z) => z.len() * 128,
         }
     }
 }

@@ -435,16 +435,6 @@ impl SkipList {
             Some((&*n.ele, n.score))
         })
     }
-
-    /// Rough heap size.
-    pub fn mem(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self
-                .nodes
-                .iter()
-                .map(|n| n.ele.len() + n.up.capacity() * 8)
-                .sum::<usize>()
-    }
 }
 
 #[cfg(test)]

@@ -142,11 +142,6 @@ impl ZSet {
             left -= 1;
         }
     }
-
-    /// Rough heap size.
-    pub fn mem(&self) -> usize {
-        self.sl.mem() + self.len() * 48
-    }
 }
 
 /// A score interval: `min`/`max`, each inclusive unless marked exclusive.
