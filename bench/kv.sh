@@ -10,10 +10,15 @@
 # ratio (netkit / redis) for: plain, pipelined (-P 16), and with a log fsynced
 # every second (redis --appendonly yes --appendfsync everysec vs
 # netkit --data FILE --fsync everysec); then every test of `redis-benchmark
-# -n 100000 -q` with no -t, line by line (tests of commands netkit does not
-# have yet are marked). Then the crash test: 20 clients write
+# -n N -c 50 -q` with no -t, line by line, without and with -P 16
+# (bench/kv_tests.py: fresh servers per repetition, test groups interleaved,
+# median ratio and its range, geometric mean); then sorted-set operations at
+# 1k and 1M members (bench/kv_zset.py). Then the crash test: 20 clients write
 # keys to netkit --fsync always, the server is SIGKILLed mid-load, restarted on
 # the same file, and every acknowledged key must be there.
+#
+#   ALL_REPEAT=5 bench/kv.sh    # repetitions of the every-test comparison (3)
+#   SKIP_ZSET=1 bench/kv.sh     # without the sorted-set sizes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -93,41 +98,6 @@ compare() { # title "redis args" "netkit args" "benchmark args"
   done
 }
 
-all_tests() { # every default redis-benchmark test, one comparison line each
-  # redis-benchmark stops at the first error reply (LPUSH while lists are
-  # missing), so tests after it are run again one by one with -t.
-  read -r rport rpid < <(start_redis --appendonly no)
-  read -r nport npid < <(start_netkit)
-  python3 - "$rport" "$nport" "${NALL:-100000}" <<'PY'
-import re, subprocess, sys
-rport, nport, n = sys.argv[1], sys.argv[2], sys.argv[3]
-def run(port, extra):
-    p = subprocess.run(["redis-benchmark", "-p", port, "-n", n, "-q", *extra],
-                       capture_output=True, text=True)
-    out = {}
-    for line in p.stdout.replace("\r", "\n").splitlines():
-        m = re.match(r"\s*(.+?): ([\d.]+) requests per second", line)
-        if m:
-            out[m.group(1)] = float(m.group(2))
-    return out
-r, nk = run(rport, []), run(nport, [])
-for name, rv in r.items():
-    nv = nk.get(name)
-    if nv is None:
-        test = name.split()[0].lower()
-        again = run(nport, ["-t", test]).get(name)
-        if again is not None:
-            rv = run(rport, ["-t", test]).get(name, rv)
-            nv = again
-    if nv is None:
-        print(f"  {name:<38} redis {rv:>12.0f} rps   netkit: command missing (issue 11)")
-    else:
-        print(f"  {name:<38} redis {rv:>12.0f} rps   netkit {nv:>12.0f} rps   ratio {nv/rv:.2f}x")
-PY
-  stop "$rpid"
-  stop "$npid"
-}
-
 if [ -z "${SKIP_BENCH:-}" ]; then
   for rep in $(seq 1 "${REPEAT:-1}"); do
     echo "redis-benchmark -t set,get -n $N -c $C (netkit / redis-server, same run; round $rep)"
@@ -137,9 +107,16 @@ if [ -z "${SKIP_BENCH:-}" ]; then
       "--data $WORK/bench.aof --fsync everysec" ""
     rm -f "$WORK/bench.aof"
   done
-  echo
-  echo "redis-benchmark -n ${NALL:-100000} -q, no -t (every test; LPUSH, SADD, ... need issue 11's types)"
-  all_tests
+  for p in 1 16; do
+    echo
+    echo "redis-benchmark -n $N -c $C -P $p -q, no -t: every test (netkit / redis-server, ${ALL_REPEAT:-3} rounds)"
+    python3 bench/kv_tests.py "$NETKIT" "$N" "$p" "${ALL_REPEAT:-3}"
+  done
+  if [ -z "${SKIP_ZSET:-}" ]; then
+    echo
+    echo "sorted sets at 1k and 1M members (redis-benchmark -P 32, random members)"
+    python3 bench/kv_zset.py "$NETKIT" 200000 1000 1000000
+  fi
 fi
 
 echo
