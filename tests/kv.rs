@@ -298,7 +298,9 @@ fn client_handshakes_are_answered() {
     assert_eq!(c.call(&["CLIENT", "SETNAME", "x"]), ok());
     assert_eq!(c.call(&["SELECT", "0"]), ok());
     assert_eq!(c.call(&["ZADD", "z", "1", "a"]), Reply::Int(1));
-    assert!(matches!(c.call(&["XADD", "s", "*", "f", "v"]), Reply::Error(e) if e.contains("'XADD'")));
+    assert!(
+        matches!(c.call(&["XADD", "s", "*", "f", "v"]), Reply::Error(e) if e.contains("'XADD'"))
+    );
     assert_eq!(c.call(&["QUIT"]), ok());
     assert!(c.rest().is_empty());
 }

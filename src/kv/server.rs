@@ -518,6 +518,10 @@ impl<'a> Worker<'a> {
                         c.out.buf.truncate(m.out_len);
                         c.out.resp3 = m.sess.handle.resp.load(Ordering::Relaxed) == 3;
                         c.sess = m.sess;
+                        c.sess
+                            .handle
+                            .blocked
+                            .store(c.sess.blocked.is_some(), Ordering::Relaxed);
                         c.discarding = m.discarding;
                         c.closing = None;
                     }

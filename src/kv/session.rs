@@ -87,6 +87,8 @@ pub struct ClientHandle {
     pub resp: AtomicUsize,
     /// In MULTI (for `CLIENT LIST` flags).
     pub in_multi: AtomicBool,
+    /// Waiting in a blocking pop (`CLIENT LIST` flag `b`).
+    pub blocked: AtomicBool,
     /// Asked to close by `CLIENT KILL`.
     pub kill: AtomicBool,
 }
@@ -107,6 +109,12 @@ impl ClientHandle {
         let idle_ms =
             (age.as_millis() as u64).saturating_sub(self.last_active.load(Ordering::Relaxed));
         let multi = self.in_multi.load(Ordering::Relaxed);
+        let flags = match (multi, self.blocked.load(Ordering::Relaxed)) {
+            (true, true) => "xb",
+            (true, false) => "x",
+            (false, true) => "b",
+            (false, false) => "N",
+        };
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
             self.id,
@@ -116,7 +124,7 @@ impl ClientHandle {
             name,
             age.as_secs(),
             idle_ms / 1000,
-            if multi { "x" } else { "N" },
+            flags,
             self.db.load(Ordering::Relaxed),
             if multi { 0 } else { -1 },
             "NULL",
@@ -154,6 +162,7 @@ impl Registry {
             last_active: AtomicU64::new(0),
             resp: AtomicUsize::new(2),
             in_multi: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
             kill: AtomicBool::new(false),
         });
         if let Ok(mut m) = self.clients.lock() {

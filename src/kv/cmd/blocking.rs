@@ -8,6 +8,7 @@
 //! the LPOP / LMOVE / ZPOPMIN it did for them), and hands each reply to the
 //! loop that owns the client through the round's outbox.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::arg::{self, is};
@@ -157,6 +158,7 @@ fn park(ctx: &mut Ctx<'_>, keys: &[&[u8]], op: BlockOp, deadline: Option<Instant
     };
     ctx.ks.block(w);
     ctx.sess.blocked = Some(Parked { deadline });
+    ctx.sess.handle.blocked.store(true, Ordering::Relaxed);
 }
 
 fn blpop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {

@@ -5,6 +5,7 @@
 //! ([`crate::kv::blocking`]); here are only the deadlines this loop must
 //! watch, earliest first.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::Worker;
@@ -23,6 +24,7 @@ impl Worker<'_> {
                     self.deadlines.remove(&(d, client));
                 }
             }
+            c.sess.handle.blocked.store(false, Ordering::Relaxed);
             c.out.buf.extend_from_slice(&reply);
             woken.push(t);
         }
@@ -78,6 +80,7 @@ impl Worker<'_> {
                 // Still waiting under the lock: nobody served it.
                 if round.space().blocking.unblock(id).is_some() {
                     c.sess.blocked = None;
+                    c.sess.handle.blocked.store(false, Ordering::Relaxed);
                     let r = timeout_reply(c.out.resp3);
                     c.out.buf.extend_from_slice(&r);
                     woken.push(t);
