@@ -102,6 +102,37 @@ impl<V> Dict<V> {
         None
     }
 
+    /// The value at `key`, inserting `make()` first if absent (one hash and
+    /// one search either way); true when it was inserted.
+    pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> (&mut V, bool) {
+        let h = self.hash(key);
+        let mut m = self.mask();
+        let mut at = self.buckets[h as usize & m]
+            .iter()
+            .position(|s| s.hash == h && &*s.key == key);
+        let inserted = at.is_none();
+        if inserted {
+            let b = &mut self.buckets[h as usize & m];
+            b.push(Slot {
+                hash: h,
+                key: key.into(),
+                val: make(),
+            });
+            self.max_chain = self.max_chain.max(b.len());
+            self.len += 1;
+            if self.len > self.buckets.len() {
+                self.resize(self.buckets.len() * 2);
+                m = self.mask();
+            }
+            at = self.buckets[h as usize & m]
+                .iter()
+                .position(|s| s.hash == h && &*s.key == key);
+        }
+        let b = &mut self.buckets[h as usize & m];
+        let i = at.unwrap_or(b.len() - 1);
+        (&mut b[i].val, inserted)
+    }
+
     /// Remove `key`; returns its value.
     pub fn remove(&mut self, key: &[u8]) -> Option<V> {
         let h = self.hash(key);
@@ -254,6 +285,48 @@ mod tests {
         assert!(d.buckets.len() <= 128);
         assert_eq!(d.get(b"k995"), Some(&995));
         assert!(d.get(b"k5").is_none());
+    }
+
+    #[test]
+    fn get_or_insert_finds_or_creates_across_resizes() {
+        let mut d: Dict<u32> = Dict::new();
+        for i in 0..100u32 {
+            let (v, new) = d.get_or_insert_with(format!("k{i}").as_bytes(), || i);
+            assert!(new);
+            *v += 1000;
+        }
+        let (v, new) = d.get_or_insert_with(b"k7", || 0);
+        assert!(!new);
+        assert_eq!(*v, 1007);
+        assert_eq!(d.len(), 100);
+        assert_eq!(d.get(b"k99"), Some(&1099));
+    }
+
+    #[test]
+    fn fair_random_picks_every_key_about_equally() {
+        let mut d: Dict<()> = Dict::new();
+        for i in 0..10u32 {
+            d.insert(format!("k{i}").as_bytes(), ());
+        }
+        let mut seed = 0x1234_5678u64;
+        let mut counts = std::collections::HashMap::new();
+        for _ in 0..20_000 {
+            let (k, _) = d
+                .fair_random(|| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed
+                })
+                .expect("a key");
+            *counts.entry(k.to_vec()).or_insert(0u32) += 1;
+        }
+        assert_eq!(counts.len(), 10);
+        // Each near 2000: well inside what chance allows (sd ~ 42).
+        assert!(
+            counts.values().all(|&c| (1700..2300).contains(&c)),
+            "{counts:?}"
+        );
     }
 
     #[test]

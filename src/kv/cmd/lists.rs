@@ -289,13 +289,14 @@ pub fn reply_key_items(out: &mut Out, key: &[u8], items: &[Box<[u8]>]) {
 }
 
 fn lpush(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let name = String::from_utf8_lossy(a[0]).to_ascii_lowercase();
-    let front = name.starts_with('l');
+    // LPUSH, RPUSH, LPUSHX, RPUSHX (the name was matched, any case).
+    let front = a[0][0].eq_ignore_ascii_case(&b'l');
+    let only_existing = a[0].len() == 6;
     let db = ctx.db();
     let Ok(cur) = coll::write(&mut ctx.ks, ctx.out, db, a[1], list_of) else {
         return;
     };
-    if cur.is_none() && name.ends_with('x') {
+    if cur.is_none() && only_existing {
         ctx.out.int(0);
         return;
     }

@@ -94,34 +94,33 @@ pub(super) fn apply_coll(
     mut undo: Option<&mut Vec<Undo>>,
 ) -> Applied {
     let dbi = op.db as usize;
-    let mut created = false;
-    match db.dict.get(op.key) {
-        Some(e) if !fits(op.kind, &e.value) => return Applied::default(),
-        Some(_) => {}
-        None => {
-            let Some(make) = creates(op.kind) else {
-                return Applied::default();
-            };
-            if op.items.is_empty() {
-                return Applied::default();
-            }
-            put_raw(db, op.key, Entry::new(make(), 0, now));
-            created = true;
-            if let Some(u) = undo.as_deref_mut() {
-                u.push(Undo::Restore {
-                    db: dbi,
-                    key: op.key.into(),
-                    old: None,
-                });
-            }
+    let make = creates(op.kind).filter(|_| !op.items.is_empty());
+    let (e, created) = match make {
+        // One lookup: the key is found or created in place.
+        Some(make) => db
+            .dict
+            .get_or_insert_with(op.key, || Entry::new(make(), 0, now)),
+        None => match db.dict.get_mut(op.key) {
+            Some(e) => (e, false),
+            None => return Applied::default(),
+        },
+    };
+    if !fits(op.kind, &e.value) {
+        return Applied::default();
+    }
+    if created {
+        if let Some(u) = undo.as_deref_mut() {
+            u.push(Undo::Restore {
+                db: dbi,
+                key: op.key.into(),
+                old: None,
+            });
         }
     }
-    let Some(e) = db.dict.get_mut(op.key) else {
-        return Applied::default();
-    };
     // A created key is undone whole: no per-element undo.
     let mut cu = None;
     let r = change(&mut e.value, op, undo.is_some() && !created, &mut cu);
+    let emptied = e.value.is_empty();
     if let (Some(u), Some(c)) = (undo.as_deref_mut(), cu) {
         u.push(Undo::Coll {
             db: dbi,
@@ -129,7 +128,7 @@ pub(super) fn apply_coll(
             u: c,
         });
     }
-    if e.value.is_empty() {
+    if emptied {
         let old = remove_raw(db, op.key);
         if let Some(u) = undo {
             u.push(Undo::Restore {
