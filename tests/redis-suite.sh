@@ -13,10 +13,11 @@
 # tests tagged needs:repl; set ENCODING=1 to check encodings too.
 #
 # A test that calls a command netkit lacks raises an exception, and Redis's
-# framework then abandons the rest of that file. So each file is run again
+# framework then abandons the rest of that file. So each file is run again,
+# against a fresh server (the abandoned run may have left settings behind),
 # with such tests skipped (--skiptest) until it completes; the report counts
-# passed, failed, and skipped-for-a-missing-command tests per file, and names
-# the commands that were missing. netkit listens on 127.0.0.1 only.
+# passed, failed, and skipped tests per file, and names what was missing.
+# netkit listens on 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${REDIS_SRC:?set REDIS_SRC to a redis 7.0.x source tree}"
@@ -27,38 +28,43 @@ FILES=("$@")
   unit/type/hash unit/type/list unit/type/set unit/type/zset)
 BIN=${NETKIT_BIN:-}
 [ -n "$BIN" ] || { cargo build --release --quiet; BIN=$PWD/target/release/netkit; }
-WORK=$(mktemp -d)
-"$BIN" kv serve -q 0 2>"$WORK/err" >/dev/null &
-PID=$!
-trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-for _ in $(seq 1 100); do
-  PORT=$(python3 - "$PID" <<'PY'
-import re, subprocess, sys
-out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout
-for line in out.splitlines():
-    if f"pid={sys.argv[1]}," in line:
-        print(re.search(r"127\.0\.0\.1:(\d+)", line).group(1)); break
-PY
-)
-  [ -n "$PORT" ] && break
-  sleep 0.05
-done
-echo "netkit kv serve on 127.0.0.1:$PORT; Redis suite from $REDIS_SRC"
 EXTRA="${SUITE_ARGS:-}"
 [ -n "${ENCODING:-}" ] || EXTRA="--ignore-encoding $EXTRA"
-python3 - "$REDIS_SRC" "$PORT" "$EXTRA" "${FILES[@]}" <<'PY'
-import re, shlex, subprocess, sys
-src, port, extra, files = sys.argv[1], sys.argv[2], shlex.split(sys.argv[3]), sys.argv[4:]
+echo "netkit: $BIN; Redis suite from $REDIS_SRC; runtest options: $EXTRA"
+python3 - "$REDIS_SRC" "$BIN" "$EXTRA" "${FILES[@]}" <<'PY'
+import re, shlex, subprocess, sys, time
+src, binary, extra, files = sys.argv[1], sys.argv[2], shlex.split(sys.argv[3]), sys.argv[4:]
 ansi = re.compile(r"\x1b\[[0-9;]*m")
+
+def serve():
+    """A fresh netkit on a free loopback port: (process, port)."""
+    p = subprocess.Popen([binary, "kv", "serve", "-q", "0"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(400):
+        out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if f"pid={p.pid}," in line:
+                m = re.search(r"127\.0\.0\.1:(\d+)", line)
+                if m:
+                    return p, m.group(1)
+        time.sleep(0.05)
+    p.kill()
+    sys.exit("netkit did not start listening")
+
 total = [0, 0, 0]
 for f in files:
     skips, missing = [], set()
     while True:
+        server, port = serve()
         cmd = ["./runtest", "--host", "127.0.0.1", "--port", port, "--singledb",
                "--tags", "-needs:repl", "--clients", "1", "--single", f, "--timeout", "120", *extra]
         for s in skips:
             cmd += ["--skiptest", s]
-        p = subprocess.run(cmd, cwd=src, capture_output=True, text=True, timeout=1800)
+        try:
+            p = subprocess.run(cmd, cwd=src, capture_output=True, text=True, timeout=1800)
+        finally:
+            server.terminate()
+            server.wait()
         out = ansi.sub("", p.stdout + p.stderr)
         ok = len(re.findall(r"^\[ok\]:", out, re.M))
         err = re.findall(r"^\[err\]: (.*)", out, re.M)
@@ -81,5 +87,5 @@ for f in files:
     print(f"{f}: {ok} passed, {len(err)} failed, {skipped} skipped (missing: {', '.join(sorted(missing)) or '-'})")
     for e in err:
         print(f"    failed: {e[:150]}")
-print(f"total: {total[0]} passed, {total[1]} failed, {total[2]} skipped for missing commands")
+print(f"total: {total[0]} passed, {total[1]} failed, {total[2]} skipped")
 PY
