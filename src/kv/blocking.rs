@@ -78,11 +78,14 @@ pub struct Waiter {
     pub seq: u64,
 }
 
+/// Clients waiting on one key: (sequence, client id), in blocking order.
+type Queue = VecDeque<(u64, u64)>;
+
 /// Every blocked client and the keys they wait on.
 #[derive(Debug, Default)]
 pub struct Blocking {
-    /// Per database: key -> (seq, client) in blocking order.
-    queues: Vec<HashMap<Box<[u8]>, VecDeque<(u64, u64)>>>,
+    /// Per database: key -> its queue.
+    queues: Vec<HashMap<Box<[u8]>, Queue>>,
     waiters: HashMap<u64, Waiter>,
     ready: Vec<(usize, Box<[u8]>)>,
     seq: u64,

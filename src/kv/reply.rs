@@ -241,6 +241,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::approx_constant)] // 3.141 is Redis's DEBUG PROTOCOL value
     fn doubles_print_like_redis() {
         // C's printf("%.17g") for each.
         assert_eq!(fmt_double(3.0), "3");

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::arg::{self, is};
+use super::coll::Answered;
 use super::lists::{self, first_list, move_one, side};
 use super::zsets::{self, first_zset, reply_key_pairs};
 use super::{BLOCKING, CommandSpec, Ctx, DENYOOM, FAST, NOSCRIPT, WRITE, spec};
@@ -80,7 +81,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Pop elements from a list, or block until one is available.",
         "timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]",
         blmpop,
-    ),
+    )
+    .numkeys_at(2),
     spec(
         "bzpopmin",
         -3,
@@ -113,7 +115,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Remove and return members with scores in a sorted set or block until one is available.",
         "timeout numkeys key [key ...] MIN|MAX [COUNT count]",
         bzmpop,
-    ),
+    )
+    .numkeys_at(2),
 ];
 
 /// A blocking timeout in seconds (fractions allowed; 0: for ever), as the
@@ -168,7 +171,7 @@ fn blpop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     };
     let keys = &a[1..a.len() - 1];
     match first_list(ctx, keys) {
-        Err(()) => {}
+        Err(Answered) => {}
         Ok(Some(k)) => {
             let db = ctx.db();
             let v = lists::pop(&mut ctx.ks, db, k, front, 1);
@@ -198,7 +201,7 @@ fn blmove(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     match lists::check_move(ctx, a[1], a[2]) {
-        Err(()) => {}
+        Err(Answered) => {}
         Ok(true) => {
             let db = ctx.db();
             let v = move_one(&mut ctx.ks, db, a[1], a[2], from_front, to_front);
@@ -226,7 +229,7 @@ fn blmpop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     match first_list(ctx, &keys) {
-        Err(()) => {}
+        Err(Answered) => {}
         Ok(Some(k)) => {
             let db = ctx.db();
             let items = lists::pop(&mut ctx.ks, db, k, front, count);
@@ -249,7 +252,7 @@ fn bzpopmin(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     };
     let keys = &a[1..a.len() - 1];
     match first_zset(ctx, keys) {
-        Err(()) => {}
+        Err(Answered) => {}
         Ok(Some(k)) => {
             let db = ctx.db();
             let items = zsets::pop(&mut ctx.ks, db, k, max, 1);
@@ -282,7 +285,7 @@ fn bzmpop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     match first_zset(ctx, &keys) {
-        Err(()) => {}
+        Err(Answered) => {}
         Ok(Some(k)) => {
             let db = ctx.db();
             let items = zsets::pop(&mut ctx.ks, db, k, max, count);

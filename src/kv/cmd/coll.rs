@@ -9,43 +9,47 @@ use crate::kv::protocol::parse_int;
 use crate::kv::reply::Out;
 use crate::kv::value::{Value, WRONGTYPE, WrongType};
 
+/// The error reply was written already: the handler just returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answered;
+
 /// The live value at `key` for a read command (counted as a hit or miss),
-/// as type `T`: `Ok(None)` when absent, `Err(())` once WRONGTYPE was answered.
+/// as type `T`: `Ok(None)` when absent, `Err(Answered)` once WRONGTYPE was answered.
 pub fn read<'a, T: ?Sized>(
     ks: &'a mut Ks<'_>,
     out: &mut Out,
     db: usize,
     key: &[u8],
     get: fn(&mut Value) -> Result<&mut T, WrongType>,
-) -> Result<Option<&'a mut T>, ()> {
+) -> Result<Option<&'a mut T>, Answered> {
     match ks.read(db, key) {
         None => Ok(None),
         Some(e) => match get(&mut e.value) {
             Ok(v) => Ok(Some(v)),
             Err(WrongType) => {
                 out.err(WRONGTYPE);
-                Err(())
+                Err(Answered)
             }
         },
     }
 }
 
 /// The live value at `key` for a write command (an expired key is deleted
-/// first), as type `T`: `Ok(None)` when absent, `Err(())` after WRONGTYPE.
+/// first), as type `T`: `Ok(None)` when absent, `Err(Answered)` after WRONGTYPE.
 pub fn write<'a, T: ?Sized>(
     ks: &'a mut Ks<'_>,
     out: &mut Out,
     db: usize,
     key: &[u8],
     get: fn(&Value) -> Result<&T, WrongType>,
-) -> Result<Option<&'a T>, ()> {
+) -> Result<Option<&'a T>, Answered> {
     match ks.lookup_write(db, key) {
         None => Ok(None),
         Some(e) => match get(&e.value) {
             Ok(v) => Ok(Some(v)),
             Err(WrongType) => {
                 out.err(WRONGTYPE);
-                Err(())
+                Err(Answered)
             }
         },
     }

@@ -3,7 +3,7 @@
 //! [`CollKind::HDel`] op (HINCRBYFLOAT logs the value it computed).
 
 use super::arg::{self, NOT_FLOAT, NOT_INT, SYNTAX, is};
-use super::coll::{self, rand_count, sample, scan_args, scan_dict};
+use super::coll::{self, Answered, rand_count, sample, scan_args, scan_dict};
 use super::{CommandSpec, Ctx, DENYOOM, FAST, READONLY, WRITE, spec};
 use crate::kv::aof::{CollKind, CollOp};
 use crate::kv::protocol::parse_int;
@@ -241,7 +241,7 @@ fn hget(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     match coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_hash_mut) {
         Ok(Some(h)) => ctx.out.bulk_opt(h.map.get(a[2]).map(|v| &v[..])),
         Ok(None) => ctx.out.null(),
-        Err(()) => {}
+        Err(Answered) => {}
     }
 }
 
@@ -330,7 +330,11 @@ fn hstrlen(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 }
 
 /// The current value of a field for HINCRBY(FLOAT), or the error answered.
-fn field_for_write(ctx: &mut Ctx<'_>, key: &[u8], field: &[u8]) -> Result<Option<Vec<u8>>, ()> {
+fn field_for_write(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    field: &[u8],
+) -> Result<Option<Vec<u8>>, Answered> {
     let db = ctx.db();
     let h = coll::write(&mut ctx.ks, ctx.out, db, key, hash_of)?;
     Ok(h.and_then(|h| h.map.get(field)).map(|v| v.to_vec()))

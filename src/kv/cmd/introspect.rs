@@ -107,7 +107,17 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn acl_categories(c: &CommandSpec) -> Vec<String> {
-    let mut v = vec![format!("@{}", c.group)];
+    // Redis's category names for its groups.
+    let cat = match c.group {
+        "generic" => "keyspace",
+        "sorted-set" => "sortedset",
+        "transactions" => "transaction",
+        g => g,
+    };
+    let mut v = vec![format!("@{cat}")];
+    if c.flags & super::BLOCKING != 0 {
+        v.push("@blocking".into());
+    }
     if c.flags & super::WRITE != 0 {
         v.push("@write".into());
     }
@@ -440,7 +450,7 @@ fn command(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                     .out
                     .err("ERR Invalid number of arguments specified for command"),
                 Some(c) => {
-                    let pos = c.key_positions(argv.len());
+                    let pos = c.key_positions(argv);
                     if pos.is_empty() {
                         ctx.out.err("ERR The command has no key arguments");
                         return;

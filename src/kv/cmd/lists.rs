@@ -3,7 +3,7 @@
 //! is deleted. The blocking variants are in [`super::blocking`].
 
 use super::arg::{self, SYNTAX, is};
-use super::coll;
+use super::coll::{self, Answered};
 use super::{CommandSpec, Ctx, DENYOOM, FAST, READONLY, WRITE, spec};
 use crate::kv::aof::{CollKind, CollOp};
 use crate::kv::keyspace::Ks;
@@ -202,7 +202,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Pop elements from a list.",
         "numkeys key [key ...] LEFT|RIGHT [COUNT count]",
         lmpop,
-    ),
+    )
+    .numkeys_at(1),
 ];
 
 fn list_of(v: &Value) -> Result<&List, WrongType> {
@@ -569,7 +570,7 @@ fn lpos(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 }
 
 /// Check LMOVE's keys: `Ok(false)` when the source is empty.
-pub fn check_move(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8]) -> Result<bool, ()> {
+pub fn check_move(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8]) -> Result<bool, Answered> {
     let db = ctx.db();
     if coll::write(&mut ctx.ks, ctx.out, db, src, list_of)?.is_none() {
         return Ok(false);
@@ -591,7 +592,7 @@ fn lmove(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         (f, t)
     };
     match check_move(ctx, a[1], a[2]) {
-        Err(()) => {}
+        Err(Answered) => {}
         Ok(false) => ctx.out.null(),
         Ok(true) => {
             let db = ctx.db();
@@ -637,7 +638,7 @@ pub fn mpop_args<'a>(
 }
 
 /// The first key of `keys` holding a list (`Ok(None)`: none), or WRONGTYPE.
-pub fn first_list<'a>(ctx: &mut Ctx<'_>, keys: &[&'a [u8]]) -> Result<Option<&'a [u8]>, ()> {
+pub fn first_list<'a>(ctx: &mut Ctx<'_>, keys: &[&'a [u8]]) -> Result<Option<&'a [u8]>, Answered> {
     let db = ctx.db();
     for k in keys {
         if coll::write(&mut ctx.ks, ctx.out, db, k, list_of)?.is_some() {
@@ -652,7 +653,7 @@ fn lmpop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     match first_list(ctx, &keys) {
-        Err(()) => {}
+        Err(Answered) => {}
         Ok(None) => ctx.out.null_array(),
         Ok(Some(k)) => {
             let db = ctx.db();

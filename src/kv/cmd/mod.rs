@@ -98,6 +98,9 @@ pub struct CommandSpec {
     pub flags: u32,
     /// First key position (0: none), last (-1: the last argument), step.
     pub keys: (i32, i32, i32),
+    /// Position of a `numkeys` argument followed by that many keys (0:
+    /// none): LMPOP, ZUNIONSTORE... Such commands are `movablekeys`.
+    pub numkeys: usize,
     /// Redis's group (`string`, `generic`, `server`, `connection`, `transactions`).
     pub group: &'static str,
     /// Redis version that introduced it.
@@ -124,24 +127,49 @@ impl CommandSpec {
 
     /// The flag names, as `COMMAND INFO` lists them.
     pub fn flag_names(&self) -> Vec<&'static str> {
-        FLAG_NAMES
+        let mut v: Vec<&'static str> = FLAG_NAMES
             .iter()
             .filter(|(f, _)| self.flags & f != 0)
             .map(|(_, n)| *n)
-            .collect()
+            .collect();
+        if self.numkeys > 0 {
+            v.push("movablekeys");
+        }
+        v
     }
 
-    /// Positions of the keys among `argv`.
-    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+    /// Positions of the keys among `argv` (name first).
+    pub fn key_positions(&self, argv: &[&[u8]]) -> Vec<usize> {
+        let argc = argv.len();
         let (first, last, step) = self.keys;
-        if first <= 0 || step <= 0 {
-            return Vec::new();
+        let mut pos: Vec<usize> = if first <= 0 || step <= 0 {
+            Vec::new()
+        } else {
+            let last = if last < 0 { argc as i32 + last } else { last };
+            (first..=last.min(argc as i32 - 1))
+                .step_by(step as usize)
+                .map(|p| p as usize)
+                .collect()
+        };
+        if self.numkeys > 0 {
+            let n = argv
+                .get(self.numkeys)
+                .and_then(|a| super::protocol::parse_int(a))
+                .unwrap_or(0)
+                .max(0) as usize;
+            let from = self.numkeys + 1;
+            for p in from..from.saturating_add(n).min(argc) {
+                if !pos.contains(&p) {
+                    pos.push(p);
+                }
+            }
         }
-        let last = if last < 0 { argc as i32 + last } else { last };
-        (first..=last.min(argc as i32 - 1))
-            .step_by(step as usize)
-            .map(|p| p as usize)
-            .collect()
+        pos
+    }
+
+    /// This spec with its keys counted by the `numkeys` argument at `i`.
+    pub const fn numkeys_at(self, i: usize) -> CommandSpec {
+        CommandSpec { numkeys: i, ..self }
     }
 }
 
@@ -423,6 +451,7 @@ pub const fn spec(
         summary,
         syntax,
         subcommands: &[],
+        numkeys: 0,
         handler,
     }
 }

@@ -91,7 +91,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Intersect multiple sets and return the cardinality of the result.",
         "numkeys key [key ...] [LIMIT limit]",
         sintercard,
-    ),
+    )
+    .numkeys_at(1),
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use super::arg::{self, NOT_FLOAT, SYNTAX, is};
-use super::coll::{self, rand_count, sample, scan_args, scan_dict};
+use super::coll::{self, Answered, rand_count, sample, scan_args, scan_dict};
 use super::lists::{at_least_one, positive};
 use super::{CommandSpec, Ctx, DENYOOM, FAST, READONLY, WRITE, spec};
 use crate::kv::aof::{CollKind, CollOp};
@@ -163,7 +163,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Remove and return members with scores in a sorted set.",
         "numkeys key [key ...] MIN|MAX [COUNT count]",
         zmpop,
-    ),
+    )
+    .numkeys_at(1),
     spec(
         "zrandmember",
         -2,
@@ -282,7 +283,7 @@ fn zadd(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             .err("ERR XX and NX options at the same time are not compatible");
         return;
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
         ctx.out
             .err("ERR GT, LT, and/or NX options at the same time are not compatible");
         return;
@@ -381,12 +382,11 @@ use zadd as zincrby;
 
 fn zscore(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
-    match coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_zset_mut) {
-        Ok(z) => match z.and_then(|z| z.score(a[2])) {
+    if let Ok(z) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_zset_mut) {
+        match z.and_then(|z| z.score(a[2])) {
             Some(s) => ctx.out.double(s),
             None => ctx.out.null(),
-        },
-        Err(()) => {}
+        }
     }
 }
 
@@ -557,7 +557,7 @@ pub fn mpop_args<'a>(
 }
 
 /// The first key of `keys` holding a sorted set (`Ok(None)`: none), or WRONGTYPE.
-pub fn first_zset<'a>(ctx: &mut Ctx<'_>, keys: &[&'a [u8]]) -> Result<Option<&'a [u8]>, ()> {
+pub fn first_zset<'a>(ctx: &mut Ctx<'_>, keys: &[&'a [u8]]) -> Result<Option<&'a [u8]>, Answered> {
     let db = ctx.db();
     for k in keys {
         if coll::write(&mut ctx.ks, ctx.out, db, k, zset_of)?.is_some() {
@@ -572,7 +572,7 @@ fn zmpop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     match first_zset(ctx, &keys) {
-        Err(()) => {}
+        Err(Answered) => {}
         Ok(None) => ctx.out.null_array(),
         Ok(Some(k)) => {
             let db = ctx.db();

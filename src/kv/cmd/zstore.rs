@@ -27,7 +27,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Add multiple sorted sets and store the resulting sorted set in a new key.",
         "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]",
         zunionstore,
-    ),
+    )
+    .numkeys_at(2),
     spec(
         "zinterstore",
         -4,
@@ -38,7 +39,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Intersect multiple sorted sets and store the resulting sorted set in a new key.",
         "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]",
         zinterstore,
-    ),
+    )
+    .numkeys_at(2),
     spec(
         "zdiffstore",
         -4,
@@ -49,7 +51,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Subtract multiple sorted sets and store the resulting sorted set in a new key.",
         "destination numkeys key [key ...]",
         zdiffstore,
-    ),
+    )
+    .numkeys_at(2),
     spec(
         "zunion",
         -3,
@@ -60,7 +63,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Add multiple sorted sets.",
         "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]",
         zunion,
-    ),
+    )
+    .numkeys_at(1),
     spec(
         "zinter",
         -3,
@@ -71,7 +75,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Intersect multiple sorted sets.",
         "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]",
         zinter,
-    ),
+    )
+    .numkeys_at(1),
     spec(
         "zdiff",
         -3,
@@ -82,7 +87,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Subtract multiple sorted sets.",
         "numkeys key [key ...] [WITHSCORES]",
         zdiff,
-    ),
+    )
+    .numkeys_at(1),
     spec(
         "zintercard",
         -3,
@@ -93,7 +99,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Intersect multiple sorted sets and return the cardinality of the result.",
         "numkeys key [key ...] [LIMIT limit]",
         zintercard,
-    ),
+    )
+    .numkeys_at(1),
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]

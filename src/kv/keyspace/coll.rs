@@ -16,10 +16,13 @@ use crate::kv::db::Db;
 use crate::kv::types::{Hash, List, Set, ZSet};
 use crate::kv::value::{Entry, Value};
 
+/// A field and its old value (none: it did not exist).
+type OldField = (Box<[u8]>, Option<Box<[u8]>>);
+
 /// How to undo one applied op on an existing collection.
 pub(super) enum CollUndo {
     /// Restore each field's old value (none: delete it), newest last.
-    HashFields(Vec<(Box<[u8]>, Option<Box<[u8]>>)>),
+    HashFields(Vec<OldField>),
     /// Pop `n` elements pushed at the head (`front`) or tail.
     ListPushed { front: bool, n: usize },
     /// Push back elements popped from the head or tail, first popped first.
@@ -216,7 +219,7 @@ fn change(v: &mut Value, op: &CollOp<'_>, want: bool, cu: &mut Option<CollUndo>)
             if let (Some(slot), Some(v)) = (l.items.get_mut(op.a as usize), op.items.first()) {
                 let old = std::mem::replace(slot, boxed(v));
                 r.changed = true;
-                *cu = want.then(|| CollUndo::ListSet(op.a as usize, old));
+                *cu = want.then_some(CollUndo::ListSet(op.a as usize, old));
             }
         }
         (LInsert, Value::List(l)) => {

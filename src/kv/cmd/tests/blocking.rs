@@ -65,9 +65,12 @@ fn waiters_are_served_first_come_first_served_on_their_own_loop() {
     assert!(a.sess.blocked.is_some());
     assert_eq!(b.r(&["BLPOP", "q", "0.5"]), "");
     assert!(b.sess.blocked.is_some_and(|p| p.deadline.is_some()));
-    assert_eq!(
-        pusher.r(&["INFO", "clients"]).contains("blocked_clients:2"),
-        true
+    assert!(pusher.r(&["INFO", "clients"]).contains("blocked_clients:2"));
+    let id = a.sess.id.to_string();
+    assert!(
+        pusher
+            .r(&["CLIENT", "LIST", "ID", &id])
+            .contains(" flags=b ")
     );
     // One element: the first blocked gets it, on its loop (0).
     assert_eq!(pusher.r(&["LPUSH", "q", "x"]), int(1));

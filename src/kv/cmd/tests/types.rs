@@ -50,6 +50,44 @@ fn type_object_encoding_scan_type_copy_rename() {
     assert_eq!(t.r(&["ZSCORE", "z", "m"]), bulk("1"));
 }
 
+#[test]
+fn keys_counted_by_numkeys_are_found() {
+    let mut t = T::new();
+    assert_eq!(
+        t.r(&[
+            "COMMAND",
+            "GETKEYS",
+            "ZUNIONSTORE",
+            "d",
+            "2",
+            "a",
+            "b",
+            "WEIGHTS",
+            "1",
+            "2"
+        ]),
+        arr(&["d", "a", "b"])
+    );
+    assert_eq!(
+        t.r(&["COMMAND", "GETKEYS", "BLMPOP", "0", "2", "x", "y", "LEFT"]),
+        arr(&["x", "y"])
+    );
+    assert_eq!(
+        t.r(&["COMMAND", "GETKEYS", "BLPOP", "x", "y", "0"]),
+        arr(&["x", "y"])
+    );
+    let info = t.r(&["COMMAND", "INFO", "LMPOP"]);
+    assert!(info.contains("+movablekeys\r\n"), "{info}");
+    assert!(
+        t.r(&["COMMAND", "INFO", "ZADD"])
+            .contains("+@sortedset\r\n")
+    );
+    assert!(
+        t.r(&["COMMAND", "INFO", "BLPOP"])
+            .contains("+@blocking\r\n")
+    );
+}
+
 fn temp_log(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!(
         "netkit-kv-unit-{name}-{}-{}.aof",
