@@ -24,6 +24,7 @@ pub mod glob;
 pub mod keyspace;
 pub mod logfile;
 pub mod protocol;
+pub mod resp;
 pub mod reply;
 pub mod server;
 pub mod session;

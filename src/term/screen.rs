@@ -37,6 +37,9 @@ pub struct Footer {
     pub line: String,
     /// The cursor, a byte offset into `line`.
     pub cursor: usize,
+    /// Grey text after the line (argument hints), never past the row's
+    /// end: it is cut to the columns left so it never wraps.
+    pub hint: String,
 }
 
 /// Output position and footer state; see the module docs.
@@ -288,6 +291,12 @@ impl Screen {
                 (r, c) = place(r, c, w, width);
                 if w > 0 {
                     out.push(ch);
+                }
+            }
+            if !f.hint.is_empty() && c + 1 < width {
+                let hint = truncate(&f.hint, width - c - 1);
+                if !hint.is_empty() {
+                    let _ = write!(out, "\x1b[90m{hint}\x1b[0m");
                 }
             }
             if c == width {
