@@ -84,7 +84,12 @@ pub struct KvClientArgs {
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:6380")]
     pub addr: String,
     /// Talk to a server on this Unix socket instead (redis-server's unixsocket).
-    #[arg(short = 's', long = "socket", value_name = "PATH", conflicts_with = "addr")]
+    #[arg(
+        short = 's',
+        long = "socket",
+        value_name = "PATH",
+        conflicts_with = "addr"
+    )]
     pub socket: Option<PathBuf>,
     /// Database number to select (SELECT); the prompt shows it, as in 127.0.0.1:6380[2]>.
     #[arg(short = 'n', value_name = "DB", default_value = "0")]

@@ -244,7 +244,10 @@ mod tests {
                 Reply::Bulk(None),
             ])
         );
-        assert_eq!(whole(b"(123456789012345678901\r\n"), Reply::BigNum("123456789012345678901".into()));
+        assert_eq!(
+            whole(b"(123456789012345678901\r\n"),
+            Reply::BigNum("123456789012345678901".into())
+        );
         assert_eq!(whole(b"!5\r\nERR x\r\n"), Reply::Error("ERR x".into()));
         // An attribute is dropped; the reply after it is the reply.
         assert_eq!(whole(b"|1\r\n+ttl\r\n:3\r\n:42\r\n"), Reply::Int(42));

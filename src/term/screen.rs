@@ -541,6 +541,38 @@ mod tests {
     }
 
     #[test]
+    fn hints_follow_the_line_in_grey_and_never_wrap() {
+        let hinted = |line: &str, cursor: usize, hint: &str| Footer {
+            hint: hint.into(),
+            ..prompt(line, cursor)
+        };
+        let (vt, _) = run(20, &[&|s, o| s.set_footer(hinted("get", 3, " key"), o)]);
+        assert_eq!(vt.text(), ["> get key"]);
+        assert_eq!(
+            (vt.r, vt.c),
+            (0, 5),
+            "the cursor stays at the end of the line"
+        );
+        // Cut to the columns left on the row (one kept free), never wrapped.
+        let (vt, _) = run(
+            20,
+            &[&|s, o| s.set_footer(hinted("set k v", 7, " [NX|XX] [GET] [EX seconds]"), o)],
+        );
+        assert_eq!(vt.text(), ["> set k v [NX|XX] ["]);
+        assert_eq!((vt.r, vt.c), (0, 9));
+        // Output arriving redraws it below; the cursor can sit mid-line.
+        let (vt, _) = run(
+            20,
+            &[
+                &|s, o| s.set_footer(hinted("get", 1, " key"), o),
+                &|s, o| s.output("msg\n", o),
+            ],
+        );
+        assert_eq!(vt.text(), ["msg", "> get key"]);
+        assert_eq!((vt.r, vt.c), (1, 3));
+    }
+
+    #[test]
     fn status_rows_sit_between_output_and_prompt() {
         let bar = Footer {
             status: vec!["[#####     ] 50%".into()],

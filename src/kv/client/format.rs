@@ -44,11 +44,15 @@ pub fn show_reply(args: &[Vec<u8>], r: &Reply, raw: bool) -> Vec<u8> {
 
 /// Commands whose string reply is text for people (redis-cli's list).
 pub fn shown_as_text(args: &[Vec<u8>]) -> bool {
-    let is = |i: usize, w: &str| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()));
+    let is = |i: usize, w: &str| {
+        args.get(i)
+            .is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()))
+    };
     let n = args.len();
     is(0, "info")
         || is(0, "lolwut")
-        || (is(0, "debug") && (is(1, "htstats") || is(1, "htstats-key") || is(1, "client-eviction")))
+        || (is(0, "debug")
+            && (is(1, "htstats") || is(1, "htstats-key") || is(1, "client-eviction")))
         || (is(0, "memory") && (is(1, "malloc-stats") || is(1, "doctor")))
         || (n == 2 && is(0, "cluster") && (is(1, "nodes") || is(1, "info")))
         || (is(0, "client") && (is(1, "list") || is(1, "info")))
@@ -228,7 +232,10 @@ mod tests {
         assert_eq!(s(map, true), "server redis\nmodules \nset 1.5\n(true)\n");
         assert_eq!(s(Reply::Map(vec![]), false), "(empty hash)\n");
         assert_eq!(s(Reply::Set(vec![]), false), "(empty set)\n");
-        assert_eq!(s(Reply::BigNum("1".repeat(30)), false), format!("(big number) {}\n", "1".repeat(30)));
+        assert_eq!(
+            s(Reply::BigNum("1".repeat(30)), false),
+            format!("(big number) {}\n", "1".repeat(30))
+        );
         let push = Reply::Push(vec![bulk("message"), bulk("ch"), bulk("hi")]);
         assert_eq!(s(push, false), "1) \"message\"\n2) \"ch\"\n3) \"hi\"\n");
     }
@@ -250,9 +257,15 @@ mod tests {
             format: "txt".into(),
             text: b"one\ntwo".to_vec(),
         };
-        assert_eq!(show_reply(&args(&["debug", "protocol", "verbatim"]), &verb, false), b"one\ntwo\n");
+        assert_eq!(
+            show_reply(&args(&["debug", "protocol", "verbatim"]), &verb, false),
+            b"one\ntwo\n"
+        );
         // Other strings stay quoted; an error stays an error.
-        assert_eq!(show_reply(&args(&["get", "k"]), &bulk("a\nb"), false), b"\"a\\nb\"\n");
+        assert_eq!(
+            show_reply(&args(&["get", "k"]), &bulk("a\nb"), false),
+            b"\"a\\nb\"\n"
+        );
         assert_eq!(
             show_reply(&args(&["info"]), &Reply::Error("ERR x".into()), false),
             b"(error) ERR x\n"

@@ -114,13 +114,21 @@ impl Help {
         let first = args.first()?;
         let ends_blank = line.ends_with(char::is_whitespace);
         if args.len() == 1 && first.eq_ignore_ascii_case("help") {
-            return Some(format!("{}[command|@group]", if ends_blank { "" } else { " " }));
+            return Some(format!(
+                "{}[command|@group]",
+                if ends_blank { "" } else { " " }
+            ));
         }
         let best = self
             .entries
             .iter()
             .filter(|e| e.words.len() <= args.len())
-            .filter(|e| e.words.iter().zip(&args).all(|(w, a)| w.eq_ignore_ascii_case(a)))
+            .filter(|e| {
+                e.words
+                    .iter()
+                    .zip(&args)
+                    .all(|(w, a)| w.eq_ignore_ascii_case(a))
+            })
             .max_by_key(|e| e.words.len());
         let Some(entry) = best else {
             // Part of a name: the rest of the shortest command it starts.
@@ -256,7 +264,11 @@ fn text_of(r: Option<&Reply>) -> String {
 fn doc_entries(parent: &[String], name: String, doc: &Reply, out: &mut Vec<Entry>) {
     let Some(fs) = fields(doc) else { return };
     let mut words = parent.to_vec();
-    let own = name.rsplit('|').next().unwrap_or(&name).to_ascii_uppercase();
+    let own = name
+        .rsplit('|')
+        .next()
+        .unwrap_or(&name)
+        .to_ascii_uppercase();
     words.push(own);
     let params = match field(&fs, "arguments").and_then(Reply::items) {
         Some(args) => join_args(args, " "),
@@ -299,7 +311,9 @@ fn arg_syntax(a: &Reply) -> String {
         };
         flags.iter().any(|f| f.bytes() == Some(flag.as_bytes()))
     };
-    let children = field(&fs, "arguments").and_then(Reply::items).unwrap_or(&[]);
+    let children = field(&fs, "arguments")
+        .and_then(Reply::items)
+        .unwrap_or(&[]);
     let repeat = match kind.as_str() {
         "oneof" => join_args(children, "|"),
         "block" => join_args(children, " "),
@@ -346,10 +360,19 @@ mod tests {
         // Typed arguments drop words up to the first optional part.
         let rest = &set["key value ".len()..];
         assert!(rest.starts_with('['), "{rest}");
-        assert_eq!(h.hint("set k v").as_deref(), Some(format!(" {rest}").as_str()));
-        assert_eq!(h.hint("set k v NX").as_deref(), Some(format!(" {rest}").as_str()));
+        assert_eq!(
+            h.hint("set k v").as_deref(),
+            Some(format!(" {rest}").as_str())
+        );
+        assert_eq!(
+            h.hint("set k v NX").as_deref(),
+            Some(format!(" {rest}").as_str())
+        );
         // The longest command wins: CONFIG GET, not CONFIG.
-        assert_eq!(h.hint("config get ").as_deref(), Some("parameter [parameter ...]"));
+        assert_eq!(
+            h.hint("config get ").as_deref(),
+            Some("parameter [parameter ...]")
+        );
         // Part of a name: the rest of the shortest command it starts.
         assert_eq!(h.hint("ge").as_deref(), Some("t"));
         assert_eq!(h.hint("incrbyf").as_deref(), Some("loat"));
@@ -365,7 +388,10 @@ mod tests {
         let c = h.completions("getr");
         assert_eq!(c, ["GETRANGE"]);
         let c = h.completions("ge");
-        assert!(c.starts_with(&["GET".to_string(), "GETBIT".to_string()]), "{c:?}");
+        assert!(
+            c.starts_with(&["GET".to_string(), "GETBIT".to_string()]),
+            "{c:?}"
+        );
         assert_eq!(h.completions("config ge"), ["CONFIG GET"]);
         assert!(h.completions("set k").is_empty());
         assert_eq!(h.completions("help @str"), ["help @string"]);
@@ -383,10 +409,19 @@ mod tests {
         ));
         assert!(t.contains("group:\x1b[0m string"));
         let cfg = h.text(&[b"config".to_vec()]);
-        assert!(cfg.contains("CONFIG GET\x1b[0m") && cfg.contains("CONFIG SET\x1b[0m"), "{cfg}");
+        assert!(
+            cfg.contains("CONFIG GET\x1b[0m") && cfg.contains("CONFIG SET\x1b[0m"),
+            "{cfg}"
+        );
         let grp = h.text(&[b"@transactions".to_vec()]);
-        assert!(grp.contains("MULTI") && grp.contains("EXEC") && !grp.contains("group:"), "{grp}");
-        assert!(h.text(&[b"nope".to_vec()]).starts_with("No help for 'nope'"));
+        assert!(
+            grp.contains("MULTI") && grp.contains("EXEC") && !grp.contains("group:"),
+            "{grp}"
+        );
+        assert!(
+            h.text(&[b"nope".to_vec()])
+                .starts_with("No help for 'nope'")
+        );
         assert!(h.text(&[]).contains("\"help @<group>\""));
     }
 
@@ -406,7 +441,11 @@ mod tests {
 
     #[test]
     fn server_docs_become_entries_like_redis_cli_reads_them() {
-        let flags = |f: &[&str]| Reply::Array(Some(f.iter().map(|s| Reply::Status(s.to_string())).collect()));
+        let flags = |f: &[&str]| {
+            Reply::Array(Some(
+                f.iter().map(|s| Reply::Status(s.to_string())).collect(),
+            ))
+        };
         let docs = map(vec![
             (
                 "hset",
@@ -462,7 +501,10 @@ mod tests {
                             map(vec![
                                 ("summary", bulk("Frequency.")),
                                 ("group", bulk("generic")),
-                                ("arguments", Reply::Array(Some(vec![arg("key", "key", vec![])]))),
+                                (
+                                    "arguments",
+                                    Reply::Array(Some(vec![arg("key", "key", vec![])])),
+                                ),
                             ]),
                         )]),
                     ),

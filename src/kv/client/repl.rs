@@ -25,11 +25,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 
+use super::ClientConfig;
 use super::conn::{Conn, Target};
 use super::format::show_reply;
 use super::help::Help;
 use super::state::{self, Mode, State};
-use super::ClientConfig;
 use crate::connect::render::render_text;
 use crate::kv::protocol::split_args;
 use crate::kv::resp::Reply;
@@ -74,7 +74,10 @@ pub fn run(cfg: &ClientConfig) -> Result<bool> {
         None
     } else {
         Some(File::from(
-            io::stdout().as_fd().try_clone_to_owned().context("cannot use stdout")?,
+            io::stdout()
+                .as_fd()
+                .try_clone_to_owned()
+                .context("cannot use stdout")?,
         ))
     };
     let help = Rc::new(RefCell::new(Help::builtin()));
@@ -177,7 +180,9 @@ impl Repl<'_> {
 
     /// The prompt, the status row and the prompt's visibility for the state.
     fn refresh(&mut self) {
-        let text = self.state.prompt(&self.target.to_string(), self.conn.is_some());
+        let text = self
+            .state
+            .prompt(&self.target.to_string(), self.conn.is_some());
         if text != self.prompt.prompt() {
             self.prompt.set_prompt(&text);
         }
@@ -186,7 +191,9 @@ impl Repl<'_> {
             Mode::Subscribed => vec![
                 "\x1b[90mReading messages... (press Ctrl-C to leave subscribed mode)\x1b[0m".into(),
             ],
-            Mode::Monitor => vec!["\x1b[90mReading monitor output... (press Ctrl-C to stop)\x1b[0m".into()],
+            Mode::Monitor => {
+                vec!["\x1b[90mReading monitor output... (press Ctrl-C to stop)\x1b[0m".into()]
+            }
         };
         self.console.set_status(status);
         self.prompt.set_visible(self.state.mode != Mode::Monitor);
@@ -243,7 +250,9 @@ impl Repl<'_> {
                 return Ok(None);
             }
             "connect" if args.len() == 3 => {
-                let port = std::str::from_utf8(&args[2]).ok().and_then(|p| p.parse().ok());
+                let port = std::str::from_utf8(&args[2])
+                    .ok()
+                    .and_then(|p| p.parse().ok());
                 let Some(port) = port else {
                     self.note("connect HOST PORT: the port is a number");
                     return Ok(None);

@@ -47,7 +47,10 @@ fn name(args: &[Vec<u8>]) -> String {
 
 /// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE.
 pub fn is_subscribe(args: &[Vec<u8>]) -> bool {
-    matches!(name(args).as_str(), "subscribe" | "psubscribe" | "ssubscribe")
+    matches!(
+        name(args).as_str(),
+        "subscribe" | "psubscribe" | "ssubscribe"
+    )
 }
 
 /// How many pub/sub confirmations answer `args` (one per channel, at least
@@ -100,7 +103,10 @@ pub fn repeat(args: &[Vec<u8>]) -> Result<(u64, &[Vec<u8>]), &'static str> {
     if args.len() < 2 || !args[0].iter().all(|c| c.is_ascii_digit() || *c == b'-') {
         return Ok((1, args));
     }
-    match std::str::from_utf8(&args[0]).ok().and_then(|s| s.parse::<i64>().ok()) {
+    match std::str::from_utf8(&args[0])
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+    {
         Some(n) if n > 0 => Ok((n as u64, &args[1..])),
         _ => Err("Invalid repeat count (a number of times to run the command, 1 or more)."),
     }
@@ -154,7 +160,10 @@ impl State {
         let n = args.len();
         match name(args).as_str() {
             "select" if n == 2 && !failed => {
-                if let Some(db) = std::str::from_utf8(&args[1]).ok().and_then(|s| s.parse().ok()) {
+                if let Some(db) = std::str::from_utf8(&args[1])
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                {
                     self.db = db;
                     self.want_db = db;
                 }
@@ -224,7 +233,10 @@ mod tests {
         assert_eq!(s.prompt(ADDR, true), "127.0.0.1:6380> ");
         s.after(&a("select 2"), &ok());
         assert_eq!(s.prompt(ADDR, true), "127.0.0.1:6380[2]> ");
-        s.after(&a("select 99"), &Reply::Error("ERR DB index is out of range".into()));
+        s.after(
+            &a("select 99"),
+            &Reply::Error("ERR DB index is out of range".into()),
+        );
         assert_eq!(s.db, 2);
         s.after(&a("MULTI"), &ok());
         assert_eq!(s.prompt(ADDR, true), "127.0.0.1:6380[2](TX)> ");
@@ -236,7 +248,10 @@ mod tests {
         // An aborted transaction (EXECABORT, or nil after WATCH) undoes it.
         s.after(&a("multi"), &ok());
         s.after(&a("select 5"), &Reply::Status("QUEUED".into()));
-        s.after(&a("exec"), &Reply::Error("EXECABORT Transaction discarded".into()));
+        s.after(
+            &a("exec"),
+            &Reply::Error("EXECABORT Transaction discarded".into()),
+        );
         assert_eq!((s.db, s.multi), (3, false));
         s.after(&a("multi"), &ok());
         s.after(&a("select 5"), &Reply::Status("QUEUED".into()));
@@ -244,7 +259,10 @@ mod tests {
         assert_eq!(s.prompt(ADDR, true), "127.0.0.1:6380[3]> ");
         // A refused MULTI (nested) changes nothing.
         s.after(&a("multi"), &ok());
-        s.after(&a("multi"), &Reply::Error("ERR MULTI calls can not be nested".into()));
+        s.after(
+            &a("multi"),
+            &Reply::Error("ERR MULTI calls can not be nested".into()),
+        );
         assert!(s.multi);
         s.after(&a("reset"), &Reply::Status("RESET".into()));
         assert_eq!(s.prompt(ADDR, true), "127.0.0.1:6380> ");
@@ -290,7 +308,10 @@ mod tests {
         assert_eq!(s.mode, Mode::Subscribed);
         s.confirmed(&push("sunsubscribe", "s", 0));
         assert_eq!(s.mode, Mode::Normal);
-        assert_eq!(pubsub_kind(&push("pmessage", "p", 0)).as_deref(), Some("pmessage"));
+        assert_eq!(
+            pubsub_kind(&push("pmessage", "p", 0)).as_deref(),
+            Some("pmessage")
+        );
         assert_eq!(pubsub_kind(&Reply::Array(Some(vec![ok(), ok()]))), None);
     }
 
@@ -316,6 +337,10 @@ mod tests {
         assert!(repeat(&a("0 incr x")).is_err());
         assert!(repeat(&a("-1 incr x")).is_err());
         let one = a("42");
-        assert_eq!(repeat(&one).unwrap(), (1, &one[..]), "a lone number is a command");
+        assert_eq!(
+            repeat(&one).unwrap(),
+            (1, &one[..]),
+            "a lone number is a command"
+        );
     }
 }
