@@ -166,6 +166,11 @@ set edit:completion:arg-completer[netkit] = {|@words|
         }
         &'netkit;kv'= {
             cand --addr 'Server to talk to'
+            cand -s 'Talk to a server on this Unix socket instead (redis-server''s unixsocket)'
+            cand --socket 'Talk to a server on this Unix socket instead (redis-server''s unixsocket)'
+            cand -n 'Database number to select (SELECT); the prompt shows it, as in 127.0.0.1:6380[2]>'
+            cand -3 'Speak RESP3 (HELLO 3 on connect), as redis-cli -3'
+            cand --resp3 'Speak RESP3 (HELLO 3 on connect), as redis-cli -3'
             cand --raw 'Print replies raw (bare values), even on a terminal'
             cand --no-raw 'Print replies formatted like redis-cli, even when piped'
             cand -x 'Read the last argument from stdin'

@@ -132,6 +132,9 @@ complete -c netkit -n "__fish_netkit_using_subcommand connect" -l progress -d 'A
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l json -d 'One JSON summary object on stderr at exit (-z: one object per port on stdout)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -l addr -d 'Server to talk to' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -s s -l socket -d 'Talk to a server on this Unix socket instead (redis-server\'s unixsocket)' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -s n -d 'Database number to select (SELECT); the prompt shows it, as in 127.0.0.1:6380[2]>' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -s 3 -l resp3 -d 'Speak RESP3 (HELLO 3 on connect), as redis-cli -3'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -l raw -d 'Print replies raw (bare values), even on a terminal'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -l no-raw -d 'Print replies formatted like redis-cli, even when piped'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -s x -d 'Read the last argument from stdin'
