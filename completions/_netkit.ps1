@@ -190,7 +190,6 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)')
             [CompletionResult]::new('check-log', 'check-log', [CompletionResultType]::ParameterValue, 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'netkit;kv;serve' {
@@ -224,21 +223,6 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Repair: save FILE.bak, then rewrite FILE with only its good records')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'netkit;kv;help' {
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)')
-            [CompletionResult]::new('check-log', 'check-log', [CompletionResultType]::ParameterValue, 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'netkit;kv;help;serve' {
-            break
-        }
-        'netkit;kv;help;check-log' {
-            break
-        }
-        'netkit;kv;help;help' {
             break
         }
         'netkit;bench' {

@@ -178,7 +178,6 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --help 'Print help'
             cand serve 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)'
             cand check-log 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)'
-            cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'netkit;kv;serve'= {
             cand --bind 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)'
@@ -210,17 +209,6 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --fix 'Repair: save FILE.bak, then rewrite FILE with only its good records'
             cand -h 'Print help'
             cand --help 'Print help'
-        }
-        &'netkit;kv;help'= {
-            cand serve 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)'
-            cand check-log 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'netkit;kv;help;serve'= {
-        }
-        &'netkit;kv;help;check-log'= {
-        }
-        &'netkit;kv;help;help'= {
         }
         &'netkit;bench'= {
             cand -t 'Measure for this long (after --warmup) [default: 10s]'

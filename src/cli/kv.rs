@@ -19,7 +19,7 @@ use crate::units::parse_size;
 
 /// `netkit kv serve ...` or `netkit kv [OPTIONS] [COMMAND ARGS...]`.
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, disable_help_subcommand = true)]
 #[command(after_help = concat!(
     "Examples:\n",
     "  netkit kv serve                      server on 127.0.0.1:6380, in memory\n",

@@ -57,6 +57,17 @@ pub fn run(cfg: &ClientConfig) -> Result<bool> {
         let mut conn = connect(cfg)?;
         return from_stdin(&mut conn, raw);
     }
+    if cfg.args[0].eq_ignore_ascii_case(b"help") && !cfg.stdin_last {
+        // Answered locally, as redis-cli does (`redis-cli help set`).
+        let text = help::Help::builtin().text(&cfg.args[1..]);
+        let text = if io::stdout().is_terminal() {
+            text
+        } else {
+            strip_sgr(&text)
+        };
+        print!("{text}");
+        return Ok(true);
+    }
     let mut args = cfg.args.clone();
     if cfg.stdin_last {
         let mut last = Vec::new();
@@ -147,6 +158,22 @@ fn from_stdin(conn: &mut Conn, raw: bool) -> Result<bool> {
     Ok(all_ok)
 }
 
+/// `text` without its SGR sequences (colours), for a pipe.
+fn strip_sgr(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("\x1b[") {
+        out.push_str(&rest[..at]);
+        let seq = &rest[at + 2..];
+        match seq.find('m') {
+            Some(end) => rest = &seq[end + 1..],
+            None => rest = "",
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Split a typed line into arguments like redis-cli (the server's inline
 /// splitter: same quoting rules).
 pub fn split_args(line: &str) -> Result<Vec<Vec<u8>>, String> {
@@ -172,6 +199,15 @@ mod tests {
         assert_eq!(v(r"echo 'it\'s'")[1], b"it's");
         assert_eq!(v("   "), Vec::<Vec<u8>>::new());
         assert!(split_args("echo \"open").is_err());
+    }
+
+    #[test]
+    fn colours_come_off_for_a_pipe() {
+        assert_eq!(
+            strip_sgr("\n  \x1b[1mGET\x1b[0m \x1b[90mkey\x1b[0m\n"),
+            "\n  GET key\n"
+        );
+        assert_eq!(strip_sgr("plain"), "plain");
     }
 
     #[test]
