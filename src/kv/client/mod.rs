@@ -4,16 +4,19 @@
 //!
 //! - `conn`: the connection (TCP or a Unix socket) and its replies.
 //! - `format`: replies as redis-cli prints them, or raw.
-//! - `help`: `help`, hints and Tab completion from the command table.
+//! - `help`: `help`, hints and Tab completion from the command table;
+//!   `docs` reads a server's COMMAND DOCS into the same entries.
 //! - `state`: database, transaction and subscribed mode, for the prompt.
-//! - `repl`: the prompt.
+//! - `repl`: the prompt; `link`: its connection (connect, wait, loss).
 //!
 //! A one-shot SUBSCRIBE or MONITOR prints what arrives until the server
 //! closes or Ctrl-C, as redis-cli does.
 
 pub mod conn;
+mod docs;
 pub mod format;
 pub mod help;
+mod link;
 pub mod repl;
 pub mod state;
 
