@@ -23,10 +23,16 @@ fn field<'a>(fs: &[(String, &'a Reply)], key: &str) -> Option<&'a Reply> {
     fs.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
 }
 
+/// A string field as printable text: what a server documents is shown on
+/// the terminal, so its control characters (escape codes) are dropped.
 fn text_of(r: Option<&Reply>) -> String {
     r.and_then(Reply::bytes)
-        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .map(|b| printable(&String::from_utf8_lossy(b)))
         .unwrap_or_default()
+}
+
+fn printable(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).collect()
 }
 
 /// The entry for command `name` (`config|get` for a subcommand) and its
@@ -34,6 +40,7 @@ fn text_of(r: Option<&Reply>) -> String {
 pub(super) fn entries(parent: &[String], name: String, doc: &Reply, out: &mut Vec<Entry>) {
     let Some(fs) = fields(doc) else { return };
     let mut words = parent.to_vec();
+    let name = printable(&name);
     let own = name
         .rsplit('|')
         .next()
@@ -218,5 +225,29 @@ mod tests {
         let all = h.merged(Help::builtin());
         assert!(all.hint("hset k ").is_some() && all.hint("getex ").is_some());
         assert!(Help::from_docs(&Reply::Int(1)).is_none());
+    }
+
+    #[test]
+    fn a_servers_escape_codes_never_reach_the_terminal() {
+        let docs = map(vec![(
+            "evil\x1b[2J",
+            map(vec![
+                ("summary", bulk("wipes\x1b[2J the\x07 screen")),
+                ("group", bulk("x\ny")),
+                (
+                    "arguments",
+                    Reply::Array(Some(vec![arg("k\x1b]0;t\x07", "key", vec![])])),
+                ),
+            ]),
+        )]);
+        let h = Help::from_docs(&docs).unwrap();
+        let text = h.text(&[b"@xy".to_vec()]);
+        assert!(text.contains("EVIL[2J"), "{text:?}");
+        assert!(text.contains("wipes[2J the screen"), "{text:?}");
+        let theirs = ["\x1b[1m", "\x1b[0m", "\x1b[90m", "\x1b[33m"]
+            .iter()
+            .fold(text.clone(), |t, ours| t.replace(ours, ""));
+        assert!(!theirs.contains(['\x1b', '\x07']), "{theirs:?}");
+        assert_eq!(h.hint("evil[2j ").as_deref(), Some("k]0;t"));
     }
 }
