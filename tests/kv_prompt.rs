@@ -173,6 +173,21 @@ fn the_prompt_shows_the_database_and_transactions_like_redis_cli() {
         bulk("1"),
         "the transaction ran in db 2"
     );
+    // A slow command says how long it took, as redis-cli does.
+    t.line("debug sleep 0.6");
+    let rows = t.wait_until("the time it took", Tmux::screen, |rows| {
+        rows.iter().any(|r| r.starts_with('(') && r.ends_with("s)"))
+    });
+    let at = rows
+        .iter()
+        .rposition(|r| r.ends_with("> debug sleep 0.6"))
+        .expect("echo");
+    assert_eq!(rows[at + 1], "OK");
+    let secs: f64 = rows[at + 2]
+        .trim_matches(['(', ')', 's'])
+        .parse()
+        .expect("seconds");
+    assert!(secs >= 0.6, "{secs}");
     t.line("quit");
     assert_eq!(t.wait_exit(), 0);
 }
@@ -360,4 +375,43 @@ fn redis_cli_hints_and_completion_work_against_netkit_kv_serve() {
     let mut c = kv.conn();
     assert!(matches!(c.call(&["COMMAND", "DOCS", "get"]), Reply::Array(Some(v)) if v.len() == 2));
     t.keys(&["C-c"]);
+}
+
+#[test]
+fn subscribed_mode_against_netkit_kv_serve() {
+    if netkit::kv::cmd::lookup(b"subscribe").is_none() {
+        eprintln!(
+            "SKIP: netkit kv serve has no SUBSCRIBE yet (pub/sub is issue 11); kv_prompt_redis.rs covers subscribed mode against redis-server"
+        );
+        return;
+    }
+    let kv = Kv::memory();
+    let p = format!("127.0.0.1:{}", kv.addr.port());
+    let Some(t) = kv_in_tmux(&format!("--addr {p}"), None, (100, 40)) else {
+        return;
+    };
+    let prompt = format!("{p}>");
+    wait_last(&t, &prompt);
+    t.line("subscribe news");
+    let sub = format!("{p}(subscribed mode)>");
+    wait_last(&t, &sub);
+    typed(&t, "ping hel");
+    let mut c = kv.conn();
+    for i in 1..=50 {
+        assert_eq!(
+            c.call(&["PUBLISH", "news", &format!("msg {i}")]),
+            Reply::Int(1)
+        );
+    }
+    let rows = t.wait_for("3) \"msg 50\"");
+    assert!(
+        rows.last().unwrap().starts_with(&format!("{sub} ping hel")),
+        "{rows:?}"
+    );
+    t.keys(&["C-u", "C-c"]);
+    wait_last(&t, &prompt);
+    let rows = run(&t, "echo hi", &prompt);
+    assert_eq!(reply_after(&rows, "echo hi"), "\"hi\"");
+    t.line("quit");
+    assert_eq!(t.wait_exit(), 0);
 }

@@ -21,7 +21,7 @@ use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 
@@ -39,6 +39,9 @@ use crate::term::prompt::{Event, Prompt};
 /// How long a command may take before the prompt is taken away while its
 /// reply is awaited (so a fast reply does not make the prompt flicker).
 pub(super) const PROMPT_GRACE: Duration = Duration::from_millis(150);
+
+/// A command that took this long gets its time printed, as redis-cli does.
+const SLOW: Duration = Duration::from_millis(500);
 
 /// The history file: `$NETKIT_KV_HISTORY` (empty: none), else
 /// `~/.netkit_kv_history`.
@@ -289,6 +292,7 @@ impl Repl<'_> {
         let Some(conn) = self.conn.as_mut() else {
             return Ok(None);
         };
+        let started = Instant::now();
         if let Err(e) = conn.send(args) {
             self.lost(&format!("Error: {e}"));
             return Ok(None);
@@ -330,6 +334,11 @@ impl Repl<'_> {
             self.state.after(args, &r);
             let authed = args[0].eq_ignore_ascii_case(b"auth") && !matches!(r, Reply::Error(_));
             self.show(args, &r);
+            let took = started.elapsed();
+            if took >= SLOW && !self.raw {
+                // As redis-cli: how long a slow command took.
+                self.note(&format!("({:.2}s)", took.as_secs_f64()));
+            }
             if authed {
                 return self.after_auth();
             }
