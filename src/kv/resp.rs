@@ -65,21 +65,128 @@ impl Reply {
 /// Parse one reply from the front of `buf`: `Ok(None)` when incomplete,
 /// otherwise the reply and the bytes it took.
 pub fn parse_reply(buf: &[u8], lim: &Limits) -> Result<Option<(Reply, usize)>, ProtoError> {
-    parse_at(buf, 0, lim, 0)
+    let (mut stack, mut pos) = (Vec::new(), 0);
+    Ok(step(&mut stack, buf, &mut pos, lim)?.map(|r| (r, pos)))
+}
+
+/// Replies read from a stream, kept across reads: the parts of a reply
+/// already parsed are not parsed again when more bytes come, so a long
+/// reply (KEYS on a big database) arriving in thousands of reads costs
+/// linear time, not quadratic.
+#[derive(Debug, Default)]
+pub struct ReplyReader {
+    buf: Vec<u8>,
+    /// Bytes of `buf` already parsed into `stack`.
+    pos: usize,
+    stack: Vec<Frame>,
+}
+
+impl ReplyReader {
+    /// Bytes read from the stream.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next whole reply, if the bytes so far hold one.
+    pub fn next(&mut self, lim: &Limits) -> Result<Option<Reply>, ProtoError> {
+        let r = step(&mut self.stack, &self.buf, &mut self.pos, lim);
+        // Parsed bytes are dropped once they are most of the buffer.
+        if self.pos > 0 && (self.pos == self.buf.len() || self.pos >= 64 * 1024) {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        r
+    }
+
+    /// Part of a reply is waiting for more bytes.
+    pub fn partial(&self) -> bool {
+        !self.stack.is_empty() || self.pos < self.buf.len()
+    }
+}
+
+/// An aggregate being filled.
+#[derive(Debug)]
+struct Frame {
+    kind: u8,
+    left: usize,
+    items: Vec<Reply>,
 }
 
 /// How deep aggregates may nest.
 const MAX_DEPTH: usize = 64;
 
-fn parse_at(
+/// One element at the front of the unparsed bytes.
+enum Elem {
+    Value(Reply),
+    /// An aggregate header: its type byte and element count.
+    Open(u8, usize),
+}
+
+/// Parse elements from `buf[*pos..]` into `stack` until a whole reply is
+/// done (`Some`) or the bytes run out (`None`, the work kept in `stack`).
+fn step(
+    stack: &mut Vec<Frame>,
     buf: &[u8],
-    pos: usize,
+    pos: &mut usize,
     lim: &Limits,
-    depth: usize,
-) -> Result<Option<(Reply, usize)>, ProtoError> {
-    if depth > MAX_DEPTH {
-        return Err(ProtoError("reply nested too deeply".into()));
+) -> Result<Option<Reply>, ProtoError> {
+    loop {
+        let Some((elem, next)) = element(buf, *pos, lim)? else {
+            return Ok(None);
+        };
+        *pos = next;
+        let mut value = match elem {
+            Elem::Value(v) => v,
+            Elem::Open(kind, n) if n > 0 => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(ProtoError("reply nested too deeply".into()));
+                }
+                stack.push(Frame {
+                    kind,
+                    left: n,
+                    items: Vec::new(),
+                });
+                continue;
+            }
+            Elem::Open(kind, _) => match finish(kind, Vec::new()) {
+                Some(v) => v,
+                None => continue, // an empty attribute
+            },
+        };
+        // Hand the value up: it may complete its aggregate, and that one
+        // its parent.
+        loop {
+            let Some(top) = stack.last_mut() else {
+                return Ok(Some(value));
+            };
+            top.items.push(value);
+            top.left -= 1;
+            if top.left > 0 {
+                break;
+            }
+            let Some(done) = stack.pop() else { break };
+            match finish(done.kind, done.items) {
+                Some(v) => value = v,
+                // An attribute: dropped; the value it decorates comes next.
+                None => break,
+            }
+        }
     }
+}
+
+/// A complete aggregate as a reply; `None` for an attribute.
+fn finish(kind: u8, items: Vec<Reply>) -> Option<Reply> {
+    Some(match kind {
+        b'~' => Reply::Set(items),
+        b'>' => Reply::Push(items),
+        b'%' => Reply::Map(pairs(items)),
+        b'|' => return None,
+        _ => Reply::Array(Some(items)),
+    })
+}
+
+/// The element at `pos`: a whole scalar, or an aggregate's header.
+fn element(buf: &[u8], pos: usize, lim: &Limits) -> Result<Option<(Elem, usize)>, ProtoError> {
     let Some(&kind) = buf.get(pos) else {
         return Ok(None);
     };
@@ -93,7 +200,7 @@ fn parse_at(
     let next = end + 2;
     let text = || String::from_utf8_lossy(line).into_owned();
     let int = || parse_int(line).ok_or_else(|| ProtoError(format!("bad integer '{}'", text())));
-    let done = |r: Reply| Ok(Some((r, next)));
+    let done = |r: Reply| Ok(Some((Elem::Value(r), next)));
     match kind {
         b'+' => done(Reply::Status(text())),
         b'-' => done(Reply::Error(text())),
@@ -135,7 +242,7 @@ fn parse_at(
                     },
                 },
             };
-            Ok(Some((reply, stop + 2)))
+            Ok(Some((Elem::Value(reply), stop + 2)))
         }
         b'*' | b'~' | b'>' | b'%' | b'|' => {
             let n = int()?;
@@ -148,26 +255,7 @@ fn parse_at(
                     "aggregate reply of {n} items is over the limit"
                 )));
             }
-            let mut items = Vec::new();
-            let mut p = next;
-            for _ in 0..n as usize * per {
-                match parse_at(buf, p, lim, depth + 1)? {
-                    None => return Ok(None),
-                    Some((r, q)) => {
-                        items.push(r);
-                        p = q;
-                    }
-                }
-            }
-            let reply = match kind {
-                b'*' => Reply::Array(Some(items)),
-                b'~' => Reply::Set(items),
-                b'>' => Reply::Push(items),
-                b'%' => Reply::Map(pairs(items)),
-                // An attribute: drop it, the reply it decorates follows.
-                _ => return parse_at(buf, p, lim, depth + 1),
-            };
-            Ok(Some((reply, p)))
+            Ok(Some((Elem::Open(kind, n as usize * per), next)))
         }
         other => Err(ProtoError(format!(
             "unexpected reply type '{}'",
@@ -265,5 +353,62 @@ mod tests {
         assert!(parse_reply(deep.as_bytes(), &Limits::default()).is_err());
         let long = vec![b'+'; 70 * 1024];
         assert!(parse_reply(&long, &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn a_reader_fed_byte_by_byte_gives_the_same_replies() {
+        let input =
+            b"*3\r\n$1\r\na\r\n%1\r\n+k\r\n|1\r\n+x\r\n:1\r\n~0\r\n:7\r\n>2\r\n+p\r\n*0\r\n+OK\r\n";
+        let lim = Limits::default();
+        let mut whole = Vec::new();
+        let mut rest: &[u8] = input;
+        while let Some((r, n)) = parse_reply(rest, &lim).unwrap() {
+            whole.push(r);
+            rest = &rest[n..];
+        }
+        assert_eq!(whole.len(), 3);
+        assert_eq!(
+            whole[0],
+            Reply::Array(Some(vec![
+                Reply::Bulk(Some(b"a".to_vec())),
+                Reply::Map(vec![(Reply::Status("k".into()), Reply::Set(vec![]))]),
+                Reply::Int(7),
+            ]))
+        );
+        let mut reader = ReplyReader::default();
+        let mut got = Vec::new();
+        for b in input {
+            reader.feed(&[*b]);
+            while let Some(r) = reader.next(&lim).unwrap() {
+                got.push(r);
+            }
+        }
+        assert_eq!(got, whole);
+        assert!(!reader.partial());
+    }
+
+    #[test]
+    fn a_long_reply_in_small_pieces_is_parsed_once() {
+        // 200,000 elements in 4 KiB reads: the reader keeps its work across
+        // reads (each element once, none lost at a read boundary).
+        let n = 200_000;
+        let mut wire = format!("*{n}\r\n").into_bytes();
+        for i in 0..n {
+            let k = format!("key:{i}");
+            wire.extend_from_slice(format!("${}\r\n{k}\r\n", k.len()).as_bytes());
+        }
+        let lim = Limits::default();
+        let mut reader = ReplyReader::default();
+        let mut got = None;
+        for chunk in wire.chunks(4096) {
+            reader.feed(chunk);
+            if let Some(r) = reader.next(&lim).unwrap() {
+                got = Some(r);
+            }
+        }
+        match got {
+            Some(Reply::Array(Some(items))) => assert_eq!(items.len(), n),
+            other => panic!("{other:?}"),
+        }
     }
 }

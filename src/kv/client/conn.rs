@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::kv::protocol::{Limits, encode_command};
-use crate::kv::resp::{Reply, parse_reply};
+use crate::kv::resp::{Reply, ReplyReader};
 use crate::net::{self, ConnectOptions};
 
 /// Where the server is.
@@ -95,7 +95,7 @@ const FILL_MAX: usize = 4 << 20;
 /// A connection to a RESP server.
 pub struct Conn {
     link: Link,
-    buf: Vec<u8>,
+    replies: ReplyReader,
     limits: Limits,
     /// The server closed its side (what was read before is still parsed).
     closed: bool,
@@ -121,7 +121,7 @@ impl Conn {
         };
         Ok(Conn {
             link,
-            buf: Vec::new(),
+            replies: ReplyReader::default(),
             limits: Limits {
                 max_args: usize::MAX,
                 ..Limits::default()
@@ -148,14 +148,9 @@ impl Conn {
 
     /// The next whole reply among the bytes read so far.
     pub fn take_reply(&mut self) -> Result<Option<Reply>> {
-        match parse_reply(&self.buf, &self.limits) {
-            Ok(Some((r, n))) => {
-                self.buf.drain(..n);
-                Ok(Some(r))
-            }
-            Ok(None) => Ok(None),
-            Err(e) => Err(anyhow!("bad reply from the server: {}", e.0)),
-        }
+        self.replies
+            .next(&self.limits)
+            .map_err(|e| anyhow!("bad reply from the server: {}", e.0))
     }
 
     /// Read what the socket has now, without waiting. Sets `closed` at the
@@ -172,7 +167,7 @@ impl Conn {
                     break Ok(());
                 }
                 Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
+                    self.replies.feed(&chunk[..n]);
                     got += n;
                     if got >= FILL_MAX {
                         break Ok(());
@@ -206,7 +201,7 @@ impl Conn {
             if n == 0 {
                 self.closed = true;
             }
-            self.buf.extend_from_slice(&chunk[..n]);
+            self.replies.feed(&chunk[..n]);
         }
     }
 
