@@ -178,7 +178,8 @@ impl Screen {
         if row > 0 {
             let _ = write!(out, "\x1b[{row}A");
         }
-        out.push_str("\r\x1b[J");
+        out.push('\r');
+        erase_down(out);
         if self.col == self.width {
             // The full row's pending wrap was spent by the footer: output
             // continues at the start of this row.
@@ -252,7 +253,7 @@ impl Screen {
         if self.col > 0 {
             out.push_str("\r\n");
         }
-        out.push_str("\x1b[J");
+        erase_down(out);
         let width = self.width;
         for (i, s) in f.status.iter().enumerate() {
             if i > 0 {
@@ -314,6 +315,17 @@ impl Screen {
         }
         self.drawn = Some(row);
     }
+}
+
+/// Erase from the cursor (at the start of a row) to the end of the screen,
+/// leaving the cursor where it was. Not a bare `ESC [J`: tmux takes that,
+/// at the top-left corner, for "clear the screen" and copies the screen
+/// into its scrollback first (`scroll-on-clear`), so a prompt on the first
+/// row would leave a copy of itself there at every key. Erasing the row
+/// (`ESC [K`), then the rest from its second column, is the same erase
+/// without being a whole-screen clear.
+fn erase_down(out: &mut String) {
+    out.push_str("\x1b[K\x1b[2G\x1b[J\r");
 }
 
 fn sane(width: usize) -> usize {
