@@ -415,3 +415,20 @@ fn subscribed_mode_against_netkit_kv_serve() {
     t.line("quit");
     assert_eq!(t.wait_exit(), 0);
 }
+
+#[test]
+fn typing_on_the_first_row_leaves_no_copies_in_tmux_scrollback() {
+    // tmux copies the screen to its scrollback when it is cleared from the
+    // top-left corner; redrawing the prompt must not look like that.
+    let kv = Kv::memory();
+    let p = format!("127.0.0.1:{}", kv.addr.port());
+    let Some(t) = kv_in_tmux(&format!("--addr {p}"), None, (100, 10)) else {
+        return;
+    };
+    wait_last(&t, &format!("{p}>"));
+    for c in ["e", "c", "h", "o"] {
+        typed(&t, c);
+    }
+    wait_last(&t, &format!("{p}> echo message"));
+    assert_eq!(t.history(), [format!("{p}> echo message")]);
+}

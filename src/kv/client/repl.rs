@@ -84,6 +84,8 @@ pub fn run(cfg: &ClientConfig) -> Result<bool> {
     };
     let help = Rc::new(RefCell::new(Help::builtin()));
     let mut prompt = Prompt::start(console.clone(), 0, history_path())?;
+    // The address from the start (not a bare `> ` while connecting).
+    prompt.set_prompt(&State::new(cfg.db).prompt(&cfg.target.to_string(), true));
     let h = help.clone();
     prompt.set_hinter(Box::new(move |line| h.borrow().hint(line)));
     let h = help.clone();
