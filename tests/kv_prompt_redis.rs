@@ -133,6 +133,21 @@ fn subscribed_mode_prints_messages_as_they_come_and_the_line_survives() {
     t.line("unsubscribe a");
     t.wait_for("3) (integer) 0");
     wait_last(&t, &p);
+    // Patterns too.
+    t.line("psubscribe ne*");
+    wait_last(&t, &sub);
+    assert_eq!(c.call(&["PUBLISH", "news", "by pattern"]), Reply::Int(1));
+    let rows = t.wait_for("4) \"by pattern\"");
+    let at = rows
+        .iter()
+        .rposition(|r| r == "1) \"pmessage\"")
+        .expect("pmessage");
+    assert_eq!(
+        rows[at + 1..at + 4],
+        ["2) \"ne*\"", "3) \"news\"", "4) \"by pattern\""]
+    );
+    t.keys(&["C-c"]);
+    wait_last(&t, &p);
     t.line("quit");
     assert_eq!(t.wait_exit(), 0);
 }
