@@ -79,9 +79,11 @@ impl Redis {
                 }
             }
         });
+        // Kept before waiting, so a server that never gets ready is still
+        // killed on drop when the wait panics.
+        self.child = Some(child);
         rx.recv_timeout(PATIENCE)
             .expect("redis-server never said it was ready");
-        self.child = Some(child);
     }
 
     /// Stop the server (SIGKILL: nothing is saved; the socket file stays,
