@@ -178,6 +178,11 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
         }
         'netkit;kv' {
             [CompletionResult]::new('--addr', '--addr', [CompletionResultType]::ParameterName, 'Server to talk to')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Talk to a server on this Unix socket instead (redis-server''s unixsocket)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'Talk to a server on this Unix socket instead (redis-server''s unixsocket)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Database number to select (SELECT); the prompt shows it, as in 127.0.0.1:6380[2]>')
+            [CompletionResult]::new('-3', '-3', [CompletionResultType]::ParameterName, 'Speak RESP3 (HELLO 3 on connect), as redis-cli -3')
+            [CompletionResult]::new('--resp3', '--resp3', [CompletionResultType]::ParameterName, 'Speak RESP3 (HELLO 3 on connect), as redis-cli -3')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies raw (bare values), even on a terminal')
             [CompletionResult]::new('--no-raw', '--no-raw', [CompletionResultType]::ParameterName, 'Print replies formatted like redis-cli, even when piped')
             [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Read the last argument from stdin')
@@ -185,7 +190,6 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)')
             [CompletionResult]::new('check-log', 'check-log', [CompletionResultType]::ParameterValue, 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'netkit;kv;serve' {
@@ -219,21 +223,6 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Repair: save FILE.bak, then rewrite FILE with only its good records')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'netkit;kv;help' {
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)')
-            [CompletionResult]::new('check-log', 'check-log', [CompletionResultType]::ParameterValue, 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'netkit;kv;help;serve' {
-            break
-        }
-        'netkit;kv;help;check-log' {
-            break
-        }
-        'netkit;kv;help;help' {
             break
         }
         'netkit;bench' {

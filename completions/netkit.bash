@@ -73,20 +73,8 @@ _netkit() {
             netkit__subcmd__kv,check-log)
                 cmd="netkit__subcmd__kv__subcmd__check__subcmd__log"
                 ;;
-            netkit__subcmd__kv,help)
-                cmd="netkit__subcmd__kv__subcmd__help"
-                ;;
             netkit__subcmd__kv,serve)
                 cmd="netkit__subcmd__kv__subcmd__serve"
-                ;;
-            netkit__subcmd__kv__subcmd__help,check-log)
-                cmd="netkit__subcmd__kv__subcmd__help__subcmd__check__subcmd__log"
-                ;;
-            netkit__subcmd__kv__subcmd__help,help)
-                cmd="netkit__subcmd__kv__subcmd__help__subcmd__help"
-                ;;
-            netkit__subcmd__kv__subcmd__help,serve)
-                cmd="netkit__subcmd__kv__subcmd__help__subcmd__serve"
                 ;;
             netkit__subcmd__serve,help)
                 cmd="netkit__subcmd__serve__subcmd__help"
@@ -453,13 +441,25 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__kv)
-            opts="-x -h --addr --raw --no-raw --help serve check-log help"
+            opts="-s -n -3 -x -h --addr --socket --resp3 --raw --no-raw --help serve check-log"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -473,62 +473,6 @@ _netkit() {
         netkit__subcmd__kv__subcmd__check__subcmd__log)
             opts="-h --fix --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        netkit__subcmd__kv__subcmd__help)
-            opts="serve check-log help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        netkit__subcmd__kv__subcmd__help__subcmd__check__subcmd__log)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        netkit__subcmd__kv__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        netkit__subcmd__kv__subcmd__help__subcmd__serve)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

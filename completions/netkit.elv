@@ -166,6 +166,11 @@ set edit:completion:arg-completer[netkit] = {|@words|
         }
         &'netkit;kv'= {
             cand --addr 'Server to talk to'
+            cand -s 'Talk to a server on this Unix socket instead (redis-server''s unixsocket)'
+            cand --socket 'Talk to a server on this Unix socket instead (redis-server''s unixsocket)'
+            cand -n 'Database number to select (SELECT); the prompt shows it, as in 127.0.0.1:6380[2]>'
+            cand -3 'Speak RESP3 (HELLO 3 on connect), as redis-cli -3'
+            cand --resp3 'Speak RESP3 (HELLO 3 on connect), as redis-cli -3'
             cand --raw 'Print replies raw (bare values), even on a terminal'
             cand --no-raw 'Print replies formatted like redis-cli, even when piped'
             cand -x 'Read the last argument from stdin'
@@ -173,7 +178,6 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --help 'Print help'
             cand serve 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)'
             cand check-log 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)'
-            cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'netkit;kv;serve'= {
             cand --bind 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)'
@@ -205,17 +209,6 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --fix 'Repair: save FILE.bak, then rewrite FILE with only its good records'
             cand -h 'Print help'
             cand --help 'Print help'
-        }
-        &'netkit;kv;help'= {
-            cand serve 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)'
-            cand check-log 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'netkit;kv;help;serve'= {
-        }
-        &'netkit;kv;help;check-log'= {
-        }
-        &'netkit;kv;help;help'= {
         }
         &'netkit;bench'= {
             cand -t 'Measure for this long (after --warmup) [default: 10s]'

@@ -131,14 +131,16 @@ complete -c netkit -n "__fish_netkit_using_subcommand connect" -l framed -d 'Sen
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l progress -d 'A live byte counter and rate on stderr while piping (hidden when stderr is not a terminal)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l json -d 'One JSON summary object on stderr at exit (-z: one object per port on stdout)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s h -l help -d 'Print help'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -l addr -d 'Server to talk to' -r
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -l raw -d 'Print replies raw (bare values), even on a terminal'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -l no-raw -d 'Print replies formatted like redis-cli, even when piped'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -s x -d 'Read the last argument from stdin'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -s h -l help -d 'Print help'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -a "serve" -d 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -a "check-log" -d 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log" -l addr -d 'Server to talk to' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log" -s s -l socket -d 'Talk to a server on this Unix socket instead (redis-server\'s unixsocket)' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log" -s n -d 'Database number to select (SELECT); the prompt shows it, as in 127.0.0.1:6380[2]>' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log" -s 3 -l resp3 -d 'Speak RESP3 (HELLO 3 on connect), as redis-cli -3'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log" -l raw -d 'Print replies raw (bare values), even on a terminal'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log" -l no-raw -d 'Print replies formatted like redis-cli, even when piped'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log" -s x -d 'Read the last argument from stdin'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log" -a "serve" -d 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log" -a "check-log" -d 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l data -d 'Append every write to this log before acknowledging it; replay it at start' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l fsync -d 'When the log is fsynced (with --data)' -r -f -a "always\t'Before every acknowledgement (batched per round of requests)'
@@ -164,9 +166,6 @@ complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcom
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from check-log" -l fix -d 'Repair: save FILE.bak, then rewrite FILE with only its good records'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from check-log" -s h -l help -d 'Print help'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from help" -f -a "check-log" -d 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s t -l duration -d 'Measure for this long (after --warmup) [default: 10s]' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s n -l bytes -d 'throughput: move this many bytes in total instead of running for a duration' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s l -l size -d 'Block, message or datagram size [default: throughput 1MiB, latency 64, udp 1400]' -r

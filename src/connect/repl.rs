@@ -106,33 +106,13 @@ enum End {
     Signal(i32),
 }
 
-/// The terminal to draw on: stdout if it is one, else `/dev/tty`, else
-/// stderr; only when stdin is a terminal too (keys come from stdin).
-fn open_console() -> Option<Arc<Console>> {
-    if !tty::is_tty(0) {
-        return None;
-    }
-    let dup = |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().ok().map(File::from);
-    let file = if tty::is_tty(1) {
-        dup(io::stdout().as_fd())
-    } else {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty")
-            .ok()
-            .or_else(|| tty::is_tty(2).then(|| dup(io::stderr().as_fd())).flatten())
-    }?;
-    Some(Console::new(file))
-}
-
 fn session(
     link: Link,
     source: Source,
     peer: SocketAddr,
     opts: &ReplOptions,
 ) -> Result<ReplOutcome> {
-    let ui = match open_console() {
+    let ui = match Console::open_terminal() {
         Some(c) => Ui::Console(c),
         None => Ui::Plain,
     };

@@ -25,6 +25,7 @@ pub mod keyspace;
 pub mod logfile;
 pub mod protocol;
 pub mod reply;
+pub mod resp;
 pub mod server;
 pub mod session;
 pub mod shared;
