@@ -8,6 +8,9 @@
 //! - `error`: exit codes and the error kinds that pick them.
 //! - `units`: human durations and sizes.
 //! - `net`: address parsing, resolve-and-try-each connect, binding with socket options.
+//! - `transport`: one stream type for TCP, TLS and Unix sockets (and datagrams),
+//!   listeners, TLS configurations, and dialing a target.
+//! - `proxy`: SOCKS5 and HTTP CONNECT, as a client and as servers.
 //! - `shutdown`: the stop handle every server takes, with wakers for blocked calls.
 //! - `log`: stderr diagnostics: the listening line, `-v` records, summaries, JSON.
 //! - `pipe` and `zerocopy`: the two-way stdin/stdout pipe and the fastest byte copy.
@@ -28,8 +31,10 @@ pub mod kv;
 pub mod log;
 pub mod net;
 pub mod pipe;
+pub mod proxy;
 pub mod serve;
 pub mod shutdown;
 pub mod sys;
+pub mod transport;
 pub mod units;
 pub mod zerocopy;
