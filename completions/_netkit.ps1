@@ -47,8 +47,12 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--deny-file', '--deny-file', [CompletionResultType]::ParameterName, 'Read --deny networks from FILE, one per line, `#` comments')
             [CompletionResult]::new('--hexdump', '--hexdump', [CompletionResultType]::ParameterName, 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)')
             [CompletionResult]::new('--max-conns', '--max-conns', [CompletionResultType]::ParameterName, 'At most N connections at once; further clients are accepted and closed at once')
-            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Enable TCP keepalive, probing after this much idle time')
             [CompletionResult]::new('--max-frame', '--max-frame', [CompletionResultType]::ParameterName, '--framed: the largest frame accepted; a bigger length closes the connection')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Certificate chain to present (PEM); implies --tls')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]')
+            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'Require client certificates signed by a CA in FILE (PEM); implies --tls')
+            [CompletionResult]::new('--tls-alpn', '--tls-alpn', [CompletionResultType]::ParameterName, 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls')
+            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Enable TCP keepalive, probing after this much idle time')
             [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Echo every byte back to its sender (RFC 862)')
             [CompletionResult]::new('--upper', '--upper', [CompletionResultType]::ParameterName, 'Line echo, upper-cased; `quit` answers `bye` and closes')
             [CompletionResult]::new('--discard', '--discard', [CompletionResultType]::ParameterName, 'Read and count everything (RFC 863); -v prints bytes per connection')
@@ -63,11 +67,13 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Logs and the summary as one JSON object per line on stderr')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Keep listening after the first client (netcat mode: many clients, stdin to all)')
             [CompletionResult]::new('--keep-open', '--keep-open', [CompletionResultType]::ParameterName, 'Keep listening after the first client (netcat mode: many clients, stdin to all)')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)')
             [CompletionResult]::new('--nodelay', '--nodelay', [CompletionResultType]::ParameterName, 'Set TCP_NODELAY on each connection')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('tcp', 'tcp', [CompletionResultType]::ParameterValue, 'Serve over TCP (the default)')
             [CompletionResult]::new('udp', 'udp', [CompletionResultType]::ParameterValue, 'Serve over UDP')
+            [CompletionResult]::new('unix', 'unix', [CompletionResultType]::ParameterValue, 'Serve on a Unix socket (a path, or @name for a Linux abstract socket): every TCP mode, or datagrams with --dgram')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -84,8 +90,12 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--deny-file', '--deny-file', [CompletionResultType]::ParameterName, 'Read --deny networks from FILE, one per line, `#` comments')
             [CompletionResult]::new('--hexdump', '--hexdump', [CompletionResultType]::ParameterName, 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)')
             [CompletionResult]::new('--max-conns', '--max-conns', [CompletionResultType]::ParameterName, 'At most N connections at once; further clients are accepted and closed at once')
-            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Enable TCP keepalive, probing after this much idle time')
             [CompletionResult]::new('--max-frame', '--max-frame', [CompletionResultType]::ParameterName, '--framed: the largest frame accepted; a bigger length closes the connection')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Certificate chain to present (PEM); implies --tls')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]')
+            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'Require client certificates signed by a CA in FILE (PEM); implies --tls')
+            [CompletionResult]::new('--tls-alpn', '--tls-alpn', [CompletionResultType]::ParameterName, 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls')
+            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Enable TCP keepalive, probing after this much idle time')
             [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Echo every byte back to its sender (RFC 862)')
             [CompletionResult]::new('--upper', '--upper', [CompletionResultType]::ParameterName, 'Line echo, upper-cased; `quit` answers `bye` and closes')
             [CompletionResult]::new('--discard', '--discard', [CompletionResultType]::ParameterName, 'Read and count everything (RFC 863); -v prints bytes per connection')
@@ -100,6 +110,7 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Logs and the summary as one JSON object per line on stderr')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Keep listening after the first client (netcat mode: many clients, stdin to all)')
             [CompletionResult]::new('--keep-open', '--keep-open', [CompletionResultType]::ParameterName, 'Keep listening after the first client (netcat mode: many clients, stdin to all)')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)')
             [CompletionResult]::new('--nodelay', '--nodelay', [CompletionResultType]::ParameterName, 'Set TCP_NODELAY on each connection')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -127,9 +138,48 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'netkit;serve;unix' {
+            [CompletionResult]::new('--exec', '--exec', [CompletionResultType]::ParameterName, 'Run CMD for each connection, the socket as its stdin/stdout (split at spaces, no shell)')
+            [CompletionResult]::new('--sh-exec', '--sh-exec', [CompletionResultType]::ParameterName, 'Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout')
+            [CompletionResult]::new('--unix-mode', '--unix-mode', [CompletionResultType]::ParameterName, 'Permissions of the socket file, in octal: who may connect (e.g. 660, 600)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after this many connections (UDP: datagrams)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close a connection with no traffic for this long (e.g. 30s)')
+            [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'On Ctrl-C/SIGTERM, how long live connections may take to finish')
+            [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Admit only clients in this network (CIDR or address; repeatable)')
+            [CompletionResult]::new('--deny', '--deny', [CompletionResultType]::ParameterName, 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)')
+            [CompletionResult]::new('--allow-file', '--allow-file', [CompletionResultType]::ParameterName, 'Read --allow networks from FILE, one per line, `#` comments')
+            [CompletionResult]::new('--deny-file', '--deny-file', [CompletionResultType]::ParameterName, 'Read --deny networks from FILE, one per line, `#` comments')
+            [CompletionResult]::new('--hexdump', '--hexdump', [CompletionResultType]::ParameterName, 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)')
+            [CompletionResult]::new('--max-conns', '--max-conns', [CompletionResultType]::ParameterName, 'At most N connections at once; further clients are accepted and closed at once')
+            [CompletionResult]::new('--max-frame', '--max-frame', [CompletionResultType]::ParameterName, '--framed: the largest frame accepted; a bigger length closes the connection')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Certificate chain to present (PEM); implies --tls')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]')
+            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'Require client certificates signed by a CA in FILE (PEM); implies --tls')
+            [CompletionResult]::new('--tls-alpn', '--tls-alpn', [CompletionResultType]::ParameterName, 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls')
+            [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Echo every byte back to its sender (RFC 862)')
+            [CompletionResult]::new('--upper', '--upper', [CompletionResultType]::ParameterName, 'Line echo, upper-cased; `quit` answers `bye` and closes')
+            [CompletionResult]::new('--discard', '--discard', [CompletionResultType]::ParameterName, 'Read and count everything (RFC 863); -v prints bytes per connection')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Send an endless chargen pattern until the client closes (RFC 864)')
+            [CompletionResult]::new('--time', '--time', [CompletionResultType]::ParameterName, 'Send the Unix time in seconds and a newline, then close')
+            [CompletionResult]::new('--framed', '--framed', [CompletionResultType]::ParameterName, 'Echo frames: a 4-byte big-endian length, then that many bytes')
+            [CompletionResult]::new('--chat', '--chat', [CompletionResultType]::ParameterName, 'Chat room: each line from a client goes to all the others, prefixed with the sender')
+            [CompletionResult]::new('--dgram', '--dgram', [CompletionResultType]::ParameterName, 'Datagrams (SOCK_DGRAM) instead of a stream; modes: listen, --echo, --discard, --time')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Logs and the summary as one JSON object per line on stderr')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Keep listening after the first client (netcat mode: many clients, stdin to all)')
+            [CompletionResult]::new('--keep-open', '--keep-open', [CompletionResultType]::ParameterName, 'Keep listening after the first client (netcat mode: many clients, stdin to all)')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'netkit;serve;help' {
             [CompletionResult]::new('tcp', 'tcp', [CompletionResultType]::ParameterValue, 'Serve over TCP (the default)')
             [CompletionResult]::new('udp', 'udp', [CompletionResultType]::ParameterValue, 'Serve over UDP')
+            [CompletionResult]::new('unix', 'unix', [CompletionResultType]::ParameterValue, 'Serve on a Unix socket (a path, or @name for a Linux abstract socket): every TCP mode, or datagrams with --dgram')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -137,6 +187,9 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             break
         }
         'netkit;serve;help;udp' {
+            break
+        }
+        'netkit;serve;help;unix' {
             break
         }
         'netkit;serve;help;help' {
@@ -154,6 +207,18 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--source-port', '--source-port', [CompletionResultType]::ParameterName, 'Local port to connect from')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, '-z: how many ports to probe at once')
             [CompletionResult]::new('--hexdump', '--hexdump', [CompletionResultType]::ParameterName, 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)')
+            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'Trust the CAs in FILE (PEM) instead of the system''s; implies --tls')
+            [CompletionResult]::new('--tls-pin', '--tls-pin', [CompletionResultType]::ParameterName, 'Trust exactly the certificate with this SHA-256 (as on netkit''s listening line, or `openssl x509 -fingerprint -sha256`); implies --tls')
+            [CompletionResult]::new('--tls-sni', '--tls-sni', [CompletionResultType]::ParameterName, 'Server name to send (SNI) and to check the certificate against [default: the host]; implies --tls')
+            [CompletionResult]::new('--tls-alpn', '--tls-alpn', [CompletionResultType]::ParameterName, 'ALPN protocols to offer (e.g. h2,http/1.1); implies --tls')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Client certificate chain (PEM), for servers that ask for one; implies --tls')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM)')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Go through a proxy: socks5://[USER:PASS@]HOST:PORT (the proxy resolves names) or http://[USER:PASS@]HOST:PORT (CONNECT)')
+            [CompletionResult]::new('--proxy-auth', '--proxy-auth', [CompletionResultType]::ParameterName, 'Credentials for --proxy, when not in its URL')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Run CMD with the connection as its stdin and stdout (split at spaces, no shell), like ncat -e')
+            [CompletionResult]::new('--exec', '--exec', [CompletionResultType]::ParameterName, 'Run CMD with the connection as its stdin and stdout (split at spaces, no shell), like ncat -e')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Run `/bin/sh -c CMD` with the connection as its stdin and stdout, like ncat -c')
+            [CompletionResult]::new('--sh-exec', '--sh-exec', [CompletionResultType]::ParameterName, 'Run `/bin/sh -c CMD` with the connection as its stdin and stdout, like ncat -c')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Use UDP: stdin chunks become datagrams, replies go to stdout')
             [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'Use UDP: stdin chunks become datagrams, replies go to stdout')
             [CompletionResult]::new('--no-shutdown', '--no-shutdown', [CompletionResultType]::ParameterName, 'Do not shut down the write side at stdin EOF')
@@ -170,6 +235,10 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--framed', '--framed', [CompletionResultType]::ParameterName, 'Send each stdin line as one frame (4-byte big-endian length + bytes); print each frame received as a line')
             [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'A live byte counter and rate on stderr while piping (hidden when stderr is not a terminal)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON summary object on stderr at exit (-z: one object per port on stdout)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Connect to a Unix socket: HOST is its path (@name: a Linux abstract name); with -u, a datagram socket')
+            [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'Connect to a Unix socket: HOST is its path (@name: a Linux abstract name); with -u, a datagram socket')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Speak TLS, verifying the server against the system''s CAs (or --tls-ca, --tls-pin)')
+            [CompletionResult]::new('--tls-insecure', '--tls-insecure', [CompletionResultType]::ParameterName, 'Accept any certificate (no verification at all); implies --tls')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -265,12 +334,16 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
         'netkit;help;serve' {
             [CompletionResult]::new('tcp', 'tcp', [CompletionResultType]::ParameterValue, 'Serve over TCP (the default)')
             [CompletionResult]::new('udp', 'udp', [CompletionResultType]::ParameterValue, 'Serve over UDP')
+            [CompletionResult]::new('unix', 'unix', [CompletionResultType]::ParameterValue, 'Serve on a Unix socket (a path, or @name for a Linux abstract socket): every TCP mode, or datagrams with --dgram')
             break
         }
         'netkit;help;serve;tcp' {
             break
         }
         'netkit;help;serve;udp' {
+            break
+        }
+        'netkit;help;serve;unix' {
             break
         }
         'netkit;help;connect' {

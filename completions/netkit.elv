@@ -43,8 +43,12 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --deny-file 'Read --deny networks from FILE, one per line, `#` comments'
             cand --hexdump 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)'
             cand --max-conns 'At most N connections at once; further clients are accepted and closed at once'
-            cand --keepalive 'Enable TCP keepalive, probing after this much idle time'
             cand --max-frame '--framed: the largest frame accepted; a bigger length closes the connection'
+            cand --tls-cert 'Certificate chain to present (PEM); implies --tls'
+            cand --tls-key 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]'
+            cand --tls-ca 'Require client certificates signed by a CA in FILE (PEM); implies --tls'
+            cand --tls-alpn 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls'
+            cand --keepalive 'Enable TCP keepalive, probing after this much idle time'
             cand --echo 'Echo every byte back to its sender (RFC 862)'
             cand --upper 'Line echo, upper-cased; `quit` answers `bye` and closes'
             cand --discard 'Read and count everything (RFC 863); -v prints bytes per connection'
@@ -59,11 +63,13 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --json 'Logs and the summary as one JSON object per line on stderr'
             cand -k 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
             cand --keep-open 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
+            cand --tls 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)'
             cand --nodelay 'Set TCP_NODELAY on each connection'
             cand -h 'Print help'
             cand --help 'Print help'
             cand tcp 'Serve over TCP (the default)'
             cand udp 'Serve over UDP'
+            cand unix 'Serve on a Unix socket (a path, or @name for a Linux abstract socket): every TCP mode, or datagrams with --dgram'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'netkit;serve;tcp'= {
@@ -79,8 +85,12 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --deny-file 'Read --deny networks from FILE, one per line, `#` comments'
             cand --hexdump 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)'
             cand --max-conns 'At most N connections at once; further clients are accepted and closed at once'
-            cand --keepalive 'Enable TCP keepalive, probing after this much idle time'
             cand --max-frame '--framed: the largest frame accepted; a bigger length closes the connection'
+            cand --tls-cert 'Certificate chain to present (PEM); implies --tls'
+            cand --tls-key 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]'
+            cand --tls-ca 'Require client certificates signed by a CA in FILE (PEM); implies --tls'
+            cand --tls-alpn 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls'
+            cand --keepalive 'Enable TCP keepalive, probing after this much idle time'
             cand --echo 'Echo every byte back to its sender (RFC 862)'
             cand --upper 'Line echo, upper-cased; `quit` answers `bye` and closes'
             cand --discard 'Read and count everything (RFC 863); -v prints bytes per connection'
@@ -95,6 +105,7 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --json 'Logs and the summary as one JSON object per line on stderr'
             cand -k 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
             cand --keep-open 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
+            cand --tls 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)'
             cand --nodelay 'Set TCP_NODELAY on each connection'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -120,14 +131,54 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'netkit;serve;unix'= {
+            cand --exec 'Run CMD for each connection, the socket as its stdin/stdout (split at spaces, no shell)'
+            cand --sh-exec 'Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout'
+            cand --unix-mode 'Permissions of the socket file, in octal: who may connect (e.g. 660, 600)'
+            cand --count 'Exit after this many connections (UDP: datagrams)'
+            cand --idle-timeout 'Close a connection with no traffic for this long (e.g. 30s)'
+            cand --grace 'On Ctrl-C/SIGTERM, how long live connections may take to finish'
+            cand --allow 'Admit only clients in this network (CIDR or address; repeatable)'
+            cand --deny 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)'
+            cand --allow-file 'Read --allow networks from FILE, one per line, `#` comments'
+            cand --deny-file 'Read --deny networks from FILE, one per line, `#` comments'
+            cand --hexdump 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)'
+            cand --max-conns 'At most N connections at once; further clients are accepted and closed at once'
+            cand --max-frame '--framed: the largest frame accepted; a bigger length closes the connection'
+            cand --tls-cert 'Certificate chain to present (PEM); implies --tls'
+            cand --tls-key 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]'
+            cand --tls-ca 'Require client certificates signed by a CA in FILE (PEM); implies --tls'
+            cand --tls-alpn 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls'
+            cand --echo 'Echo every byte back to its sender (RFC 862)'
+            cand --upper 'Line echo, upper-cased; `quit` answers `bye` and closes'
+            cand --discard 'Read and count everything (RFC 863); -v prints bytes per connection'
+            cand --source 'Send an endless chargen pattern until the client closes (RFC 864)'
+            cand --time 'Send the Unix time in seconds and a newline, then close'
+            cand --framed 'Echo frames: a 4-byte big-endian length, then that many bytes'
+            cand --chat 'Chat room: each line from a client goes to all the others, prefixed with the sender'
+            cand --dgram 'Datagrams (SOCK_DGRAM) instead of a stream; modes: listen, --echo, --discard, --time'
+            cand -v 'Log each connection (peer, bytes in/out, duration, how it ended)'
+            cand --verbose 'Log each connection (peer, bytes in/out, duration, how it ended)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand --json 'Logs and the summary as one JSON object per line on stderr'
+            cand -k 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
+            cand --keep-open 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
+            cand --tls 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'netkit;serve;help'= {
             cand tcp 'Serve over TCP (the default)'
             cand udp 'Serve over UDP'
+            cand unix 'Serve on a Unix socket (a path, or @name for a Linux abstract socket): every TCP mode, or datagrams with --dgram'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'netkit;serve;help;tcp'= {
         }
         &'netkit;serve;help;udp'= {
+        }
+        &'netkit;serve;help;unix'= {
         }
         &'netkit;serve;help;help'= {
         }
@@ -143,6 +194,18 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --source-port 'Local port to connect from'
             cand --concurrency '-z: how many ports to probe at once'
             cand --hexdump 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)'
+            cand --tls-ca 'Trust the CAs in FILE (PEM) instead of the system''s; implies --tls'
+            cand --tls-pin 'Trust exactly the certificate with this SHA-256 (as on netkit''s listening line, or `openssl x509 -fingerprint -sha256`); implies --tls'
+            cand --tls-sni 'Server name to send (SNI) and to check the certificate against [default: the host]; implies --tls'
+            cand --tls-alpn 'ALPN protocols to offer (e.g. h2,http/1.1); implies --tls'
+            cand --tls-cert 'Client certificate chain (PEM), for servers that ask for one; implies --tls'
+            cand --tls-key 'The private key of --tls-cert (PEM)'
+            cand --proxy 'Go through a proxy: socks5://[USER:PASS@]HOST:PORT (the proxy resolves names) or http://[USER:PASS@]HOST:PORT (CONNECT)'
+            cand --proxy-auth 'Credentials for --proxy, when not in its URL'
+            cand -e 'Run CMD with the connection as its stdin and stdout (split at spaces, no shell), like ncat -e'
+            cand --exec 'Run CMD with the connection as its stdin and stdout (split at spaces, no shell), like ncat -e'
+            cand -c 'Run `/bin/sh -c CMD` with the connection as its stdin and stdout, like ncat -c'
+            cand --sh-exec 'Run `/bin/sh -c CMD` with the connection as its stdin and stdout, like ncat -c'
             cand -u 'Use UDP: stdin chunks become datagrams, replies go to stdout'
             cand --udp 'Use UDP: stdin chunks become datagrams, replies go to stdout'
             cand --no-shutdown 'Do not shut down the write side at stdin EOF'
@@ -159,6 +222,10 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --framed 'Send each stdin line as one frame (4-byte big-endian length + bytes); print each frame received as a line'
             cand --progress 'A live byte counter and rate on stderr while piping (hidden when stderr is not a terminal)'
             cand --json 'One JSON summary object on stderr at exit (-z: one object per port on stdout)'
+            cand -U 'Connect to a Unix socket: HOST is its path (@name: a Linux abstract name); with -u, a datagram socket'
+            cand --unix 'Connect to a Unix socket: HOST is its path (@name: a Linux abstract name); with -u, a datagram socket'
+            cand --tls 'Speak TLS, verifying the server against the system''s CAs (or --tls-ca, --tls-pin)'
+            cand --tls-insecure 'Accept any certificate (no verification at all); implies --tls'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -244,10 +311,13 @@ set edit:completion:arg-completer[netkit] = {|@words|
         &'netkit;help;serve'= {
             cand tcp 'Serve over TCP (the default)'
             cand udp 'Serve over UDP'
+            cand unix 'Serve on a Unix socket (a path, or @name for a Linux abstract socket): every TCP mode, or datagrams with --dgram'
         }
         &'netkit;help;serve;tcp'= {
         }
         &'netkit;help;serve;udp'= {
+        }
+        &'netkit;help;serve;unix'= {
         }
         &'netkit;help;connect'= {
         }

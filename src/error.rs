@@ -82,6 +82,9 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             };
         }
         if let Some(io) = cause.downcast_ref::<io::Error>() {
+            if crate::transport::tls::as_tls_error(io).is_some() {
+                return code::TLS;
+            }
             match io.kind() {
                 io::ErrorKind::ConnectionRefused => return code::REFUSED,
                 io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => return code::TIMED_OUT,
@@ -96,6 +99,9 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
 pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
     for cause in err.chain() {
         if let Some(io) = cause.downcast_ref::<io::Error>() {
+            if let Some(t) = crate::transport::tls::as_tls_error(io) {
+                return crate::transport::tlsconfig::hint(t);
+            }
             return match io.kind() {
                 io::ErrorKind::AddrInUse => {
                     Some("another program listens there; pick another port or 0 for any free one")

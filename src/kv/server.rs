@@ -608,7 +608,7 @@ fn close(
     totals.bytes_in.fetch_add(c.bytes_in, Ordering::Relaxed);
     totals.bytes_out.fetch_add(c.bytes_out, Ordering::Relaxed);
     cfg.log.connection(&ConnRecord {
-        peer: c.peer,
+        peer: crate::transport::Peer::Inet(c.peer),
         bytes_in: c.bytes_in,
         bytes_out: c.bytes_out,
         duration: c.started.elapsed(),

@@ -1,6 +1,7 @@
 //! Servers. Each entry point takes an already bound socket, a shutdown handle
 //! and a config, and returns a summary: `main` and the tests bind, the server
-//! serves.
+//! serves. Stream modes run on any [`crate::transport::Stream`] (TCP, TLS,
+//! Unix), datagram modes on UDP or Unix datagram sockets.
 //!
 //! - `tcp`: the accept loop, connection limits, a thread per connection and
 //!   the graceful stop; it dispatches to one handler per mode.
@@ -31,17 +32,73 @@ use anyhow::Result;
 
 use crate::acl::Acl;
 use crate::hexdump::HexDump;
-use crate::log::Log;
+use crate::log::{Listening, Log};
 use crate::net::{self, StreamOptions};
 use crate::shutdown::Shutdown;
+use crate::transport::listener::Listener;
+use crate::transport::tlsconfig::TlsServer;
+use crate::transport::unix::{self, UnixAddr};
 
 /// `netkit serve tcp`: bind `addr`, print the listening line, serve until
 /// `--count` or a signal, print the summary.
 pub fn listen_and_serve_tcp(addr: SocketAddr, cfg: &TcpConfig) -> Result<()> {
     let listener = net::bind_tcp(addr)?;
     let local = listener.local_addr()?;
-    cfg.log
-        .listening(local, "tcp", cfg.mode.name(), net::loopback_note(&local));
+    announce(cfg, local.to_string(), "tcp", net::loopback_note(&local));
+    serve_stream(listener.into(), cfg)
+}
+
+/// `netkit serve unix`: bind the socket (replacing a stale file), print the
+/// listening line, serve; the socket file is removed at the end.
+pub fn listen_and_serve_unix(addr: &UnixAddr, mode: Option<u32>, cfg: &TcpConfig) -> Result<()> {
+    let (listener, file) = unix::bind_listener(addr, mode)?;
+    announce(cfg, addr.to_string(), "unix", None);
+    let r = serve_stream(listener.into(), cfg);
+    drop(file);
+    r
+}
+
+/// `netkit serve unix --dgram`.
+pub fn listen_and_serve_unix_dgram(
+    addr: &UnixAddr,
+    mode: Option<u32>,
+    cfg: &UdpConfig,
+) -> Result<()> {
+    let (socket, file) = unix::bind_datagram(addr, mode)?;
+    cfg.log.announce(&Listening {
+        addr: addr.to_string(),
+        proto: "unixgram",
+        mode: cfg.mode.name(),
+        tls_sha256: None,
+        note: None,
+    });
+    let shutdown = Shutdown::new();
+    shutdown.stop_on_signals()?;
+    let started = Instant::now();
+    let r = udp::run(socket, shutdown, cfg);
+    drop(file);
+    cfg.log.summary(&r?, started.elapsed(), "datagrams");
+    Ok(())
+}
+
+/// The listening line of a stream server: `tls` (or `unix+tls`) and the
+/// certificate's fingerprint with `--tls`.
+fn announce(cfg: &TcpConfig, addr: String, proto: &str, note: Option<&str>) {
+    let proto = match (&cfg.tls, proto) {
+        (None, p) => p.to_string(),
+        (Some(_), "tcp") => "tls".to_string(),
+        (Some(_), p) => format!("{p}+tls"),
+    };
+    cfg.log.announce(&Listening {
+        addr,
+        proto: &proto,
+        mode: cfg.mode.name(),
+        tls_sha256: cfg.tls.as_ref().map(|t| t.fingerprint.as_str()),
+        note,
+    });
+}
+
+fn serve_stream(listener: Listener, cfg: &TcpConfig) -> Result<()> {
     let shutdown = Shutdown::new();
     shutdown.stop_on_signals()?;
     let started = Instant::now();
@@ -156,6 +213,8 @@ pub struct TcpConfig {
     pub hexdump: Option<Arc<HexDump>>,
     /// `--exec`/`--sh-exec`: the command `TcpMode::Exec` runs.
     pub exec: Option<exec::ExecCommand>,
+    /// `--tls`: every connection is a TLS session with this configuration.
+    pub tls: Option<TlsServer>,
 }
 
 impl Default for TcpConfig {
@@ -173,6 +232,7 @@ impl Default for TcpConfig {
             acl: Acl::default(),
             hexdump: None,
             exec: None,
+            tls: None,
         }
     }
 }

@@ -375,7 +375,11 @@ pub fn explain(e: &rustls::Error, name: &str, trust: Trust) -> String {
                 if presented.is_empty() {
                     "no name".to_string()
                 } else {
-                    presented.join(", ")
+                    presented
+                        .iter()
+                        .map(|p| bare_name(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             ),
             CertificateError::UnknownIssuer => {
@@ -401,12 +405,40 @@ pub fn explain(e: &rustls::Error, name: &str, trust: Trust) -> String {
             ),
             other => format!("the peer sent alert {other:?}"),
         },
-        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+        // An echo of our own ClientHello, or bytes that are no TLS record.
+        rustls::Error::InvalidMessage(_)
+        | rustls::Error::InappropriateMessage { .. }
+        | rustls::Error::InappropriateHandshakeMessage { .. } => {
             "the peer does not speak TLS here (is it a plain TCP port?)".into()
         }
         rustls::Error::NoApplicationProtocol => "no common ALPN protocol with the peer".into(),
         rustls::Error::PeerIncompatible(p) => format!("the peer is incompatible: {p:?}"),
         other => other.to_string(),
+    }
+}
+
+/// `DnsName("a.test")` or `IpAddress(1.2.3.4)` (how rustls lists the
+/// names a certificate presents) as the bare name.
+fn bare_name(p: &str) -> String {
+    let inner = p
+        .split_once('(')
+        .map(|(_, r)| r.trim_end_matches(')'))
+        .unwrap_or(p);
+    inner.trim_matches('"').to_string()
+}
+
+/// A hint for a TLS error that surfaced after our side of the handshake
+/// (TLS 1.3 servers reject a client certificate, or its absence, then).
+pub fn hint(e: &rustls::Error) -> Option<&'static str> {
+    use rustls::AlertDescription as A;
+    match e {
+        rustls::Error::AlertReceived(A::CertificateRequired) => {
+            Some("the server requires a client certificate: --tls-cert FILE --tls-key FILE")
+        }
+        rustls::Error::AlertReceived(A::UnknownCA | A::BadCertificate | A::CertificateUnknown) => {
+            Some("the server rejected our client certificate")
+        }
+        _ => None,
     }
 }
 
