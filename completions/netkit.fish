@@ -35,6 +35,7 @@ complete -c netkit -n "__fish_netkit_needs_command" -f -a "man" -d 'Print the ma
 complete -c netkit -n "__fish_netkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l exec -d 'Run CMD for each connection, the socket as its stdin/stdout (split at spaces, no shell)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l sh-exec -d 'Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward -d 'Relay each client to TARGET: HOST:PORT, or a Unix socket /path or @name (like socat TCP-LISTEN,fork TCP:HOST:PORT)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
@@ -51,6 +52,15 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l tls-ca -d 'Require client certificates signed by a CA in FILE (PEM); implies --tls' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l tls-alpn -d 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l keepalive -d 'Enable TCP keepalive, probing after this much idle time' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward-tls-ca -d '--forward-tls: trust the CAs in FILE (PEM) for the target' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward-tls-pin -d '--forward-tls: trust exactly the target certificate with this SHA-256' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward-tls-sni -d '--forward-tls: the name to send (SNI) and check [default: the target\'s host]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l connect-timeout -d 'Give up connecting to a target after this long' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l delay -d '--forward: deliver each chunk (datagram) this much later, each direction (e.g. 80ms)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l jitter -d '--forward: add up to plus or minus this much to --delay, at random (bytes of a stream never reorder)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l limit-rate -d '--forward: at most SIZE bytes per second, each direction (UDP: datagrams beyond it are dropped)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l cut-after -d '--forward (TCP): reset both sides after SIZE bytes in all, or DURATION after connecting' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l drop -d '--forward (UDP): drop this percentage of datagrams, each direction (e.g. 5 or 0.5)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l echo -d 'Echo every byte back to its sender (RFC 862)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l upper -d 'Line echo, upper-cased; `quit` answers `bye` and closes'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l discard -d 'Read and count everything (RFC 863); -v prints bytes per connection'
@@ -64,6 +74,8 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -s k -l keep-open -d 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l tls -d 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l nodelay -d 'Set TCP_NODELAY on each connection'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward-tls -d '--forward: speak TLS to the target (verified against the system\'s CAs, or --forward-tls-ca/-pin/-insecure)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward-tls-insecure -d '--forward-tls: accept any certificate from the target'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -a "tcp" -d 'Serve over TCP (the default)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -a "udp" -d 'Serve over UDP'
@@ -71,6 +83,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l exec -d 'Run CMD for each connection, the socket as its stdin/stdout (split at spaces, no shell)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l sh-exec -d 'Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward -d 'Relay each client to TARGET: HOST:PORT, or a Unix socket /path or @name (like socat TCP-LISTEN,fork TCP:HOST:PORT)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
@@ -87,6 +100,15 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l tls-ca -d 'Require client certificates signed by a CA in FILE (PEM); implies --tls' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l tls-alpn -d 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l keepalive -d 'Enable TCP keepalive, probing after this much idle time' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls-ca -d '--forward-tls: trust the CAs in FILE (PEM) for the target' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls-pin -d '--forward-tls: trust exactly the target certificate with this SHA-256' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls-sni -d '--forward-tls: the name to send (SNI) and check [default: the target\'s host]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l connect-timeout -d 'Give up connecting to a target after this long' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l delay -d '--forward: deliver each chunk (datagram) this much later, each direction (e.g. 80ms)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l jitter -d '--forward: add up to plus or minus this much to --delay, at random (bytes of a stream never reorder)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l limit-rate -d '--forward: at most SIZE bytes per second, each direction (UDP: datagrams beyond it are dropped)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l cut-after -d '--forward (TCP): reset both sides after SIZE bytes in all, or DURATION after connecting' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l drop -d '--forward (UDP): drop this percentage of datagrams, each direction (e.g. 5 or 0.5)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l echo -d 'Echo every byte back to its sender (RFC 862)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l upper -d 'Line echo, upper-cased; `quit` answers `bye` and closes'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l discard -d 'Read and count everything (RFC 863); -v prints bytes per connection'
@@ -100,7 +122,10 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s k -l keep-open -d 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l tls -d 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l nodelay -d 'Set TCP_NODELAY on each connection'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls -d '--forward: speak TLS to the target (verified against the system\'s CAs, or --forward-tls-ca/-pin/-insecure)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls-insecure -d '--forward-tls: accept any certificate from the target'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l forward -d 'Relay datagrams to HOST:PORT, one upstream socket per client (ended after --idle-timeout, default 60s)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
@@ -110,6 +135,11 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l allow-file -d 'Read --allow networks from FILE, one per line, `#` comments' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l deny-file -d 'Read --deny networks from FILE, one per line, `#` comments' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l delay -d '--forward: deliver each chunk (datagram) this much later, each direction (e.g. 80ms)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l jitter -d '--forward: add up to plus or minus this much to --delay, at random (bytes of a stream never reorder)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l limit-rate -d '--forward: at most SIZE bytes per second, each direction (UDP: datagrams beyond it are dropped)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l cut-after -d '--forward (TCP): reset both sides after SIZE bytes in all, or DURATION after connecting' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l drop -d '--forward (UDP): drop this percentage of datagrams, each direction (e.g. 5 or 0.5)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l echo -d 'Send every datagram back to its sender'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l discard -d 'Count datagrams and bytes'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l time -d 'Answer a `TIME` datagram with the Unix time; anything else with an error datagram'
@@ -119,6 +149,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l exec -d 'Run CMD for each connection, the socket as its stdin/stdout (split at spaces, no shell)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l sh-exec -d 'Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l forward -d 'Relay each client to TARGET: HOST:PORT, or a Unix socket /path or @name (like socat TCP-LISTEN,fork TCP:HOST:PORT)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l unix-mode -d 'Permissions of the socket file, in octal: who may connect (e.g. 660, 600)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
@@ -134,6 +165,15 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l tls-key -d 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l tls-ca -d 'Require client certificates signed by a CA in FILE (PEM); implies --tls' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l tls-alpn -d 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l forward-tls-ca -d '--forward-tls: trust the CAs in FILE (PEM) for the target' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l forward-tls-pin -d '--forward-tls: trust exactly the target certificate with this SHA-256' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l forward-tls-sni -d '--forward-tls: the name to send (SNI) and check [default: the target\'s host]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l connect-timeout -d 'Give up connecting to a target after this long' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l delay -d '--forward: deliver each chunk (datagram) this much later, each direction (e.g. 80ms)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l jitter -d '--forward: add up to plus or minus this much to --delay, at random (bytes of a stream never reorder)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l limit-rate -d '--forward: at most SIZE bytes per second, each direction (UDP: datagrams beyond it are dropped)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l cut-after -d '--forward (TCP): reset both sides after SIZE bytes in all, or DURATION after connecting' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l drop -d '--forward (UDP): drop this percentage of datagrams, each direction (e.g. 5 or 0.5)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l echo -d 'Echo every byte back to its sender (RFC 862)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l upper -d 'Line echo, upper-cased; `quit` answers `bye` and closes'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l discard -d 'Read and count everything (RFC 863); -v prints bytes per connection'
@@ -147,6 +187,8 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l json -d 'Logs and the summary as one JSON object per line on stderr'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -s k -l keep-open -d 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l tls -d 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l forward-tls -d '--forward: speak TLS to the target (verified against the system\'s CAs, or --forward-tls-ca/-pin/-insecure)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l forward-tls-insecure -d '--forward-tls: accept any certificate from the target'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "tcp" -d 'Serve over TCP (the default)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "udp" -d 'Serve over UDP'

@@ -350,6 +350,7 @@ impl InProcess {
                 log: quiet,
                 acl: Default::default(),
                 hexdump: None,
+                forward: None,
             };
             let handle = spawn_named("bench-server", move || serve::udp::run(socket, s, &scfg))?;
             return Ok(InProcess {

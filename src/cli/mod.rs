@@ -22,6 +22,7 @@ macro_rules! exit_codes {
 
 mod bench;
 mod connect;
+mod forward;
 mod generated;
 mod kv;
 mod serve;
@@ -29,6 +30,7 @@ mod tls;
 
 pub use bench::BenchArgs;
 pub use connect::ConnectArgs;
+pub use forward::{FaultArgs, UpstreamArgs};
 pub use generated::{SHELLS, completion_file_name, completion_script, man_pages, write_man_pages};
 pub use kv::{FsyncArg, KvArgs, KvClientArgs, KvCommand, KvServeArgs};
 pub use serve::{

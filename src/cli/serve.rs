@@ -11,12 +11,15 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use super::LogArgs;
+use super::forward::{FaultArgs, UpstreamArgs, parse_target};
 use super::tls::TlsServerArgs;
 use crate::acl::{self, Acl, Cidr};
 use crate::error;
 use crate::hexdump::HexDump;
 use crate::net::{self, StreamOptions};
 use crate::serve::exec::ExecCommand;
+use crate::serve::forward::Forward;
+use crate::serve::udp_forward::UdpForward;
 use crate::serve::{TcpConfig, TcpMode, UdpConfig, UdpMode};
 use crate::transport::unix::{self, UnixAddr};
 use crate::units::{parse_duration, parse_size};
@@ -105,6 +108,9 @@ pub struct TcpModeArgs {
     /// Chat room: each line from a client goes to all the others, prefixed with the sender.
     #[arg(long, help_heading = "Modes")]
     pub chat: bool,
+    /// Relay each client to TARGET: HOST:PORT, or a Unix socket /path or @name (like socat TCP-LISTEN,fork TCP:HOST:PORT).
+    #[arg(long, value_name = "TARGET", help_heading = "Modes")]
+    pub forward: Option<String>,
 }
 
 /// Where an IP server listens.
@@ -182,6 +188,10 @@ pub struct TcpServeArgs {
     /// Enable TCP keepalive, probing after this much idle time.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, num_args = 0..=1, default_missing_value = "60s")]
     pub keepalive: Option<Duration>,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+    #[command(flatten)]
+    pub faults: FaultArgs,
 }
 
 /// `serve unix` options.
@@ -202,6 +212,10 @@ pub struct UnixServeArgs {
     pub common: ServerCommonArgs,
     #[command(flatten)]
     pub stream: StreamServeArgs,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+    #[command(flatten)]
+    pub faults: FaultArgs,
 }
 
 /// The UDP service; datagrams to stdout when none is given.
@@ -217,6 +231,9 @@ pub struct UdpModeArgs {
     /// Answer a `TIME` datagram with the Unix time; anything else with an error datagram.
     #[arg(long, help_heading = "Modes")]
     pub time: bool,
+    /// Relay datagrams to HOST:PORT, one upstream socket per client (ended after --idle-timeout, default 60s).
+    #[arg(long, value_name = "HOST:PORT", help_heading = "Modes")]
+    pub forward: Option<String>,
 }
 
 /// `serve udp` options.
@@ -228,6 +245,8 @@ pub struct UdpServeArgs {
     pub listen: ListenArgs,
     #[command(flatten)]
     pub common: ServerCommonArgs,
+    #[command(flatten)]
+    pub faults: FaultArgs,
 }
 
 impl ServeArgs {
@@ -328,6 +347,8 @@ impl TcpModeArgs {
             TcpMode::Exec
         } else if self.chat {
             TcpMode::Chat
+        } else if self.forward.is_some() {
+            TcpMode::Forward
         } else {
             TcpMode::Listen
         }
@@ -371,8 +392,22 @@ fn stream_config(
     s: &StreamServeArgs,
     sock: StreamOptions,
     names: &[String],
+    upstream: &UpstreamArgs,
+    fault_args: &FaultArgs,
 ) -> Result<TcpConfig> {
     let mode = mode_args.mode();
+    let faults = fault_args.faults(mode == TcpMode::Forward, false)?;
+    let forward = match &mode_args.forward {
+        Some(t) => Some(Forward {
+            target: parse_target(t)?,
+            upstream: upstream.dial_options()?,
+            faults,
+        }),
+        None => {
+            upstream.check_unused("applies to --forward")?;
+            None
+        }
+    };
     let exec = mode_args.exec_command()?;
     if mode == TcpMode::Exec && common.idle_timeout.is_some() {
         return Err(error::usage(
@@ -384,10 +419,11 @@ fn stream_config(
         TcpMode::Echo,
         TcpMode::Discard,
         TcpMode::Chat,
+        TcpMode::Forward,
     ];
     if common.hexdump.is_some() && !hexdump_modes.contains(&mode) {
         return Err(error::usage(format!(
-            "--hexdump works in listen, --echo, --discard and --chat modes, not --{}",
+            "--hexdump works in listen, --echo, --discard, --chat and --forward modes, not --{}",
             mode.name()
         )));
     }
@@ -411,6 +447,7 @@ fn stream_config(
         hexdump: hexdump_of(common.hexdump.as_deref())?,
         exec,
         tls: s.tls.build(names)?,
+        forward,
     })
 }
 
@@ -422,7 +459,15 @@ impl TryFrom<&TcpServeArgs> for TcpConfig {
             nodelay: a.nodelay,
             keepalive: a.keepalive,
         };
-        stream_config(&a.mode, &a.common, &a.stream, sock, &a.listen.names())
+        stream_config(
+            &a.mode,
+            &a.common,
+            &a.stream,
+            sock,
+            &a.listen.names(),
+            &a.upstream,
+            &a.faults,
+        )
     }
 }
 
@@ -432,7 +477,15 @@ impl TryFrom<&UnixServeArgs> for TcpConfig {
 
     fn try_from(a: &UnixServeArgs) -> Result<TcpConfig> {
         a.common.no_acl_for_unix()?;
-        stream_config(&a.mode, &a.common, &a.stream, StreamOptions::default(), &[])
+        stream_config(
+            &a.mode,
+            &a.common,
+            &a.stream,
+            StreamOptions::default(),
+            &[],
+            &a.upstream,
+            &a.faults,
+        )
     }
 }
 
@@ -442,15 +495,15 @@ impl TryFrom<&UnixServeArgs> for UdpConfig {
 
     fn try_from(a: &UnixServeArgs) -> Result<UdpConfig> {
         a.common.no_acl_for_unix()?;
-        let m = &a.mode;
-        let mode = match m.mode() {
+        let mode = match a.mode.mode() {
             TcpMode::Listen => UdpMode::Listen,
             TcpMode::Echo => UdpMode::Echo,
             TcpMode::Discard => UdpMode::Discard,
             TcpMode::Time => UdpMode::Time,
+            TcpMode::Forward => UdpMode::Forward,
             other => {
                 return Err(error::usage(format!(
-                    "--dgram serves datagrams: listen, --echo, --discard or --time, not --{}",
+                    "--dgram serves datagrams: listen, --echo, --discard, --time or --forward, not --{}",
                     other.name()
                 )));
             }
@@ -463,16 +516,14 @@ impl TryFrom<&UnixServeArgs> for UdpConfig {
                 "-k and --max-conns are for streams, not --dgram",
             ));
         }
-        if a.common.idle_timeout.is_some() {
-            return Err(error::usage("--idle-timeout applies to streams only"));
-        }
-        Ok(UdpConfig {
+        a.upstream.check_unused("is for streams, not --dgram")?;
+        datagram_config(
             mode,
-            count: a.common.count,
-            log: (&a.common.log).into(),
-            acl: Acl::default(),
-            hexdump: hexdump_of(a.common.hexdump.as_deref())?,
-        })
+            a.mode.forward.as_deref(),
+            &a.common,
+            &a.faults,
+            Acl::default(),
+        )
     }
 }
 
@@ -487,20 +538,56 @@ impl TryFrom<&UdpServeArgs> for UdpConfig {
             UdpMode::Discard
         } else if m.time {
             UdpMode::Time
+        } else if m.forward.is_some() {
+            UdpMode::Forward
         } else {
             UdpMode::Listen
         };
-        if a.common.idle_timeout.is_some() {
-            return Err(error::usage(
-                "--idle-timeout applies to TCP connections only",
-            ));
-        }
-        Ok(UdpConfig {
+        datagram_config(
             mode,
-            count: a.common.count,
-            log: (&a.common.log).into(),
-            acl: a.common.acl()?,
-            hexdump: hexdump_of(a.common.hexdump.as_deref())?,
-        })
+            m.forward.as_deref(),
+            &a.common,
+            &a.faults,
+            a.common.acl()?,
+        )
     }
+}
+
+/// The config of a datagram server, UDP or Unix `--dgram`.
+fn datagram_config(
+    mode: UdpMode,
+    forward: Option<&str>,
+    common: &ServerCommonArgs,
+    fault_args: &FaultArgs,
+    acl: Acl,
+) -> Result<UdpConfig> {
+    let faults = fault_args.faults(forward.is_some(), true)?;
+    let forward = match forward {
+        Some(t) => Some(UdpForward {
+            target: parse_target(t)?,
+            faults,
+            idle: common.idle_timeout.unwrap_or(Duration::from_secs(60)),
+        }),
+        None => {
+            if common.idle_timeout.is_some() {
+                return Err(error::usage(
+                    "--idle-timeout applies to streams, and to datagram --forward sessions",
+                ));
+            }
+            None
+        }
+    };
+    if forward.is_some() && common.hexdump.is_some() {
+        return Err(error::usage(
+            "--hexdump is not available with datagram --forward",
+        ));
+    }
+    Ok(UdpConfig {
+        mode,
+        count: common.count,
+        log: (&common.log).into(),
+        acl,
+        hexdump: hexdump_of(common.hexdump.as_deref())?,
+        forward,
+    })
 }

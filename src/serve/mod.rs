@@ -12,17 +12,21 @@
 //! - `broadcast`: bounded per-client queues for one-to-many sends.
 //! - `exec`: `--exec`/`--sh-exec`, a process per connection on the socket.
 //! - `chat`: `--chat`, lines from each client to all the others.
-//! - `udp`: the UDP modes on one socket.
+//! - `forward`: `--forward`, each client relayed to a target, with faults.
+//! - `udp`: the datagram modes on one socket (UDP or Unix).
+//! - `udp_forward`: `serve udp --forward`, one upstream socket per client.
 
 pub mod broadcast;
 pub mod chat;
 pub mod evloop;
 pub mod exec;
+pub mod forward;
 pub mod framed;
 pub mod listen;
 pub mod services;
 pub mod tcp;
 pub mod udp;
+pub mod udp_forward;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -68,7 +72,7 @@ pub fn listen_and_serve_unix_dgram(
     cfg.log.announce(&Listening {
         addr: addr.to_string(),
         proto: "unixgram",
-        mode: cfg.mode.name(),
+        mode: &cfg.describe(),
         tls_sha256: None,
         note: None,
     });
@@ -89,10 +93,26 @@ fn announce(cfg: &TcpConfig, addr: String, proto: &str, note: Option<&str>) {
         (Some(_), "tcp") => "tls".to_string(),
         (Some(_), p) => format!("{p}+tls"),
     };
+    let mode = match &cfg.forward {
+        Some(f) => {
+            let faults = f
+                .faults
+                .as_ref()
+                .map(|x| format!(", {}", x.describe()))
+                .unwrap_or_default();
+            let tls = if f.upstream.tls.is_some() {
+                " over TLS"
+            } else {
+                ""
+            };
+            format!("forward to {}{tls}{faults}", f.target)
+        }
+        None => cfg.mode.name().to_string(),
+    };
     cfg.log.announce(&Listening {
         addr,
         proto: &proto,
-        mode: cfg.mode.name(),
+        mode: &mode,
         tls_sha256: cfg.tls.as_ref().map(|t| t.fingerprint.as_str()),
         note,
     });
@@ -111,8 +131,13 @@ fn serve_stream(listener: Listener, cfg: &TcpConfig) -> Result<()> {
 pub fn listen_and_serve_udp(addr: SocketAddr, cfg: &UdpConfig) -> Result<()> {
     let socket = net::bind_udp(addr)?;
     let local = socket.local_addr()?;
-    cfg.log
-        .listening(local, "udp", cfg.mode.name(), net::loopback_note(&local));
+    cfg.log.announce(&Listening {
+        addr: local.to_string(),
+        proto: "udp",
+        mode: &cfg.describe(),
+        tls_sha256: None,
+        note: net::loopback_note(&local),
+    });
     let shutdown = Shutdown::new();
     shutdown.stop_on_signals()?;
     let started = Instant::now();
@@ -142,6 +167,8 @@ pub enum TcpMode {
     Exec,
     /// Lines from each client to all others.
     Chat,
+    /// Relay each client to a target (`TcpConfig::forward`).
+    Forward,
 }
 
 impl TcpMode {
@@ -157,6 +184,7 @@ impl TcpMode {
             TcpMode::Framed => "framed",
             TcpMode::Exec => "exec",
             TcpMode::Chat => "chat",
+            TcpMode::Forward => "forward",
         }
     }
 }
@@ -172,6 +200,8 @@ pub enum UdpMode {
     Discard,
     /// `TIME` answered with the Unix time.
     Time,
+    /// Relay to a target (`UdpConfig::forward`).
+    Forward,
 }
 
 impl UdpMode {
@@ -182,6 +212,7 @@ impl UdpMode {
             UdpMode::Echo => "echo",
             UdpMode::Discard => "discard",
             UdpMode::Time => "time",
+            UdpMode::Forward => "forward",
         }
     }
 }
@@ -215,6 +246,8 @@ pub struct TcpConfig {
     pub exec: Option<exec::ExecCommand>,
     /// `--tls`: every connection is a TLS session with this configuration.
     pub tls: Option<TlsServer>,
+    /// `--forward`: the target, how to reach it, and the faults to inject.
+    pub forward: Option<forward::Forward>,
 }
 
 impl Default for TcpConfig {
@@ -233,6 +266,7 @@ impl Default for TcpConfig {
             hexdump: None,
             exec: None,
             tls: None,
+            forward: None,
         }
     }
 }
@@ -250,4 +284,23 @@ pub struct UdpConfig {
     pub acl: Acl,
     /// `--hexdump`: where datagrams in both directions are recorded.
     pub hexdump: Option<Arc<HexDump>>,
+    /// `--forward`: the target, faults and session idle timeout.
+    pub forward: Option<udp_forward::UdpForward>,
+}
+
+impl UdpConfig {
+    /// The mode as the listening line describes it.
+    pub fn describe(&self) -> String {
+        match &self.forward {
+            Some(f) => {
+                let faults = f
+                    .faults
+                    .as_ref()
+                    .map(|x| format!(", {}", x.describe()))
+                    .unwrap_or_default();
+                format!("forward to {}{faults}", f.target)
+            }
+            None => self.mode.name().to_string(),
+        }
+    }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::{TcpConfig, TcpMode, chat, evloop, exec, framed, listen, services};
+use super::{TcpConfig, TcpMode, chat, evloop, exec, forward, framed, listen, services};
 use crate::hexdump::Tap;
 use crate::log::{ConnRecord, Summary};
 use crate::shutdown::Shutdown;
@@ -121,6 +121,14 @@ pub fn run(listener: impl Into<Listener>, shutdown: Shutdown, cfg: &TcpConfig) -
         TcpMode::Chat => {
             let room = chat::Room::new(cfg.log, cfg.hexdump.clone());
             Arc::new(move |c: &mut Conn| chat::serve(c, &room))
+        }
+        TcpMode::Forward => {
+            let fwd = cfg
+                .forward
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("forward mode without a target"))?;
+            let (idle, log) = (cfg.idle_timeout, cfg.log);
+            Arc::new(move |c: &mut Conn| forward::serve(c, &fwd, idle, &dump, log))
         }
     };
     accept_loop(listener, shutdown, cfg, handler)

@@ -83,6 +83,9 @@ fn wake_on_shutdown(socket: &Dgram, shutdown: &Shutdown) -> Result<()> {
 pub fn run(socket: impl Into<Dgram>, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Summary> {
     let socket: Dgram = socket.into();
     wake_on_shutdown(&socket, &shutdown)?;
+    if let Some(fwd) = &cfg.forward {
+        return super::udp_forward::run(socket, shutdown, cfg, fwd);
+    }
     let last_peer: Arc<Mutex<Option<DgramPeer>>> = Arc::new(Mutex::new(None));
     let mut stdout = None;
     if cfg.mode == UdpMode::Listen {
@@ -125,7 +128,7 @@ pub fn run(socket: impl Into<Dgram>, shutdown: Shutdown, cfg: &UdpConfig) -> Res
         // Echo sends straight from the receive buffer: nothing per datagram.
         let reply: Option<Cow<[u8]>> = match cfg.mode {
             UdpMode::Echo => Some(Cow::Borrowed(data)),
-            UdpMode::Discard => None,
+            UdpMode::Discard | UdpMode::Forward => None,
             UdpMode::Time => Some(Cow::Owned(time_reply(data, unix_seconds()))),
             UdpMode::Listen => {
                 if let Ok(mut p) = last_peer.lock() {

@@ -27,6 +27,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod splice;
+
 use crate::faults::{Faults, Shaper};
 use crate::hexdump::{Direction, Tap};
 use crate::transport::{Socket, Stream};
@@ -57,6 +59,9 @@ pub struct RelayOptions {
     pub faults: Option<Arc<Faults>>,
     /// `--hexdump`: side A's bytes are "received" (`<`), side B's "sent" (`>`).
     pub tap: Option<Tap>,
+    /// Move bytes with splice(2) when both ends are plain sockets and
+    /// nothing shapes or watches them.
+    pub splice: bool,
 }
 
 /// How a relay ended.
@@ -337,6 +342,39 @@ fn direction(
     shaper: Option<Shaper>,
     dir: Direction,
 ) {
+    if opts.splice
+        && shaper.is_none()
+        && opts.tap.is_none()
+        && let (Reader::Stream(fs), Writer::Stream(ts)) = (&from, &to)
+        && let (Some(ffd), Some(tfd)) = (fs.plain_fd(), ts.plain_fd())
+    {
+        let idle = || match opts.idle_timeout {
+            Some(i) => state.idle_for() >= i,
+            None => false,
+        };
+        match splice::pump(ffd, tfd, counter, &|| state.touch(), &idle) {
+            Ok(false) => {
+                let _ = ts.shutdown_write();
+                return;
+            }
+            Ok(true) => {
+                state.end(RelayEnd::Idle);
+                breaker.shutdown();
+                return;
+            }
+            Err(splice::SpliceError::Read(e)) => {
+                state.end(RelayEnd::Error(describe(dir, "read", &e)));
+                breaker.shutdown();
+                return;
+            }
+            Err(splice::SpliceError::Write(e)) => {
+                state.end(RelayEnd::Error(describe(dir, "write", &e)));
+                breaker.shutdown();
+                return;
+            }
+            Err(splice::SpliceError::Unsupported) => {} // the plain loop below
+        }
+    }
     let mut buf = vec![0u8; BUF];
     let mut sink = match &shaper {
         Some(s) if s.delays() => Sink::Delayed(s.delay_line(to)),
