@@ -617,7 +617,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve)
-            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --nodelay --keepalive --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help tcp udp unix help"
+            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --nodelay --keepalive --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help tcp udp unix help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -708,6 +708,10 @@ _netkit() {
                     return 0
                     ;;
                 --forward-tls-sni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-auth)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -813,7 +817,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve__subcmd__tcp)
-            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --nodelay --keepalive --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help"
+            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --nodelay --keepalive --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -904,6 +908,10 @@ _netkit() {
                     return 0
                     ;;
                 --forward-tls-sni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-auth)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1013,7 +1021,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve__subcmd__unix)
-            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --dgram --unix-mode --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help"
+            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --dgram --unix-mode --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1100,6 +1108,10 @@ _netkit() {
                     return 0
                     ;;
                 --forward-tls-sni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-auth)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

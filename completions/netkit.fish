@@ -55,6 +55,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward-tls-ca -d '--forward-tls: trust the CAs in FILE (PEM) for the target' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward-tls-pin -d '--forward-tls: trust exactly the target certificate with this SHA-256' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward-tls-sni -d '--forward-tls: the name to send (SNI) and check [default: the target\'s host]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l proxy-auth -d '--socks5/--http-proxy: require these credentials from clients' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l connect-timeout -d 'Give up connecting to a target after this long' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l delay -d '--forward: deliver each chunk (datagram) this much later, each direction (e.g. 80ms)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l jitter -d '--forward: add up to plus or minus this much to --delay, at random (bytes of a stream never reorder)' -r
@@ -68,6 +69,8 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l time -d 'Send the Unix time in seconds and a newline, then close'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l framed -d 'Echo frames: a 4-byte big-endian length, then that many bytes'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l chat -d 'Chat room: each line from a client goes to all the others, prefixed with the sender'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l socks5 -d 'A SOCKS5 proxy (CONNECT; names resolved here), like microsocks'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l http-proxy -d 'An HTTP proxy for CONNECT tunnels only, like ncat -l --proxy-type http'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -s q -l quiet -d 'Print nothing but errors'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l json -d 'Logs and the summary as one JSON object per line on stderr'
@@ -103,6 +106,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls-ca -d '--forward-tls: trust the CAs in FILE (PEM) for the target' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls-pin -d '--forward-tls: trust exactly the target certificate with this SHA-256' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls-sni -d '--forward-tls: the name to send (SNI) and check [default: the target\'s host]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l proxy-auth -d '--socks5/--http-proxy: require these credentials from clients' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l connect-timeout -d 'Give up connecting to a target after this long' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l delay -d '--forward: deliver each chunk (datagram) this much later, each direction (e.g. 80ms)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l jitter -d '--forward: add up to plus or minus this much to --delay, at random (bytes of a stream never reorder)' -r
@@ -116,6 +120,8 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l time -d 'Send the Unix time in seconds and a newline, then close'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l framed -d 'Echo frames: a 4-byte big-endian length, then that many bytes'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l chat -d 'Chat room: each line from a client goes to all the others, prefixed with the sender'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l socks5 -d 'A SOCKS5 proxy (CONNECT; names resolved here), like microsocks'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l http-proxy -d 'An HTTP proxy for CONNECT tunnels only, like ncat -l --proxy-type http'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s q -l quiet -d 'Print nothing but errors'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l json -d 'Logs and the summary as one JSON object per line on stderr'
@@ -168,6 +174,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l forward-tls-ca -d '--forward-tls: trust the CAs in FILE (PEM) for the target' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l forward-tls-pin -d '--forward-tls: trust exactly the target certificate with this SHA-256' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l forward-tls-sni -d '--forward-tls: the name to send (SNI) and check [default: the target\'s host]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l proxy-auth -d '--socks5/--http-proxy: require these credentials from clients' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l connect-timeout -d 'Give up connecting to a target after this long' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l delay -d '--forward: deliver each chunk (datagram) this much later, each direction (e.g. 80ms)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l jitter -d '--forward: add up to plus or minus this much to --delay, at random (bytes of a stream never reorder)' -r
@@ -181,6 +188,8 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l time -d 'Send the Unix time in seconds and a newline, then close'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l framed -d 'Echo frames: a 4-byte big-endian length, then that many bytes'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l chat -d 'Chat room: each line from a client goes to all the others, prefixed with the sender'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l socks5 -d 'A SOCKS5 proxy (CONNECT; names resolved here), like microsocks'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l http-proxy -d 'An HTTP proxy for CONNECT tunnels only, like ncat -l --proxy-type http'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l dgram -d 'Datagrams (SOCK_DGRAM) instead of a stream; modes: listen, --echo, --discard, --time'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -s q -l quiet -d 'Print nothing but errors'

@@ -12,12 +12,13 @@ use clap::Args;
 use crate::error;
 use crate::faults::{self, Faults};
 use crate::net::{self, ConnectOptions};
+use crate::proxy::Credentials;
 use crate::transport::dial::{DialOptions, Target};
 use crate::transport::tlsconfig::{self, TlsClientOptions};
 use crate::transport::unix::UnixAddr;
 use crate::units::{parse_duration, parse_size};
 
-/// How `--forward` (and the proxy modes) reach their targets.
+/// How `--forward` and the proxy modes reach their targets.
 #[derive(Debug, Args, Default, Clone)]
 pub struct UpstreamArgs {
     /// --forward: speak TLS to the target (verified against the system's CAs, or --forward-tls-ca/-pin/-insecure).
@@ -35,6 +36,9 @@ pub struct UpstreamArgs {
     /// --forward-tls: the name to send (SNI) and check [default: the target's host].
     #[arg(long, value_name = "NAME", help_heading = "Forwarding")]
     pub forward_tls_sni: Option<String>,
+    /// --socks5/--http-proxy: require these credentials from clients.
+    #[arg(long, value_name = "USER:PASS", value_parser = Credentials::parse, help_heading = "Forwarding")]
+    pub proxy_auth: Option<Credentials>,
     /// Give up connecting to a target after this long.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s", help_heading = "Forwarding")]
     pub connect_timeout: Duration,

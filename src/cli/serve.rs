@@ -17,6 +17,7 @@ use crate::acl::{self, Acl, Cidr};
 use crate::error;
 use crate::hexdump::HexDump;
 use crate::net::{self, StreamOptions};
+use crate::proxy::server::ProxyServer;
 use crate::serve::exec::ExecCommand;
 use crate::serve::forward::Forward;
 use crate::serve::udp_forward::UdpForward;
@@ -111,6 +112,12 @@ pub struct TcpModeArgs {
     /// Relay each client to TARGET: HOST:PORT, or a Unix socket /path or @name (like socat TCP-LISTEN,fork TCP:HOST:PORT).
     #[arg(long, value_name = "TARGET", help_heading = "Modes")]
     pub forward: Option<String>,
+    /// A SOCKS5 proxy (CONNECT; names resolved here), like microsocks.
+    #[arg(long, help_heading = "Modes")]
+    pub socks5: bool,
+    /// An HTTP proxy for CONNECT tunnels only, like ncat -l --proxy-type http.
+    #[arg(long, help_heading = "Modes")]
+    pub http_proxy: bool,
 }
 
 /// Where an IP server listens.
@@ -349,6 +356,10 @@ impl TcpModeArgs {
             TcpMode::Chat
         } else if self.forward.is_some() {
             TcpMode::Forward
+        } else if self.socks5 {
+            TcpMode::Socks5
+        } else if self.http_proxy {
+            TcpMode::HttpProxy
         } else {
             TcpMode::Listen
         }
@@ -408,6 +419,20 @@ fn stream_config(
             None
         }
     };
+    let proxy = match mode {
+        TcpMode::Socks5 | TcpMode::HttpProxy => Some(ProxyServer {
+            auth: upstream.proxy_auth.clone(),
+            upstream: upstream.dial_options()?,
+            idle_timeout: common.idle_timeout,
+            log: (&common.log).into(),
+        }),
+        _ if upstream.proxy_auth.is_some() => {
+            return Err(error::usage(
+                "--proxy-auth applies to --socks5 and --http-proxy",
+            ));
+        }
+        _ => None,
+    };
     let exec = mode_args.exec_command()?;
     if mode == TcpMode::Exec && common.idle_timeout.is_some() {
         return Err(error::usage(
@@ -448,6 +473,7 @@ fn stream_config(
         exec,
         tls: s.tls.build(names)?,
         forward,
+        proxy,
     })
 }
 

@@ -12,6 +12,7 @@
 pub mod base64;
 pub mod client;
 pub mod http;
+pub mod server;
 pub mod socks5;
 
 use std::fmt;

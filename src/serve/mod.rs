@@ -169,6 +169,10 @@ pub enum TcpMode {
     Chat,
     /// Relay each client to a target (`TcpConfig::forward`).
     Forward,
+    /// A SOCKS5 proxy (`TcpConfig::proxy`).
+    Socks5,
+    /// An HTTP CONNECT proxy (`TcpConfig::proxy`).
+    HttpProxy,
 }
 
 impl TcpMode {
@@ -185,6 +189,8 @@ impl TcpMode {
             TcpMode::Exec => "exec",
             TcpMode::Chat => "chat",
             TcpMode::Forward => "forward",
+            TcpMode::Socks5 => "socks5",
+            TcpMode::HttpProxy => "http-proxy",
         }
     }
 }
@@ -248,6 +254,8 @@ pub struct TcpConfig {
     pub tls: Option<TlsServer>,
     /// `--forward`: the target, how to reach it, and the faults to inject.
     pub forward: Option<forward::Forward>,
+    /// `--socks5`/`--http-proxy`: credentials and how targets are dialed.
+    pub proxy: Option<crate::proxy::server::ProxyServer>,
 }
 
 impl Default for TcpConfig {
@@ -267,6 +275,7 @@ impl Default for TcpConfig {
             exec: None,
             tls: None,
             forward: None,
+            proxy: None,
         }
     }
 }

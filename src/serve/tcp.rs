@@ -22,6 +22,7 @@ use anyhow::{Context, Result};
 use super::{TcpConfig, TcpMode, chat, evloop, exec, forward, framed, listen, services};
 use crate::hexdump::Tap;
 use crate::log::{ConnRecord, Summary};
+use crate::proxy;
 use crate::shutdown::Shutdown;
 use crate::transport::listener::Listener;
 use crate::transport::{Peer, Socket, Stream, TlsStream};
@@ -129,6 +130,17 @@ pub fn run(listener: impl Into<Listener>, shutdown: Shutdown, cfg: &TcpConfig) -
                 .ok_or_else(|| anyhow::anyhow!("forward mode without a target"))?;
             let (idle, log) = (cfg.idle_timeout, cfg.log);
             Arc::new(move |c: &mut Conn| forward::serve(c, &fwd, idle, &dump, log))
+        }
+        TcpMode::Socks5 | TcpMode::HttpProxy => {
+            let p = cfg
+                .proxy
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("proxy mode without its settings"))?;
+            if cfg.mode == TcpMode::Socks5 {
+                Arc::new(move |c: &mut Conn| proxy::server::socks5(c, &p))
+            } else {
+                Arc::new(move |c: &mut Conn| proxy::server::http(c, &p))
+            }
         }
     };
     accept_loop(listener, shutdown, cfg, handler)

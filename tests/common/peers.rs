@@ -66,3 +66,53 @@ pub fn start(mut cmd: Command, marker: &str) -> Peer {
         }
     }
 }
+
+/// Start `cmd` and find the TCP port it listens on from /proc (for peers
+/// that bind port 0 and do not say which port they got).
+pub fn start_silent(mut cmd: Command) -> Peer {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let mut peer = Peer { child, port: 0 };
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Some(p) = listening_port(peer.child.id()) {
+            peer.port = p;
+            return peer;
+        }
+        if let Ok(Some(st)) = peer.child.try_wait() {
+            panic!("{cmd:?} exited before listening: {st}");
+        }
+        assert!(t0.elapsed() < PATIENCE, "{cmd:?} never listened");
+        thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// The port of a TCP socket in LISTEN state owned by process `pid`.
+pub fn listening_port(pid: u32) -> Option<u16> {
+    let mut inodes = Vec::new();
+    for e in std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
+        if let Ok(target) = std::fs::read_link(e.path()) {
+            let t = target.to_string_lossy().into_owned();
+            if let Some(i) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                inodes.push(i.to_string());
+            }
+        }
+    }
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() > 9 && f[3] == "0A" && inodes.iter().any(|i| i == f[9]) {
+                let port = f[1].rsplit(':').next()?;
+                return u16::from_str_radix(port, 16).ok();
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,293 @@
+//! Proxies: `connect --proxy socks5://` and `http://` (through netkit's own
+//! proxy modes, through microsocks and through `ncat -l --proxy-type http`),
+//! and `serve --socks5` / `serve --http-proxy` used by curl.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+
+use common::{PATIENCE, have, netkit, peers, run_with_input, spawn_server};
+
+const PROXY_EXIT: i32 = 7;
+
+/// A tiny HTTP server: `serve --sh-exec` answering every request with its request line.
+fn http_server() -> common::Running {
+    spawn_server(&[
+        "serve",
+        "--sh-exec",
+        "read -r req; while read -r h; do [ \"$h\" = \"$(printf '\\r')\" ] && break; done; \
+         body=\"got: $req\"; printf 'HTTP/1.1 200 OK\\r\\nContent-Length: %s\\r\\nConnection: close\\r\\n\\r\\n%s' \"${#body}\" \"$body\"",
+        "0",
+    ])
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn connect_through_netkit_socks5_and_http_proxies() {
+    let echo = spawn_server(&["serve", "--echo", "0"]);
+    let eport = echo.addr.port().to_string();
+    let socks = spawn_server(&["serve", "--socks5", "-v", "0"]);
+    let http = spawn_server(&["serve", "--http-proxy", "-v", "0"]);
+    let data = common::random_bytes(1 << 20, 9);
+    for url in [
+        format!("socks5://127.0.0.1:{}", socks.addr.port()),
+        format!("http://127.0.0.1:{}", http.addr.port()),
+    ] {
+        // A name: resolved by the proxy.
+        let out = run_with_input(&["connect", "--proxy", &url, "localhost", &eport], &data);
+        assert!(out.stdout == data, "{url}: {}", stderr(&out));
+    }
+    socks.wait_stderr(&format!("SOCKS5 CONNECT localhost:{eport}"));
+    http.wait_stderr(&format!("CONNECT localhost:{eport}"));
+
+    // --deny turns clients away before any negotiation.
+    let denied = spawn_server(&["serve", "--socks5", "--deny", "127.0.0.0/8", "-v", "0"]);
+    let url = format!("socks5://127.0.0.1:{}", denied.addr.port());
+    let out = run_with_input(&["connect", "--proxy", &url, "127.0.0.1", &eport], b"x");
+    assert!(!out.status.success());
+    denied.wait_stderr("rejected by --allow/--deny");
+}
+
+#[test]
+fn proxy_credentials_and_refusals() {
+    let echo = spawn_server(&["serve", "--echo", "0"]);
+    let eport = echo.addr.port().to_string();
+    for mode in ["--socks5", "--http-proxy"] {
+        let p = spawn_server(&["serve", mode, "--proxy-auth", "alice:s3cret", "0"]);
+        let scheme = if mode == "--socks5" { "socks5" } else { "http" };
+        let base = format!("{scheme}://127.0.0.1:{}", p.addr.port());
+        let with_url = format!("{scheme}://alice:s3cret@127.0.0.1:{}", p.addr.port());
+        let out = run_with_input(
+            &["connect", "--proxy", &with_url, "127.0.0.1", &eport],
+            b"in url",
+        );
+        assert_eq!(out.stdout, b"in url", "{mode}: {}", stderr(&out));
+        let out = run_with_input(
+            &[
+                "connect",
+                "--proxy",
+                &base,
+                "--proxy-auth",
+                "alice:s3cret",
+                "127.0.0.1",
+                &eport,
+            ],
+            b"flag",
+        );
+        assert_eq!(out.stdout, b"flag", "{mode}: {}", stderr(&out));
+        for args in [
+            vec![
+                "connect",
+                "--proxy",
+                &base,
+                "--proxy-auth",
+                "alice:wrong",
+                "127.0.0.1",
+                &eport,
+            ],
+            vec!["connect", "--proxy", &base, "127.0.0.1", &eport],
+        ] {
+            let out = run_with_input(&args, b"x");
+            assert_eq!(
+                out.status.code(),
+                Some(PROXY_EXIT),
+                "{mode} {args:?}: {}",
+                stderr(&out)
+            );
+            assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+        }
+    }
+
+    // A target that refuses, behind the proxy: exit 3 as for a direct connect.
+    let closed = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    closed
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap(); // bound, never listening: connections are refused
+    let cport = closed
+        .local_addr()
+        .unwrap()
+        .as_socket()
+        .unwrap()
+        .port()
+        .to_string();
+    let socks = spawn_server(&["serve", "--socks5", "0"]);
+    let out = run_with_input(
+        &[
+            "connect",
+            "--proxy",
+            &format!("socks5://127.0.0.1:{}", socks.addr.port()),
+            "127.0.0.1",
+            &cport,
+        ],
+        b"x",
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let http = spawn_server(&["serve", "--http-proxy", "0"]);
+    let out = run_with_input(
+        &[
+            "connect",
+            "--proxy",
+            &format!("http://127.0.0.1:{}", http.addr.port()),
+            "127.0.0.1",
+            &cport,
+        ],
+        b"x",
+    );
+    assert_eq!(out.status.code(), Some(PROXY_EXIT), "{}", stderr(&out));
+    assert!(stderr(&out).contains("502"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_http_proxy_only_tunnels_and_keeps_early_bytes() {
+    let echo = spawn_server(&["serve", "--echo", "0"]);
+    let http = spawn_server(&["serve", "--http-proxy", "0"]);
+    let mut c = TcpStream::connect(http.addr).unwrap();
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    c.write_all(b"GET http://example.test/ HTTP/1.1\r\nHost: example.test\r\n\r\n")
+        .unwrap();
+    let mut resp = String::new();
+    c.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 405 "), "{resp}");
+    assert!(resp.contains("Allow: CONNECT"), "{resp}");
+
+    // Bytes sent right behind the request reach the target after the 200.
+    let mut c = TcpStream::connect(http.addr).unwrap();
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    let req = format!(
+        "CONNECT 127.0.0.1:{0} HTTP/1.1\r\nHost: 127.0.0.1:{0}\r\n\r\npipelined",
+        echo.addr.port()
+    );
+    c.write_all(req.as_bytes()).unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut resp = Vec::new();
+    c.read_to_end(&mut resp).unwrap();
+    let text = String::from_utf8_lossy(&resp);
+    assert!(text.starts_with("HTTP/1.1 200 "), "{text}");
+    assert!(text.ends_with("\r\n\r\npipelined"), "{text}");
+}
+
+#[test]
+fn curl_through_netkit_proxies() {
+    if !have("curl") {
+        return;
+    }
+    let web = http_server();
+    let url = format!("http://localhost:{}/path", web.addr.port());
+    let socks = spawn_server(&["serve", "--socks5", "0"]);
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--socks5-hostname"])
+        .arg(format!("127.0.0.1:{}", socks.addr.port()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "got: GET /path HTTP/1.1\r",
+        "{}",
+        stderr(&out)
+    );
+    let http = spawn_server(&["serve", "--http-proxy", "--proxy-auth", "u:p", "0"]);
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "-p", "-x"])
+        .arg(format!("http://u:p@127.0.0.1:{}", http.addr.port()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "got: GET /path HTTP/1.1\r",
+        "{}",
+        stderr(&out)
+    );
+    // Without the password: 407, and curl says so.
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "-p", "-x"])
+        .arg(format!("http://127.0.0.1:{}", http.addr.port()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("407"), "{}", stderr(&out));
+}
+
+#[test]
+fn connect_through_microsocks_and_ncat_http_proxy() {
+    let echo = spawn_server(&["serve", "--echo", "0"]);
+    let eport = echo.addr.port().to_string();
+    if have("microsocks") {
+        let mut cmd = Command::new("microsocks");
+        cmd.args(["-i", "127.0.0.1", "-p", "0"]);
+        let ms = peers::start_silent(cmd);
+        let url = format!("socks5://127.0.0.1:{}", ms.port);
+        // microsocks ends a tunnel at the first EOF (no half-close), so the
+        // echo is read before stdin closes.
+        assert_eq!(
+            ask(
+                &["connect", "--proxy", &url, "localhost", &eport],
+                "via microsocks\n"
+            ),
+            "via microsocks\n"
+        );
+
+        let mut cmd = Command::new("microsocks");
+        cmd.args(["-i", "127.0.0.1", "-p", "0", "-u", "bob", "-P", "pw"]);
+        let authed = peers::start_silent(cmd);
+        let url = format!("socks5://bob:pw@127.0.0.1:{}", authed.port);
+        assert_eq!(
+            ask(
+                &["connect", "--proxy", &url, "127.0.0.1", &eport],
+                "authed\n"
+            ),
+            "authed\n"
+        );
+        let url = format!("socks5://bob:nope@127.0.0.1:{}", authed.port);
+        let out = run_with_input(&["connect", "--proxy", &url, "127.0.0.1", &eport], b"x");
+        assert_eq!(out.status.code(), Some(PROXY_EXIT), "{}", stderr(&out));
+    }
+    if have("ncat") {
+        let mut cmd = Command::new("ncat");
+        cmd.args(["-l", "--proxy-type", "http", "127.0.0.1", "0"]);
+        let nc = peers::start_silent(cmd);
+        let url = format!("http://127.0.0.1:{}", nc.port);
+        // ncat's proxy, too, ends a tunnel at the first EOF.
+        assert_eq!(
+            ask(
+                &["connect", "--proxy", &url, "127.0.0.1", &eport],
+                "via ncat\n"
+            ),
+            "via ncat\n"
+        );
+    }
+}
+
+/// Run `netkit ARGS`, send `line`, and return the first line it prints
+/// (before its stdin closes).
+fn ask(args: &[&str], line: &str) -> String {
+    use std::io::BufRead;
+    let mut child = netkit()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(line.as_bytes()).unwrap();
+    let mut out = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut out)
+        .unwrap();
+    drop(stdin);
+    let _ = child.wait();
+    out
+}
