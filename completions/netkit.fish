@@ -269,11 +269,20 @@ complete -c netkit -n "__fish_netkit_using_subcommand bench" -l warmup -d 'Run t
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l rate -d 'latency: requests per second in all (open loop); udp: datagrams per second. Flat out when absent' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s i -l interval -d 'Print a row of figures every DURATION (e.g. 1s)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s w -l timeout -d 'Connect timeout, and how long to wait for a reply before giving up' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -s U -l unix -d 'Over a Unix stream socket: the server at PATH (@name: abstract), or an in-process one' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l tls-ca -d 'Trust the CAs in FILE (PEM) instead of the system\'s; implies --tls' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l tls-pin -d 'Trust exactly the certificate with this SHA-256 (as on netkit\'s listening line, or `openssl x509 -fingerprint -sha256`); implies --tls' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l tls-sni -d 'Server name to send (SNI) and to check the certificate against [default: the host]; implies --tls' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l tls-alpn -d 'ALPN protocols to offer (e.g. h2,http/1.1); implies --tls' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l tls-cert -d 'Client certificate chain (PEM), for servers that ask for one; implies --tls' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l tls-key -d 'The private key of --tls-cert (PEM)' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l reverse -d 'throughput: read from a source server instead of writing to a discard server'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l bidir -d 'throughput: write and read at once through an echo server'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s q -l quiet -d 'No progress bar (it is also hidden when stderr is not a terminal)'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l json -d 'Print one JSON summary object on stdout instead of the table'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l json-stream -d 'Print one JSON object per interval (default 1s) and a summary, one per line'
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l tls -d 'Speak TLS, verifying the server against the system\'s CAs (or --tls-ca, --tls-pin)'
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l tls-insecure -d 'Accept any certificate (no verification at all); implies --tls'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand man" -l out-dir -d 'Write netkit.1 and one page per subcommand into this directory' -r -F

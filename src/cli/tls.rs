@@ -100,6 +100,19 @@ impl TlsClientArgs {
             || self.tls_cert.is_some()
     }
 
+    /// The plain options (for a caller that completes them, as bench does).
+    pub fn options(&self) -> TlsClientOptions {
+        TlsClientOptions {
+            ca: self.tls_ca.clone(),
+            insecure: self.tls_insecure,
+            pin: self.tls_pin,
+            sni: self.tls_sni.clone(),
+            alpn: self.tls_alpn.clone().unwrap_or_default(),
+            cert: self.tls_cert.clone(),
+            key: self.tls_key.clone(),
+        }
+    }
+
     /// The client configuration, when TLS is wanted.
     pub fn build(&self) -> Result<Option<TlsClient>> {
         if !self.wanted() {
@@ -110,16 +123,6 @@ impl TlsClientArgs {
         {
             return Err(error::usage("--tls-sni needs a name"));
         }
-        TlsClientOptions {
-            ca: self.tls_ca.clone(),
-            insecure: self.tls_insecure,
-            pin: self.tls_pin,
-            sni: self.tls_sni.clone(),
-            alpn: self.tls_alpn.clone().unwrap_or_default(),
-            cert: self.tls_cert.clone(),
-            key: self.tls_key.clone(),
-        }
-        .build()
-        .map(Some)
+        self.options().build().map(Some)
     }
 }

@@ -387,6 +387,12 @@ pub fn explain(e: &rustls::Error, name: &str, trust: Trust) -> String {
             }
             CertificateError::BadSignature => "certificate has a bad signature".into(),
             CertificateError::Revoked => "certificate revoked".into(),
+            CertificateError::Other(o) if o.to_string().contains("CaUsedAsEndEntity") => {
+                "the server's certificate is a CA certificate (as `openssl req -x509` makes \
+                 by default): trust it with --tls-pin SHA256, or give the server a leaf \
+                 certificate"
+                    .into()
+            }
             CertificateError::Other(o) => o.to_string(),
             other => format!("certificate rejected: {other:?}"),
         },
