@@ -315,7 +315,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Report> {
 pub const AUTO_UNIX: &str = "@netkit-bench";
 
 fn is_auto(a: &UnixAddr) -> bool {
-    *a == UnixAddr::Abstract(AUTO_UNIX[1..].as_bytes().to_vec())
+    *a == UnixAddr::Abstract(AUTO_UNIX.as_bytes()[1..].to_vec())
 }
 
 /// Where the workers connect.
