@@ -210,7 +210,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand connect" -l reply-timeout 
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s s -l source -d 'Local address to connect from' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s p -l source-port -d 'Local port to connect from' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l concurrency -d '-z: how many ports to probe at once' -r
-complete -c netkit -n "__fish_netkit_using_subcommand connect" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr; at the prompt, the screen)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l tls-ca -d 'Trust the CAs in FILE (PEM) instead of the system\'s; implies --tls' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l tls-pin -d 'Trust exactly the certificate with this SHA-256 (as on netkit\'s listening line, or `openssl x509 -fingerprint -sha256`); implies --tls' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l tls-sni -d 'Server name to send (SNI) and to check the certificate against [default: the host]; implies --tls' -r
@@ -221,6 +221,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand connect" -l proxy -d 'Go t
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l proxy-auth -d 'Credentials for --proxy, when not in its URL' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s e -l exec -d 'Run CMD with the connection as its stdin and stdout (split at spaces, no shell), like ncat -e' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s c -l sh-exec -d 'Run `/bin/sh -c CMD` with the connection as its stdin and stdout, like ncat -c' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s o -l output -d 'Write the session\'s bytes, both ways as they are, to FILE (like ncat -o); also at the prompt' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s u -l udp -d 'Use UDP: stdin chunks become datagrams, replies go to stdout'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l no-shutdown -d 'Do not shut down the write side at stdin EOF'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 4 -d 'IPv4 only'

@@ -18,7 +18,8 @@
 //! - `pipe` and `zerocopy`: the two-way stdin/stdout pipe and the fastest byte copy.
 //! - `sys`: process-wide OS settings (the open-file limit).
 //! - `serve`: TCP and UDP servers, one module per mode family.
-//! - `connect`: the TCP pipe client and the UDP client.
+//! - `connect`: the TCP pipe client, the interactive prompt, the UDP client and the port probe.
+//! - `term`: the terminal's single owner: key decoding, line editor, screen model, prompt.
 //! - `hexdump`: `--hexdump` records of both directions, and the tap the copy loops call.
 //! - `bench`: throughput, latency, connection-rate and UDP measurements, with reports.
 //! - `kv`: the key-value server (RESP2 + line protocol, append-only log) and its client.
@@ -39,6 +40,7 @@ pub mod relay;
 pub mod serve;
 pub mod shutdown;
 pub mod sys;
+pub mod term;
 pub mod transport;
 pub mod units;
 pub mod zerocopy;

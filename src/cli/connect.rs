@@ -35,10 +35,15 @@ use crate::units::parse_duration;
     "  netkit connect --tls --tls-pin AB:CD:.. 127.0.0.1 4433   trust the one certificate `serve --tls` printed\n",
     "  netkit connect -U /run/app.sock              a Unix socket (@name: abstract; -u: datagrams)\n",
     "  netkit connect --proxy socks5://127.0.0.1:1080 host 22   through SOCKS5 (the proxy resolves names)\n",
-    "  netkit connect --sh-exec 'cat file' host 9000   hand the connection to a command (ncat -c)\n\n",
+    "  netkit connect --sh-exec 'cat file' host 9000   hand the connection to a command (ncat -c)\n",
+    "  netkit connect -o session.txt 127.0.0.1 25        a prompt, the session's bytes logged (ncat -o)\n\n",
     "At stdin EOF the write side is shut down and netkit reads until the peer closes.\n",
-    "On a terminal (or with -i) a prompt sends each line with \\n; escapes \\n \\r \\t \\\\ \\0 \\xHH send raw bytes;\n",
-    ":hex on|off, :crlf on|off, :send FILE, :status, :quit; Ctrl-D half-closes. History is kept in\n",
+    "On a terminal (or with -i) a prompt sends each line with \\n; escapes \\n \\r \\t \\\\ \\0 \\xHH\n",
+    "send raw bytes (another backslash is sent as typed); a paste sends one line per pasted line.\n",
+    "The peer's bytes show as they arrive, control bytes as \\xHH in reverse video; with stdout\n",
+    "redirected they go there exactly and the prompt stays on the terminal. :hex on|off,\n",
+    ":crlf on|off, :send FILE, :status, :quit; Ctrl-D half-closes; Ctrl-C drops the line, twice on\n",
+    "an empty line leaves. History (Up, Ctrl-R) is saved after each line in\n",
     "$NETKIT_HISTORY, else $XDG_DATA_HOME/netkit/history, else ~/.local/share/netkit/history.\n",
     "HOST may be a name, an IPv4 or an IPv6 address; every address of a name is tried.\n\n",
     exit_codes!()
@@ -105,8 +110,8 @@ pub struct ConnectArgs {
     /// One JSON summary object on stderr at exit (-z: one object per port on stdout).
     #[arg(long)]
     pub json: bool,
-    /// Record every chunk both ways as a hex dump to FILE (`-`: stderr).
-    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["interactive", "probe", "framed"])]
+    /// Record every chunk both ways as a hex dump to FILE (`-`: stderr; at the prompt, the screen).
+    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["probe", "framed"])]
     pub hexdump: Option<String>,
     /// Connect to a Unix socket: HOST is its path (@name: a Linux abstract name); with -u, a datagram socket.
     #[arg(short = 'U', long = "unix", conflicts_with_all = ["probe", "source", "source_port", "ipv4", "ipv6"], help_heading = "Transports")]
@@ -120,11 +125,14 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "USER:PASS", requires = "proxy", value_parser = Credentials::parse, help_heading = "Transports")]
     pub proxy_auth: Option<Credentials>,
     /// Run CMD with the connection as its stdin and stdout (split at spaces, no shell), like ncat -e.
-    #[arg(short = 'e', long, value_name = "CMD", conflicts_with_all = ["sh_exec", "probe", "interactive", "framed", "udp", "hexdump", "progress"], help_heading = "Exec")]
+    #[arg(short = 'e', long, value_name = "CMD", conflicts_with_all = ["sh_exec", "probe", "interactive", "framed", "udp", "hexdump", "progress", "output"], help_heading = "Exec")]
     pub exec: Option<String>,
     /// Run `/bin/sh -c CMD` with the connection as its stdin and stdout, like ncat -c.
-    #[arg(short = 'c', long, value_name = "CMD", conflicts_with_all = ["probe", "interactive", "framed", "udp", "hexdump", "progress"], help_heading = "Exec")]
+    #[arg(short = 'c', long, value_name = "CMD", conflicts_with_all = ["probe", "interactive", "framed", "udp", "hexdump", "progress", "output"], help_heading = "Exec")]
     pub sh_exec: Option<String>,
+    /// Write the session's bytes, both ways as they are, to FILE (like ncat -o); also at the prompt.
+    #[arg(short = 'o', long = "output", value_name = "FILE", conflicts_with_all = ["probe", "framed"])]
+    pub output: Option<std::path::PathBuf>,
 }
 
 impl ConnectArgs {
@@ -190,6 +198,9 @@ impl TryFrom<&ConnectArgs> for ConnectConfig {
         if a.udp && a.hexdump.is_some() {
             return Err(error::usage("--hexdump is for TCP connections (not -u)"));
         }
+        if a.udp && a.output.is_some() {
+            return Err(error::usage("-o/--output is for TCP connections (not -u)"));
+        }
         let port = net::parse_port(&port)?;
         if port == 0 && unix.is_none() {
             return Err(error::usage("cannot connect to port 0"));
@@ -216,12 +227,19 @@ impl TryFrom<&ConnectArgs> for ConnectConfig {
                 tap: None,
             },
             hexdump: hexdump_of(a.hexdump.as_deref())?,
+            transcript: a
+                .output
+                .as_deref()
+                .map(crate::connect::transcript::open)
+                .transpose()?,
             reply_timeout: a.reply_timeout,
             verbose: a.verbose,
             interactive: a.interactive,
             repl: ReplOptions {
                 crlf: a.crlf,
                 history: history_path(),
+                hexdump_on_stderr: a.hexdump.as_deref() == Some("-"),
+                ..ReplOptions::default()
             },
             framed: a.framed,
             progress: a.progress,

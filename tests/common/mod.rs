@@ -10,6 +10,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread;
 use std::time::Duration;
 
+pub mod tmux;
+
 use netkit::log::Summary;
 use netkit::serve::TcpConfig;
 use netkit::shutdown::Shutdown;
