@@ -255,9 +255,14 @@ complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcom
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l max-line -d 'Longest line (line protocol) a client may send' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l max-args -d 'Most arguments in one command' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l threads -d 'Event-loop threads (0: one per core)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l tls-cert -d 'Certificate chain to present (PEM); implies --tls' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l tls-key -d 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l tls-ca -d 'Require client certificates signed by a CA in FILE (PEM); implies --tls' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l tls-alpn -d 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Print nothing but errors'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l json -d 'Logs and the summary as one JSON object per line on stderr'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l tls -d 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -59,7 +59,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Connect(a) => connect::run(&ConnectConfig::try_from(&a)?),
         Command::Kv(args) => match args.serve {
             Some(KvCommand::Serve(a)) => {
-                kv::listen_and_serve(a.listen_addr()?, a.data.as_deref(), a.fsync(), &(&a).into())
+                let cfg = kv::server::Config::try_from(&a)?;
+                kv::listen_and_serve(a.listen_addr()?, a.data.as_deref(), a.fsync(), &cfg)
             }
             None => {
                 if !kv::client::run(&ClientConfig::try_from(args.client)?)? {

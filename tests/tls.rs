@@ -555,3 +555,26 @@ fn curl_https_against_serve_tls_sh_exec() {
     let body = String::from_utf8_lossy(&out.stdout);
     assert!(body.starts_with("you asked: GET /hello HTTP/1.1"), "{body}");
 }
+
+#[test]
+fn the_prompt_runs_over_tls() {
+    let srv = spawn_server(&["serve", "--tls", "--upper", "0"]);
+    let fp = fingerprint_of(&srv.listening);
+    let out = connect(
+        &[
+            "connect",
+            "-i",
+            "--tls-pin",
+            &fp,
+            "127.0.0.1",
+            &srv.addr.port().to_string(),
+        ],
+        b"through the prompt\n",
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("THROUGH THE PROMPT"),
+        "{} / {}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr_of(&out)
+    );
+}

@@ -126,6 +126,8 @@ pub struct KvServeArgs {
     pub threads: usize,
     #[command(flatten)]
     pub log: LogArgs,
+    #[command(flatten)]
+    pub tls: super::tls::TlsServerArgs,
 }
 
 impl TryFrom<KvClientArgs> for ClientConfig {
@@ -174,10 +176,13 @@ impl KvServeArgs {
     }
 }
 
-impl From<&KvServeArgs> for Config {
-    fn from(a: &KvServeArgs) -> Config {
+impl TryFrom<&KvServeArgs> for Config {
+    type Error = anyhow::Error;
+
+    fn try_from(a: &KvServeArgs) -> Result<Config> {
         let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-        Config {
+        let names: Vec<String> = a.bind.iter().cloned().collect();
+        Ok(Config {
             limits: Limits {
                 max_line: size(a.max_line),
                 max_bulk: size(a.max_bulk),
@@ -186,6 +191,7 @@ impl From<&KvServeArgs> for Config {
             max_conns: size(a.max_conns),
             threads: a.threads,
             log: (&a.log).into(),
-        }
+            tls: a.tls.build(&names)?,
+        })
     }
 }

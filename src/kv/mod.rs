@@ -7,6 +7,7 @@
 //! - `store`: the sharded, expiring key space.
 //! - `aof`: the append-only log behind `--data`, replay, torn-tail repair, compaction.
 //! - `server`: the readiness-loop socket layer (why: see its module docs).
+//! - `stream`: a connection, plain TCP or TLS (`kv serve --tls`).
 //! - `client`: one-shot commands, reply formatting and the REPL.
 
 pub mod aof;
@@ -15,6 +16,7 @@ pub mod command;
 pub mod protocol;
 pub mod server;
 pub mod store;
+pub mod stream;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -106,7 +108,13 @@ pub fn listen_and_serve(
             opened.records
         ),
     };
-    log.listening(local, "tcp", &mode, net::loopback_note(&local));
+    log.announce(&crate::log::Listening {
+        addr: local.to_string(),
+        proto: if cfg.tls.is_some() { "tls" } else { "tcp" },
+        mode: &mode,
+        tls_sha256: cfg.tls.as_ref().map(|t| t.fingerprint.as_str()),
+        note: net::loopback_note(&local),
+    });
     let shutdown = Shutdown::new();
     shutdown.stop_on_signals()?;
     let started = Instant::now();

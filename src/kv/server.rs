@@ -22,12 +22,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use mio::net::{TcpListener as MioListener, TcpStream};
+use mio::net::TcpListener as MioListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::command::{self, Action, Ctx, Info};
 use super::protocol::{self, Limits, Parsed, Proto};
 use super::store::Store;
+use super::stream::KvStream;
 use crate::log::{ConnRecord, Log, Summary};
 use crate::shutdown::Shutdown;
 
@@ -42,6 +43,8 @@ pub struct Config {
     pub threads: usize,
     /// Diagnostics.
     pub log: Log,
+    /// `--tls`: every connection is a TLS session (see `stream`).
+    pub tls: Option<crate::transport::tlsconfig::TlsServer>,
 }
 
 impl Default for Config {
@@ -51,6 +54,7 @@ impl Default for Config {
             max_conns: 10_000,
             threads: 0,
             log: Log::default(),
+            tls: None,
         }
     }
 }
@@ -71,7 +75,7 @@ struct Totals {
 }
 
 struct Conn {
-    stream: TcpStream,
+    stream: KvStream,
     peer: SocketAddr,
     started: Instant,
     buf: Vec<u8>,
@@ -311,7 +315,7 @@ fn accept_all(
     totals: &Totals,
 ) {
     loop {
-        let (mut stream, peer) = match listener.accept() {
+        let (stream, peer) = match listener.accept() {
             Ok(x) => x,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -319,6 +323,13 @@ fn accept_all(
                 // EMFILE and friends: keep serving the clients we have.
                 cfg.log.warn(&format!("accept failed: {e}"));
                 return;
+            }
+        };
+        let mut stream = match KvStream::new(stream, cfg.tls.as_ref()) {
+            Ok(s) => s,
+            Err(e) => {
+                cfg.log.warn(&format!("{peer}: {e}"));
+                continue;
             }
         };
         if totals.live.load(Ordering::Relaxed) >= cfg.max_conns {
@@ -581,6 +592,12 @@ fn flush(c: &mut Conn) -> io::Result<bool> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+    }
+    // TLS: the replies are out only once their ciphertext is.
+    match c.stream.flush_pending() {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+        Err(e) => return Err(e),
     }
     c.out.clear();
     c.out_pos = 0;
