@@ -221,7 +221,7 @@ fn curl_through_netkit_proxies() {
 }
 
 #[test]
-fn connect_through_microsocks_and_ncat_http_proxy() {
+fn connect_through_microsocks() {
     let echo = spawn_server(&["serve", "--echo", "0"]);
     let eport = echo.addr.port().to_string();
     if have("microsocks") {
@@ -254,20 +254,46 @@ fn connect_through_microsocks_and_ncat_http_proxy() {
         let out = run_with_input(&["connect", "--proxy", &url, "127.0.0.1", &eport], b"x");
         assert_eq!(out.status.code(), Some(PROXY_EXIT), "{}", stderr(&out));
     }
-    if have("ncat") {
-        let mut cmd = Command::new("ncat");
-        cmd.args(["-l", "--proxy-type", "http", "127.0.0.1", "0"]);
-        let nc = peers::start_silent(cmd);
-        let url = format!("http://127.0.0.1:{}", nc.port);
-        // ncat's proxy, too, ends a tunnel at the first EOF.
-        assert_eq!(
-            ask(
-                &["connect", "--proxy", &url, "127.0.0.1", &eport],
-                "via ncat\n"
-            ),
-            "via ncat\n"
-        );
+}
+
+/// ncat 7.93 in `--proxy-type http` mode binds every address whatever it is
+/// told, so it runs in a network namespace of its own (only a loopback
+/// device exists there), with the echo server and the netkit client.
+#[test]
+fn connect_through_ncat_http_proxy_in_a_private_network() {
+    if !have("ncat") || !have("unshare") || !have("ss") {
+        return;
     }
+    let probe = Command::new("unshare").args(["-rn", "true"]).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("SKIP: unshare -rn (a private network namespace) is not permitted here");
+        return;
+    }
+    let dir = common::TempDir::new("ncat-proxy");
+    let script = r#"
+set -eu
+ip link set lo up
+"$NK" serve --echo 0 2>"$D/echo.err" &
+until ep=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$D/echo.err") && [ -n "$ep" ]; do sleep 0.02; done
+ncat -lk --proxy-type http 127.0.0.1 0 >/dev/null 2>&1 &
+np=$!
+until port=$(ss -Hltnp | awk -v p="pid=$np," 'index($0, p) && $4 ~ /^0\.0\.0\.0:/ { split($4, a, ":"); print a[2] }') && [ -n "$port" ]; do sleep 0.02; done
+# ncat ends a tunnel at the first EOF: hold stdin open while the echo returns.
+(printf 'via ncat\n'; sleep 2) | "$NK" connect --proxy "http://127.0.0.1:$port" 127.0.0.1 "$ep"
+kill $np %1 2>/dev/null || true
+"#;
+    let out = Command::new("unshare")
+        .args(["-rn", "sh", "-c", script])
+        .env("NK", env!("CARGO_BIN_EXE_netkit"))
+        .env("D", &dir.0)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "via ncat\n",
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Run `netkit ARGS`, send `line`, and return the first line it prints
@@ -287,7 +313,9 @@ fn ask(args: &[&str], line: &str) -> String {
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut out)
         .unwrap();
+    // How each proxy ends a tunnel after our EOF is its business: stop here.
     drop(stdin);
+    let _ = child.kill();
     let _ = child.wait();
     out
 }

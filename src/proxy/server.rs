@@ -204,16 +204,20 @@ fn tunnel_with(
         }
         conn.bytes_in += early.len() as u64;
     }
-    let _ = conn.stream.socket().set_read_timeout(p.idle_timeout);
-    let outcome = relay::relay(
-        Endpoint::Stream(conn.stream.clone()),
-        Endpoint::Stream(up),
-        &RelayOptions {
-            idle_timeout: p.idle_timeout,
-            splice: true,
-            ..RelayOptions::default()
-        },
-    );
+    let _ = conn.stream.socket().set_read_timeout(None);
+    let outcome = match relay::event::relay(conn.stream.clone(), up.clone(), p.idle_timeout) {
+        Ok(o) => o,
+        // No readiness loop to be had: a thread per direction does it.
+        Err(_) => relay::relay(
+            Endpoint::Stream(conn.stream.clone()),
+            Endpoint::Stream(up),
+            &RelayOptions {
+                idle_timeout: p.idle_timeout,
+                splice: true,
+                ..RelayOptions::default()
+            },
+        ),
+    };
     conn.bytes_in += outcome.a_to_b;
     conn.bytes_out += outcome.b_to_a;
     match outcome.end {

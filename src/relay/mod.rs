@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod event;
 mod splice;
 
 use crate::faults::{Faults, Shaper};
