@@ -156,7 +156,9 @@ impl Worker {
                 && e.kind() != io::ErrorKind::Interrupted
             {
                 for (_, p) in self.pairs.drain() {
-                    let _ = p.done.send(outcome(&p, RelayEnd::Error(format!("relay loop: {e}"))));
+                    let _ = p
+                        .done
+                        .send(outcome(&p, RelayEnd::Error(format!("relay loop: {e}"))));
                 }
                 return;
             }
@@ -195,7 +197,11 @@ impl Worker {
             self.next_id = self.next_id.wrapping_add(1);
             let reg = self.poll.registry();
             let r = reg
-                .register(&mut SourceFd(&job.a.raw_fd()), Token(2 * id), Interest::READABLE)
+                .register(
+                    &mut SourceFd(&job.a.raw_fd()),
+                    Token(2 * id),
+                    Interest::READABLE,
+                )
                 .and_then(|()| {
                     reg.register(
                         &mut SourceFd(&job.b.raw_fd()),
@@ -228,10 +234,26 @@ impl Worker {
         };
         let mut step = Step::Going;
         if a_to_b {
-            step = pump(&p.a, &p.b, &mut p.a_to_b, &mut self.buf, &mut p.last, "client", "upstream");
+            step = pump(
+                &p.a,
+                &p.b,
+                &mut p.a_to_b,
+                &mut self.buf,
+                &mut p.last,
+                "client",
+                "upstream",
+            );
         }
         if b_to_a && matches!(step, Step::Going) {
-            step = pump(&p.b, &p.a, &mut p.b_to_a, &mut self.buf, &mut p.last, "upstream", "client");
+            step = pump(
+                &p.b,
+                &p.a,
+                &mut p.b_to_a,
+                &mut self.buf,
+                &mut p.last,
+                "upstream",
+                "client",
+            );
         }
         match step {
             Step::Going if p.a_to_b.shut && p.b_to_a.shut => self.finish(id, RelayEnd::Closed),
