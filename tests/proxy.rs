@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 
-use common::{PATIENCE, have, netkit, peers, run_with_input, spawn_server};
+use common::{PATIENCE, have, peers, run_with_input, spawn_server};
 
 const PROXY_EXIT: i32 = 7;
 
@@ -222,38 +222,34 @@ fn curl_through_netkit_proxies() {
 
 #[test]
 fn connect_through_microsocks() {
-    let echo = spawn_server(&["serve", "--echo", "0"]);
-    let eport = echo.addr.port().to_string();
-    if have("microsocks") {
-        let mut cmd = Command::new("microsocks");
-        cmd.args(["-i", "127.0.0.1", "-p", "0"]);
-        let ms = peers::start_silent(cmd);
-        let url = format!("socks5://127.0.0.1:{}", ms.port);
-        // microsocks ends a tunnel at the first EOF (no half-close), so the
-        // echo is read before stdin closes.
-        assert_eq!(
-            ask(
-                &["connect", "--proxy", &url, "localhost", &eport],
-                "via microsocks\n"
-            ),
-            "via microsocks\n"
-        );
-
-        let mut cmd = Command::new("microsocks");
-        cmd.args(["-i", "127.0.0.1", "-p", "0", "-u", "bob", "-P", "pw"]);
-        let authed = peers::start_silent(cmd);
-        let url = format!("socks5://bob:pw@127.0.0.1:{}", authed.port);
-        assert_eq!(
-            ask(
-                &["connect", "--proxy", &url, "127.0.0.1", &eport],
-                "authed\n"
-            ),
-            "authed\n"
-        );
-        let url = format!("socks5://bob:nope@127.0.0.1:{}", authed.port);
-        let out = run_with_input(&["connect", "--proxy", &url, "127.0.0.1", &eport], b"x");
-        assert_eq!(out.status.code(), Some(PROXY_EXIT), "{}", stderr(&out));
+    if !have("microsocks") {
+        return;
     }
+    let echo = spawn_server(&["serve", "--echo", "0"]);
+    let mut cmd = Command::new("microsocks");
+    cmd.args(["-i", "127.0.0.1", "-p", "0"]);
+    let ms = peers::start_silent(cmd);
+    // microsocks ends a tunnel at the first EOF (no half-close), so the
+    // echo is read through the library's client before anything closes.
+    let url = format!("socks5://127.0.0.1:{}", ms.port);
+    assert_eq!(
+        ask(&url, "localhost", echo.addr.port(), "via microsocks\n"),
+        "via microsocks\n"
+    );
+
+    let mut cmd = Command::new("microsocks");
+    cmd.args(["-i", "127.0.0.1", "-p", "0", "-u", "bob", "-P", "pw"]);
+    let authed = peers::start_silent(cmd);
+    let url = format!("socks5://bob:pw@127.0.0.1:{}", authed.port);
+    assert_eq!(
+        ask(&url, "127.0.0.1", echo.addr.port(), "authed\n"),
+        "authed\n"
+    );
+    // Bad credentials: one line, exit 7, through the binary.
+    let url = format!("socks5://bob:nope@127.0.0.1:{}", authed.port);
+    let eport = echo.addr.port().to_string();
+    let out = run_with_input(&["connect", "--proxy", &url, "127.0.0.1", &eport], b"x");
+    assert_eq!(out.status.code(), Some(PROXY_EXIT), "{}", stderr(&out));
 }
 
 /// ncat 7.93 in `--proxy-type http` mode binds every address whatever it is
@@ -296,26 +292,35 @@ kill $np %1 2>/dev/null || true
     );
 }
 
-/// Run `netkit ARGS`, send `line`, and return the first line it prints
-/// (before its stdin closes).
-fn ask(args: &[&str], line: &str) -> String {
-    use std::io::BufRead;
-    let mut child = netkit()
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(line.as_bytes()).unwrap();
-    let mut out = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut out)
-        .unwrap();
-    // How each proxy ends a tunnel after our EOF is its business: stop here.
-    drop(stdin);
-    let _ = child.kill();
-    let _ = child.wait();
-    out
+/// Through the proxy at `url` to `host:port` with netkit's own client (the
+/// code `connect --proxy` runs): send `line`, return the first line back.
+fn ask(url: &str, host: &str, port: u16, line: &str) -> String {
+    use netkit::transport::dial::{self, DialOptions, Target};
+    let proxy = netkit::proxy::ProxyUrl::parse(url).unwrap();
+    let s = dial::dial(
+        &Target::Tcp {
+            host: host.into(),
+            port,
+        },
+        &DialOptions {
+            proxy: Some(proxy),
+            connect: netkit::net::ConnectOptions {
+                timeout: Some(PATIENCE),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .expect("through the proxy");
+    s.set_timeouts(Some(PATIENCE)).unwrap();
+    (&s).write_all(line.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let mut b = [0u8; 1];
+    while (&s).read(&mut b).unwrap() == 1 {
+        out.push(b[0]);
+        if b[0] == b'\n' {
+            break;
+        }
+    }
+    String::from_utf8(out).unwrap()
 }
