@@ -269,14 +269,15 @@ fn connect_through_ncat_http_proxy_in_a_private_network() {
     let script = r#"
 set -eu
 ip link set lo up
-"$NK" serve --echo 0 2>"$D/echo.err" &
+"$NK" serve --echo 0 >/dev/null 2>"$D/echo.err" &
+echo_pid=$!
 until ep=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$D/echo.err") && [ -n "$ep" ]; do sleep 0.02; done
 ncat -lk --proxy-type http 127.0.0.1 0 >/dev/null 2>&1 &
 np=$!
 until port=$(ss -Hltnp | awk -v p="pid=$np," 'index($0, p) && $4 ~ /^0\.0\.0\.0:/ { split($4, a, ":"); print a[2] }') && [ -n "$port" ]; do sleep 0.02; done
 # ncat ends a tunnel at the first EOF: hold stdin open while the echo returns.
 (printf 'via ncat\n'; sleep 2) | "$NK" connect --proxy "http://127.0.0.1:$port" 127.0.0.1 "$ep"
-kill $np %1 2>/dev/null || true
+kill $np $echo_pid 2>/dev/null || true
 "#;
     let out = Command::new("unshare")
         .args(["-rn", "sh", "-c", script])
