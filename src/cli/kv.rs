@@ -205,6 +205,8 @@ pub struct KvServeArgs {
     pub deny_file: Vec<PathBuf>,
     #[command(flatten)]
     pub log: LogArgs,
+    #[command(flatten)]
+    pub tls: super::tls::TlsServerArgs,
 }
 
 impl TryFrom<KvClientArgs> for ClientConfig {
@@ -289,6 +291,7 @@ impl TryFrom<&KvServeArgs> for Config {
                 output_limit: a.output_limit,
             },
             log: (&a.log).into(),
+            tls: a.tls.build(&a.bind.iter().cloned().collect::<Vec<_>>())?,
         })
     }
 }
