@@ -176,6 +176,9 @@ struct Worker<'a> {
     by_id: HashMap<u64, usize>,
     batch: Batch,
     outbox: Vec<(usize, Msg)>,
+    /// Clients given output outside their own commands (pub/sub pushes):
+    /// flushed with this round's ready clients.
+    touched: Vec<usize>,
 }
 
 impl<'a> Worker<'a> {
@@ -189,6 +192,7 @@ impl<'a> Worker<'a> {
             by_id: HashMap::new(),
             batch: sh.store.batch(),
             outbox: Vec::new(),
+            touched: Vec::new(),
         })
     }
 
@@ -242,6 +246,7 @@ impl<'a> Worker<'a> {
                                     }
                                 }
                                 Msg::Accept => self.accept_all(&listener),
+                                Msg::Push(id, m) => self.deliver(id, &m),
                             }
                         }
                     }
@@ -274,6 +279,9 @@ impl<'a> Worker<'a> {
                 }
             }
             self.execute(&ready, None);
+            ready.append(&mut self.touched);
+            ready.sort_unstable();
+            ready.dedup();
             self.finish(&mut ready, &mut again);
             if last_tick.elapsed() >= Duration::from_secs(1)
                 || self.sh.fd_limited.load(Ordering::Relaxed)
@@ -426,8 +434,10 @@ impl<'a> Worker<'a> {
         };
         match commit {
             Ok(pos) => {
-                for (w, m) in self.outbox.drain(..) {
+                let mut remote: Vec<Vec<Msg>> = Vec::new();
+                for (w, m) in std::mem::take(&mut self.outbox) {
                     match m {
+                        Msg::Push(id, m) if w == self.id => self.deliver(id, &m),
                         Msg::Kill(id) if w == self.id => {
                             if let Some(&t) = self.by_id.get(&id) {
                                 if let Some(Some(c)) = self.conns.get_mut(t) {
@@ -437,10 +447,16 @@ impl<'a> Worker<'a> {
                             }
                         }
                         m => {
-                            if let Some(mb) = sh.mailboxes.get(w) {
-                                mb.send(m);
+                            if remote.len() <= w {
+                                remote.resize_with(w + 1, Vec::new);
                             }
+                            remote[w].push(m);
                         }
+                    }
+                }
+                for (w, ms) in remote.into_iter().enumerate() {
+                    if let (false, Some(mb)) = (ms.is_empty(), sh.mailboxes.get(w)) {
+                        mb.send_all(ms);
                     }
                 }
                 if let (Some(pos), Some(aof)) = (pos, sh.store.aof()) {
@@ -494,7 +510,9 @@ impl<'a> Worker<'a> {
 
     /// Flush output, close what must close, schedule what must come back.
     fn finish(&mut self, ready: &mut Vec<usize>, again: &mut Vec<usize>) {
-        let limit = self.sh.settings.read().map_or(0, |s| s.output_limit) as usize;
+        let (limit, pubsub_limit) = self.sh.settings.read().map_or((0, 0), |s| {
+            (s.output_limit as usize, s.pubsub_output_limit as usize)
+        });
         for i in ready.drain(..) {
             let Some(Some(c)) = self.conns.get_mut(i) else {
                 continue;
@@ -506,6 +524,11 @@ impl<'a> Worker<'a> {
                 // Everything it sent before closing has been run.
                 c.closing.get_or_insert_with(|| "closed by peer".into());
             }
+            let limit = if c.sess.pubsub.active() {
+                pubsub_limit
+            } else {
+                limit
+            };
             if limit > 0 && c.pending() > limit {
                 let why = format!(
                     "output buffer limit reached ({} bytes pending, limit {limit})",
@@ -587,6 +610,18 @@ impl<'a> Worker<'a> {
         again.retain(|&i| matches!(self.conns.get(i), Some(Some(_))));
     }
 
+    /// Hand a published message to one of this loop's clients.
+    fn deliver(&mut self, id: u64, m: &super::pubsub::PubMsg) {
+        let Some(&t) = self.by_id.get(&id) else {
+            return; // gone meanwhile
+        };
+        if let Some(Some(c)) = self.conns.get_mut(t) {
+            if c.closing.is_none() && m.deliver(&c.sess.pubsub, &mut c.out) {
+                self.touched.push(t);
+            }
+        }
+    }
+
     fn close(&mut self, i: usize, why: &str) {
         let Some(mut c) = self.conns.get_mut(i).and_then(Option::take) else {
             return;
@@ -596,6 +631,7 @@ impl<'a> Worker<'a> {
         self.free.push(i);
         self.by_id.remove(&c.sess.id);
         self.sh.registry.remove(c.sess.id);
+        self.sh.pubsub.forget_all(&c.sess.pubsub, c.sess.id);
         {
             let sh = self.sh;
             let mut batch = std::mem::take(&mut self.batch);

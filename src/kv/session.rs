@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::pubsub::Subs;
+
 /// A queued `MULTI` command.
 pub type Queued = Vec<Vec<u8>>;
 
@@ -36,6 +38,11 @@ pub struct Session {
     pub no_evict: bool,
     /// `CLIENT NO-TOUCH`.
     pub no_touch: bool,
+    /// Pub/sub subscriptions.
+    pub pubsub: Subs,
+    /// The pseudo-client of a running script (`redis.call`): blocking
+    /// commands do not block, and `SELECT` stays inside the script.
+    pub in_script: bool,
     /// The shared face.
     pub handle: Arc<ClientHandle>,
 }
@@ -53,6 +60,8 @@ impl Session {
             close: false,
             no_evict: false,
             no_touch: false,
+            pubsub: Subs::default(),
+            in_script: false,
             handle,
         }
     }

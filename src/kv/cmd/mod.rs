@@ -18,6 +18,8 @@ pub mod connection;
 pub mod introspect;
 pub mod keys;
 pub mod line;
+pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod strings;
 pub mod transactions;
@@ -145,6 +147,8 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     introspect::COMMANDS,
     connection::COMMANDS,
     transactions::COMMANDS,
+    pubsub::COMMANDS,
+    scripting::COMMANDS,
 ];
 
 /// Every command, in table order.
@@ -303,6 +307,16 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
         }
         return;
     }
+    if !ctx.out.resp3 && ctx.sess.pubsub.active() && !subscribe_mode_ok(argv[0]) {
+        ctx.out.err(&format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            full_name(argv, spec)
+        ));
+        if in_multi {
+            ctx.sess.multi_error = true;
+        }
+        return;
+    }
     if in_multi && spec.flags & NO_QUEUE == 0 {
         if spec.flags & NO_MULTI != 0 {
             ctx.out.err("ERR Command not allowed inside a transaction");
@@ -327,6 +341,18 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
     ctx.ks.begin();
     (spec.handler)(ctx, argv);
     ctx.ks.end();
+}
+
+fn subscribe_mode_ok(name: &[u8]) -> bool {
+    lookup(name).is_some_and(|s| pubsub::allowed_in_subscribe_mode(s.name))
+}
+
+/// `config|get` for a subcommand, `get` otherwise (Redis's full name).
+pub fn full_name(argv: &[&[u8]], spec: &CommandSpec) -> String {
+    match lookup(argv[0]) {
+        Some(top) if !std::ptr::eq(top, spec) => format!("{}|{}", top.name, spec.name),
+        _ => spec.name.to_string(),
+    }
 }
 
 /// Why writes are refused right now, as a `MISCONF` error.

@@ -1,0 +1,5 @@
+//! Lua scripting (placeholder).
+
+/// Scripting state shared by the loops.
+#[derive(Debug, Default)]
+pub struct Scripts {}
