@@ -762,6 +762,7 @@ fn run_commands(
                     outbox,
                     calls,
                     refuse_writes: refuse,
+                    interrupt: None,
                 };
                 if parser.proto == Some(Proto::Line) {
                     cmd::line::execute(&mut ctx, argv);

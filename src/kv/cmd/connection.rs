@@ -182,7 +182,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "select",
         2,
-        F | NOSCRIPT,
+        F,
         (0, 0, 0),
         G,
         "1.0.0",

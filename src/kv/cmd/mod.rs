@@ -216,6 +216,9 @@ pub struct Ctx<'a> {
     /// Set when the round is re-run after a failed log write: write
     /// commands get this error instead of running.
     pub refuse_writes: Option<&'a str>,
+    /// Serves the loop's other clients while a script is busy (None in
+    /// tests and inside scripts).
+    pub interrupt: Option<&'a mut dyn super::script::run::Interrupt>,
 }
 
 impl Ctx<'_> {

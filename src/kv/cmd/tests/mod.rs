@@ -70,6 +70,7 @@ impl T {
             outbox: &mut self.outbox,
             calls: &self.sh.calls[0],
             refuse_writes: None,
+            interrupt: None,
         };
         dispatch(&mut ctx, args);
         round.commit().expect("commit");

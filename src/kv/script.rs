@@ -1,5 +1,0 @@
-//! Lua scripting (placeholder).
-
-/// Scripting state shared by the loops.
-#[derive(Debug, Default)]
-pub struct Scripts {}
