@@ -34,14 +34,16 @@ use super::conn::{Conn, OUT_HIGH};
 use super::keyspace::Batch;
 use super::logfile::Fsync;
 use super::protocol::{ParserMark, Proto, Step};
+use super::script::busy;
+use super::script::run::Interrupt;
 use super::session::Session;
 use super::shared::{Config, Msg, Shared};
 use super::store::{Store, now_ms};
 use crate::log::{ConnRecord, Summary};
 use crate::shutdown::Shutdown;
 
-const LISTENER: Token = Token(usize::MAX - 1);
-const WAKER: Token = Token(usize::MAX - 2);
+pub(super) const LISTENER: Token = Token(usize::MAX - 1);
+pub(super) const WAKER: Token = Token(usize::MAX - 2);
 
 /// Serve `listener` until `shutdown` triggers; returns the totals.
 pub fn run(
@@ -65,6 +67,8 @@ pub fn run(
         .context("cannot read the bound address")?;
     let shared = Arc::new(Shared::new(cfg, store, addr, threads));
     let housekeeping = spawn_housekeeping(shared.clone(), shutdown.clone())?;
+    let flags = shared.scripts.flags.clone();
+    shutdown.on_trigger(move || flags.shutdown.store(true, Ordering::SeqCst));
     let mut workers = Vec::new();
     for i in 0..threads {
         let l = listener.try_clone().context("cannot clone the listener")?;
@@ -176,9 +180,14 @@ struct Worker<'a> {
     by_id: HashMap<u64, usize>,
     batch: Batch,
     outbox: Vec<(usize, Msg)>,
-    /// Clients given output outside their own commands (pub/sub pushes):
-    /// flushed with this round's ready clients.
+    /// Clients given output outside their own commands (pub/sub pushes,
+    /// answers while a script was busy): flushed with the ready clients.
     touched: Vec<usize>,
+    /// A busy script's hook consumed a mailbox or listener event.
+    missed: bool,
+    /// Watches of closed clients, dropped at the next round (closing never
+    /// waits for the store, which a busy script may hold).
+    unwatch_later: Vec<(u64, Vec<(usize, Box<[u8]>)>)>,
 }
 
 impl<'a> Worker<'a> {
@@ -193,6 +202,8 @@ impl<'a> Worker<'a> {
             batch: sh.store.batch(),
             outbox: Vec::new(),
             touched: Vec::new(),
+            missed: false,
+            unwatch_later: Vec::new(),
         })
     }
 
@@ -232,24 +243,7 @@ impl<'a> Worker<'a> {
             for ev in events.iter() {
                 match ev.token() {
                     LISTENER => self.accept_all(&listener),
-                    WAKER => {
-                        for m in self.sh.mailboxes[self.id].drain() {
-                            match m {
-                                Msg::Kill(id) => {
-                                    if let Some(&t) = self.by_id.get(&id) {
-                                        if let Some(Some(c)) = self.conns.get_mut(t) {
-                                            c.closing.get_or_insert_with(|| {
-                                                "killed by CLIENT KILL".into()
-                                            });
-                                            ready.push(t);
-                                        }
-                                    }
-                                }
-                                Msg::Accept => self.accept_all(&listener),
-                                Msg::Push(id, m) => self.deliver(id, &m),
-                            }
-                        }
-                    }
+                    WAKER => self.drain_mail(&listener, &mut ready),
                     Token(i) => {
                         if ev.is_read_closed() || ev.is_error() {
                             // The FIN may sit behind data a short read takes:
@@ -279,6 +273,11 @@ impl<'a> Worker<'a> {
                 }
             }
             self.execute(&ready, None);
+            if std::mem::take(&mut self.missed) {
+                // A busy script's hook took these events: act on them now.
+                self.drain_mail(&listener, &mut ready);
+                self.accept_all(&listener);
+            }
             ready.append(&mut self.touched);
             ready.sort_unstable();
             ready.dedup();
@@ -308,6 +307,24 @@ impl<'a> Worker<'a> {
             }
         }
         Ok(())
+    }
+
+    fn drain_mail(&mut self, listener: &MioListener, ready: &mut Vec<usize>) {
+        for m in self.sh.mailboxes[self.id].drain() {
+            match m {
+                Msg::Kill(id) => {
+                    if let Some(&t) = self.by_id.get(&id) {
+                        if let Some(Some(c)) = self.conns.get_mut(t) {
+                            c.closing
+                                .get_or_insert_with(|| "killed by CLIENT KILL".into());
+                            ready.push(t);
+                        }
+                    }
+                }
+                Msg::Accept => self.accept_all(listener),
+                Msg::Push(id, m) => self.deliver(id, &m),
+            }
+        }
     }
 
     fn accept_all(&mut self, listener: &MioListener) {
@@ -408,12 +425,32 @@ impl<'a> Worker<'a> {
         let mut wrote: Vec<usize> = Vec::new();
         let sh = self.sh;
         let calls = &sh.calls[self.id];
+        let locked = loop {
+            if let Some(l) = sh.store.lock_for(Duration::from_millis(20)) {
+                break l;
+            }
+            if sh.scripts.busy() {
+                // Another loop's script is busy: answer -BUSY, never wait.
+                for &i in &todo {
+                    if let Some(Some(c)) = self.conns.get_mut(i) {
+                        busy::answer_all(sh, c);
+                    }
+                }
+                return;
+            }
+        };
         let commit = {
-            let mut round = sh.store.round(&mut self.batch);
-            for &i in &todo {
-                let Some(Some(c)) = self.conns.get_mut(i) else {
+            let mut round = sh.store.round_locked(locked, &mut self.batch);
+            for (id, keys) in self.unwatch_later.drain(..) {
+                round.space().unwatch(id, &keys);
+            }
+            for (k, &i) in todo.iter().enumerate() {
+                // Out of `conns` while it runs, so a busy script's hook can
+                // serve the loop's other clients.
+                let Some(mut owned) = self.conns.get_mut(i).and_then(Option::take) else {
                     continue;
                 };
+                let c = &mut owned;
                 if logging {
                     marks.push(Mark {
                         token: i,
@@ -425,10 +462,28 @@ impl<'a> Worker<'a> {
                     });
                 }
                 let before = round.log_len();
-                run_commands(c, &mut round, sh, &mut self.outbox, calls, refuse);
+                let mut io = busy::LoopIo {
+                    sh,
+                    poll: &mut self.poll,
+                    conns: &mut self.conns,
+                    skip: if logging { &todo[..k] } else { &[] },
+                    touched: &mut self.touched,
+                    missed: &mut self.missed,
+                    events: None,
+                };
+                run_commands(
+                    c,
+                    &mut round,
+                    sh,
+                    &mut self.outbox,
+                    calls,
+                    refuse,
+                    Some(&mut io),
+                );
                 if round.log_len() != before {
                     wrote.push(i);
                 }
+                self.conns[i] = Some(owned);
             }
             round.commit()
         };
@@ -585,6 +640,15 @@ impl<'a> Worker<'a> {
     }
 
     fn housekeep(&mut self, listener: &MioListener, again: &mut Vec<usize>) {
+        if !self.unwatch_later.is_empty() {
+            if let Some(l) = self.sh.store.lock_for(Duration::from_millis(1)) {
+                let mut round = self.sh.store.round_locked(l, &mut self.batch);
+                for (id, keys) in self.unwatch_later.drain(..) {
+                    round.space().unwatch(id, &keys);
+                }
+                let _ = round.commit();
+            }
+        }
         if self.sh.fd_limited.load(Ordering::Relaxed) {
             self.accept_all(listener);
         }
@@ -632,15 +696,9 @@ impl<'a> Worker<'a> {
         self.by_id.remove(&c.sess.id);
         self.sh.registry.remove(c.sess.id);
         self.sh.pubsub.forget_all(&c.sess.pubsub, c.sess.id);
-        {
-            let sh = self.sh;
-            let mut batch = std::mem::take(&mut self.batch);
-            if !c.sess.watched.is_empty() {
-                let mut round = sh.store.round(&mut batch);
-                round.space().unwatch(c.sess.id, &c.sess.watched);
-                let _ = round.commit();
-            }
-            self.batch = batch;
+        if !c.sess.watched.is_empty() {
+            self.unwatch_later
+                .push((c.sess.id, std::mem::take(&mut c.sess.watched)));
         }
         let st = &self.sh.stats;
         st.net_in.fetch_add(c.bytes_in, Ordering::Relaxed);
@@ -662,7 +720,7 @@ fn complete_waiting(c: &Conn) -> bool {
     c.pending() < OUT_HIGH && !c.sess.close
 }
 
-fn max_buffer(cfg: &Config) -> usize {
+pub(super) fn max_buffer(cfg: &Config) -> usize {
     cfg.limits
         .max_bulk
         .saturating_add(cfg.limits.max_line)
@@ -670,6 +728,7 @@ fn max_buffer(cfg: &Config) -> usize {
 }
 
 /// Run the complete commands in `c`'s input.
+#[allow(clippy::too_many_arguments)]
 fn run_commands(
     c: &mut Conn,
     round: &mut super::store::Round<'_>,
@@ -677,8 +736,43 @@ fn run_commands(
     outbox: &mut Vec<(usize, Msg)>,
     calls: &[AtomicU64],
     refuse: Option<&str>,
+    mut interrupt: Option<&mut dyn Interrupt>,
 ) {
     let lim = sh.cfg.limits;
+    let n = drive(c, &lim, |sess, out, line, argv| {
+        let mut ctx = Ctx {
+            ks: round.ks(now_ms()),
+            sess,
+            out,
+            srv: sh,
+            outbox,
+            calls,
+            refuse_writes: refuse,
+            interrupt: match interrupt {
+                Some(ref mut i) => Some(&mut **i as &mut dyn Interrupt),
+                None => None,
+            },
+        };
+        if line {
+            cmd::line::execute(&mut ctx, argv);
+        } else {
+            cmd::dispatch(&mut ctx, argv);
+        }
+    });
+    if n > 0 {
+        sh.stats.commands.fetch_add(n, Ordering::Relaxed);
+        let ms = c.started.elapsed().as_millis() as u64;
+        c.sess.handle.last_active.store(ms, Ordering::Relaxed);
+    }
+}
+
+/// Parse the complete commands in `c`'s input and hand each to `run`
+/// (session, output, line protocol?, arguments); returns how many ran.
+pub(super) fn drive(
+    c: &mut Conn,
+    lim: &super::protocol::Limits,
+    mut run: impl FnMut(&mut Session, &mut super::reply::Out, bool, &[&[u8]]),
+) -> u64 {
     let mut n = 0u64;
     while c.start < c.filled
         && c.out.buf.len() - c.out_pos < OUT_HIGH
@@ -710,7 +804,7 @@ fn run_commands(
                 }
             }
         }
-        match parser.next(data, &lim) {
+        match parser.next(data, lim) {
             Step::Incomplete => break,
             Step::Skip(k) => *start += k,
             Step::BadLine(k, why) => {
@@ -754,29 +848,11 @@ fn run_commands(
                     }
                     &big
                 };
-                let mut ctx = Ctx {
-                    ks: round.ks(now_ms()),
-                    sess,
-                    out,
-                    srv: sh,
-                    outbox,
-                    calls,
-                    refuse_writes: refuse,
-                    interrupt: None,
-                };
-                if parser.proto == Some(Proto::Line) {
-                    cmd::line::execute(&mut ctx, argv);
-                } else {
-                    cmd::dispatch(&mut ctx, argv);
-                }
+                run(sess, out, parser.proto == Some(Proto::Line), argv);
                 *start += len;
                 n += 1;
             }
         }
     }
-    if n > 0 {
-        sh.stats.commands.fetch_add(n, Ordering::Relaxed);
-        let ms = c.started.elapsed().as_millis() as u64;
-        c.sess.handle.last_active.store(ms, Ordering::Relaxed);
-    }
+    n
 }

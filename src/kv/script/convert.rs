@@ -22,14 +22,7 @@ const MAX_DEPTH: usize = 1000;
 pub fn fmt_number(n: f64) -> Vec<u8> {
     let mut buf = [0u8; 64];
     // SAFETY: the buffer is 64 bytes, snprintf writes at most that, NUL included.
-    let len = unsafe {
-        libc::snprintf(
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            c"%.17g".as_ptr(),
-            n,
-        )
-    };
+    let len = unsafe { libc::snprintf(buf.as_mut_ptr().cast(), buf.len(), c"%.17g".as_ptr(), n) };
     buf[..(len.max(0) as usize).min(63)].to_vec()
 }
 
@@ -316,8 +309,14 @@ mod tests {
         // A nil bulk becomes false, which returns as a nil.
         assert_eq!(round_trip(b"$-1\r\n", false), b"$-1\r\n");
         // An array stops at its first nil.
-        assert_eq!(round_trip(b"*3\r\n:1\r\n$-1\r\n:3\r\n", false), b"*1\r\n:1\r\n");
-        assert_eq!(round_trip(b"%1\r\n$1\r\nk\r\n:1\r\n", true), b"%1\r\n$1\r\nk\r\n:1\r\n");
+        assert_eq!(
+            round_trip(b"*3\r\n:1\r\n$-1\r\n:3\r\n", false),
+            b"*1\r\n:1\r\n"
+        );
+        assert_eq!(
+            round_trip(b"%1\r\n$1\r\nk\r\n:1\r\n", true),
+            b"%1\r\n$1\r\nk\r\n:1\r\n"
+        );
         assert_eq!(round_trip(b"#t\r\n", true), b"#t\r\n");
         assert_eq!(round_trip(b",1.5\r\n", true), b",1.5\r\n");
     }

@@ -19,6 +19,7 @@
 //! into the EVAL's one log record (all or nothing), never the script itself,
 //! so a replay is deterministic whatever the script read (TIME, RANDOMKEY).
 
+pub mod busy;
 pub mod convert;
 pub mod run;
 pub mod vm;
@@ -36,6 +37,10 @@ pub struct Flags {
     pub kill: AtomicBool,
     /// It has run a write command: it can no longer be killed.
     pub wrote: AtomicBool,
+    /// The server is stopping (a signal): a busy script that has not
+    /// written is killed; one that has is abandoned with the process, its
+    /// writes never logged (Redis's SHUTDOWN NOSAVE).
+    pub shutdown: AtomicBool,
 }
 
 /// The script cache and the running script's state.
@@ -64,7 +69,8 @@ pub enum Kill {
 }
 
 /// `-BUSY` for a running EVAL.
-pub const BUSY: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+pub const BUSY: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 /// The `SCRIPT KILL` refusal for a script that wrote.
 pub const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
 /// `SCRIPT KILL` with nothing to kill.

@@ -45,6 +45,17 @@ pub fn install_hook(vm: &Vm) -> mlua::Result<()> {
             if st.killed() {
                 return Err(mlua::Error::runtime(KILLED));
             }
+            if let Some(f) = st.flags.borrow().as_ref() {
+                if f.shutdown.load(Ordering::SeqCst) {
+                    if f.wrote.load(Ordering::SeqCst) {
+                        eprintln!(
+                            "netkit: stopping with a busy script that already wrote: exiting now, its writes are not logged"
+                        );
+                        std::process::exit(1);
+                    }
+                    return Err(mlua::Error::runtime(KILLED));
+                }
+            }
             if !st.busy.get() {
                 let t = st.threshold_ms.get();
                 if t == 0 || start.elapsed().as_millis() < u128::from(t) {
@@ -80,9 +91,7 @@ fn shebang(body: &[u8]) -> Result<Option<Shebang>, String> {
     let mut parts = line.split(' ').filter(|p| !p.is_empty());
     let engine = parts.next().unwrap_or("");
     if engine != "lua" {
-        return Err(format!(
-            "ERR Unexpected engine in script shebang: {engine}"
-        ));
+        return Err(format!("ERR Unexpected engine in script shebang: {engine}"));
     }
     let mut sb = Shebang { no_writes: false };
     for p in parts {
@@ -152,9 +161,8 @@ pub fn eval(ctx: &mut Ctx<'_>, a: &[&[u8]], by_sha: bool, ro: bool) {
                         f
                     }
                     Err(e) => {
-                        ctx.out.err(&format!(
-                            "ERR Error compiling script (new function): {e}"
-                        ));
+                        ctx.out
+                            .err(&format!("ERR Error compiling script (new function): {e}"));
                         return;
                     }
                 }
@@ -326,10 +334,9 @@ fn run(
             let msg = text("err").unwrap_or_else(|| "ERR unknown error".into());
             let msg = msg.strip_prefix('-').unwrap_or(&msg).to_string();
             match (text("source"), text("line")) {
-                (Some(src), Some(line)) => {
-                    ctx.out
-                        .err(&format!("{msg} script: {sha}, on {src}:{line}."))
-                }
+                (Some(src), Some(line)) => ctx
+                    .out
+                    .err(&format!("{msg} script: {sha}, on {src}:{line}.")),
                 _ => ctx.out.err(&msg),
             }
         }
@@ -337,9 +344,7 @@ fn run(
             "ERR Error running script {sha}, {:?}",
             v.type_name()
         )),
-        Err(e) => ctx
-            .out
-            .err(&format!("ERR Error running script {sha}, {e}")),
+        Err(e) => ctx.out.err(&format!("ERR Error running script {sha}, {e}")),
     }
 }
 

@@ -75,7 +75,9 @@ thread_local! {
 /// Run `f` with this thread's Lua state (created on first use).
 pub fn with_vm<R>(f: impl FnOnce(&mut Vm) -> R) -> Result<R, String> {
     VM.with(|cell| {
-        let mut slot = cell.try_borrow_mut().map_err(|_| "the Lua state is busy".to_string())?;
+        let mut slot = cell
+            .try_borrow_mut()
+            .map_err(|_| "the Lua state is busy".to_string())?;
         if slot.is_none() {
             *slot = Some(Vm::new().map_err(|e| format!("cannot start Lua: {e}"))?);
         }
@@ -340,11 +342,23 @@ fn bit_lib(lua: &Lua) -> mlua::Result<Table> {
     let shift = |f: fn(i32, u32) -> i32| {
         move |_: &Lua, (x, n): (f64, f64)| Ok(f(tobit(x), (tobit(n) & 31) as u32) as f64)
     };
-    t.raw_set("lshift", lua.create_function(shift(|x, n| ((x as u32) << n) as i32))?)?;
-    t.raw_set("rshift", lua.create_function(shift(|x, n| ((x as u32) >> n) as i32))?)?;
+    t.raw_set(
+        "lshift",
+        lua.create_function(shift(|x, n| ((x as u32) << n) as i32))?,
+    )?;
+    t.raw_set(
+        "rshift",
+        lua.create_function(shift(|x, n| ((x as u32) >> n) as i32))?,
+    )?;
     t.raw_set("arshift", lua.create_function(shift(|x, n| x >> n))?)?;
-    t.raw_set("rol", lua.create_function(shift(|x, n| (x as u32).rotate_left(n) as i32))?)?;
-    t.raw_set("ror", lua.create_function(shift(|x, n| (x as u32).rotate_right(n) as i32))?)?;
+    t.raw_set(
+        "rol",
+        lua.create_function(shift(|x, n| (x as u32).rotate_left(n) as i32))?,
+    )?;
+    t.raw_set(
+        "ror",
+        lua.create_function(shift(|x, n| (x as u32).rotate_right(n) as i32))?,
+    )?;
     t.raw_set(
         "tohex",
         lua.create_function(|_, (x, n): (f64, Option<f64>)| {
