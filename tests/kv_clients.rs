@@ -3,28 +3,10 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use common::have;
-use common::kv::Kv;
-
-/// A Python with redis-py: `$NETKIT_PYTHON` (set by .ci/run), the venv
-/// .ci/run makes, or the system python3 if it has the module.
-fn python_with_redis() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(p) = std::env::var_os("NETKIT_PYTHON") {
-        candidates.push(p.into());
-    }
-    candidates.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ci-venv/bin/python"));
-    candidates.push("python3".into());
-    candidates.into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import redis"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
+use common::kv::{Kv, python_with_redis};
 
 const SCRIPT: &str = r#"
 import sys, time, redis

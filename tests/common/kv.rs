@@ -4,6 +4,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
+use std::process::Command;
 use std::sync::Arc;
 use std::thread;
 
@@ -152,4 +153,21 @@ pub fn temp_path(name: &str) -> PathBuf {
 
 pub fn quiet_log() -> Log {
     quiet().log
+}
+
+/// A Python with redis-py: `$NETKIT_PYTHON` (set by .ci/run), the venv
+/// .ci/run makes, or the system python3 if it has the module.
+pub fn python_with_redis() -> Option<PathBuf> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(p) = std::env::var_os("NETKIT_PYTHON") {
+        candidates.push(p.into());
+    }
+    candidates.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ci-venv/bin/python"));
+    candidates.push("python3".into());
+    candidates.into_iter().find(|p| {
+        Command::new(p)
+            .args(["-c", "import redis"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
 }
