@@ -308,10 +308,10 @@ mod tests {
         }
         // A nil bulk becomes false, which returns as a nil.
         assert_eq!(round_trip(b"$-1\r\n", false), b"$-1\r\n");
-        // An array stops at its first nil.
+        // A nil inside an array is false in Lua, so the array keeps it.
         assert_eq!(
             round_trip(b"*3\r\n:1\r\n$-1\r\n:3\r\n", false),
-            b"*1\r\n:1\r\n"
+            b"*3\r\n:1\r\n$-1\r\n:3\r\n"
         );
         assert_eq!(
             round_trip(b"%1\r\n$1\r\nk\r\n:1\r\n", true),

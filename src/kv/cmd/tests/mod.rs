@@ -3,6 +3,7 @@
 
 mod connection;
 mod keys;
+mod scripting;
 mod server;
 mod strings;
 mod transactions;
