@@ -161,6 +161,9 @@ fn spawn_housekeeping(sh: Arc<Shared>, shutdown: Shutdown) -> Result<std::thread
     Ok(h)
 }
 
+/// A client's watched keys (database, key).
+type Watched = Vec<(usize, Box<[u8]>)>;
+
 /// Where a client was when the round started (to rewind it).
 struct Mark {
     token: usize,
@@ -187,7 +190,7 @@ struct Worker<'a> {
     missed: bool,
     /// Watches of closed clients, dropped at the next round (closing never
     /// waits for the store, which a busy script may hold).
-    unwatch_later: Vec<(u64, Vec<(usize, Box<[u8]>)>)>,
+    unwatch_later: Vec<(u64, Watched)>,
 }
 
 impl<'a> Worker<'a> {

@@ -231,7 +231,7 @@ fn run(
         return;
     }
     vm.reset_resp();
-    lua.set_app_data(ctx.srv.cfg.log.clone());
+    lua.set_app_data(ctx.srv.cfg.log);
     let flags = ctx.srv.scripts.flags.clone();
     flags.kill.store(false, Ordering::SeqCst);
     flags.wrote.store(false, Ordering::SeqCst);

@@ -362,7 +362,7 @@ fn bit_lib(lua: &Lua) -> mlua::Result<Table> {
     t.raw_set(
         "tohex",
         lua.create_function(|_, (x, n): (f64, Option<f64>)| {
-            let n = n.map_or(8, |n| tobit(n));
+            let n = n.map_or(8, tobit);
             let (upper, width) = (n < 0, n.unsigned_abs().min(8) as usize);
             let v = tobit(x) as u32;
             let s = if upper {
