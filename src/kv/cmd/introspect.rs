@@ -582,8 +582,9 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
                 .map(|(k, e)| k.len() + e.value.mem() + 64)
                 .sum();
             format!(
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{:.2}K\r\nused_memory_rss:{used}\r\nused_memory_peak:{used}\r\nused_memory_lua:0\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\n",
-                used as f64 / 1024.0
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{:.2}K\r\nused_memory_rss:{used}\r\nused_memory_peak:{used}\r\nused_memory_lua:0\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nnumber_of_cached_scripts:{}\r\n",
+                used as f64 / 1024.0,
+                ctx.srv.scripts.count()
             )
         }
         "persistence" => {

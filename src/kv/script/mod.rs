@@ -20,6 +20,7 @@
 //! so a replay is deterministic whatever the script read (TIME, RANDOMKEY).
 
 pub mod busy;
+pub mod cjson;
 pub mod convert;
 pub mod run;
 pub mod vm;
@@ -95,6 +96,11 @@ impl Scripts {
     pub fn exists(&self, sha: &[u8]) -> bool {
         let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
         self.cache.read().is_ok_and(|c| c.contains_key(&sha))
+    }
+
+    /// How many scripts are cached (INFO's `number_of_cached_scripts`).
+    pub fn count(&self) -> usize {
+        self.cache.read().map_or(0, |c| c.len())
     }
 
     /// `SCRIPT FLUSH`: forget every script, everywhere.

@@ -1,7 +1,8 @@
 //! One Lua 5.1 state per event-loop thread, sandboxed as Redis does.
 //!
 //! Loaded: the base library (with `coroutine`), `table`, `string`, `math`,
-//! and `bit` (LuaBitOp's API, written here in Rust); `debug` only long
+//! `bit` (LuaBitOp's API, written here in Rust) and `cjson` (over
+//! serde_json); not `cmsgpack` nor `struct`; `debug` only long
 //! enough to keep `debug.getinfo` for the error handler. Not there: `io`,
 //! `os`, `package`, `loadfile`, `dofile`, `print` (reading one is Redis's
 //! "Script attempted to access nonexistent global variable" error).
@@ -98,7 +99,7 @@ pub fn reset() {
 }
 
 const PRELUDE: &str = r#"
-local G, dbg, killed, setresp_fn, sha1hex_fn, log_fn, bitlib, rcall, rpcall, errtext = ...
+local G, dbg, killed, setresp_fn, sha1hex_fn, log_fn, bitlib, rcall, rpcall, errtext, cjsonlib = ...
 local getinfo = dbg.getinfo
 G.debug, G.print, G.dofile, G.loadfile = nil, nil, nil, nil
 G.os, G.io, G.package, G.require, G.module = nil, nil, nil, nil, nil
@@ -180,6 +181,7 @@ local redis = {
 }
 G.redis = redis
 G.bit = bitlib
+G.cjson = cjsonlib
 
 -- Redis's pcall: an error table gives its err string; a kill is not caught.
 G.pcall = function(f, ...)
@@ -427,6 +429,7 @@ impl Vm {
                 redis_call(&lua, true)?,
                 redis_call(&lua, false)?,
                 lua.create_function(|_, e: Value| Ok(error_text(&e)))?,
+                super::cjson::library(&lua)?,
             ))?;
         let vm = Vm {
             lua,
