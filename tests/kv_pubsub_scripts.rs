@@ -221,7 +221,16 @@ fn a_slow_subscriber_is_cut_off_and_never_stalls_the_publisher() {
 
 #[test]
 fn a_busy_script_gets_busy_replies_and_script_kill_stops_it() {
-    let kv = Kv::memory();
+    busy_script(2);
+}
+
+#[test]
+fn with_one_event_loop_a_busy_script_still_lets_new_clients_kill_it() {
+    busy_script(1);
+}
+
+fn busy_script(threads: usize) {
+    let kv = Kv::start(Arc::new(Store::new(16)), Config { threads, ..quiet() });
     let mut admin = kv.conn();
     assert_eq!(
         admin.call(&["CONFIG", "SET", "busy-reply-threshold", "20"]),
@@ -246,12 +255,14 @@ fn a_busy_script_gets_busy_replies_and_script_kill_stops_it() {
         busy.starts_with("BUSY Redis is busy running a script"),
         "{busy}"
     );
-    // Every client, whichever loop serves it, gets the same answer.
+    // Every client, whichever loop serves it, new ones included, gets the
+    // same answer; a new one can kill it.
     for _ in 0..4 {
         let mut other = kv.conn();
         assert!(matches!(other.call(&["GET", "k"]), Reply::Error(e) if e.starts_with("BUSY")));
     }
-    assert_eq!(admin.call(&["SCRIPT", "KILL"]), ok());
+    let mut killer = kv.conn();
+    assert_eq!(killer.call(&["SCRIPT", "KILL"]), ok());
     match runner.reply() {
         Reply::Error(e) => assert!(e.contains("Script killed by user with SCRIPT KILL"), "{e}"),
         r => panic!("{r:?}"),

@@ -186,8 +186,10 @@ struct Worker<'a> {
     /// Clients given output outside their own commands (pub/sub pushes,
     /// answers while a script was busy): flushed with the ready clients.
     touched: Vec<usize>,
-    /// A busy script's hook consumed a mailbox or listener event.
+    /// A busy script's hook consumed a mailbox event.
     missed: bool,
+    /// The shared listener (registered with this loop's poll).
+    listener: Option<MioListener>,
     /// Watches of closed clients, dropped at the next round (closing never
     /// waits for the store, which a busy script may hold).
     unwatch_later: Vec<(u64, Watched)>,
@@ -206,6 +208,7 @@ impl<'a> Worker<'a> {
             outbox: Vec::new(),
             touched: Vec::new(),
             missed: false,
+            listener: None,
             unwatch_later: Vec::new(),
         })
     }
@@ -215,6 +218,7 @@ impl<'a> Worker<'a> {
         self.poll
             .registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
+        self.listener = Some(listener);
         let waker = Arc::new(Waker::new(self.poll.registry(), WAKER)?);
         self.sh.mailboxes[self.id].set_waker(waker.clone());
         let wake = waker.clone();
@@ -245,8 +249,8 @@ impl<'a> Worker<'a> {
             }
             for ev in events.iter() {
                 match ev.token() {
-                    LISTENER => self.accept_all(&listener),
-                    WAKER => self.drain_mail(&listener, &mut ready),
+                    LISTENER => self.accept_all(),
+                    WAKER => self.drain_mail(&mut ready),
                     Token(i) => {
                         if ev.is_read_closed() || ev.is_error() {
                             // The FIN may sit behind data a short read takes:
@@ -277,9 +281,8 @@ impl<'a> Worker<'a> {
             }
             self.execute(&ready, None);
             if std::mem::take(&mut self.missed) {
-                // A busy script's hook took these events: act on them now.
-                self.drain_mail(&listener, &mut ready);
-                self.accept_all(&listener);
+                // A busy script's hook took this event: act on it now.
+                self.drain_mail(&mut ready);
             }
             ready.append(&mut self.touched);
             ready.sort_unstable();
@@ -289,7 +292,7 @@ impl<'a> Worker<'a> {
                 || self.sh.fd_limited.load(Ordering::Relaxed)
             {
                 last_tick = Instant::now();
-                self.housekeep(&listener, &mut again);
+                self.housekeep(&mut again);
             }
         }
         // Shutdown: answer everything received, then close.
@@ -312,7 +315,7 @@ impl<'a> Worker<'a> {
         Ok(())
     }
 
-    fn drain_mail(&mut self, listener: &MioListener, ready: &mut Vec<usize>) {
+    fn drain_mail(&mut self, ready: &mut Vec<usize>) {
         for m in self.sh.mailboxes[self.id].drain() {
             match m {
                 Msg::Kill(id) => {
@@ -324,90 +327,25 @@ impl<'a> Worker<'a> {
                         }
                     }
                 }
-                Msg::Accept => self.accept_all(listener),
+                Msg::Accept => self.accept_all(),
                 Msg::Push(id, m) => self.deliver(id, &m),
             }
         }
     }
 
-    fn accept_all(&mut self, listener: &MioListener) {
-        loop {
-            let (mut stream, peer) = match listener.accept() {
-                Ok(x) => x,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.sh.fd_limited.store(false, Ordering::Relaxed);
-                    return;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // EMFILE/ENFILE: keep serving; accept again when a
-                    // descriptor frees up. One line per episode.
-                    if !self.sh.fd_limited.swap(true, Ordering::Relaxed) {
-                        self.sh.cfg.log.warn(&format!(
-                            "accept failed: {e}; waiting for a client to leave before accepting more"
-                        ));
-                    }
-                    return;
-                }
-            };
-            self.sh.fd_limited.store(false, Ordering::Relaxed);
-            let st = &self.sh.stats;
-            if !self.sh.cfg.acl.permits(peer.ip()) {
-                st.rejected.fetch_add(1, Ordering::Relaxed);
-                self.sh
-                    .cfg
-                    .log
-                    .verbose(&format!("{peer}: refused by --allow/--deny"));
-                continue;
-            }
-            if self.sh.registry.len() >= self.sh.cfg.max_conns {
-                st.rejected.fetch_add(1, Ordering::Relaxed);
-                let _ = stream.write(b"-ERR max number of clients reached\r\n");
-                self.sh
-                    .cfg
-                    .log
-                    .verbose(&format!("{peer}: rejected, --max-conns reached"));
-                continue;
-            }
-            let _ = stream.set_nodelay(true);
-            let settings = self.sh.settings();
-            if settings.tcp_keepalive > 0 {
-                let ka = Duration::from_secs(settings.tcp_keepalive);
-                let sock = socket2::SockRef::from(&stream);
-                let _ = sock.set_tcp_keepalive(
-                    &socket2::TcpKeepalive::new()
-                        .with_time(ka)
-                        .with_interval((ka / 3).max(Duration::from_secs(1)))
-                        .with_retries(3),
-                );
-            }
-            let i = self.free.pop().unwrap_or_else(|| {
-                self.conns.push(None);
-                self.conns.len() - 1
-            });
-            if let Err(e) = self
-                .poll
-                .registry()
-                .register(&mut stream, Token(i), Interest::READABLE)
-            {
-                self.sh
-                    .cfg
-                    .log
-                    .warn(&format!("cannot register {peer}: {e}"));
-                self.free.push(i);
-                continue;
-            }
-            use std::os::fd::AsRawFd;
-            let laddr = stream.local_addr().unwrap_or(self.sh.addr);
-            let handle = self
-                .sh
-                .registry
-                .add(peer, laddr, stream.as_raw_fd(), self.id);
-            st.connections.fetch_add(1, Ordering::Relaxed);
-            self.by_id.insert(handle.id, i);
-            let sess = Session::new(handle, settings.requirepass.is_none());
-            self.conns[i] = Some(Conn::new(stream, peer, sess));
+    fn accept_all(&mut self) {
+        let Some(l) = self.listener.as_ref() else {
+            return;
+        };
+        Clients {
+            id: self.id,
+            sh: self.sh,
+            poll: &mut self.poll,
+            conns: &mut self.conns,
+            free: &mut self.free,
+            by_id: &mut self.by_id,
         }
+        .accept_all(l);
     }
 
     /// Run every complete command of `tokens` in one locked round; on a
@@ -466,9 +404,15 @@ impl<'a> Worker<'a> {
                 }
                 let before = round.log_len();
                 let mut io = busy::LoopIo {
-                    sh,
-                    poll: &mut self.poll,
-                    conns: &mut self.conns,
+                    clients: Clients {
+                        id: self.id,
+                        sh,
+                        poll: &mut self.poll,
+                        conns: &mut self.conns,
+                        free: &mut self.free,
+                        by_id: &mut self.by_id,
+                    },
+                    listener: self.listener.as_ref(),
                     skip: if logging { &todo[..k] } else { &[] },
                     touched: &mut self.touched,
                     missed: &mut self.missed,
@@ -642,7 +586,7 @@ impl<'a> Worker<'a> {
         }
     }
 
-    fn housekeep(&mut self, listener: &MioListener, again: &mut Vec<usize>) {
+    fn housekeep(&mut self, again: &mut Vec<usize>) {
         if !self.unwatch_later.is_empty() {
             if let Some(l) = self.sh.store.lock_for(Duration::from_millis(1)) {
                 let mut round = self.sh.store.round_locked(l, &mut self.batch);
@@ -653,7 +597,7 @@ impl<'a> Worker<'a> {
             }
         }
         if self.sh.fd_limited.load(Ordering::Relaxed) {
-            self.accept_all(listener);
+            self.accept_all();
         }
         let timeout = self.sh.settings.read().map_or(0, |s| s.timeout);
         if timeout == 0 {
@@ -715,6 +659,100 @@ impl<'a> Worker<'a> {
             duration: c.started.elapsed(),
             end: why.to_string(),
         });
+    }
+}
+
+/// A loop's client table, borrowed apart from its log batch (so a busy
+/// script's hook can accept and serve clients mid-round).
+pub(crate) struct Clients<'a> {
+    pub(crate) id: usize,
+    pub(crate) sh: &'a Shared,
+    pub(crate) poll: &'a mut Poll,
+    pub(crate) conns: &'a mut Vec<Option<Conn>>,
+    pub(crate) free: &'a mut Vec<usize>,
+    pub(crate) by_id: &'a mut HashMap<u64, usize>,
+}
+
+impl Clients<'_> {
+    /// Accept every pending connection and register it.
+    pub(crate) fn accept_all(&mut self, listener: &MioListener) {
+        loop {
+            let (mut stream, peer) = match listener.accept() {
+                Ok(x) => x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.sh.fd_limited.store(false, Ordering::Relaxed);
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE/ENFILE: keep serving; accept again when a
+                    // descriptor frees up. One line per episode.
+                    if !self.sh.fd_limited.swap(true, Ordering::Relaxed) {
+                        self.sh.cfg.log.warn(&format!(
+                            "accept failed: {e}; waiting for a client to leave before accepting more"
+                        ));
+                    }
+                    return;
+                }
+            };
+            self.sh.fd_limited.store(false, Ordering::Relaxed);
+            let st = &self.sh.stats;
+            if !self.sh.cfg.acl.permits(peer.ip()) {
+                st.rejected.fetch_add(1, Ordering::Relaxed);
+                self.sh
+                    .cfg
+                    .log
+                    .verbose(&format!("{peer}: refused by --allow/--deny"));
+                continue;
+            }
+            if self.sh.registry.len() >= self.sh.cfg.max_conns {
+                st.rejected.fetch_add(1, Ordering::Relaxed);
+                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                self.sh
+                    .cfg
+                    .log
+                    .verbose(&format!("{peer}: rejected, --max-conns reached"));
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            let settings = self.sh.settings();
+            if settings.tcp_keepalive > 0 {
+                let ka = Duration::from_secs(settings.tcp_keepalive);
+                let sock = socket2::SockRef::from(&stream);
+                let _ = sock.set_tcp_keepalive(
+                    &socket2::TcpKeepalive::new()
+                        .with_time(ka)
+                        .with_interval((ka / 3).max(Duration::from_secs(1)))
+                        .with_retries(3),
+                );
+            }
+            let i = self.free.pop().unwrap_or_else(|| {
+                self.conns.push(None);
+                self.conns.len() - 1
+            });
+            if let Err(e) = self
+                .poll
+                .registry()
+                .register(&mut stream, Token(i), Interest::READABLE)
+            {
+                self.sh
+                    .cfg
+                    .log
+                    .warn(&format!("cannot register {peer}: {e}"));
+                self.free.push(i);
+                continue;
+            }
+            use std::os::fd::AsRawFd;
+            let laddr = stream.local_addr().unwrap_or(self.sh.addr);
+            let handle = self
+                .sh
+                .registry
+                .add(peer, laddr, stream.as_raw_fd(), self.id);
+            st.connections.fetch_add(1, Ordering::Relaxed);
+            self.by_id.insert(handle.id, i);
+            let sess = Session::new(handle, settings.requirepass.is_none());
+            self.conns[i] = Some(Conn::new(stream, peer, sess));
+        }
     }
 }
 

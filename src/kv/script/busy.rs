@@ -8,13 +8,14 @@
 
 use std::time::Duration;
 
-use mio::{Events, Poll, Token};
+use mio::net::TcpListener as MioListener;
+use mio::{Events, Token};
 
 use super::run::Interrupt;
 use super::{BUSY, Kill, NOTBUSY, UNKILLABLE};
 use crate::kv::conn::Conn;
 use crate::kv::reply::Out;
-use crate::kv::server::{LISTENER, WAKER, drive, max_buffer};
+use crate::kv::server::{Clients, LISTENER, WAKER, drive, max_buffer};
 use crate::kv::session::Session;
 use crate::kv::shared::Shared;
 
@@ -54,21 +55,19 @@ pub fn answer_all(srv: &Shared, c: &mut Conn) {
 
 /// The script's own loop, seen from its count hook: its poll and its other
 /// clients (the one running the script is out of `conns` meanwhile).
-pub struct LoopIo<'a> {
-    /// Shared state.
-    pub sh: &'a Shared,
-    /// The loop's poll.
-    pub poll: &'a mut Poll,
-    /// The loop's clients.
-    pub conns: &'a mut Vec<Option<Conn>>,
+pub(crate) struct LoopIo<'a> {
+    /// The loop's clients and poll.
+    pub(crate) clients: Clients<'a>,
+    /// The listener: new clients are accepted (and told -BUSY) meanwhile.
+    pub(crate) listener: Option<&'a MioListener>,
     /// Clients not to touch (their round state may still be rewound).
-    pub skip: &'a [usize],
+    pub(crate) skip: &'a [usize],
     /// Clients served here: the loop flushes (and maybe closes) them after.
-    pub touched: &'a mut Vec<usize>,
-    /// Its mailbox or listener was signalled here: the loop looks after.
-    pub missed: &'a mut bool,
+    pub(crate) touched: &'a mut Vec<usize>,
+    /// Its mailbox was signalled here: the loop drains it after.
+    pub(crate) missed: &'a mut bool,
     /// Reused event buffer.
-    pub events: Option<Events>,
+    pub(crate) events: Option<Events>,
 }
 
 impl Interrupt for LoopIo<'_> {
@@ -76,23 +75,35 @@ impl Interrupt for LoopIo<'_> {
         let events = self
             .events
             .get_or_insert_with(|| Events::with_capacity(256));
-        if self.poll.poll(events, Some(Duration::ZERO)).is_err() {
+        if self
+            .clients
+            .poll
+            .poll(events, Some(Duration::ZERO))
+            .is_err()
+        {
             return;
         }
         let ready: Vec<(Token, bool)> = events
             .iter()
             .map(|e| (e.token(), e.is_read_closed() || e.is_error()))
             .collect();
-        let cap = max_buffer(&self.sh.cfg);
+        let sh = self.clients.sh;
+        let cap = max_buffer(&sh.cfg);
         for (t, closed) in ready {
             let i = match t {
-                WAKER | LISTENER => {
+                WAKER => {
                     *self.missed = true;
+                    continue;
+                }
+                LISTENER => {
+                    if let Some(l) = self.listener {
+                        self.clients.accept_all(l);
+                    }
                     continue;
                 }
                 Token(i) => i,
             };
-            let Some(Some(c)) = self.conns.get_mut(i) else {
+            let Some(Some(c)) = self.clients.conns.get_mut(i) else {
                 continue;
             };
             if closed {
@@ -105,7 +116,7 @@ impl Interrupt for LoopIo<'_> {
             }
             if c.closing.is_none() && !c.peer_closed {
                 c.read_some(cap);
-                answer_all(self.sh, c);
+                answer_all(sh, c);
                 if c.flush().is_err() {
                     c.closing.get_or_insert_with(|| "write error".into());
                 }
