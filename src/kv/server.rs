@@ -414,6 +414,7 @@ impl<'a> Worker<'a> {
                     },
                     listener: self.listener.as_ref(),
                     skip: if logging { &todo[..k] } else { &[] },
+                    done: if logging { &[] } else { &todo[..k] },
                     touched: &mut self.touched,
                     missed: &mut self.missed,
                     events: None,

@@ -62,6 +62,9 @@ pub(crate) struct LoopIo<'a> {
     pub(crate) listener: Option<&'a MioListener>,
     /// Clients not to touch (their round state may still be rewound).
     pub(crate) skip: &'a [usize],
+    /// Clients already run this round whose replies may go out now (no
+    /// log: nothing to wait for), as Redis flushes during a busy script.
+    pub(crate) done: &'a [usize],
     /// Clients served here: the loop flushes (and maybe closes) them after.
     pub(crate) touched: &'a mut Vec<usize>,
     /// Its mailbox was signalled here: the loop drains it after.
@@ -87,6 +90,13 @@ impl Interrupt for LoopIo<'_> {
             .iter()
             .map(|e| (e.token(), e.is_read_closed() || e.is_error()))
             .collect();
+        for &i in self.done {
+            if let Some(Some(c)) = self.clients.conns.get_mut(i) {
+                if c.pending() > 0 && c.flush().is_err() {
+                    c.closing.get_or_insert_with(|| "write error".into());
+                }
+            }
+        }
         let sh = self.clients.sh;
         let cap = max_buffer(&sh.cfg);
         for (t, closed) in ready {
