@@ -326,6 +326,8 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Close a client idle this many seconds (0: never)')
             [CompletionResult]::new('--tcp-keepalive', '--tcp-keepalive', [CompletionResultType]::ParameterName, 'TCP keepalive probes every SECONDS, to release dead peers (0: off)')
             [CompletionResult]::new('--output-limit', '--output-limit', [CompletionResultType]::ParameterName, 'Disconnect a client whose unsent replies exceed SIZE (0: no limit), with a log line')
+            [CompletionResult]::new('--pubsub-output-limit', '--pubsub-output-limit', [CompletionResultType]::ParameterName, 'The same for a client subscribed to pub/sub channels (Redis''s pubsub class)')
+            [CompletionResult]::new('--busy-reply-threshold', '--busy-reply-threshold', [CompletionResultType]::ParameterName, 'A script running longer makes other clients'' commands answer -BUSY and SCRIPT KILL may stop it (0: never; CONFIG SET busy-reply-threshold|lua-time-limit MS)')
             [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Admit only clients in this network (CIDR or address; repeatable)')
             [CompletionResult]::new('--deny', '--deny', [CompletionResultType]::ParameterName, 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)')
             [CompletionResult]::new('--allow-file', '--allow-file', [CompletionResultType]::ParameterName, 'Read --allow networks from FILE, one per line, `#` comments')

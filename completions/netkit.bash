@@ -588,7 +588,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__kv__subcmd__serve)
-            opts="-v -q -h --bind --data --fsync --max-conns --max-bulk --max-line --max-args --threads --databases --requirepass --timeout --tcp-keepalive --output-limit --allow --deny --allow-file --deny-file --verbose --quiet --json --tls --tls-cert --tls-key --tls-ca --tls-alpn --help"
+            opts="-v -q -h --bind --data --fsync --max-conns --max-bulk --max-line --max-args --threads --databases --requirepass --timeout --tcp-keepalive --output-limit --pubsub-output-limit --busy-reply-threshold --allow --deny --allow-file --deny-file --verbose --quiet --json --tls --tls-cert --tls-key --tls-ca --tls-alpn --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -643,6 +643,14 @@ _netkit() {
                     return 0
                     ;;
                 --output-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pubsub-output-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --busy-reply-threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

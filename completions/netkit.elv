@@ -311,6 +311,8 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --timeout 'Close a client idle this many seconds (0: never)'
             cand --tcp-keepalive 'TCP keepalive probes every SECONDS, to release dead peers (0: off)'
             cand --output-limit 'Disconnect a client whose unsent replies exceed SIZE (0: no limit), with a log line'
+            cand --pubsub-output-limit 'The same for a client subscribed to pub/sub channels (Redis''s pubsub class)'
+            cand --busy-reply-threshold 'A script running longer makes other clients'' commands answer -BUSY and SCRIPT KILL may stop it (0: never; CONFIG SET busy-reply-threshold|lua-time-limit MS)'
             cand --allow 'Admit only clients in this network (CIDR or address; repeatable)'
             cand --deny 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)'
             cand --allow-file 'Read --allow networks from FILE, one per line, `#` comments'

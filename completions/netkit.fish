@@ -263,6 +263,8 @@ complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcom
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l timeout -d 'Close a client idle this many seconds (0: never)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l tcp-keepalive -d 'TCP keepalive probes every SECONDS, to release dead peers (0: off)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l output-limit -d 'Disconnect a client whose unsent replies exceed SIZE (0: no limit), with a log line' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l pubsub-output-limit -d 'The same for a client subscribed to pub/sub channels (Redis\'s pubsub class)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l busy-reply-threshold -d 'A script running longer makes other clients\' commands answer -BUSY and SCRIPT KILL may stop it (0: never; CONFIG SET busy-reply-threshold|lua-time-limit MS)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l allow -d 'Admit only clients in this network (CIDR or address; repeatable)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l deny -d 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l allow-file -d 'Read --allow networks from FILE, one per line, `#` comments' -r -F

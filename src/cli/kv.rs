@@ -15,7 +15,7 @@ use crate::kv::logfile::Fsync;
 use crate::kv::protocol::Limits;
 use crate::kv::shared::{Config, Settings};
 use crate::net;
-use crate::units::parse_size;
+use crate::units::{parse_duration, parse_size};
 
 /// `netkit kv serve ...` or `netkit kv [OPTIONS] [COMMAND ARGS...]`.
 #[derive(Debug, Args)]
@@ -196,6 +196,13 @@ pub struct KvServeArgs {
     /// Disconnect a client whose unsent replies exceed SIZE (0: no limit), with a log line.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1GiB")]
     pub output_limit: u64,
+    /// The same for a client subscribed to pub/sub channels (Redis's pubsub class).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "32MiB")]
+    pub pubsub_output_limit: u64,
+    /// A script running longer makes other clients' commands answer -BUSY and
+    /// SCRIPT KILL may stop it (0: never; CONFIG SET busy-reply-threshold|lua-time-limit MS).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub busy_reply_threshold: std::time::Duration,
     /// Admit only clients in this network (CIDR or address; repeatable).
     #[arg(long, value_name = "CIDR", help_heading = "Access")]
     pub allow: Vec<Cidr>,
@@ -294,6 +301,8 @@ impl TryFrom<&KvServeArgs> for Config {
                 timeout: a.timeout,
                 tcp_keepalive: a.tcp_keepalive,
                 output_limit: a.output_limit,
+                pubsub_output_limit: a.pubsub_output_limit,
+                busy_reply_ms: a.busy_reply_threshold.as_millis() as u64,
             },
             log: (&a.log).into(),
             tls: a.tls.build(&a.bind.iter().cloned().collect::<Vec<_>>())?,

@@ -15,39 +15,43 @@
 //! If the append fails, the store has already undone the round; the loop
 //! rewinds each client's input, output and session to where the round
 //! started and runs it again with writes refused (`-MISCONF`), so every
-//! reply matches what memory and the log hold. Effects on other loops
-//! (`CLIENT KILL`, the replies of blocked clients a write served) wait in an
-//! outbox until the round commits (and with `--fsync always`, is on disk).
-//! A client parked in a blocking pop runs nothing until its reply comes
-//! ([`parked`]).
+//! reply matches what memory and the log hold ([`round`]). Effects on other
+//! clients (`CLIENT KILL`, the replies of blocked clients a write served,
+//! pub/sub messages) wait in an outbox until the round commits (and with
+//! `--fsync always`, is on disk). A client parked in a blocking pop runs
+//! nothing until its reply comes ([`parked`]). A loop never waits for the
+//! store behind a busy script: it answers `-BUSY` instead
+//! ([`crate::kv::script::busy`]).
 
+mod clients;
 mod parked;
+mod round;
+
+pub(crate) use clients::Clients;
+pub(crate) use round::drive;
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{self, Write};
+use std::io;
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use mio::net::TcpListener as MioListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use super::cmd::{self, Ctx};
 use super::conn::{Conn, OUT_HIGH};
 use super::keyspace::Batch;
-use super::logfile::Fsync;
-use super::protocol::{ParserMark, Proto, Step};
+use super::protocol::ParserMark;
 use super::session::Session;
 use super::shared::{Config, Msg, Shared};
-use super::store::{Store, now_ms};
-use super::stream::KvStream;
+use super::store::{Locked, Round, Store, now_ms};
 use crate::log::{ConnRecord, Summary};
 use crate::shutdown::Shutdown;
 
-const LISTENER: Token = Token(usize::MAX - 1);
-const WAKER: Token = Token(usize::MAX - 2);
+pub(crate) const LISTENER: Token = Token(usize::MAX - 1);
+pub(crate) const WAKER: Token = Token(usize::MAX - 2);
 
 /// Serve `listener` until `shutdown` triggers; returns the totals.
 pub fn run(
@@ -71,6 +75,8 @@ pub fn run(
         .context("cannot read the bound address")?;
     let shared = Arc::new(Shared::new(cfg, store, addr, threads));
     let housekeeping = spawn_housekeeping(shared.clone(), shutdown.clone())?;
+    let flags = shared.scripts.flags.clone();
+    shutdown.on_trigger(move || flags.shutdown.store(true, Ordering::SeqCst));
     let mut workers = Vec::new();
     for i in 0..threads {
         let l = listener.try_clone().context("cannot clone the listener")?;
@@ -163,6 +169,37 @@ fn spawn_housekeeping(sh: Arc<Shared>, shutdown: Shutdown) -> Result<std::thread
     Ok(h)
 }
 
+/// A closed client's leftovers in the store: its watched keys (database,
+/// key) and whether it was parked in a blocking pop.
+struct Left {
+    id: u64,
+    watched: Vec<(usize, Box<[u8]>)>,
+    blocked: bool,
+}
+
+/// Take closed clients out of the store's watch lists and wait queues.
+fn leave(round: &mut Round<'_>, left: &mut Vec<Left>) {
+    for l in left.drain(..) {
+        round.space().unwatch(l.id, &l.watched);
+        if l.blocked {
+            round.space().blocking.unblock(l.id);
+        }
+    }
+}
+
+/// Lock the store, or None while a script is busy (the caller answers or
+/// retries later instead of waiting).
+fn lock_unless_busy(sh: &Shared) -> Option<Locked<'_>> {
+    loop {
+        if let Some(l) = sh.store.lock_for(Duration::from_millis(20)) {
+            return Some(l);
+        }
+        if sh.scripts.busy() {
+            return None;
+        }
+    }
+}
+
 /// Where a client was when the round started (to rewind it).
 struct Mark {
     token: usize,
@@ -184,8 +221,18 @@ struct Worker<'a> {
     outbox: Vec<(usize, Msg)>,
     /// Deadlines of this loop's parked clients: (when, client id).
     deadlines: BTreeSet<(Instant, u64)>,
-    /// Clients served by this loop's own rounds, to write to.
-    woken: Vec<usize>,
+    /// Clients given output outside their own commands (served blocked
+    /// pops, pub/sub pushes, answers while a script was busy): flushed with
+    /// the ready clients.
+    touched: Vec<usize>,
+    /// A busy script's hook consumed a mailbox event.
+    missed: bool,
+    /// The shared listener (registered with this loop's poll).
+    listener: Option<MioListener>,
+    /// Closed clients still watching keys or parked, taken out of the
+    /// store at once unless a busy script holds it, else at the next round
+    /// (closing never waits behind a script).
+    leave_later: Vec<Left>,
 }
 
 impl<'a> Worker<'a> {
@@ -200,7 +247,10 @@ impl<'a> Worker<'a> {
             batch: sh.store.batch(),
             outbox: Vec::new(),
             deadlines: BTreeSet::new(),
-            woken: Vec::new(),
+            touched: Vec::new(),
+            missed: false,
+            listener: None,
+            leave_later: Vec::new(),
         })
     }
 
@@ -209,6 +259,7 @@ impl<'a> Worker<'a> {
         self.poll
             .registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
+        self.listener = Some(listener);
         let waker = Arc::new(Waker::new(self.poll.registry(), WAKER)?);
         self.sh.mailboxes[self.id].set_waker(waker.clone());
         let wake = waker.clone();
@@ -238,25 +289,8 @@ impl<'a> Worker<'a> {
             }
             for ev in events.iter() {
                 match ev.token() {
-                    LISTENER => self.accept_all(&listener),
-                    WAKER => {
-                        for m in self.sh.mailboxes[self.id].drain() {
-                            match m {
-                                Msg::Kill(id) => {
-                                    if let Some(&t) = self.by_id.get(&id) {
-                                        if let Some(Some(c)) = self.conns.get_mut(t) {
-                                            c.closing.get_or_insert_with(|| {
-                                                "killed by CLIENT KILL".into()
-                                            });
-                                            ready.push(t);
-                                        }
-                                    }
-                                }
-                                Msg::Accept => self.accept_all(&listener),
-                                Msg::Unblock(id, reply) => self.deliver(id, reply, &mut ready),
-                            }
-                        }
-                    }
+                    LISTENER => self.accept_all(),
+                    WAKER => self.drain_mail(&mut ready),
                     Token(i) => {
                         if ev.is_read_closed() || ev.is_error() {
                             // The FIN may sit behind data a short read takes:
@@ -287,13 +321,19 @@ impl<'a> Worker<'a> {
                 }
             }
             self.execute(&ready, None);
-            ready.append(&mut self.woken);
+            if std::mem::take(&mut self.missed) {
+                // A busy script's hook took this event: act on it now.
+                self.drain_mail(&mut ready);
+            }
+            ready.append(&mut self.touched);
+            ready.sort_unstable();
+            ready.dedup();
             self.finish(&mut ready, &mut again);
             if last_tick.elapsed() >= Duration::from_secs(1)
                 || self.sh.fd_limited.load(Ordering::Relaxed)
             {
                 last_tick = Instant::now();
-                self.housekeep(&listener, &mut again);
+                self.housekeep(&mut again);
             }
         }
         // Shutdown: answer everything received, then close.
@@ -316,232 +356,56 @@ impl<'a> Worker<'a> {
         Ok(())
     }
 
-    fn accept_all(&mut self, listener: &MioListener) {
-        loop {
-            let (mut stream, peer) = match listener.accept() {
-                Ok(x) => x,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.sh.fd_limited.store(false, Ordering::Relaxed);
-                    return;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // EMFILE/ENFILE: keep serving; accept again when a
-                    // descriptor frees up. One line per episode: it ends
-                    // when the backlog is empty (WouldBlock above), not at
-                    // the first accept a freed descriptor allows.
-                    if !self.sh.fd_limited.swap(true, Ordering::Relaxed) {
-                        self.sh.cfg.log.warn(&format!(
-                            "accept failed: {e}; waiting for a client to leave before accepting more"
-                        ));
-                    }
-                    return;
-                }
-            };
-            let st = &self.sh.stats;
-            if !self.sh.cfg.acl.permits(peer.ip()) {
-                st.rejected.fetch_add(1, Ordering::Relaxed);
-                self.sh
-                    .cfg
-                    .log
-                    .verbose(&format!("{peer}: refused by --allow/--deny"));
-                continue;
-            }
-            if self.sh.registry.len() >= self.sh.cfg.max_conns {
-                st.rejected.fetch_add(1, Ordering::Relaxed);
-                let _ = stream.write(b"-ERR max number of clients reached\r\n");
-                self.sh
-                    .cfg
-                    .log
-                    .verbose(&format!("{peer}: rejected, --max-conns reached"));
-                continue;
-            }
-            let _ = stream.set_nodelay(true);
-            let settings = self.sh.settings();
-            if settings.tcp_keepalive > 0 {
-                let ka = Duration::from_secs(settings.tcp_keepalive);
-                let sock = socket2::SockRef::from(&stream);
-                let _ = sock.set_tcp_keepalive(
-                    &socket2::TcpKeepalive::new()
-                        .with_time(ka)
-                        .with_interval((ka / 3).max(Duration::from_secs(1)))
-                        .with_retries(3),
-                );
-            }
-            use std::os::fd::AsRawFd;
-            let laddr = stream.local_addr().unwrap_or(self.sh.addr);
-            let fd = stream.as_raw_fd();
-            let mut stream = match KvStream::new(stream, self.sh.cfg.tls.as_ref()) {
-                Ok(s) => s,
-                Err(e) => {
-                    self.sh.cfg.log.warn(&format!("{peer}: {e}"));
-                    continue;
-                }
-            };
-            let i = self.free.pop().unwrap_or_else(|| {
-                self.conns.push(None);
-                self.conns.len() - 1
-            });
-            if let Err(e) = self
-                .poll
-                .registry()
-                .register(&mut stream, Token(i), Interest::READABLE)
-            {
-                self.sh
-                    .cfg
-                    .log
-                    .warn(&format!("cannot register {peer}: {e}"));
-                self.free.push(i);
-                continue;
-            }
-            let handle = self.sh.registry.add(peer, laddr, fd, self.id);
-            st.connections.fetch_add(1, Ordering::Relaxed);
-            self.by_id.insert(handle.id, i);
-            let sess = Session::new(handle, settings.requirepass.is_none());
-            self.conns[i] = Some(Conn::new(stream, peer, sess));
+    fn drain_mail(&mut self, ready: &mut Vec<usize>) {
+        for m in self.sh.mailboxes[self.id].drain() {
+            self.act(m, ready);
         }
     }
 
-    /// Run every complete command of `tokens` in one locked round; on a
-    /// failed log append, rewind and run again refusing writes.
-    fn execute(&mut self, tokens: &[usize], refuse: Option<&str>) {
-        let logging = self.sh.store.aof().is_some();
-        let todo: Vec<usize> = tokens
-            .iter()
-            .copied()
-            .filter(|&i| {
-                matches!(self.conns.get(i), Some(Some(c)) if c.has_input() && c.pending() < OUT_HIGH && !c.sess.close && c.sess.blocked.is_none())
-            })
-            .collect();
-        if todo.is_empty() {
+    /// Act on one message for this loop; `ready` collects the tokens of
+    /// clients to service.
+    fn act(&mut self, m: Msg, ready: &mut Vec<usize>) {
+        match m {
+            Msg::Kill(id) => {
+                if let Some(&t) = self.by_id.get(&id) {
+                    if let Some(Some(c)) = self.conns.get_mut(t) {
+                        c.closing
+                            .get_or_insert_with(|| "killed by CLIENT KILL".into());
+                        // Close it now, not at its next event.
+                        ready.push(t);
+                    }
+                }
+            }
+            Msg::Accept => self.accept_all(),
+            Msg::Unblock(id, reply) => self.deliver(id, reply, ready),
+            Msg::Push(id, m) => {
+                if let Some(t) = self.deliver_push(id, &m) {
+                    ready.push(t);
+                }
+            }
+        }
+    }
+
+    fn accept_all(&mut self) {
+        let Some(l) = self.listener.as_ref() else {
             return;
-        }
-        let mut marks: Vec<Mark> = Vec::new();
-        let mut wrote: Vec<usize> = Vec::new();
-        let sh = self.sh;
-        let calls = &sh.calls[self.id];
-        let commit = {
-            let mut round = sh.store.round(&mut self.batch);
-            for &i in &todo {
-                let Some(Some(c)) = self.conns.get_mut(i) else {
-                    continue;
-                };
-                if logging {
-                    marks.push(Mark {
-                        token: i,
-                        start: c.start,
-                        parser: c.parser.mark(),
-                        out_len: c.out.buf.len(),
-                        sess: c.sess.clone(),
-                        discarding: c.discarding,
-                    });
-                }
-                let before = round.log_len();
-                run_commands(c, &mut round, sh, &mut self.outbox, calls, refuse);
-                if round.log_len() != before {
-                    wrote.push(i);
-                }
-            }
-            round.commit()
         };
-        match commit {
-            Ok(pos) => {
-                let mut synced = Ok(());
-                if let (Some(pos), Some(aof)) = (pos, sh.store.aof()) {
-                    if aof.fsync() == Fsync::Always {
-                        synced = aof.sync_to(pos);
-                    }
-                }
-                if let Err(e) = &synced {
-                    sh.cfg.log.warn(&format!(
-                        "cannot fsync the log: {e}; refusing writes from now on"
-                    ));
-                    // Never acknowledge what may not be on disk.
-                    for m in &marks {
-                        if !wrote.contains(&m.token) {
-                            continue;
-                        }
-                        if let Some(Some(c)) = self.conns.get_mut(m.token) {
-                            c.out.buf.truncate(m.out_len);
-                            c.out.err(&format!(
-                                "MISCONF Errors writing to the AOF file: fsync failed: {e}"
-                            ));
-                            c.closing = Some(format!("log fsync failed: {e}"));
-                        }
-                    }
-                }
-                self.note_parked(&todo);
-                let mut outbox = std::mem::take(&mut self.outbox);
-                for (w, m) in outbox.drain(..) {
-                    let m = match (m, &synced) {
-                        // A served pop that may not be on disk: not acknowledged.
-                        (Msg::Unblock(id, _), Err(e)) => Msg::Unblock(
-                            id,
-                            format!(
-                                "-MISCONF Errors writing to the AOF file: fsync failed: {e}\r\n"
-                            )
-                            .into_bytes(),
-                        ),
-                        (m, _) => m,
-                    };
-                    match m {
-                        Msg::Kill(id) if w == self.id => {
-                            if let Some(&t) = self.by_id.get(&id) {
-                                if let Some(Some(c)) = self.conns.get_mut(t) {
-                                    c.closing
-                                        .get_or_insert_with(|| "killed by CLIENT KILL".into());
-                                    // Close it now, not at its next event.
-                                    self.woken.push(t);
-                                }
-                            }
-                        }
-                        Msg::Unblock(id, reply) if w == self.id => {
-                            let mut woken = std::mem::take(&mut self.woken);
-                            self.deliver(id, reply, &mut woken);
-                            self.woken = woken;
-                        }
-                        m => {
-                            if let Some(mb) = sh.mailboxes.get(w) {
-                                mb.send(m);
-                            }
-                        }
-                    }
-                }
-                self.outbox = outbox;
-            }
-            Err(e) => {
-                sh.cfg.log.warn(&format!(
-                    "{}; the round was undone and its writes refused",
-                    e.0
-                ));
-                self.outbox.clear();
-                if refuse.is_some() {
-                    return; // cannot happen: a refusing round writes nothing
-                }
-                for m in marks {
-                    if let Some(Some(c)) = self.conns.get_mut(m.token) {
-                        c.start = m.start;
-                        c.parser.rewind(m.parser);
-                        c.out.buf.truncate(m.out_len);
-                        c.out.resp3 = m.sess.handle.resp.load(Ordering::Relaxed) == 3;
-                        c.sess = m.sess;
-                        c.sess
-                            .handle
-                            .blocked
-                            .store(c.sess.blocked.is_some(), Ordering::Relaxed);
-                        c.discarding = m.discarding;
-                        c.closing = None;
-                    }
-                }
-                let why = e.0.trim_start_matches("cannot write the log: ").to_string();
-                self.execute(&todo, Some(&why));
-            }
+        Clients {
+            id: self.id,
+            sh: self.sh,
+            poll: &mut self.poll,
+            conns: &mut self.conns,
+            free: &mut self.free,
+            by_id: &mut self.by_id,
         }
+        .accept_all(l);
     }
 
     /// Flush output, close what must close, schedule what must come back.
     fn finish(&mut self, ready: &mut Vec<usize>, again: &mut Vec<usize>) {
-        let limit = self.sh.settings.read().map_or(0, |s| s.output_limit) as usize;
+        let (limit, pubsub_limit) = self.sh.settings.read().map_or((0, 0), |s| {
+            (s.output_limit as usize, s.pubsub_output_limit as usize)
+        });
         for i in ready.drain(..) {
             let Some(Some(c)) = self.conns.get_mut(i) else {
                 continue;
@@ -553,6 +417,11 @@ impl<'a> Worker<'a> {
                 // Everything it sent before closing has been run.
                 c.closing.get_or_insert_with(|| "closed by peer".into());
             }
+            let limit = if c.sess.pubsub.active() {
+                pubsub_limit
+            } else {
+                limit
+            };
             if limit > 0 && c.pending() > limit {
                 let why = format!(
                     "output buffer limit reached ({} bytes pending, limit {limit})",
@@ -608,9 +477,10 @@ impl<'a> Worker<'a> {
         }
     }
 
-    fn housekeep(&mut self, listener: &MioListener, again: &mut Vec<usize>) {
+    fn housekeep(&mut self, again: &mut Vec<usize>) {
+        self.leave_store();
         if self.sh.fd_limited.load(Ordering::Relaxed) {
-            self.accept_all(listener);
+            self.accept_all();
         }
         let timeout = self.sh.settings.read().map_or(0, |s| s.timeout);
         if timeout == 0 {
@@ -634,6 +504,29 @@ impl<'a> Worker<'a> {
         again.retain(|&i| matches!(self.conns.get(i), Some(Some(_))));
     }
 
+    /// Hand a published message to one of this loop's clients; its token
+    /// if it got output.
+    fn deliver_push(&mut self, id: u64, m: &super::pubsub::PubMsg) -> Option<usize> {
+        let &t = self.by_id.get(&id)?; // none: gone meanwhile
+        let c = self.conns.get_mut(t)?.as_mut()?;
+        (c.closing.is_none() && m.deliver(&c.sess.pubsub, &mut c.out)).then_some(t)
+    }
+
+    /// Take closed clients out of the store's watch lists and wait queues,
+    /// unless a busy script holds it (then at the next round).
+    fn leave_store(&mut self) {
+        if self.leave_later.is_empty() {
+            return;
+        }
+        let sh = self.sh;
+        let Some(l) = lock_unless_busy(sh) else {
+            return;
+        };
+        let mut round = sh.store.round_locked(l, &mut self.batch);
+        leave(&mut round, &mut self.leave_later);
+        let _ = round.commit();
+    }
+
     fn close(&mut self, i: usize, why: &str) {
         let Some(mut c) = self.conns.get_mut(i).and_then(Option::take) else {
             return;
@@ -643,20 +536,17 @@ impl<'a> Worker<'a> {
         self.free.push(i);
         self.by_id.remove(&c.sess.id);
         self.sh.registry.remove(c.sess.id);
-        {
-            let sh = self.sh;
-            let mut batch = std::mem::take(&mut self.batch);
-            if !c.sess.watched.is_empty() || c.sess.blocked.is_some() {
-                let mut round = sh.store.round(&mut batch);
-                round.space().unwatch(c.sess.id, &c.sess.watched);
-                // A parked client leaves the queues it waited in.
-                round.space().blocking.unblock(c.sess.id);
-                let _ = round.commit();
-            }
-            if let Some(d) = c.sess.blocked.and_then(|p| p.deadline) {
-                self.deadlines.remove(&(d, c.sess.id));
-            }
-            self.batch = batch;
+        self.sh.pubsub.forget_all(&c.sess.pubsub, c.sess.id);
+        if let Some(d) = c.sess.blocked.and_then(|p| p.deadline) {
+            self.deadlines.remove(&(d, c.sess.id));
+        }
+        if !c.sess.watched.is_empty() || c.sess.blocked.is_some() {
+            self.leave_later.push(Left {
+                id: c.sess.id,
+                watched: std::mem::take(&mut c.sess.watched),
+                blocked: c.sess.blocked.is_some(),
+            });
+            self.leave_store();
         }
         let st = &self.sh.stats;
         st.net_in.fetch_add(c.bytes_in, Ordering::Relaxed);
@@ -678,121 +568,9 @@ fn complete_waiting(c: &Conn) -> bool {
     c.pending() < OUT_HIGH && !c.sess.close && c.sess.blocked.is_none()
 }
 
-fn max_buffer(cfg: &Config) -> usize {
+pub(crate) fn max_buffer(cfg: &Config) -> usize {
     cfg.limits
         .max_bulk
         .saturating_add(cfg.limits.max_line)
         .saturating_add(1 << 20)
-}
-
-/// Run the complete commands in `c`'s input.
-fn run_commands(
-    c: &mut Conn,
-    round: &mut super::store::Round<'_>,
-    sh: &Shared,
-    outbox: &mut Vec<(usize, Msg)>,
-    calls: &[AtomicU64],
-    refuse: Option<&str>,
-) {
-    let lim = sh.cfg.limits;
-    let mut n = 0u64;
-    while c.start < c.filled
-        && c.out.buf.len() - c.out_pos < OUT_HIGH
-        && !c.sess.close
-        && c.closing.is_none()
-        && c.sess.blocked.is_none()
-    {
-        let Conn {
-            inbuf,
-            start,
-            filled,
-            parser,
-            out,
-            sess,
-            closing,
-            discarding,
-            ..
-        } = c;
-        let data = &inbuf[*start..*filled];
-        if *discarding {
-            match data.iter().position(|&b| b == b'\n') {
-                Some(p) => {
-                    *start += p + 1;
-                    *discarding = false;
-                    continue;
-                }
-                None => {
-                    *start = *filled;
-                    break;
-                }
-            }
-        }
-        match parser.next(data, &lim) {
-            Step::Incomplete => break,
-            Step::Skip(k) => *start += k,
-            Step::BadLine(k, why) => {
-                *start += k;
-                if k == data.len() && !data.ends_with(b"\n") {
-                    *discarding = true;
-                }
-                out.buf.extend_from_slice(format!("ERR {why}\n").as_bytes());
-            }
-            Step::Fatal(why) => {
-                out.err(&format!("ERR Protocol error: {why}"));
-                *closing = Some(format!("protocol error: {why}"));
-                *start = *filled;
-                break;
-            }
-            Step::Command { len, inline } => {
-                // Most commands have few arguments: no allocation for them.
-                let mut small: [&[u8]; 8] = [&[]; 8];
-                let mut big: Vec<&[u8]> = Vec::new();
-                let argc = if inline {
-                    parser.owned.len()
-                } else {
-                    parser.args.len()
-                };
-                let argv: &[&[u8]] = if argc <= small.len() {
-                    if inline {
-                        for (d, a) in small.iter_mut().zip(&parser.owned) {
-                            *d = a;
-                        }
-                    } else {
-                        for (d, r) in small.iter_mut().zip(&parser.args) {
-                            *d = &data[r.clone()];
-                        }
-                    }
-                    &small[..argc]
-                } else {
-                    if inline {
-                        big.extend(parser.owned.iter().map(|a| a.as_slice()));
-                    } else {
-                        big.extend(parser.args.iter().map(|r| &data[r.clone()]));
-                    }
-                    &big
-                };
-                let mut ctx = Ctx {
-                    ks: round.ks(now_ms()),
-                    sess,
-                    out,
-                    srv: sh,
-                    outbox,
-                    calls,
-                    refuse_writes: refuse,
-                };
-                if parser.proto == Some(Proto::Line) {
-                    cmd::line::execute(&mut ctx, argv);
-                } else {
-                    cmd::dispatch(&mut ctx, argv);
-                }
-                *start += len;
-                n += 1;
-            }
-        }
-    }
-    if n > 0 {
-        sh.stats.commands.fetch_add(n, Ordering::Relaxed);
-        let ms = c.started.elapsed().as_millis() as u64;
-        c.sess.handle.last_active.store(ms, Ordering::Relaxed);
-    }
 }

@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::pubsub::Subs;
+
 /// A queued `MULTI` command.
 pub type Queued = Vec<Vec<u8>>;
 
@@ -39,6 +41,11 @@ pub struct Session {
     /// Parked in a blocking pop: no command runs until it is served, times
     /// out or is unblocked ([`crate::kv::blocking`]).
     pub blocked: Option<crate::kv::blocking::Parked>,
+    /// Pub/sub subscriptions.
+    pub pubsub: Subs,
+    /// The pseudo-client of a running script (`redis.call`): blocking
+    /// commands do not block, and `SELECT` stays inside the script.
+    pub in_script: bool,
     /// The shared face.
     pub handle: Arc<ClientHandle>,
 }
@@ -57,6 +64,8 @@ impl Session {
             no_evict: false,
             no_touch: false,
             blocked: None,
+            pubsub: Subs::default(),
+            in_script: false,
             handle,
         }
     }
@@ -176,6 +185,11 @@ impl Registry {
         if let Ok(mut m) = self.clients.lock() {
             m.remove(&id);
         }
+    }
+
+    /// True while client `id` is connected.
+    pub fn contains(&self, id: u64) -> bool {
+        self.clients.lock().is_ok_and(|m| m.contains_key(&id))
     }
 
     /// Every client, by id.

@@ -1,7 +1,10 @@
 //! What every event loop and command shares: fixed settings, the ones
 //! `CONFIG SET` may change, counters for INFO, the client registry, and each
 //! loop's mailbox (how one loop asks another to act on its clients:
-//! `CLIENT KILL`, the replies of blocked clients served by another loop).
+//! `CLIENT KILL`, the replies of blocked clients served by another loop,
+//! pub/sub messages for its subscribers), the pub/sub registry and the
+//! scripting state every loop must see (the script cache, whether a script
+//! is busy and asked to die).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,6 +15,8 @@ use std::time::Instant;
 use mio::Waker;
 
 use super::protocol::Limits;
+use super::pubsub::{PubMsg, PubSub};
+use super::script::Scripts;
 use super::session::Registry;
 use super::store::Store;
 use crate::acl::Acl;
@@ -68,6 +73,13 @@ pub struct Settings {
     /// Largest pending output of one client before it is disconnected
     /// (`client-output-buffer-limit` for normal clients; 0: no limit).
     pub output_limit: u64,
+    /// The same for clients subscribed to pub/sub channels (Redis's
+    /// `pubsub` class: 32 MiB by default).
+    pub pubsub_output_limit: u64,
+    /// `busy-reply-threshold` (alias `lua-time-limit`), milliseconds: past
+    /// this a running script makes other clients' commands answer `-BUSY`
+    /// and `SCRIPT KILL` may stop it (0: never busy).
+    pub busy_reply_ms: u64,
 }
 
 impl Default for Settings {
@@ -77,6 +89,8 @@ impl Default for Settings {
             timeout: 0,
             tcp_keepalive: 300,
             output_limit: 1 << 30,
+            pubsub_output_limit: 32 << 20,
+            busy_reply_ms: 5000,
         }
     }
 }
@@ -91,13 +105,17 @@ pub enum Msg {
     /// A blocked client was served (or unblocked): send it this reply and
     /// let it run its next commands.
     Unblock(u64, Vec<u8>),
+    /// A pub/sub message for one of the loop's clients.
+    Push(u64, Arc<PubMsg>),
 }
 
-/// One event loop's inbox.
+/// One event loop's inbox. A loop is woken once per batch: a sender that
+/// finds a wakeup already pending only queues.
 #[derive(Default)]
 pub struct Mailbox {
     msgs: Mutex<Vec<Msg>>,
     waker: OnceLock<Arc<Waker>>,
+    pending: AtomicBool,
 }
 
 impl Mailbox {
@@ -108,16 +126,24 @@ impl Mailbox {
 
     /// Deliver `m` and wake the loop.
     pub fn send(&self, m: Msg) {
+        self.send_all(std::iter::once(m));
+    }
+
+    /// Deliver every message of `ms` with one lock and at most one wakeup.
+    pub fn send_all(&self, ms: impl IntoIterator<Item = Msg>) {
         if let Ok(mut v) = self.msgs.lock() {
-            v.push(m);
+            v.extend(ms);
         }
-        if let Some(w) = self.waker.get() {
-            let _ = w.wake();
+        if !self.pending.swap(true, Ordering::SeqCst) {
+            if let Some(w) = self.waker.get() {
+                let _ = w.wake();
+            }
         }
     }
 
     /// Take every message.
     pub fn drain(&self) -> Vec<Msg> {
+        self.pending.store(false, Ordering::SeqCst);
         self.msgs
             .lock()
             .map(|mut v| std::mem::take(&mut *v))
@@ -166,6 +192,10 @@ pub struct Shared {
     pub fd_limited: AtomicBool,
     /// Per event loop, per command: calls (INFO commandstats).
     pub calls: Vec<Vec<AtomicU64>>,
+    /// Who is subscribed to what (every loop's clients).
+    pub pubsub: PubSub,
+    /// The script cache and the running script's busy/kill state.
+    pub scripts: Scripts,
 }
 
 impl Shared {
@@ -181,6 +211,8 @@ impl Shared {
             started: Instant::now(),
             addr,
             fd_limited: AtomicBool::new(false),
+            pubsub: PubSub::default(),
+            scripts: Scripts::default(),
             calls: (0..threads)
                 .map(|_| {
                     (0..super::cmd::count())

@@ -10,7 +10,10 @@
 //! thread for the same reasons.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::aof::{self, Problem};
@@ -39,6 +42,9 @@ pub struct Round<'a> {
     batch: &'a mut Batch,
     aof: Option<&'a Arc<Aof>>,
 }
+
+/// The store, locked (see [`Store::lock_for`]).
+pub struct Locked<'a>(MutexGuard<'a, Keyspace>);
 
 /// A round whose log append failed: everything it changed was undone.
 #[derive(Debug)]
@@ -197,7 +203,22 @@ impl Store {
     /// Lock the store for a round of commands, recording into `batch`.
     pub fn round<'a>(&'a self, batch: &'a mut Batch) -> Round<'a> {
         Round {
-            guard: self.space.lock().unwrap_or_else(|p| p.into_inner()),
+            guard: self.space.lock(),
+            batch,
+            aof: self.aof.as_ref(),
+        }
+    }
+
+    /// Wait at most `wait` for the store (an event loop checks in between
+    /// whether a busy script holds it, so it never hangs behind one).
+    pub fn lock_for(&self, wait: Duration) -> Option<Locked<'_>> {
+        self.space.try_lock_for(wait).map(Locked)
+    }
+
+    /// A round on a store already locked with [`lock_for`](Self::lock_for).
+    pub fn round_locked<'a>(&'a self, locked: Locked<'a>, batch: &'a mut Batch) -> Round<'a> {
+        Round {
+            guard: locked.0,
             batch,
             aof: self.aof.as_ref(),
         }
@@ -220,7 +241,7 @@ impl Store {
         }
         let now = now_ms();
         let snapshot: Vec<(u32, Vec<u8>, Value, u64)> = {
-            let space = self.space.lock().unwrap_or_else(|p| p.into_inner());
+            let space = self.space.lock();
             aof.start_capture();
             let mut v = Vec::with_capacity(space.total_keys());
             for (i, db) in space.dbs.iter().enumerate() {

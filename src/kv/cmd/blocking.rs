@@ -324,6 +324,11 @@ pub fn serve_ready(ctx: &mut Ctx<'_>) {
             let Some(w) = ctx.ks.unblock(id) else {
                 break;
             };
+            if !ctx.srv.registry.contains(w.client) {
+                // It left and its loop has not taken it out yet (a busy
+                // script held the store): nothing is popped for it.
+                continue;
+            }
             let mut out = Out {
                 buf: Vec::new(),
                 resp3: w.resp3,

@@ -193,7 +193,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "select",
         2,
-        F | NOSCRIPT,
+        F,
         (0, 0, 0),
         G,
         "1.0.0",
@@ -229,6 +229,13 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn ping(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    if a.len() <= 2 && !ctx.out.resp3 && ctx.sess.pubsub.active() {
+        // RESP2 subscribe mode: a two-item array, as Redis.
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(a.get(1).copied().unwrap_or(b""));
+        return;
+    }
     match a.len() {
         1 => ctx.out.status("PONG"),
         2 => ctx.out.bulk(a[1]),
@@ -363,6 +370,7 @@ fn select(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 
 fn reset(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
     super::transactions::reset_multi(ctx);
+    super::pubsub::reset(ctx);
     ctx.sess.db = 0;
     ctx.sess.handle.db.store(0, Ordering::Relaxed);
     ctx.out.resp3 = false;

@@ -22,6 +22,8 @@ pub mod introspect;
 pub mod keys;
 pub mod line;
 pub mod lists;
+pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod setops;
 pub mod sets;
@@ -190,6 +192,8 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     zsets::COMMANDS,
     zrange::COMMANDS,
     zstore::COMMANDS,
+    pubsub::COMMANDS,
+    scripting::COMMANDS,
 ];
 
 /// Every command, in table order.
@@ -257,6 +261,9 @@ pub struct Ctx<'a> {
     /// Set when the round is re-run after a failed log write: write
     /// commands get this error instead of running.
     pub refuse_writes: Option<&'a str>,
+    /// Serves the loop's other clients while a script is busy (None in
+    /// tests and inside scripts).
+    pub interrupt: Option<&'a mut dyn super::script::run::Interrupt>,
 }
 
 impl Ctx<'_> {
@@ -348,6 +355,16 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
         }
         return;
     }
+    if !ctx.out.resp3 && ctx.sess.pubsub.active() && !subscribe_mode_ok(argv[0]) {
+        ctx.out.err(&format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            full_name(argv, spec)
+        ));
+        if in_multi {
+            ctx.sess.multi_error = true;
+        }
+        return;
+    }
     if in_multi && spec.flags & NO_QUEUE == 0 {
         if spec.flags & NO_MULTI != 0 {
             ctx.out.err("ERR Command not allowed inside a transaction");
@@ -375,6 +392,18 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
     if ctx.ks.depth() == 0 && ctx.ks.space.blocking.has_ready() {
         // After the whole command (a whole EXEC): serve blocked clients.
         blocking::serve_ready(ctx);
+    }
+}
+
+fn subscribe_mode_ok(name: &[u8]) -> bool {
+    lookup(name).is_some_and(|s| pubsub::allowed_in_subscribe_mode(s.name))
+}
+
+/// `config|get` for a subcommand, `get` otherwise (Redis's full name).
+pub fn full_name(argv: &[&[u8]], spec: &CommandSpec) -> String {
+    match lookup(argv[0]) {
+        Some(top) if !std::ptr::eq(top, spec) => format!("{}|{}", top.name, spec.name),
+        _ => spec.name.to_string(),
     }
 }
 

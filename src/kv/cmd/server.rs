@@ -522,9 +522,11 @@ fn params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
             "client-output-buffer-limit",
             format!(
                 "normal {} 0 0 slave 0 0 0 pubsub {} 0 0",
-                s.output_limit, s.output_limit
+                s.output_limit, s.pubsub_output_limit
             ),
         ),
+        ("busy-reply-threshold", s.busy_reply_ms.to_string()),
+        ("lua-time-limit", s.busy_reply_ms.to_string()),
     ];
     v.extend(ctx.ks.space.enc.params());
     v
@@ -620,6 +622,9 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                     .ok_or_else(|| bad("argument couldn't be parsed into an integer")),
                 "tcp-keepalive" => num()
                     .map(|n| s.tcp_keepalive = n)
+                    .ok_or_else(|| bad("argument couldn't be parsed into an integer")),
+                "busy-reply-threshold" | "lua-time-limit" => num()
+                    .map(|n| s.busy_reply_ms = n)
                     .ok_or_else(|| bad("argument couldn't be parsed into an integer")),
                 "appendfsync" => match (
                     ctx.srv.store.aof(),

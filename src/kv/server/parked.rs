@@ -8,7 +8,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::Worker;
+use super::{Worker, lock_unless_busy};
 use crate::kv::cmd::blocking::timeout_reply;
 
 impl Worker<'_> {
@@ -41,6 +41,11 @@ impl Worker<'_> {
         }
     }
 
+    fn deadline_of(&self, client: u64) -> Option<Instant> {
+        let &t = self.by_id.get(&client)?;
+        self.conns.get(t)?.as_ref()?.sess.blocked?.deadline
+    }
+
     /// How long until the next deadline (none: no client waits with one).
     pub(super) fn until_deadline(&self) -> Option<Duration> {
         let (d, _) = self.deadlines.first()?;
@@ -64,9 +69,18 @@ impl Worker<'_> {
             return;
         }
         let sh = self.sh;
+        let Some(locked) = lock_unless_busy(sh) else {
+            // A busy script holds the store: try again next time round.
+            for &id in &due {
+                if let Some(d) = self.deadline_of(id) {
+                    self.deadlines.insert((d, id));
+                }
+            }
+            return;
+        };
         let mut batch = std::mem::take(&mut self.batch);
         {
-            let mut round = sh.store.round(&mut batch);
+            let mut round = sh.store.round_locked(locked, &mut batch);
             for id in due {
                 let Some(&t) = self.by_id.get(&id) else {
                     continue;

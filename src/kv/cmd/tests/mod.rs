@@ -6,6 +6,7 @@ mod connection;
 mod hashes;
 mod keys;
 mod lists;
+mod scripting;
 mod server;
 mod sets;
 mod strings;
@@ -81,6 +82,7 @@ impl T {
             outbox: &mut self.outbox,
             calls: &self.sh.calls[0],
             refuse_writes: None,
+            interrupt: None,
         };
         dispatch(&mut ctx, args);
         round.commit().expect("commit");

@@ -229,6 +229,7 @@ fn a_rolled_back_round_restores_every_type_exactly() {
                 outbox: &mut outbox,
                 calls: &sh.calls[0],
                 refuse_writes: None,
+                interrupt: None,
             };
             super::super::dispatch(&mut ctx, &args);
         }

@@ -1,0 +1,481 @@
+//! One Lua 5.1 state per event-loop thread, sandboxed as Redis does.
+//!
+//! Loaded: the base library (with `coroutine`), `table`, `string`, `math`,
+//! `bit` (LuaBitOp's API, written here in Rust) and `cjson` (over
+//! serde_json); not `cmsgpack` nor `struct`; `debug` only long
+//! enough to keep `debug.getinfo` for the error handler. Not there: `io`,
+//! `os`, `package`, `loadfile`, `dofile`, `print` (reading one is Redis's
+//! "Script attempted to access nonexistent global variable" error).
+//!
+//! Redis's Lua has read-only tables; stock Lua 5.1 has not, so scripts see
+//! read-only proxies instead: globals (`_G`) and every library table are
+//! empty tables whose `__index` is the real one and whose `__newindex`
+//! raises "Attempt to modify a readonly table"; `setmetatable`, `rawset`,
+//! `getfenv`/`setfenv` are wrapped so they cannot reach around a proxy, and
+//! `loadstring`/`load` refuse binary chunks and give what they load the
+//! same sandbox. Each script is compiled once per loop and cached by SHA1.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use mlua::{ChunkMode, Function, Lua, LuaOptions, StdLib, Table, Value, Variadic};
+
+use super::Flags;
+
+/// What the count hook needs to know about the script running now.
+#[derive(Default)]
+pub struct RunState {
+    /// When the script started (None: no script is running).
+    pub started: Cell<Option<Instant>>,
+    /// The busy threshold for this run, ms (0: never busy).
+    pub threshold_ms: Cell<u64>,
+    /// This run went busy.
+    pub busy: Cell<bool>,
+    /// The shared flags (kill requests come through them).
+    pub flags: RefCell<Option<Arc<Flags>>>,
+}
+
+impl RunState {
+    /// True when `SCRIPT KILL` asked this run to stop.
+    pub fn killed(&self) -> bool {
+        self.flags
+            .borrow()
+            .as_ref()
+            .is_some_and(|f| f.kill.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+/// The error a killed script stops with.
+pub const KILLED: &str = "Script killed by user with SCRIPT KILL...";
+
+/// A loop's Lua state.
+pub struct Vm {
+    /// The state.
+    pub lua: Lua,
+    /// What scripts see as their globals (the read-only proxy).
+    pub env: Table,
+    /// Where `KEYS` and `ARGV` are set before each run.
+    pub view: Table,
+    /// `xpcall(f, handler)` with Redis's error handler.
+    pub runner: Function,
+    /// Compiled scripts by SHA1.
+    pub funcs: HashMap<String, Function>,
+    /// The script cache generation these functions belong to.
+    pub generation: u64,
+    /// Shared with the hook.
+    pub state: Rc<RunState>,
+}
+
+thread_local! {
+    static VM: RefCell<Option<Vm>> = const { RefCell::new(None) };
+}
+
+/// Run `f` with this thread's Lua state (created on first use).
+pub fn with_vm<R>(f: impl FnOnce(&mut Vm) -> R) -> Result<R, String> {
+    VM.with(|cell| {
+        let mut slot = cell
+            .try_borrow_mut()
+            .map_err(|_| "the Lua state is busy".to_string())?;
+        if slot.is_none() {
+            *slot = Some(Vm::new().map_err(|e| format!("cannot start Lua: {e}"))?);
+        }
+        match slot.as_mut() {
+            Some(vm) => Ok(f(vm)),
+            None => Err("cannot start Lua".into()),
+        }
+    })
+}
+
+/// Forget this thread's Lua state (SCRIPT FLUSH resets it, as Redis does).
+pub fn reset() {
+    VM.with(|cell| {
+        if let Ok(mut slot) = cell.try_borrow_mut() {
+            *slot = None;
+        }
+    });
+}
+
+const PRELUDE: &str = r#"
+local G, dbg, killed, setresp_fn, sha1hex_fn, log_fn, bitlib, rcall, rpcall, errtext, cjsonlib = ...
+local getinfo = dbg.getinfo
+G.debug, G.print, G.dofile, G.loadfile = nil, nil, nil, nil
+G.os, G.io, G.package, G.require, G.module = nil, nil, nil, nil, nil
+
+local raw_setmetatable, raw_rawset, raw_getfenv, raw_setfenv =
+  setmetatable, rawset, getfenv, setfenv
+local raw_loadstring, raw_pcall, raw_xpcall, raw_error, raw_type =
+  loadstring, pcall, xpcall, error, type
+local unpack, select, tostring = unpack, select, tostring
+
+local readonly = raw_setmetatable({}, {__mode = 'k'})
+local function ro_error() raw_error('Attempt to modify a readonly table', 2) end
+local function ro(t, mt_for_getmetatable)
+  local p = raw_setmetatable({}, {__index = t, __newindex = ro_error,
+    __metatable = mt_for_getmetatable or false})
+  readonly[p] = true
+  return p
+end
+
+local function kill_check()
+  if killed() then raw_error({err = 'ERR Script killed by user with SCRIPT KILL...'}, 0) end
+end
+
+local function pack(...) return {n = select('#', ...), ...} end
+
+local redis = {
+  call = rcall,
+  pcall = rpcall,
+  sha1hex = function(...)
+    if select('#', ...) ~= 1 then raw_error({err = 'ERR wrong number of arguments'}, 0) end
+    return sha1hex_fn(tostring((...)))
+  end,
+  error_reply = function(...)
+    local e = ...
+    if select('#', ...) ~= 1 or raw_type(e) ~= 'string' then
+      return {err = 'ERR wrong number or type of arguments'}
+    end
+    if e:sub(1, 1) == '-' then e = e:sub(2) end
+    if not e:find(' ', 1, true) then e = 'ERR ' .. e end
+    return {err = e}
+  end,
+  status_reply = function(...)
+    local s = ...
+    if select('#', ...) ~= 1 or raw_type(s) ~= 'string' then
+      return {err = 'ERR wrong number or type of arguments'}
+    end
+    return {ok = s}
+  end,
+  setresp = function(...)
+    if select('#', ...) ~= 1 then raw_error({err = 'ERR redis.setresp() requires one argument.'}, 0) end
+    local v = tonumber((...))
+    if v ~= 2 and v ~= 3 then raw_error({err = 'ERR RESP version must be 2 or 3.'}, 0) end
+    setresp_fn(v)
+  end,
+  log = function(level, ...)
+    if select('#', ...) < 1 then raw_error({err = 'ERR redis.log() requires two arguments or more.'}, 0) end
+    if raw_type(level) ~= 'number' then raw_error({err = 'ERR First argument must be a number (log level).'}, 0) end
+    if level < 0 or level > 3 then raw_error({err = 'ERR Invalid debug level.'}, 0) end
+    local parts = {}
+    for i = 1, select('#', ...) do
+      local v = select(i, ...)
+      if raw_type(v) == 'string' or raw_type(v) == 'number' then parts[#parts + 1] = tostring(v) end
+    end
+    log_fn(level, table.concat(parts, ' '))
+  end,
+  replicate_commands = function() return true end,
+  set_repl = function(...)
+    if select('#', ...) ~= 1 then raw_error({err = 'ERR redis.set_repl() requires two arguments.'}, 0) end
+    local v = ...
+    if raw_type(v) ~= 'number' or v < 0 or v > 3 then
+      raw_error({err = 'ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.'}, 0)
+    end
+  end,
+  breakpoint = function() return false end,
+  debug = function() end,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
+  REDIS_VERSION = '7.0.15', REDIS_VERSION_NUM = 0x0007000f,
+}
+G.redis = redis
+G.bit = bitlib
+G.cjson = cjsonlib
+
+-- Redis's pcall: an error table gives its err string; a kill is not caught.
+G.pcall = function(f, ...)
+  local r = pack(raw_pcall(f, ...))
+  kill_check()
+  if not r[1] and raw_type(r[2]) == 'userdata' then r[2] = errtext(r[2]) end
+  if not r[1] and raw_type(r[2]) == 'table' and raw_type(r[2].err) == 'string' then
+    r[2] = r[2].err
+  end
+  return unpack(r, 1, r.n)
+end
+G.xpcall = function(f, h)
+  local r = pack(raw_xpcall(f, h))
+  kill_check()
+  return unpack(r, 1, r.n)
+end
+
+-- What scripts see: read-only proxies over the real tables.
+local view = {}
+local env
+for k, v in pairs(G) do
+  if raw_type(v) == 'table' and k ~= '_G' then view[k] = ro(v) else view[k] = v end
+end
+raw_setmetatable(view, {__index = function(_, k)
+  raw_error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 0)
+end})
+env = ro(view, ro({}))
+view._G = env
+local string_mt = getmetatable('')
+string_mt.__metatable = ro({__index = view.string})
+
+view.setmetatable = function(t, mt)
+  if readonly[t] then raw_error('Attempt to modify a readonly table', 2) end
+  return raw_setmetatable(t, mt)
+end
+view.rawset = function(t, k, v)
+  if readonly[t] then raw_error('Attempt to modify a readonly table', 2) end
+  return raw_rawset(t, k, v)
+end
+view.getfenv = function(f)
+  if f == nil then f = 1 end
+  if raw_type(f) == 'number' then
+    if f == 0 then return env end
+    f = f + 1
+  end
+  local e = raw_getfenv(f)
+  if e == G then return env end
+  return e
+end
+view.setfenv = function(f, t)
+  if raw_type(f) ~= 'function' then raw_error('Attempt to modify a readonly table', 2) end
+  return raw_setfenv(f, t)
+end
+view.loadstring = function(s, name)
+  if raw_type(s) == 'string' and s:byte(1) == 27 then
+    return nil, 'binary chunks are not allowed'
+  end
+  local f, e = raw_loadstring(s, name)
+  if f then raw_setfenv(f, env) end
+  return f, e
+end
+view.load = function(src, name)
+  if raw_type(src) == 'function' then
+    local parts = {}
+    while true do
+      local p = src()
+      if p == nil or p == '' then break end
+      parts[#parts + 1] = p
+    end
+    src = table.concat(parts)
+  end
+  return view.loadstring(src, name)
+end
+
+-- Redis's error handler: an error table with where the script failed.
+local function handler(err)
+  if raw_type(err) ~= 'table' then
+    if raw_type(err) == 'userdata' and killed() then
+      err = {err = 'ERR Script killed by user with SCRIPT KILL...'}
+    elseif raw_type(err) == 'userdata' then
+      err = {err = errtext(err)}
+    else
+      err = {err = 'ERR ' .. tostring(err)}
+    end
+  end
+  for level = 2, 200 do
+    local i = getinfo(level, 'Sl')
+    if not i then break end
+    if i.source == '@user_script' then
+      err.source = i.source
+      err.line = i.currentline
+      break
+    end
+  end
+  return err
+end
+local function runner(f)
+  return raw_xpcall(f, handler)
+end
+return env, view, runner
+"#;
+
+/// The registry slot holding this run's command caller (a scoped function).
+pub const CALL: &str = "netkit.call";
+
+/// `redis.call` (`raise`) or `redis.pcall`: a C function, as in Redis, so a
+/// script's `return redis.call(...)` keeps its frame for the error's line.
+fn redis_call(lua: &Lua, raise: bool) -> mlua::Result<Function> {
+    lua.create_function(move |lua, args: Variadic<Value>| {
+        let Ok(Value::Function(f)) = lua.named_registry_value::<Value>(CALL) else {
+            return Err(mlua::Error::RuntimeError(
+                "ERR redis.call/pcall can only be called inside a script invocation".into(),
+            ));
+        };
+        let (v, is_err): (Value, bool) = f.call(args)?;
+        if raise && is_err {
+            if let Value::Table(t) = &v {
+                let e: mlua::String = t.raw_get("err")?;
+                return Err(mlua::Error::RuntimeError(e.to_string_lossy()));
+            }
+        }
+        Ok(v)
+    })
+}
+
+/// The text of an error raised from Rust (`redis.call`, the hook): its
+/// own message when it carries a Redis error code, else `ERR <message>`.
+fn error_text(e: &Value) -> String {
+    fn inner(e: &mlua::Error) -> String {
+        match e {
+            mlua::Error::CallbackError { cause, .. } => inner(cause),
+            mlua::Error::RuntimeError(m) => m.clone(),
+            e => format!("ERR {e}"),
+        }
+    }
+    match e {
+        Value::Error(e) => inner(e),
+        v => format!("ERR {v:?}"),
+    }
+}
+
+fn bit_lib(lua: &Lua) -> mlua::Result<Table> {
+    fn tobit(x: f64) -> i32 {
+        // LuaBitOp's normalisation: the low 32 bits after rounding.
+        ((x + 6755399441055744.0).to_bits() as u32) as i32
+    }
+    let t = lua.create_table()?;
+    let un = |f: fn(i32) -> i32| move |_: &Lua, x: f64| Ok(f(tobit(x)) as f64);
+    t.raw_set("tobit", lua.create_function(un(|x| x))?)?;
+    t.raw_set("bnot", lua.create_function(un(|x| !x))?)?;
+    t.raw_set("bswap", lua.create_function(un(i32::swap_bytes))?)?;
+    let fold = |f: fn(i32, i32) -> i32| {
+        move |_: &Lua, (x, rest): (f64, Variadic<f64>)| {
+            Ok(rest.iter().fold(tobit(x), |a, &b| f(a, tobit(b))) as f64)
+        }
+    };
+    t.raw_set("band", lua.create_function(fold(|a, b| a & b))?)?;
+    t.raw_set("bor", lua.create_function(fold(|a, b| a | b))?)?;
+    t.raw_set("bxor", lua.create_function(fold(|a, b| a ^ b))?)?;
+    let shift = |f: fn(i32, u32) -> i32| {
+        move |_: &Lua, (x, n): (f64, f64)| Ok(f(tobit(x), (tobit(n) & 31) as u32) as f64)
+    };
+    t.raw_set(
+        "lshift",
+        lua.create_function(shift(|x, n| ((x as u32) << n) as i32))?,
+    )?;
+    t.raw_set(
+        "rshift",
+        lua.create_function(shift(|x, n| ((x as u32) >> n) as i32))?,
+    )?;
+    t.raw_set("arshift", lua.create_function(shift(|x, n| x >> n))?)?;
+    t.raw_set(
+        "rol",
+        lua.create_function(shift(|x, n| (x as u32).rotate_left(n) as i32))?,
+    )?;
+    t.raw_set(
+        "ror",
+        lua.create_function(shift(|x, n| (x as u32).rotate_right(n) as i32))?,
+    )?;
+    t.raw_set(
+        "tohex",
+        lua.create_function(|_, (x, n): (f64, Option<f64>)| {
+            let n = n.map_or(8, tobit);
+            let (upper, width) = (n < 0, n.unsigned_abs().min(8) as usize);
+            let v = tobit(x) as u32;
+            let s = if upper {
+                format!("{v:08X}")
+            } else {
+                format!("{v:08x}")
+            };
+            Ok(s[8 - width..].to_string())
+        })?,
+    )?;
+    Ok(t)
+}
+
+impl Vm {
+    fn new() -> mlua::Result<Vm> {
+        // SAFETY: `debug` is loaded only to take `debug.getinfo` for the
+        // error handler; the prelude removes it from the globals.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG,
+                LuaOptions::default(),
+            )
+        };
+        lua.set_memory_limit(512 << 20)?;
+        let state = Rc::new(RunState::default());
+        let st = state.clone();
+        let killed = lua.create_function(move |_, ()| Ok(st.killed()))?;
+        let resp = Rc::new(Cell::new(2u8));
+        let r = resp.clone();
+        let setresp = lua.create_function(move |_, v: u8| {
+            r.set(v);
+            Ok(())
+        })?;
+        lua.set_app_data(resp);
+        let sha1 = lua.create_function(|lua, s: mlua::String| {
+            lua.create_string(super::sha1hex(&s.as_bytes()))
+        })?;
+        let log = lua.create_function(|lua, (level, msg): (u8, mlua::String)| {
+            if let Some(l) = lua.app_data_ref::<crate::log::Log>() {
+                let line = format!("script: {}", msg.to_string_lossy());
+                if level >= 3 {
+                    l.warn(&line);
+                } else {
+                    l.info(&line);
+                }
+            }
+            Ok(())
+        })?;
+        let dbg: Table = lua.globals().get("debug")?;
+        let (env, view, runner): (Table, Table, Function) = lua
+            .load(PRELUDE)
+            .set_name("=netkit_prelude")
+            .set_mode(ChunkMode::Text)
+            .call((
+                lua.globals(),
+                dbg,
+                killed,
+                setresp,
+                sha1,
+                log,
+                bit_lib(&lua)?,
+                redis_call(&lua, true)?,
+                redis_call(&lua, false)?,
+                lua.create_function(|_, e: Value| Ok(error_text(&e)))?,
+                super::cjson::library(&lua)?,
+            ))?;
+        let vm = Vm {
+            lua,
+            env,
+            view,
+            runner,
+            funcs: HashMap::new(),
+            generation: 0,
+            state,
+        };
+        super::run::install_hook(&vm)?;
+        Ok(vm)
+    }
+
+    /// The RESP version `redis.setresp` chose for this run.
+    pub fn resp(&self) -> u8 {
+        self.lua
+            .app_data_ref::<Rc<Cell<u8>>>()
+            .map_or(2, |r| r.get())
+    }
+
+    /// Reset the RESP version to 2 (each run starts there).
+    pub fn reset_resp(&self) {
+        if let Some(r) = self.lua.app_data_ref::<Rc<Cell<u8>>>() {
+            r.set(2);
+        }
+    }
+
+    /// Compile `body` (a shebang line is skipped, its newline kept).
+    pub fn compile(&self, body: &[u8]) -> Result<Function, String> {
+        let code = match body.strip_prefix(b"#!") {
+            Some(rest) => {
+                let nl = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+                &rest[nl..]
+            }
+            None => body,
+        };
+        self.lua
+            .load(code)
+            .set_name("@user_script")
+            .set_mode(ChunkMode::Text)
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| match e {
+                mlua::Error::SyntaxError { message, .. } => message,
+                e => e.to_string(),
+            })
+    }
+}
