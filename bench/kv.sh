@@ -19,6 +19,11 @@
 #
 #   ALL_REPEAT=5 bench/kv.sh    # repetitions of the every-test comparison (3)
 #   SKIP_ZSET=1 bench/kv.sh     # without the sorted-set sizes
+#
+# Pub/sub: SUBS subscribers (redis-cli subscribe, 2 by default) read channel
+# `ch` while `redis-benchmark -c 50 PUBLISH ch x` runs against each server.
+#   SKIP_PUBSUB=1 bench/kv.sh   # without it
+#   SKIP_BENCH=1 SKIP_CRASH=1 SUBS=10 bench/kv.sh   # only pub/sub, 10 subscribers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -98,6 +103,32 @@ compare() { # title "redis args" "netkit args" "benchmark args"
   done
 }
 
+publish() { # port: attach $SUBS subscribers, publish, print requests/s
+  local subs=() _
+  for _ in $(seq 1 "${SUBS:-2}"); do
+    redis-cli -p "$1" subscribe ch >/dev/null &
+    subs+=($!)
+  done
+  until [ "$(redis-cli -p "$1" pubsub numsub ch | tail -1)" = "${SUBS:-2}" ]; do sleep 0.05; done
+  redis-benchmark -p "$1" -n "$N" -c "$C" -q PUBLISH ch x 2>/dev/null |
+    tr '\r' '\n' | grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1
+  kill "${subs[@]}" 2>/dev/null || true
+  wait "${subs[@]}" 2>/dev/null || true
+}
+
+if [ -z "${SKIP_PUBSUB:-}" ]; then
+  echo "PUBLISH with ${SUBS:-2} subscribers attached, -n $N -c $C (netkit / redis-server, same run)"
+  for rep in $(seq 1 "${REPEAT:-1}"); do
+    read -r rport rpid < <(start_redis --appendonly no)
+    read -r nport npid < <(start_netkit)
+    r=$(publish "$rport"); n=$(publish "$nport")
+    stop "$rpid"; stop "$npid"
+    printf '%-28s %-7s redis %12s rps   netkit %12s rps   ratio %s\n' "pub/sub, round $rep" PUBLISH \
+      "$r" "$n" "$(python3 -c "print(f'{$n/$r:.2f}x')")"
+  done
+  echo
+fi
+
 if [ -z "${SKIP_BENCH:-}" ]; then
   for rep in $(seq 1 "${REPEAT:-1}"); do
     echo "redis-benchmark -t set,get -n $N -c $C (netkit / redis-server, same run; round $rep)"
@@ -119,6 +150,7 @@ if [ -z "${SKIP_BENCH:-}" ]; then
   fi
 fi
 
+[ -z "${SKIP_CRASH:-}" ] || exit 0
 echo
 echo "crash test: 20 clients, --fsync always, SIGKILL mid-load, restart on the same file"
 AOF=$WORK/crash.aof

@@ -100,6 +100,9 @@ pub struct ClientHandle {
     pub blocked: AtomicBool,
     /// Asked to close by `CLIENT KILL`.
     pub kill: AtomicBool,
+    /// Subscriptions: channels, patterns, shard channels (`CLIENT LIST`'s
+    /// sub, psub, ssub and flag `P`).
+    pub subs: [AtomicUsize; 3],
 }
 
 impl ClientHandle {
@@ -118,14 +121,22 @@ impl ClientHandle {
         let idle_ms =
             (age.as_millis() as u64).saturating_sub(self.last_active.load(Ordering::Relaxed));
         let multi = self.in_multi.load(Ordering::Relaxed);
-        let flags = match (multi, self.blocked.load(Ordering::Relaxed)) {
-            (true, true) => "xb",
-            (true, false) => "x",
-            (false, true) => "b",
-            (false, false) => "N",
-        };
+        let subs = self.subs.each_ref().map(|n| n.load(Ordering::Relaxed));
+        let mut flags = String::new();
+        if subs.iter().any(|&n| n > 0) {
+            flags.push('P');
+        }
+        if multi {
+            flags.push('x');
+        }
+        if self.blocked.load(Ordering::Relaxed) {
+            flags.push('b');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -135,6 +146,9 @@ impl ClientHandle {
             idle_ms / 1000,
             flags,
             self.db.load(Ordering::Relaxed),
+            subs[0],
+            subs[1],
+            subs[2],
             if multi { 0 } else { -1 },
             "NULL",
             self.resp.load(Ordering::Relaxed),
@@ -173,6 +187,7 @@ impl Registry {
             in_multi: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
             kill: AtomicBool::new(false),
+            subs: Default::default(),
         });
         if let Ok(mut m) = self.clients.lock() {
             m.insert(id, h.clone());

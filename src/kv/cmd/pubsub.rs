@@ -5,6 +5,8 @@
 //! these, PING, QUIT and RESET) is enforced by dispatch with
 //! [`allowed_in_subscribe_mode`].
 
+use std::sync::atomic::Ordering;
+
 use super::{CommandSpec, Ctx, FAST, LOADING, NOSCRIPT, PUBSUB, STALE, spec};
 use crate::kv::pubsub::{Kind, Sub};
 use crate::kv::shared::Msg;
@@ -228,6 +230,15 @@ fn confirm(ctx: &mut Ctx<'_>, verb: &[u8], name: Option<&[u8]>, count: usize) {
     ctx.out.int(count as i64);
 }
 
+/// Show the session's subscription counts to `CLIENT LIST`.
+fn mirror(ctx: &Ctx<'_>) {
+    let s = &ctx.sess.pubsub;
+    let counts = [s.channels.len(), s.patterns.len(), s.shard.len()];
+    for (n, c) in ctx.sess.handle.subs.iter().zip(counts) {
+        n.store(c, Ordering::Relaxed);
+    }
+}
+
 fn subscribe(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let kind = kind_of(a[0]);
     let sub = me(ctx);
@@ -238,6 +249,7 @@ fn subscribe(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             .subscribe(&mut ctx.sess.pubsub, kind, name, sub);
         confirm(ctx, kind.verbs().0, Some(name), n);
     }
+    mirror(ctx);
 }
 
 /// Leave every subscription of `kind`, confirming each (or once with a
@@ -264,6 +276,7 @@ fn unsubscribe(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let kind = kind_of(a[0]);
     if a.len() == 1 {
         unsubscribe_all(ctx, kind, true);
+        mirror(ctx);
         return;
     }
     let id = ctx.sess.id;
@@ -274,6 +287,7 @@ fn unsubscribe(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             .unsubscribe(&mut ctx.sess.pubsub, kind, name, id);
         confirm(ctx, kind.verbs().1, Some(name), n);
     }
+    mirror(ctx);
 }
 
 /// Drop every subscription silently (RESET).
@@ -281,6 +295,7 @@ pub fn reset(ctx: &mut Ctx<'_>) {
     for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
         unsubscribe_all(ctx, kind, false);
     }
+    mirror(ctx);
 }
 
 fn publish(ctx: &mut Ctx<'_>, a: &[&[u8]]) {

@@ -79,7 +79,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Executes a server-side Lua script.",
         "script numkeys [key [key ...]] [arg [arg ...]]",
         eval,
-    ),
+    )
+    .numkeys_at(2),
     spec(
         "evalsha",
         -3,
@@ -90,7 +91,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Executes a server-side Lua script by SHA1 digest.",
         "sha1 numkeys [key [key ...]] [arg [arg ...]]",
         eval,
-    ),
+    )
+    .numkeys_at(2),
     spec(
         "eval_ro",
         -3,
@@ -101,7 +103,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Executes a read-only server-side Lua script.",
         "script numkeys [key [key ...]] [arg [arg ...]]",
         eval,
-    ),
+    )
+    .numkeys_at(2),
     spec(
         "evalsha_ro",
         -3,
@@ -112,7 +115,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Executes a read-only server-side Lua script by SHA1 digest.",
         "sha1 numkeys [key [key ...]] [arg [arg ...]]",
         eval,
-    ),
+    )
+    .numkeys_at(2),
     CommandSpec {
         subcommands: SCRIPT_SUBS,
         ..spec(

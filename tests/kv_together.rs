@@ -1,0 +1,258 @@
+//! Issue 11's features together over real sockets: scripts feeding blocked
+//! clients (and both logged), blocking pops inside scripts and MULTI, every
+//! type from Lua, pub/sub from scripts and transactions (and to a RESP3
+//! client blocked in a pop), and a busy script that neither loses nor
+//! stalls blocked clients.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::PATIENCE;
+use common::kv::{Kv, Resp, bulk, ok, quiet};
+use netkit::kv::logfile::Fsync;
+use netkit::kv::protocol::Reply;
+use netkit::kv::store::Store;
+
+fn arr(items: Vec<Reply>) -> Reply {
+    Reply::Array(Some(items))
+}
+
+fn bulks(items: &[&str]) -> Reply {
+    arr(items.iter().map(|s| bulk(s)).collect())
+}
+
+/// A field of `INFO clients`.
+fn clients_field(c: &mut Resp, field: &str) -> usize {
+    let info = match c.call(&["INFO", "clients"]) {
+        Reply::Bulk(Some(b)) => String::from_utf8_lossy(&b).into_owned(),
+        r => panic!("{r:?}"),
+    };
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in {info}"))
+}
+
+/// Wait (bounded) until the server counts `n` blocked clients.
+fn wait_blocked(c: &mut Resp, n: usize) {
+    let until = Instant::now() + PATIENCE;
+    while clients_field(c, "blocked_clients") != n {
+        assert!(Instant::now() < until, "never {n} blocked clients");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_script_feeds_a_blocked_client_and_both_are_logged() {
+    let dir = std::env::temp_dir().join(format!("netkit-together-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("kv.aof");
+    {
+        let (store, _) = Store::open(&path, 16, Fsync::Always).expect("open");
+        let kv = Kv::start(Arc::new(store), quiet());
+        let mut admin = kv.conn();
+        let mut waiter = kv.conn();
+        waiter.send(&[b"BRPOP", b"q", b"0"]);
+        wait_blocked(&mut admin, 1);
+        // The script sees its own pushes whole: the waiter is served after it.
+        let script = "redis.call('lpush', KEYS[1], 'a', 'b') return redis.call('llen', KEYS[1])";
+        assert_eq!(admin.call(&["EVAL", script, "1", "q"]), Reply::Int(2));
+        assert_eq!(waiter.reply(), bulks(&["q", "a"]));
+        assert_eq!(admin.call(&["LRANGE", "q", "0", "-1"]), bulks(&["b"]));
+        kv.stop();
+    }
+    let (store, replay) = Store::open(&path, 16, Fsync::No).expect("reopen");
+    assert_eq!(
+        replay.records, 2,
+        "the script's record, then the served pop's"
+    );
+    let kv = Kv::start(Arc::new(store), quiet());
+    assert_eq!(kv.conn().call(&["LRANGE", "q", "0", "-1"]), bulks(&["b"]));
+    drop(kv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn blocking_pops_never_block_inside_scripts_or_transactions() {
+    let kv = Kv::memory();
+    let mut c = kv.conn();
+    // BLMPOP and BZMPOP are allowed in scripts and answer at once (nil ->
+    // false -> a null reply); the older blocking pops are refused, as Redis 7.0.
+    for cmd in [
+        "return redis.call('blmpop', 0, 1, 'none', 'LEFT')",
+        "return redis.call('bzmpop', 0, 1, 'none', 'MIN')",
+    ] {
+        assert_eq!(c.call(&["EVAL", cmd, "0"]), Reply::Bulk(None), "{cmd}");
+    }
+    for cmd in ["blpop", "brpop", "bzpopmin"] {
+        let script = format!("return redis.pcall('{cmd}', 'none', 0)");
+        match c.call(&["EVAL", &script, "0"]) {
+            Reply::Error(e) => assert!(e.contains("not allowed from script"), "{e}"),
+            r => panic!("{cmd}: {r:?}"),
+        }
+    }
+    assert_eq!(clients_field(&mut c, "blocked_clients"), 0);
+    // A script inside MULTI feeds the pops queued after it; the second one
+    // finds nothing and answers as a timeout.
+    let mut other = kv.conn();
+    other.send(&[b"BLPOP", b"m", b"0"]);
+    wait_blocked(&mut c, 1);
+    assert_eq!(c.call(&["MULTI"]), ok());
+    let push = "return redis.call('rpush', 'm', 'x', 'y')";
+    for q in [
+        &["EVAL", push, "0"][..],
+        &["BLPOP", "m", "0"],
+        &["BLPOP", "m", "0"],
+        &["BLPOP", "m", "0"],
+    ] {
+        assert_eq!(c.call(q), Reply::Status("QUEUED".into()));
+    }
+    assert_eq!(
+        c.call(&["EXEC"]),
+        arr(vec![
+            Reply::Int(2),
+            bulks(&["m", "x"]),
+            bulks(&["m", "y"]),
+            Reply::Array(None),
+        ])
+    );
+    // The client blocked before the transaction got nothing: still waiting.
+    assert_eq!(clients_field(&mut c, "blocked_clients"), 1);
+    assert_eq!(
+        c.call(&["EVAL", "return redis.call('rpush', 'm', 'z')", "0"]),
+        Reply::Int(1)
+    );
+    assert_eq!(other.reply(), bulks(&["m", "z"]));
+}
+
+#[test]
+fn scripts_read_and_write_every_type() {
+    let kv = Kv::memory();
+    let mut c = kv.conn();
+    let write = "redis.call('hset', 'h', 'f', 'v', 'n', 1) \
+                 redis.call('rpush', 'l', 'a', 'b') \
+                 redis.call('sadd', 's', 'x') \
+                 redis.call('zadd', 'z', 1, 'm', 2.5, 'n') \
+                 return redis.call('hincrby', 'h', 'n', 3)";
+    assert_eq!(c.call(&["EVAL", write, "0"]), Reply::Int(4));
+    let read = "return {redis.call('hget', 'h', 'f'), redis.call('llen', 'l'), \
+                redis.call('sismember', 's', 'x'), redis.call('zscore', 'z', 'n'), \
+                redis.call('zrange', 'z', 0, -1, 'withscores'), redis.call('type', 'z')}";
+    assert_eq!(
+        c.call(&["EVAL", read, "0"]),
+        arr(vec![
+            bulk("v"),
+            Reply::Int(2),
+            Reply::Int(1),
+            bulk("2.5"),
+            bulks(&["m", "1", "n", "2.5"]),
+            Reply::Status("zset".into()),
+        ])
+    );
+    // Wrong types reach the script as Redis's error table.
+    let wrong = "return redis.pcall('lpush', 'h', 'x')['err']";
+    assert_eq!(
+        c.call(&["EVAL", wrong, "0"]),
+        bulk("WRONGTYPE Operation against a key holding the wrong kind of value")
+    );
+    // RESP3 inside the script: a map and a double come back as such.
+    let resp3 = "redis.setresp(3) local m = redis.call('hgetall', 'h') \
+                 return {m['map']['f'], redis.call('zscore', 'z', 'n')['double']}";
+    assert_eq!(
+        c.call(&["EVAL", resp3, "0"]),
+        arr(vec![bulk("v"), Reply::Int(2)])
+    );
+}
+
+#[test]
+fn pubsub_from_scripts_transactions_and_to_a_blocked_resp3_client() {
+    let kv = Kv::memory();
+    let mut admin = kv.conn();
+    let mut sub = kv.conn();
+    sub.send(&[b"SUBSCRIBE", b"news"]);
+    assert_eq!(
+        sub.reply(),
+        arr(vec![bulk("subscribe"), bulk("news"), Reply::Int(1)])
+    );
+    let list = match admin.call(&["CLIENT", "LIST"]) {
+        Reply::Bulk(Some(b)) => String::from_utf8_lossy(&b).into_owned(),
+        r => panic!("{r:?}"),
+    };
+    assert!(
+        list.lines()
+            .any(|l| l.contains(" flags=P ") && l.contains(" sub=1 psub=0 ")),
+        "{list}"
+    );
+    let script = "redis.call('rpush', 'l', 'x') \
+                  return redis.call('publish', 'news', redis.call('lindex', 'l', 0))";
+    assert_eq!(admin.call(&["EVAL", script, "0"]), Reply::Int(1));
+    assert_eq!(sub.reply(), bulks(&["message", "news", "x"]));
+    assert_eq!(admin.call(&["MULTI"]), ok());
+    admin.call(&["ZADD", "z", "1", "a"]);
+    admin.call(&["PUBLISH", "news", "hi"]);
+    assert_eq!(
+        admin.call(&["EXEC"]),
+        arr(vec![Reply::Int(1), Reply::Int(1)])
+    );
+    assert_eq!(sub.reply(), bulks(&["message", "news", "hi"]));
+    // RESP3: a subscribed client may block in a pop; messages still reach
+    // it as pushes while it waits, and its pop is answered after them.
+    let mut r3 = kv.conn();
+    assert!(matches!(r3.call(&["HELLO", "3"]), Reply::Map(_)));
+    r3.send(&[b"SUBSCRIBE", b"news"]);
+    assert!(matches!(r3.reply(), Reply::Push(_)));
+    r3.send(&[b"BLPOP", b"jobs", b"0"]);
+    wait_blocked(&mut admin, 1);
+    assert_eq!(
+        admin.call(&["PUBLISH", "news", "while-blocked"]),
+        Reply::Int(2)
+    );
+    assert_eq!(
+        r3.reply(),
+        Reply::Push(vec![bulk("message"), bulk("news"), bulk("while-blocked")])
+    );
+    assert_eq!(admin.call(&["LPUSH", "jobs", "j1"]), Reply::Int(1));
+    assert_eq!(r3.reply(), bulks(&["jobs", "j1"]));
+}
+
+#[test]
+fn a_busy_script_neither_loses_nor_stalls_blocked_clients() {
+    let kv = Kv::memory();
+    let mut admin = kv.conn();
+    assert_eq!(
+        admin.call(&["CONFIG", "SET", "busy-reply-threshold", "20"]),
+        ok()
+    );
+    let mut timed = kv.conn();
+    let mut leaving = kv.conn();
+    timed.send(&[b"BLPOP", b"t", b"0.3"]);
+    leaving.send(&[b"BLPOP", b"gone", b"0"]);
+    wait_blocked(&mut admin, 2);
+    let started = Instant::now();
+    let mut runner = kv.conn();
+    runner.send(&[b"EVAL", b"while true do end", b"0"]);
+    loop {
+        match admin.call(&["PING"]) {
+            Reply::Error(e) if e.starts_with("BUSY") => break,
+            r => assert!(started.elapsed() < PATIENCE, "never busy: {r:?}"),
+        }
+    }
+    // One waiter leaves and the other's timeout passes while the script
+    // holds the store.
+    drop(leaving);
+    while started.elapsed() < Duration::from_millis(500) {
+        assert!(matches!(admin.call(&["PING"]), Reply::Error(e) if e.starts_with("BUSY")));
+    }
+    assert_eq!(kv.conn().call(&["SCRIPT", "KILL"]), ok());
+    assert!(matches!(runner.reply(), Reply::Error(e) if e.contains("SCRIPT KILL")));
+    // The timed-out waiter is answered once the script is gone ...
+    assert_eq!(timed.reply(), Reply::Array(None));
+    // ... and nothing is popped for the one that left.
+    assert_eq!(admin.call(&["RPUSH", "gone", "x"]), Reply::Int(1));
+    assert_eq!(admin.call(&["LLEN", "gone"]), Reply::Int(1));
+    wait_blocked(&mut admin, 0);
+    assert_eq!(timed.call(&["PING"]), Reply::Status("PONG".into()));
+}
