@@ -7,16 +7,28 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::clients::Clients;
-use super::{Mark, Worker, leave, lock_unless_busy};
+use super::closing::leave;
+use super::{Worker, lock_unless_busy};
 use crate::kv::cmd::{self, Ctx};
 use crate::kv::conn::{Conn, OUT_HIGH};
 use crate::kv::logfile::Fsync;
+use crate::kv::protocol::ParserMark;
 use crate::kv::protocol::{Proto, Step};
 use crate::kv::script::busy;
 use crate::kv::script::run::Interrupt;
 use crate::kv::session::Session;
 use crate::kv::shared::{Msg, Shared};
 use crate::kv::store::now_ms;
+
+/// Where a client was when the round started (to rewind it).
+struct Mark {
+    token: usize,
+    start: usize,
+    parser: ParserMark,
+    out_len: usize,
+    sess: Session,
+    discarding: bool,
+}
 
 impl Worker<'_> {
     /// Run every complete command of `tokens` in one locked round; on a
