@@ -2,7 +2,8 @@
 //! clients (and both logged), blocking pops inside scripts and MULTI, every
 //! type from Lua, pub/sub from scripts and transactions (and to a RESP3
 //! client blocked in a pop), and a busy script that neither loses nor
-//! stalls blocked clients.
+//! stalls blocked clients, transactions meeting a busy script, and error
+//! replies counted by code.
 
 mod common;
 
@@ -255,4 +256,83 @@ fn a_busy_script_neither_loses_nor_stalls_blocked_clients() {
     assert_eq!(admin.call(&["LLEN", "gone"]), Reply::Int(1));
     wait_blocked(&mut admin, 0);
     assert_eq!(timed.call(&["PING"]), Reply::Status("PONG".into()));
+}
+
+#[test]
+fn a_transaction_meeting_a_busy_script_runs_whole_or_not_at_all() {
+    let kv = Kv::memory();
+    let mut admin = kv.conn();
+    assert_eq!(admin.call(&["CONFIG", "SET", "lua-time-limit", "10"]), ok());
+    assert_eq!(admin.call(&["SET", "xx", "1"]), ok());
+    let mut before = kv.conn(); // opens its transaction before the script
+    assert_eq!(before.call(&["WATCH", "xx"]), ok());
+    assert_eq!(before.call(&["MULTI"]), ok());
+    assert_eq!(before.call(&["INCR", "xx"]), Reply::Status("QUEUED".into()));
+    let mut runner = kv.conn();
+    runner.send(&[b"EVAL", b"while true do end", b"0"]);
+    let started = Instant::now();
+    loop {
+        match admin.call(&["PING"]) {
+            Reply::Error(e) if e.starts_with("BUSY") => break,
+            r => assert!(started.elapsed() < PATIENCE, "never busy: {r:?}"),
+        }
+    }
+    // MULTI is let through; a refused command dooms the transaction.
+    let mut during = kv.conn();
+    assert_eq!(during.call(&["MULTI"]), ok());
+    assert!(matches!(during.call(&["INCR", "xx"]), Reply::Error(e) if e.starts_with("BUSY")));
+    assert!(matches!(before.call(&["INCR", "xx"]), Reply::Error(e) if e.starts_with("BUSY")));
+    match before.call(&["EXEC"]) {
+        Reply::Error(e) => assert!(
+            e.starts_with("EXECABORT Transaction discarded because of: BUSY"),
+            "{e}"
+        ),
+        r => panic!("{r:?}"),
+    }
+    assert_eq!(kv.conn().call(&["SCRIPT", "KILL"]), ok());
+    assert!(matches!(runner.reply(), Reply::Error(_)));
+    assert_eq!(during.call(&["INCR", "xx"]), Reply::Status("QUEUED".into()));
+    match during.call(&["EXEC"]) {
+        Reply::Error(e) => assert!(e.starts_with("EXECABORT"), "{e}"),
+        r => panic!("{r:?}"),
+    }
+    assert_eq!(admin.call(&["GET", "xx"]), bulk("1"));
+    // Neither client is left in a transaction, and the aborted EXEC let go
+    // of the watch (a later write to xx does not fail the next one).
+    assert_eq!(before.call(&["PING"]), Reply::Status("PONG".into()));
+    assert_eq!(during.call(&["PING"]), Reply::Status("PONG".into()));
+    assert_eq!(admin.call(&["SET", "xx", "5"]), ok());
+    assert_eq!(before.call(&["MULTI"]), ok());
+    assert_eq!(before.call(&["INCR", "xx"]), Reply::Status("QUEUED".into()));
+    assert_eq!(before.call(&["EXEC"]), arr(vec![Reply::Int(6)]));
+}
+
+#[test]
+fn error_replies_are_counted_by_code() {
+    let kv = Kv::memory();
+    let mut c = kv.conn();
+    assert_eq!(c.call(&["CONFIG", "RESETSTAT"]), ok());
+    let custom = "return redis.error_reply('MY_ERR_CODE custom msg')";
+    assert_eq!(
+        c.call(&["EVAL", custom, "0"]),
+        Reply::Error("MY_ERR_CODE custom msg".into())
+    );
+    c.call(&["SET", "s", "x"]);
+    assert!(matches!(c.call(&["LPUSH", "s", "y"]), Reply::Error(_)));
+    let stats = |c: &mut Resp, section: &str| match c.call(&["INFO", section]) {
+        Reply::Bulk(Some(b)) => String::from_utf8_lossy(&b).into_owned(),
+        r => panic!("{r:?}"),
+    };
+    let errors = stats(&mut c, "errorstats");
+    assert!(
+        errors.contains("errorstat_MY_ERR_CODE:count=1\r\n"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("errorstat_WRONGTYPE:count=1\r\n"),
+        "{errors}"
+    );
+    assert!(stats(&mut c, "stats").contains("total_error_replies:2\r\n"));
+    assert_eq!(c.call(&["CONFIG", "RESETSTAT"]), ok());
+    assert_eq!(stats(&mut c, "errorstats"), "# Errorstats\r\n");
 }

@@ -32,6 +32,9 @@ pub struct Session {
     pub multi_error: bool,
     /// `WATCH`ed keys.
     pub watched: Vec<(usize, Box<[u8]>)>,
+    /// `watched` was let go while a busy script held the store: forget it
+    /// there before the next command.
+    pub watch_stale: bool,
     /// Close once the pending replies are written (`QUIT`, `CLIENT KILL` of self).
     pub close: bool,
     /// `CLIENT NO-EVICT`.
@@ -60,6 +63,7 @@ impl Session {
             multi: None,
             multi_error: false,
             watched: Vec::new(),
+            watch_stale: false,
             close: false,
             no_evict: false,
             no_touch: false,

@@ -196,6 +196,62 @@ pub struct Shared {
     pub pubsub: PubSub,
     /// The script cache and the running script's busy/kill state.
     pub scripts: Scripts,
+    /// Error replies by code (INFO errorstats).
+    pub errors: ErrorStats,
+}
+
+/// Error replies counted by their code (the first word: `ERR`,
+/// `WRONGTYPE`, a script's own), as INFO errorstats shows them. At most
+/// [`ErrorStats::MAX_CODES`] codes are kept, so a script inventing codes
+/// cannot grow it without bound (Redis stops tracking at 128 too).
+#[derive(Debug, Default)]
+pub struct ErrorStats {
+    codes: Mutex<std::collections::BTreeMap<String, u64>>,
+    total: AtomicU64,
+}
+
+impl ErrorStats {
+    /// Most distinct codes kept.
+    pub const MAX_CODES: usize = 128;
+
+    /// Count the error reply that starts at `reply` (`-CODE message\r\n`).
+    pub fn count(&self, reply: &[u8]) {
+        self.total.fetch_add(1, Ordering::Relaxed);
+        let body = reply.strip_prefix(b"-").unwrap_or(reply);
+        let end = body
+            .iter()
+            .position(|&b| b == b' ' || b == b'\r')
+            .unwrap_or(body.len());
+        let code = String::from_utf8_lossy(&body[..end]);
+        if let Ok(mut m) = self.codes.lock() {
+            if let Some(n) = m.get_mut(code.as_ref()) {
+                *n += 1;
+            } else if m.len() < Self::MAX_CODES {
+                m.insert(code.into_owned(), 1);
+            }
+        }
+    }
+
+    /// Every code and its count, by code.
+    pub fn codes(&self) -> Vec<(String, u64)> {
+        self.codes
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default()
+    }
+
+    /// All error replies (INFO's `total_error_replies`).
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// CONFIG RESETSTAT.
+    pub fn reset(&self) {
+        self.total.store(0, Ordering::Relaxed);
+        if let Ok(mut m) = self.codes.lock() {
+            m.clear();
+        }
+    }
 }
 
 impl Shared {
@@ -213,6 +269,7 @@ impl Shared {
             fd_limited: AtomicBool::new(false),
             pubsub: PubSub::default(),
             scripts: Scripts::default(),
+            errors: ErrorStats::default(),
             calls: (0..threads)
                 .map(|_| {
                     (0..super::cmd::count())

@@ -638,7 +638,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
         "stats" => {
             let k = ctx.ks.space.stats;
             format!(
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nclient_output_buffer_limit_disconnections:{}\r\nclient_idle_timeout_disconnections:{}\r\ntotal_error_replies:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nclient_output_buffer_limit_disconnections:{}\r\nclient_idle_timeout_disconnections:{}\r\ntotal_error_replies:{}\r\n",
                 st.connections.load(Ordering::Relaxed),
                 st.commands.load(Ordering::Relaxed),
                 st.net_in.load(Ordering::Relaxed),
@@ -651,6 +651,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
                 ctx.srv.pubsub.numpat(),
                 st.output_disconnects.load(Ordering::Relaxed),
                 st.timeouts.load(Ordering::Relaxed),
+                srv.errors.total(),
             )
         }
         "replication" => "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nrepl_backlog_active:0\r\n".to_string(),
@@ -659,7 +660,13 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
             format!("# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n")
         }
         "modules" => "# Modules\r\n".to_string(),
-        "errorstats" => "# Errorstats\r\n".to_string(),
+        "errorstats" => {
+            let mut s = "# Errorstats\r\n".to_string();
+            for (code, n) in srv.errors.codes() {
+                s.push_str(&format!("errorstat_{code}:count={n}\r\n"));
+            }
+            s
+        }
         "cluster" => "# Cluster\r\ncluster_enabled:0\r\n".to_string(),
         "keyspace" => {
             let mut s = "# Keyspace\r\n".to_string();

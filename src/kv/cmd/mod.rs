@@ -338,6 +338,10 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
     if argv.is_empty() {
         return;
     }
+    if ctx.sess.watch_stale {
+        ctx.sess.watch_stale = false;
+        transactions::unwatch_all(ctx);
+    }
     let in_multi = ctx.sess.multi.is_some();
     let (idx, spec) = match resolve(argv, ctx.out) {
         Some(s) => s,

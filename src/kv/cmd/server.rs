@@ -565,6 +565,7 @@ fn config(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                 c.store(0, Ordering::Relaxed);
             }
             ctx.ks.space.stats = Default::default();
+            ctx.srv.errors.reset();
             ctx.out.ok();
         }
         "rewrite" => ctx

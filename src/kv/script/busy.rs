@@ -3,9 +3,10 @@
 //! Other event loops find the store locked and, seeing the busy flag,
 //! answer their clients here instead of waiting; the script's own loop does
 //! the same for its other clients from the script's count hook, through
-//! [`LoopIo`]. Only `SCRIPT KILL`, `FUNCTION KILL` and `QUIT` do something;
-//! every other command gets Redis's `-BUSY` error.
+//! [`LoopIo`]. Only `SCRIPT KILL`, `QUIT` and the transaction commands do
+//! something; every other command gets Redis's `-BUSY` error.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use mio::net::TcpListener as MioListener;
@@ -19,27 +20,69 @@ use crate::kv::server::{Clients, LISTENER, WAKER, drive, max_buffer};
 use crate::kv::session::Session;
 use crate::kv::shared::Shared;
 
-/// Answer one command while a script is busy.
+/// Answer one command while a script is busy. As in Redis, the
+/// transaction commands still work (so a pipelined MULTI ... EXEC never runs
+/// half): MULTI opens one, a refused command inside it dooms it, EXEC then
+/// answers `-EXECABORT` and DISCARD drops it; watches are let go (UNWATCH,
+/// DISCARD, EXEC) when the client next reaches the store.
 pub fn answer(srv: &Shared, sess: &mut Session, out: &mut Out, line: bool, argv: &[&[u8]]) {
     let is = |i: usize, w: &str| {
         argv.get(i)
             .is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()))
     };
-    let reply: Result<(), &str> = if is(0, "script") && is(1, "kill") && argv.len() == 2 {
+    let leave_multi = |sess: &mut Session| {
+        sess.multi = None;
+        sess.multi_error = false;
+        sess.handle.in_multi.store(false, Ordering::Relaxed);
+        sess.watch_stale = !sess.watched.is_empty();
+    };
+    let reply: Result<(), String> = if is(0, "script") && is(1, "kill") && argv.len() == 2 {
         match srv.scripts.kill() {
             Kill::Ok => Ok(()),
-            Kill::NotBusy => Err(NOTBUSY),
-            Kill::Unkillable => Err(UNKILLABLE),
+            Kill::NotBusy => Err(NOTBUSY.into()),
+            Kill::Unkillable => Err(UNKILLABLE.into()),
         }
     } else if is(0, "quit") {
         sess.close = true;
         Ok(())
+    } else if line {
+        Err(BUSY.into())
+    } else if is(0, "multi") && argv.len() == 1 {
+        if sess.multi.is_some() {
+            Err("ERR MULTI calls can not be nested".into())
+        } else {
+            sess.multi = Some(Vec::new());
+            sess.multi_error = false;
+            sess.handle.in_multi.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+    } else if (is(0, "exec") || is(0, "discard")) && argv.len() == 1 {
+        match (sess.multi.is_some(), is(0, "exec")) {
+            (false, true) => Err("ERR EXEC without MULTI".into()),
+            (false, false) => Err("ERR DISCARD without MULTI".into()),
+            (true, exec) => {
+                leave_multi(sess);
+                if exec {
+                    Err(format!(
+                        "EXECABORT Transaction discarded because of: {BUSY}"
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    } else if is(0, "unwatch") && argv.len() == 1 {
+        sess.watch_stale = !sess.watched.is_empty();
+        Ok(())
     } else {
-        Err(BUSY)
+        if sess.multi.is_some() {
+            sess.multi_error = true; // as Redis's flagTransaction
+        }
+        Err(BUSY.into())
     };
     match (line, reply) {
         (false, Ok(())) => out.ok(),
-        (false, Err(e)) => out.err(e),
+        (false, Err(e)) => out.err(&e),
         (true, Ok(())) => out.buf.extend_from_slice(b"OK\n"),
         (true, Err(e)) => out.buf.extend_from_slice(format!("ERR {e}\n").as_bytes()),
     }

@@ -237,7 +237,11 @@ fn run_commands(
         if line {
             cmd::line::execute(&mut ctx, argv);
         } else {
+            let at = ctx.out.buf.len();
             cmd::dispatch(&mut ctx, argv);
+            if ctx.out.buf.get(at) == Some(&b'-') {
+                sh.errors.count(&ctx.out.buf[at..]);
+            }
         }
     });
     if n > 0 {
