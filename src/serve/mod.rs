@@ -48,16 +48,22 @@ use crate::transport::unix::{self, UnixAddr};
 pub fn listen_and_serve_tcp(addr: SocketAddr, cfg: &TcpConfig) -> Result<()> {
     let listener = net::bind_tcp(addr)?;
     let local = listener.local_addr()?;
+    // Signals are caught before the listening line: whoever reads it may
+    // signal at once.
+    let shutdown = Shutdown::new();
+    shutdown.stop_on_signals()?;
     announce(cfg, local.to_string(), "tcp", net::loopback_note(&local));
-    serve_stream(listener.into(), cfg)
+    serve_stream(listener.into(), shutdown, cfg)
 }
 
 /// `netkit serve unix`: bind the socket (replacing a stale file), print the
 /// listening line, serve; the socket file is removed at the end.
 pub fn listen_and_serve_unix(addr: &UnixAddr, mode: Option<u32>, cfg: &TcpConfig) -> Result<()> {
     let (listener, file) = unix::bind_listener(addr, mode)?;
+    let shutdown = Shutdown::new();
+    shutdown.stop_on_signals()?;
     announce(cfg, addr.to_string(), "unix", None);
-    let r = serve_stream(listener.into(), cfg);
+    let r = serve_stream(listener.into(), shutdown, cfg);
     drop(file);
     r
 }
@@ -69,6 +75,8 @@ pub fn listen_and_serve_unix_dgram(
     cfg: &UdpConfig,
 ) -> Result<()> {
     let (socket, file) = unix::bind_datagram(addr, mode)?;
+    let shutdown = Shutdown::new();
+    shutdown.stop_on_signals()?;
     cfg.log.announce(&Listening {
         addr: addr.to_string(),
         proto: "unixgram",
@@ -76,8 +84,6 @@ pub fn listen_and_serve_unix_dgram(
         tls_sha256: None,
         note: None,
     });
-    let shutdown = Shutdown::new();
-    shutdown.stop_on_signals()?;
     let started = Instant::now();
     let r = udp::run(socket, shutdown, cfg);
     drop(file);
@@ -118,9 +124,7 @@ fn announce(cfg: &TcpConfig, addr: String, proto: &str, note: Option<&str>) {
     });
 }
 
-fn serve_stream(listener: Listener, cfg: &TcpConfig) -> Result<()> {
-    let shutdown = Shutdown::new();
-    shutdown.stop_on_signals()?;
+fn serve_stream(listener: Listener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<()> {
     let started = Instant::now();
     let summary = tcp::run(listener, shutdown, cfg)?;
     cfg.log.summary(&summary, started.elapsed(), "connections");
@@ -131,6 +135,8 @@ fn serve_stream(listener: Listener, cfg: &TcpConfig) -> Result<()> {
 pub fn listen_and_serve_udp(addr: SocketAddr, cfg: &UdpConfig) -> Result<()> {
     let socket = net::bind_udp(addr)?;
     let local = socket.local_addr()?;
+    let shutdown = Shutdown::new();
+    shutdown.stop_on_signals()?;
     cfg.log.announce(&Listening {
         addr: local.to_string(),
         proto: "udp",
@@ -138,8 +144,6 @@ pub fn listen_and_serve_udp(addr: SocketAddr, cfg: &UdpConfig) -> Result<()> {
         tls_sha256: None,
         note: net::loopback_note(&local),
     });
-    let shutdown = Shutdown::new();
-    shutdown.stop_on_signals()?;
     let started = Instant::now();
     let summary = udp::run(socket, shutdown, cfg)?;
     cfg.log.summary(&summary, started.elapsed(), "datagrams");
