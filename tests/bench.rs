@@ -142,12 +142,17 @@ fn connect_counts_connections_the_server_saw() {
     let r = bench::run(&c).expect("bench");
     assert!(r.ops() > 0);
     assert_ordered(&r.latency.expect("percentiles"));
-    // The server also saw the probe connection made before measuring; the
-    // last few may still sit in its backlog (connected, never accepted) when
-    // it is stopped, so it can have seen a few fewer, never more.
+    // The server saw every connection: the measured ones and the first
+    // check (there is no warm-up here). The bench waits for its in-process
+    // server to accept what still sits in the backlog before stopping it,
+    // however loaded the machine.
     let seen = r.server.clone().expect("summary").connections;
-    assert!(seen <= r.ops() + 1, "{seen} > {} + 1", r.ops());
-    assert!(seen + 16 >= r.ops(), "{seen} far below {}", r.ops());
+    assert_eq!(r.opened, r.ops() + 1);
+    assert_eq!(
+        seen, r.opened,
+        "client opened {}, server saw {seen}",
+        r.opened
+    );
 }
 
 #[test]

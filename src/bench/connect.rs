@@ -31,7 +31,11 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
         })?);
     }
     let results = supervise(cfg, &clock, &meter, workers)?;
-    super::latency::report(cfg, target, results)
+    // The first check above, then every connection of every worker.
+    let opened = 1 + results.iter().map(|(f, _)| f.opened).sum::<u64>();
+    let mut report = super::latency::report(cfg, target, results)?;
+    report.opened = opened;
+    Ok(report)
 }
 
 fn connect_loop(
@@ -66,6 +70,7 @@ fn connect_loop(
             ))
         })?;
         let t1 = Instant::now();
+        fig.opened += 1;
         let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
         drop(stream);
         if t0 >= clock.measure {

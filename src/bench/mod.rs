@@ -61,8 +61,9 @@ pub fn run(cfg: &BenchConfig) -> Result<Report> {
         Kind::Connect => connect::run(cfg, &target),
         Kind::Udp => udp::run(cfg, &target),
     };
+    let opened = result.as_ref().map_or(0, |r| r.opened);
     let summary = match server {
-        Some(s) => Some(s.stop()?),
+        Some(s) => Some(s.stop(opened, cfg.timeout)?),
         None => None,
     };
     let mut report = result?;

@@ -2,14 +2,17 @@
 //! no target is given: discard, source or echo over TCP, echo over UDP.
 
 use std::net::{SocketAddr, TcpListener};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 
 use super::{BenchConfig, Direction, Kind, SOCKET_BUFFER, spawn_named};
 use crate::log::{Level, Log, Summary};
 use crate::net::{self, StreamOptions};
+use crate::serve::tcp::Counters;
 use crate::serve::{self, TcpConfig, TcpMode, UdpConfig, UdpMode};
 use crate::shutdown::Shutdown;
 
@@ -19,6 +22,8 @@ pub struct InProcess {
     pub addr: SocketAddr,
     shutdown: Shutdown,
     handle: JoinHandle<Result<Summary>>,
+    /// The TCP server's running totals (none for UDP).
+    counters: Option<Arc<Counters>>,
 }
 
 impl InProcess {
@@ -49,6 +54,7 @@ impl InProcess {
                 addr,
                 shutdown,
                 handle,
+                counters: None,
             });
         }
         let mode = match (cfg.kind, cfg.direction) {
@@ -68,17 +74,33 @@ impl InProcess {
             log: quiet,
             ..TcpConfig::default()
         };
-        let s = shutdown.clone();
-        let handle = spawn_named("bench-server", move || serve::tcp::run(listener, s, &scfg))?;
+        let (s, counters) = (shutdown.clone(), Arc::new(Counters::default()));
+        let c = counters.clone();
+        let handle = spawn_named("bench-server", move || {
+            serve::tcp::run_counted(listener, s, &scfg, c)
+        })?;
         Ok(InProcess {
             addr,
             shutdown,
             handle,
+            counters: Some(counters),
         })
     }
 
-    /// Stop it and return what it counted.
-    pub fn stop(self) -> Result<Summary> {
+    /// Stop it and return what it counted. A TCP server is first given up
+    /// to `patience` to accept the `opened` connections the client made:
+    /// the last ones may still wait in its backlog (a loaded machine leaves
+    /// thousands there), and a stop would reset them uncounted.
+    pub fn stop(self, opened: u64, patience: Duration) -> Result<Summary> {
+        if let Some(c) = &self.counters {
+            let deadline = Instant::now() + patience;
+            while c.connections.load(Ordering::Acquire) < opened
+                && Instant::now() < deadline
+                && !self.handle.is_finished()
+            {
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
         self.shutdown.trigger();
         self.handle
             .join()

@@ -186,6 +186,7 @@ fn exchange(
         received: udp.received * cfg.size as u64,
         measured: udp.received * cfg.size as u64,
         ops: udp.received,
+        opened: 0,
         secs: last_send
             .saturating_duration_since(clock.measure)
             .as_secs_f64(),

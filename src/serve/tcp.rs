@@ -78,6 +78,18 @@ pub type Handler = Arc<dyn Fn(&mut Conn) -> End + Send + Sync>;
 
 /// Serve TCP on an already bound listener until `shutdown` (or `--count`).
 pub fn run(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
+    run_counted(listener, shutdown, cfg, Arc::default())
+}
+
+/// `run`, with the running totals in `counters`, so the caller can watch
+/// them while the server runs (bench waits until its in-process server has
+/// accepted every connection it made before stopping it).
+pub fn run_counted(
+    listener: TcpListener,
+    shutdown: Shutdown,
+    cfg: &TcpConfig,
+    counters: Arc<Counters>,
+) -> Result<Summary> {
     let max_frame = cfg.max_frame;
     let dump = cfg.hexdump.clone();
     let handler: Handler = match cfg.mode {
@@ -87,7 +99,7 @@ pub fn run(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result
             let tap = conn_tap(&dump, c);
             services::discard_tapped(c, tap.as_ref())
         }),
-        TcpMode::Echo => return serve_accepted(listener, shutdown, cfg, None),
+        TcpMode::Echo => return serve_accepted(listener, shutdown, cfg, None, counters),
         TcpMode::Upper => Arc::new(services::upper),
         TcpMode::Discard => Arc::new(services::discard),
         TcpMode::Source => Arc::new(services::source),
@@ -109,7 +121,7 @@ pub fn run(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result
             Arc::new(move |c: &mut Conn| chat::serve(c, &room))
         }
     };
-    accept_loop(listener, shutdown, cfg, handler)
+    serve_accepted(listener, shutdown, cfg, Some(handler), counters)
 }
 
 /// The hexdump tap of one connection, when `--hexdump` is on.
@@ -183,16 +195,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-#[derive(Default)]
-struct Totals {
-    connections: AtomicU64,
+/// A server's running totals.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Connections accepted and admitted so far.
+    pub connections: AtomicU64,
     rejected: AtomicU64,
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
 }
 
-impl Totals {
-    fn summary(&self) -> Summary {
+impl Counters {
+    /// The totals so far.
+    pub fn summary(&self) -> Summary {
         Summary {
             connections: self.connections.load(Ordering::Relaxed),
             rejected: self.rejected.load(Ordering::Relaxed),
@@ -259,7 +274,7 @@ pub fn accept_loop(
     cfg: &TcpConfig,
     handler: Handler,
 ) -> Result<Summary> {
-    serve_accepted(listener, shutdown, cfg, Some(handler))
+    serve_accepted(listener, shutdown, cfg, Some(handler), Arc::default())
 }
 
 /// Accept, admit and count clients; each runs `handler` on its own thread,
@@ -269,10 +284,10 @@ fn serve_accepted(
     shutdown: Shutdown,
     cfg: &TcpConfig,
     handler: Option<Handler>,
+    totals: Arc<Counters>,
 ) -> Result<Summary> {
     wake_accept_on_shutdown(&listener, &shutdown)?;
     let live = Arc::new(Live::default());
-    let totals = Arc::new(Totals::default());
     let mut workers = match handler {
         Some(_) => None,
         None => {

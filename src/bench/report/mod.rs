@@ -33,6 +33,8 @@ pub struct StreamFigures {
     pub measured: u64,
     /// Operations in the measured window (round trips, connections).
     pub ops: u64,
+    /// Connections this worker opened, warm-up included (connect).
+    pub opened: u64,
     /// Length of this stream's measured window in seconds.
     pub secs: f64,
 }
@@ -142,6 +144,10 @@ pub struct Report {
     pub udp: Option<UdpFigures>,
     /// The in-process server's own count, to compare with the client's.
     pub server: Option<Summary>,
+    /// TCP connections the client opened in all (warm-up and the first
+    /// check included): the in-process server is stopped only once it has
+    /// accepted that many, so its count is complete.
+    pub opened: u64,
 }
 
 impl Report {
@@ -159,6 +165,11 @@ impl Report {
             latency: None,
             udp: None,
             server: None,
+            opened: match cfg.kind {
+                Kind::Throughput => cfg.streams as u64,
+                Kind::Latency => cfg.connections as u64,
+                Kind::Connect | Kind::Udp => 0,
+            },
         }
     }
 
