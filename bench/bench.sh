@@ -91,7 +91,7 @@ nk_serve udp --echo; udp_addr=$ADDR
 ipu=$(free_port)
 iperf_server "$ipu"
 iperf3 -u -b 0 -l 1400 -c 127.0.0.1 -p "$ipu" -t "$T" -J >"$TMP/ipu"
-nk_pps=$(json 'v["packets_per_s"]' <"$TMP/udp")
+nk_pps=$(json 'v["datagrams_per_s"]' <"$TMP/udp")
 nk_loss=$(json 'v["loss_percent"]' <"$TMP/udp")
 ip_pps=$(json 'v["end"]["sum"]["packets"]/v["end"]["sum"]["seconds"]' <"$TMP/ipu")
 ip_loss=$(json 'v["end"]["sum"]["lost_percent"]' <"$TMP/ipu")

@@ -62,8 +62,16 @@ fn run(cli: Cli) -> Result<()> {
         },
         Command::Bench(args) => {
             let cfg = BenchConfig::try_from(args)?;
-            let report = bench::run(&cfg)?;
-            Ok(bench::report::print(&report, cfg.output)?)
+            match bench::run(&cfg) {
+                Ok(report) => Ok(bench::report::print(&report, cfg.output)?),
+                Err(e) => {
+                    // A --json consumer reads one object on stdout either way.
+                    if cfg.output != bench::Output::Text {
+                        println!("{}", bench::report::error_json(&cfg, &e));
+                    }
+                    Err(e)
+                }
+            }
         }
         Command::Completions { shell } => {
             std::io::stdout().write_all(&cli::completion_script(shell))?;

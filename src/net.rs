@@ -66,6 +66,16 @@ pub fn split_host_port(s: &str) -> Result<(String, Option<String>)> {
     }
 }
 
+/// `host:port` as users write it: an IPv6 address in brackets (`[::1]:80`).
+pub fn host_port(host: &str, port: u16) -> String {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// Resolve `host` and `port` to every address it names, filtered by `family`.
 pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -250,7 +260,10 @@ pub fn connect_tcp(host: &str, port: u16, opts: &ConnectOptions) -> Result<TcpSt
     } else {
         format!(" ({addr})")
     };
-    Err(anyhow::Error::new(err).context(format!("cannot connect to {host}:{port}{tried}")))
+    Err(anyhow::Error::new(err).context(format!(
+        "cannot connect to {}{tried}",
+        host_port(host, port)
+    )))
 }
 
 /// A UDP socket connected to the first address of `host:port` that works.
@@ -267,7 +280,7 @@ pub fn connect_udp(host: &str, port: u16, opts: &ConnectOptions) -> Result<UdpSo
         }
     }
     let err = last.unwrap_or_else(|| io::Error::other("no address to try"));
-    Err(anyhow::Error::new(err).context(format!("cannot reach {host}:{port} over UDP")))
+    Err(anyhow::Error::new(err).context(format!("cannot reach {} over UDP", host_port(host, port))))
 }
 
 #[cfg(test)]
@@ -307,6 +320,14 @@ mod tests {
         assert!(listen_addr("x", None).is_err());
         assert!(listen_addr("127.0.0.1:1", Some("::1")).is_err());
         assert!(listen_addr("::1", None).is_err());
+    }
+
+    #[test]
+    fn ipv6_hosts_are_bracketed() {
+        assert_eq!(host_port("::1", 80), "[::1]:80");
+        assert_eq!(host_port("[::1]", 80), "[::1]:80");
+        assert_eq!(host_port("127.0.0.1", 80), "127.0.0.1:80");
+        assert_eq!(host_port("localhost", 7), "localhost:7");
     }
 
     #[test]

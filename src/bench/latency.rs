@@ -35,6 +35,11 @@ const NEEDS: &str = "latency needs an echo server (netkit serve --echo)";
 
 /// Requests in flight per connection in open-loop mode, at most.
 const MAX_IN_FLIGHT: usize = 1 << 20;
+/// The largest closed-loop message sent with a blocking write before its
+/// reply is read. A larger one fills both socket buffers while the echo
+/// server waits for room to answer: it goes through `mux`, which reads
+/// the reply while the request is still being written.
+const BLOCKING_MAX: usize = 64 * 1024;
 
 /// Run a latency bench against `target`.
 pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
@@ -49,8 +54,9 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
     }
     let clock = Clock::new(cfg);
     let cores = thread::available_parallelism().map_or(2, |n| n.get());
-    if cfg.rate.is_none() && streams.len() > cores {
-        return multiplexed(cfg, target, streams, clock, meter, cores);
+    if cfg.rate.is_none() && (streams.len() > cores || cfg.size > BLOCKING_MAX) {
+        let threads = cores.min(streams.len());
+        return multiplexed(cfg, target, streams, clock, meter, threads);
     }
     let mut workers = Vec::with_capacity(streams.len());
     for (id, stream) in streams.into_iter().enumerate() {
@@ -177,7 +183,8 @@ fn open_loop(
     per_second: f64,
 ) -> Result<(StreamFigures, Histogram<u64>)> {
     let period = Duration::from_secs_f64(1.0 / per_second);
-    let (tx, rx) = sync_channel::<Instant>(MAX_IN_FLIGHT);
+    // (intended send time, actual send time) of each request in flight.
+    let (tx, rx) = sync_channel::<(Instant, Instant)>(MAX_IN_FLIGHT);
     let mut writer = stream.try_clone().context("cannot clone the stream")?;
     let req = request(id, cfg.size);
     let (clock2, target2) = (*clock, target.clone());
@@ -188,13 +195,15 @@ fn open_loop(
         loop {
             // Spread connections over the period so they do not send in bursts.
             let intended = clock2.start + period.mul_f64(f64::from(k) + id as f64 / 1024.0);
-            if clock2.over(intended) {
+            // Stop at -t in real time too: a rate the machine cannot keep
+            // leaves the schedule behind the clock, and the report says so.
+            if clock2.over(intended) || clock2.over(Instant::now()) {
                 break;
             }
             wait_until(intended);
             write_req(&mut writer, &req2, &target2)?;
             sent += 1;
-            if tx.send(intended).is_err() {
+            if tx.send((intended, Instant::now())).is_err() {
                 break; // the reader failed; its error is reported
             }
             k = k.saturating_add(1);
@@ -210,7 +219,7 @@ fn open_loop(
     };
     let mut last = clock.measure;
     let mut failure = None;
-    for intended in rx.iter() {
+    for (intended, sent_at) in rx.iter() {
         if let Err(e) = read_reply(&mut reader, &mut reply, cfg.timeout, target)
             .and_then(|()| check(&req, &reply, target))
         {
@@ -220,7 +229,10 @@ fn open_loop(
         let now = Instant::now();
         fig.sent += req.len() as u64;
         fig.received += reply.len() as u64;
-        if intended >= clock.measure {
+        // Requests sent in the measured window count, each timed from when
+        // it should have gone: a client or server that falls behind the
+        // schedule shows in every request it delays.
+        if sent_at >= clock.measure {
             hist.saturating_record(nanos(now.saturating_duration_since(intended)).max(1));
             fig.ops += 1;
             fig.measured += 2 * req.len() as u64;

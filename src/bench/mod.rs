@@ -86,8 +86,7 @@ impl Target {
     pub fn describe(&self) -> String {
         match self {
             Target::Local(a) => a.to_string(),
-            Target::Remote(h, p, _) if h.contains(':') => format!("[{h}]:{p}"),
-            Target::Remote(h, p, _) => format!("{h}:{p}"),
+            Target::Remote(h, p, _) => net::host_port(h, *p),
         }
     }
 

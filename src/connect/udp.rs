@@ -60,17 +60,16 @@ pub fn run(cfg: &ConnectConfig) -> Result<()> {
                     std::io::ErrorKind::ConnectionRefused,
                 ))
                 .context(format!(
-                    "{}:{}: port unreachable (nothing listens there)",
-                    cfg.host, cfg.port
+                    "{}: port unreachable (nothing listens there)",
+                    net::host_port(&cfg.host, cfg.port)
                 )));
             }
         }
     }
     if replies == 0 {
         return Err(Failure::NoReply(format!(
-            "no reply from {}:{} within {}",
-            cfg.host,
-            cfg.port,
+            "no reply from {} within {}",
+            net::host_port(&cfg.host, cfg.port),
             crate::units::format_duration(cfg.reply_timeout)
         ))
         .into());

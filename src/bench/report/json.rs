@@ -22,18 +22,30 @@ impl Percentiles {
 }
 
 impl Report {
-    /// The one-object JSON summary.
+    /// The one-object JSON summary. Names and units are netkit's one schema:
+    /// `peer`, `bytes_in`/`bytes_out` (warm-up included, as the server
+    /// counts them), `duration_s` (the measured window), `error` on failure.
     pub fn json(&self) -> Value {
+        let sum = |f: fn(&super::StreamFigures) -> u64| self.streams.iter().map(f).sum::<u64>();
         let mut v = json!({
             "event": "summary",
             "kind": self.kind.name(),
-            "target": self.target,
+            "peer": self.target,
             "in_process": self.in_process,
             "size": self.size,
-            "seconds": self.secs,
-            "warmup_seconds": self.warmup.as_secs_f64(),
+            "duration_s": self.secs,
+            "warmup_s": self.warmup.as_secs_f64(),
+            "bytes_out": sum(|s| s.sent),
+            "bytes_in": sum(|s| s.received),
         });
         let obj = v.as_object_mut().expect("a json object");
+        if let (Some(asked), Some(got), Some(met)) =
+            (self.rate_asked, self.rate_achieved(), self.rate_met())
+        {
+            obj.insert("rate_asked".into(), json!(asked));
+            obj.insert("rate_achieved".into(), json!(got));
+            obj.insert("rate_met".into(), json!(met));
+        }
         match self.kind {
             Kind::Throughput => {
                 let dir = match self.direction {
@@ -48,10 +60,10 @@ impl Report {
                     .map(|s| {
                         json!({
                             "id": s.id,
-                            "bytes": s.measured,
-                            "bytes_sent": s.sent,
-                            "bytes_received": s.received,
-                            "seconds": s.secs,
+                            "bytes_measured": s.measured,
+                            "bytes_out": s.sent,
+                            "bytes_in": s.received,
+                            "duration_s": s.secs,
                             "gbit_s": s.bits_per_sec() / 1e9,
                             "gib_s": s.bits_per_sec() / 8.0 / GIB,
                         })
@@ -61,9 +73,7 @@ impl Report {
                 obj.insert(
                     "total".into(),
                     json!({
-                        "bytes": self.measured_bytes(),
-                        "bytes_sent": self.streams.iter().map(|s| s.sent).sum::<u64>(),
-                        "bytes_received": self.streams.iter().map(|s| s.received).sum::<u64>(),
+                        "bytes_measured": self.measured_bytes(),
                         "gbit_s": self.bits_per_sec() / 1e9,
                         "gib_s": self.bits_per_sec() / 8.0 / GIB,
                     }),
@@ -81,13 +91,13 @@ impl Report {
             }
             Kind::Udp => {
                 if let Some(u) = self.udp {
-                    obj.insert("packets_sent".into(), json!(u.sent));
-                    obj.insert("packets_received".into(), json!(u.received));
+                    obj.insert("datagrams_out".into(), json!(u.sent));
+                    obj.insert("datagrams_in".into(), json!(u.received));
                     obj.insert("lost".into(), json!(u.lost()));
                     obj.insert("loss_percent".into(), json!(u.loss_percent()));
                     obj.insert("reordered".into(), json!(u.reordered));
                     obj.insert("duplicates".into(), json!(u.duplicates));
-                    obj.insert("packets_per_s".into(), json!(self.ops_per_sec()));
+                    obj.insert("datagrams_per_s".into(), json!(self.ops_per_sec()));
                     obj.insert(
                         "gbit_s".into(),
                         json!(rate(u.received as f64 * self.size as f64 * 8.0, self.secs) / 1e9),
@@ -111,4 +121,21 @@ impl Report {
         }
         v
     }
+}
+
+/// The summary of a run that failed: what was asked and the error, so a
+/// `--json` consumer always reads one object.
+pub fn error_json(cfg: &crate::bench::BenchConfig, err: &anyhow::Error) -> Value {
+    let peer = cfg
+        .target
+        .as_ref()
+        .map(|(h, p)| crate::net::host_port(h, *p));
+    json!({
+        "event": "summary",
+        "kind": cfg.kind.name(),
+        "peer": peer,
+        "in_process": cfg.target.is_none(),
+        "error": format!("{err:#}"),
+        "exit_code": crate::error::exit_code(err),
+    })
 }

@@ -132,14 +132,17 @@ fn ops_name(kind: Kind) -> &'static str {
     }
 }
 
-/// The `--interval` rows: text on stdout, or NDJSON flushed line by line.
+/// The `--interval` rows: text on stdout, or, with `--json` or
+/// `--json-stream`, NDJSON flushed line by line (stdout then holds nothing
+/// but JSON objects, the summary last).
 pub struct IntervalRows {
     every: Option<Duration>,
     kind: Kind,
     output: Output,
     origin: Instant,
     from: Instant,
-    bytes: u64,
+    sent: u64,
+    received: u64,
     ops: u64,
 }
 
@@ -157,7 +160,8 @@ impl IntervalRows {
             output: cfg.output,
             origin,
             from: origin,
-            bytes: 0,
+            sent: 0,
+            received: 0,
             ops: 0,
         }
     }
@@ -179,33 +183,37 @@ impl IntervalRows {
     pub fn finish(&mut self, meter: &Meter, now: Instant) {
         let Some(every) = self.every else { return };
         let pending = meter.ops.load(Ordering::Relaxed) > self.ops
-            || meter.sent.load(Ordering::Relaxed) + meter.received.load(Ordering::Relaxed)
-                > self.bytes;
+            || meter.sent.load(Ordering::Relaxed) > self.sent
+            || meter.received.load(Ordering::Relaxed) > self.received;
         if now > self.from && (pending || now - self.from >= every / 10) {
             self.emit(&ProgressBar::hidden(), meter, now);
         }
     }
 
     fn emit(&mut self, bar: &ProgressBar, meter: &Meter, to: Instant) {
-        let bytes = meter.sent.load(Ordering::Relaxed) + meter.received.load(Ordering::Relaxed);
+        let sent = meter.sent.load(Ordering::Relaxed);
+        let received = meter.received.load(Ordering::Relaxed);
         let ops = meter.ops.load(Ordering::Relaxed);
-        let (db, dops) = (
-            bytes.saturating_sub(self.bytes),
+        let (d_out, d_in, dops) = (
+            sent.saturating_sub(self.sent),
+            received.saturating_sub(self.received),
             ops.saturating_sub(self.ops),
         );
+        let db = d_out + d_in;
         let start = self.from.duration_since(self.origin).as_secs_f64();
         let end = to.duration_since(self.origin).as_secs_f64();
         let secs = end - start;
         self.from = to;
-        self.bytes = bytes;
-        self.ops = ops;
+        (self.sent, self.received, self.ops) = (sent, received, ops);
         let line = match self.output {
-            Output::JsonStream => json!({
+            Output::JsonStream | Output::Json => json!({
                 "event": "interval",
                 "kind": self.kind.name(),
                 "start_s": start,
                 "end_s": end,
-                "bytes": db,
+                "duration_s": secs,
+                "bytes_out": d_out,
+                "bytes_in": d_in,
                 "gbit_s": rate(db as f64 * 8.0, secs) / 1e9,
                 "ops": dops,
                 "ops_per_s": rate(dops as f64, secs),

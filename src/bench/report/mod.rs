@@ -10,6 +10,7 @@ mod json;
 mod live;
 mod table;
 
+pub use json::error_json;
 pub use live::{BarState, IntervalRows, progress_bar, update_bar};
 
 use std::io::Write;
@@ -148,7 +149,12 @@ pub struct Report {
     /// check included): the in-process server is stopped only once it has
     /// accepted that many, so its count is complete.
     pub opened: u64,
+    /// `--rate`: requests or datagrams per second asked for.
+    pub rate_asked: Option<f64>,
 }
+
+/// A rate counts as met when the run came within this fraction of it.
+const RATE_MET: f64 = 0.97;
 
 impl Report {
     /// A report with no figures yet.
@@ -170,7 +176,25 @@ impl Report {
                 Kind::Latency => cfg.connections as u64,
                 Kind::Connect | Kind::Udp => 0,
             },
+            rate_asked: cfg.rate,
         }
+    }
+
+    /// With `--rate`: what the run achieved per second (latency: requests
+    /// answered; udp: datagrams sent).
+    pub fn rate_achieved(&self) -> Option<f64> {
+        self.rate_asked?;
+        Some(match self.udp {
+            Some(u) => rate(u.sent as f64, self.secs),
+            None => self.ops_per_sec(),
+        })
+    }
+
+    /// With `--rate`: false when the machine or the server could not keep
+    /// the rate (the run still stopped at `-t`; latencies are measured from
+    /// the intended send times, so the backlog shows in them).
+    pub fn rate_met(&self) -> Option<bool> {
+        Some(self.rate_achieved()? >= RATE_MET * self.rate_asked?)
     }
 
     /// Bytes moved in the measured window, all streams.

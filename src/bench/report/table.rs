@@ -54,6 +54,19 @@ impl Report {
                 p.count
             ));
         }
+        if let (Some(asked), Some(got), Some(false)) =
+            (self.rate_asked, self.rate_achieved(), self.rate_met())
+        {
+            let what = if self.kind == Kind::Udp {
+                "sent"
+            } else {
+                "answered"
+            };
+            out.push_str(&format!(
+                "rate not met: {what} {got:.0}/s of the {asked:.0}/s asked (the client, the server or \
+                 the machine cannot go faster; latencies count from the intended send times)\n"
+            ));
+        }
         if let Some(s) = &self.server {
             out.push_str(&format!(
                 "server counted: {} in ({} bytes), {} out ({} bytes), {} {}\n",
