@@ -12,6 +12,7 @@
 //! - `log`: stderr diagnostics: the listening line, `-v` records, summaries, JSON.
 //! - `pipe` and `zerocopy`: the two-way stdin/stdout pipe and the fastest byte copy.
 //! - `sys`: process-wide OS settings (the open-file limit).
+//! - `udpio`: batched UDP I/O (recvmmsg/sendmmsg, GRO/GSO) for the hot paths.
 //! - `serve`: TCP and UDP servers, one module per mode family.
 //! - `connect`: the TCP pipe client, the interactive prompt, the UDP client and the port probe.
 //! - `term`: the terminal's single owner: key decoding, line editor, screen model, prompt.
@@ -33,5 +34,6 @@ pub mod serve;
 pub mod shutdown;
 pub mod sys;
 pub mod term;
+pub mod udpio;
 pub mod units;
 pub mod zerocopy;

@@ -124,6 +124,12 @@ pub fn listen_addr(spec: &str, bind: Option<&str>) -> Result<SocketAddr> {
     Ok(addrs[0])
 }
 
+/// The address as people write it: an IPv4 client of a `::` listener
+/// (`::ffff:127.0.0.2`) becomes plain IPv4 (`127.0.0.2`).
+pub fn canonical(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}
+
 /// A note for the listening line when other hosts cannot reach the server.
 pub fn loopback_note(addr: &SocketAddr) -> Option<&'static str> {
     addr.ip()
@@ -145,11 +151,13 @@ pub fn bind_tcp(addr: SocketAddr) -> Result<TcpListener> {
     Ok(socket.into())
 }
 
-/// Bind a UDP socket.
+/// Bind a UDP socket exclusively: no `SO_REUSEADDR` or `SO_REUSEPORT`, so
+/// the bind fails while anyone else holds the port, and nobody can bind it
+/// next to this socket and take its datagrams (`serve::udp_sockets` adds
+/// this process's own sockets afterwards).
 pub fn bind_udp(addr: SocketAddr) -> Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
         .context("cannot create a UDP socket")?;
-    socket.set_reuse_address(true)?;
     socket
         .bind(&addr.into())
         .with_context(|| format!("cannot bind {addr}"))?;

@@ -7,7 +7,7 @@ mod common;
 use std::net::SocketAddr;
 use std::process::{Command, Output, Stdio};
 
-use common::{PATIENCE, netkit, spawn_server};
+use common::{netkit, run_bounded, spawn_server};
 use netkit::error::code;
 
 /// A port that refuses: a socket bound but not listening, kept open meanwhile.
@@ -209,33 +209,9 @@ fn the_bar_is_not_drawn_into_a_pipe_even_without_q() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Gbit/s]"));
 }
 
-/// Run `netkit ARGS` with a bound: a run that does not end within
-/// `PATIENCE` is killed and fails the test.
-fn run_bin_bounded(args: &[&str]) -> Output {
-    let child = netkit()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run netkit");
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(PATIENCE) {
-        Ok(out) => out.expect("wait"),
-        Err(_) => {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("netkit {args:?} did not end within {PATIENCE:?}");
-        }
-    }
-}
-
 #[test]
 fn a_rate_beyond_reach_stops_at_t_and_says_it_was_not_met() {
-    let out = run_bin_bounded(&[
+    let out = run_bounded(&[
         "bench", "latency", "--rate", "10M", "-t", "300ms", "--warmup", "0", "--json",
     ]);
     assert!(
@@ -250,14 +226,14 @@ fn a_rate_beyond_reach_stops_at_t_and_says_it_was_not_met() {
     assert!(got > 0.0 && got < 1e7, "{got}");
     assert!(v["requests"].as_u64().expect("n") > 0);
     // The text table says it too.
-    let out = run_bin_bounded(&["bench", "latency", "--rate", "10M", "-t", "200ms"]);
+    let out = run_bounded(&["bench", "latency", "--rate", "10M", "-t", "200ms"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("rate not met: answered"), "{text}");
 }
 
 #[test]
 fn a_rate_that_is_kept_is_reported_as_met() {
-    let out = run_bin_bounded(&[
+    let out = run_bounded(&[
         "bench", "udp", "--rate", "2000", "-t", "300ms", "-l", "64", "--json",
     ]);
     assert!(out.status.success());
@@ -267,7 +243,7 @@ fn a_rate_that_is_kept_is_reported_as_met() {
 
 #[test]
 fn json_with_interval_rows_is_json_on_every_line() {
-    let out = run_bin_bounded(&["bench", "-t", "600ms", "-i", "200ms", "--json"]);
+    let out = run_bounded(&["bench", "-t", "600ms", "-i", "200ms", "--json"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).expect("utf-8");
     let rows: Vec<serde_json::Value> = text
@@ -288,7 +264,7 @@ fn json_with_interval_rows_is_json_on_every_line() {
 #[test]
 fn a_failed_run_with_json_still_prints_one_object_with_the_error() {
     let (_held, addr) = refusing_port();
-    let out = run_bin_bounded(&["bench", "latency", &addr.to_string(), "--json"]);
+    let out = run_bounded(&["bench", "latency", &addr.to_string(), "--json"]);
     assert_eq!(out.status.code(), Some(code::REFUSED));
     let text = String::from_utf8(out.stdout).expect("utf-8");
     assert_eq!(text.lines().count(), 1, "{text}");

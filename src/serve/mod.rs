@@ -11,7 +11,8 @@
 //! - `broadcast`: bounded per-client queues for one-to-many sends.
 //! - `exec`: `--exec`/`--sh-exec`, a process per connection on the socket.
 //! - `chat`: `--chat`, lines from each client to all the others.
-//! - `udp`: the UDP modes on one socket.
+//! - `udp`: the UDP modes, in batches; `udp_sockets`: one socket per core
+//!   on one port; `udp_guard`: which datagrams are never answered.
 
 pub mod broadcast;
 pub mod chat;
@@ -22,6 +23,8 @@ pub mod listen;
 pub mod services;
 pub mod tcp;
 pub mod udp;
+pub mod udp_guard;
+pub mod udp_sockets;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,10 +43,11 @@ use crate::shutdown::Shutdown;
 pub fn listen_and_serve_tcp(addr: SocketAddr, cfg: &TcpConfig) -> Result<()> {
     let listener = net::bind_tcp(addr)?;
     let local = listener.local_addr()?;
-    cfg.log
-        .listening(local, "tcp", cfg.mode.name(), net::loopback_note(&local));
+    // Signals first: whoever reads the listening line may stop us at once.
     let shutdown = Shutdown::new();
     shutdown.stop_on_signals()?;
+    cfg.log
+        .listening(local, "tcp", cfg.mode.name(), net::loopback_note(&local));
     let started = Instant::now();
     let summary = tcp::run(listener, shutdown, cfg)?;
     cfg.log.summary(&summary, started.elapsed(), "connections");
@@ -54,10 +58,10 @@ pub fn listen_and_serve_tcp(addr: SocketAddr, cfg: &TcpConfig) -> Result<()> {
 pub fn listen_and_serve_udp(addr: SocketAddr, cfg: &UdpConfig) -> Result<()> {
     let socket = net::bind_udp(addr)?;
     let local = socket.local_addr()?;
-    cfg.log
-        .listening(local, "udp", cfg.mode.name(), net::loopback_note(&local));
     let shutdown = Shutdown::new();
     shutdown.stop_on_signals()?;
+    cfg.log
+        .listening(local, "udp", cfg.mode.name(), net::loopback_note(&local));
     let started = Instant::now();
     let summary = udp::run(socket, shutdown, cfg)?;
     cfg.log.summary(&summary, started.elapsed(), "datagrams");

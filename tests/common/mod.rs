@@ -106,13 +106,16 @@ impl Running {
         }
     }
 
-    /// Wait for a stderr line containing `needle`; returns it.
+    /// Wait for a stderr line containing `needle`; returns it. Bounded by
+    /// `PATIENCE` in all, so a server that logs without end fails the test.
     pub fn wait_stderr(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + PATIENCE;
         loop {
-            match self.stderr_line() {
-                Some(l) if l.contains(needle) => return l,
-                Some(_) => {}
-                None => panic!("stderr never said '{needle}'"),
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(l) if l.contains(needle) => return l,
+                Ok(_) => {}
+                Err(_) => panic!("stderr never said '{needle}'"),
             }
         }
     }
@@ -207,6 +210,30 @@ impl Drop for InProcess {
             if !thread::panicking() {
                 result.expect("server panicked").expect("server failed");
             }
+        }
+    }
+}
+
+/// Run `netkit ARGS` (stdin empty) with a bound: a run that does not end
+/// within `PATIENCE` is killed and fails the test.
+pub fn run_bounded(args: &[&str]) -> std::process::Output {
+    let child = netkit()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run netkit");
+    let pid = child.id();
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(PATIENCE) {
+        Ok(out) => out.expect("wait"),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("netkit {args:?} did not end within {PATIENCE:?}");
         }
     }
 }
