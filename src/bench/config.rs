@@ -94,6 +94,10 @@ pub struct BenchConfig {
     pub quiet: bool,
     /// How the results are printed.
     pub output: Output,
+    /// udp: search the highest rate with less than this loss, in percent.
+    pub find_rate: Option<f64>,
+    /// udp: send runs of datagrams with GSO and receive with GRO.
+    pub gso: bool,
 }
 
 /// The output format.
@@ -123,6 +127,8 @@ impl Default for BenchConfig {
             timeout: Duration::from_secs(5),
             quiet: true,
             output: Output::Text,
+            find_rate: None,
+            gso: true,
         }
     }
 }
@@ -205,6 +211,25 @@ pub fn validate(cfg: &BenchConfig) -> Result<()> {
     }
     if cfg.kind == Kind::Udp && cfg.connections != 1 {
         return Err(usage("-c does not apply to udp"));
+    }
+    if !cfg.gso && cfg.kind != Kind::Udp {
+        return Err(usage("--no-gso applies to udp"));
+    }
+    if let Some(loss) = cfg.find_rate {
+        if cfg.kind != Kind::Udp {
+            return Err(usage("--find-rate applies to udp"));
+        }
+        if cfg.rate.is_some() {
+            return Err(usage("--find-rate searches the rate; drop --rate"));
+        }
+        if cfg.interval.is_some() {
+            return Err(usage(
+                "--find-rate prints one row per trial; drop -i/--interval",
+            ));
+        }
+        if !(loss > 0.0 && loss < 100.0) {
+            return Err(usage("--max-loss is a percentage above 0 and below 100"));
+        }
     }
     if cfg.rate.is_some() && !matches!(cfg.kind, Kind::Latency | Kind::Udp) {
         return Err(usage("--rate applies to latency and udp"));

@@ -73,6 +73,17 @@ impl Clock {
     pub fn over(&self, now: Instant) -> bool {
         self.end.is_some_and(|e| now >= e)
     }
+
+    /// For a sender on a `--rate` schedule: true once it is too far behind
+    /// to catch up, a tenth of the run (at most a second) past the end. A
+    /// short stall still sends the whole schedule; a rate the machine
+    /// cannot keep stops here, and the report says the rate was not met.
+    pub fn late(&self, now: Instant) -> bool {
+        self.end.is_some_and(|e| {
+            let grace = ((e - self.measure) / 10).min(Duration::from_secs(1));
+            now >= e + grace
+        })
+    }
 }
 
 /// Run `workers` to completion while updating the progress bar and printing

@@ -189,26 +189,31 @@ fn open_loop(
     let req = request(id, cfg.size);
     let (clock2, target2) = (*clock, target.clone());
     let req2 = req.clone();
+    // The sender returns how many requests it sent on the measured part of
+    // its schedule.
     let sender = spawn_named(&format!("conn-{id}-sender"), move || -> Result<u64> {
         let mut k: u32 = 0;
-        let mut sent = 0u64;
+        let mut issued = 0u64;
         loop {
             // Spread connections over the period so they do not send in bursts.
             let intended = clock2.start + period.mul_f64(f64::from(k) + id as f64 / 1024.0);
-            // Stop at -t in real time too: a rate the machine cannot keep
-            // leaves the schedule behind the clock, and the report says so.
-            if clock2.over(intended) || clock2.over(Instant::now()) {
+            // Stop near -t in real time too: a rate the machine cannot
+            // keep leaves the schedule behind the clock, and the report
+            // says so.
+            if clock2.over(intended) || clock2.late(Instant::now()) {
                 break;
             }
             wait_until(intended);
             write_req(&mut writer, &req2, &target2)?;
-            sent += 1;
+            if intended >= clock2.measure {
+                issued += 1;
+            }
             if tx.send((intended, Instant::now())).is_err() {
                 break; // the reader failed; its error is reported
             }
             k = k.saturating_add(1);
         }
-        Ok(sent)
+        Ok(issued)
     })?;
     let mut reader = stream;
     let mut reply = vec![0u8; cfg.size];
@@ -249,7 +254,7 @@ fn open_loop(
         let _ = sender.join();
         return Err(e);
     }
-    sender
+    fig.issued = sender
         .join()
         .map_err(|_| anyhow!("connection {id}: the sender panicked"))??;
     fig.secs = last.duration_since(clock.measure).as_secs_f64();

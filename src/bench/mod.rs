@@ -9,7 +9,8 @@
 //! - `throughput`: blocks to a discard server, from a source, or both ways through echo.
 //! - `latency`: closed-loop ping-pong, or open loop at `--rate` (no coordinated omission).
 //! - `connect`: connections opened and closed per second.
-//! - `udp`: sequence-numbered datagrams to a UDP echo server.
+//! - `udp`: sequence-numbered datagrams to a UDP echo server (`udp_send`: the
+//!   sender; `udp_search`: `--find-rate`).
 //! - `report`: tables, JSON, interval rows and the progress bar factory.
 //! - `config`: the plain config and its checks; `driver`: counters, clock,
 //!   supervisor; `server`: the in-process server.
@@ -23,6 +24,8 @@ pub mod report;
 mod server;
 pub mod throughput;
 pub mod udp;
+mod udp_search;
+mod udp_send;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -58,7 +61,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Report> {
     let result = match cfg.kind {
         Kind::Throughput => throughput::run(cfg, &target),
         Kind::Latency => latency::run(cfg, &target),
-        Kind::Connect => connect::run(cfg, &target),
+        Kind::Connect => connect::run(cfg, &target, server.as_ref().and_then(|s| s.counters())),
         Kind::Udp => udp::run(cfg, &target),
     };
     let opened = result.as_ref().map_or(0, |r| r.opened);

@@ -87,6 +87,11 @@ impl InProcess {
         })
     }
 
+    /// The TCP server's running totals (none for UDP).
+    pub fn counters(&self) -> Option<Arc<Counters>> {
+        self.counters.clone()
+    }
+
     /// Stop it and return what it counted. A TCP server is first given up
     /// to `patience` to accept the `opened` connections the client made:
     /// the last ones may still wait in its backlog (a loaded machine leaves

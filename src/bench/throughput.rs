@@ -152,6 +152,7 @@ fn one_stream(
         measured: sent.measured + received.measured,
         ops: 0,
         opened: 1,
+        issued: 0,
         secs,
     })
 }

@@ -26,7 +26,8 @@ use crate::units::{parse_duration, parse_size};
     "  netkit bench latency -c 50 127.0.0.1:7    50 connections against any TCP echo server\n",
     "  netkit bench latency --rate 10000         open loop: measured from the intended send time\n",
     "  netkit bench connect -c 4 -t 2            connections per second\n",
-    "  netkit bench udp --rate 50000 --json      loss, reordering and RTT as one JSON object\n\n",
+    "  netkit bench udp --rate 50000 --json      loss, reordering and RTT as one JSON object\n",
+    "  netkit bench udp --find-rate -t 1         highest rate with under 1% loss (1s per trial)\n\n",
     "With no HOST:PORT the matching netkit server runs in-process on 127.0.0.1 port 0.\n",
     "A server of the wrong kind is detected (no reply, or a reply that differs) within --timeout.\n\n",
     exit_codes!()
@@ -74,6 +75,20 @@ pub struct BenchArgs {
     /// No progress bar (it is also hidden when stderr is not a terminal).
     #[arg(short, long)]
     pub quiet: bool,
+    /// udp: find the highest rate with less than --max-loss lost (a trial of -t per step).
+    #[arg(long, conflicts_with = "rate")]
+    pub find_rate: bool,
+    /// udp --find-rate: the loss bound, in percent.
+    #[arg(
+        long,
+        value_name = "PERCENT",
+        default_value_t = 1.0,
+        requires = "find_rate"
+    )]
+    pub max_loss: f64,
+    /// udp: one buffer per datagram (no GSO/GRO runs; still batched with sendmmsg/recvmmsg).
+    #[arg(long)]
+    pub no_gso: bool,
     /// Print one JSON summary object on stdout instead of the table.
     #[arg(long, conflicts_with = "json_stream")]
     pub json: bool,
@@ -127,6 +142,8 @@ impl TryFrom<BenchArgs> for BenchConfig {
         let limit = match (a.bytes, a.duration) {
             (Some(n), _) => Limit::Bytes(n),
             (None, Some(d)) => Limit::Time(d),
+            // --find-rate: -t is each trial's length.
+            (None, None) if a.find_rate => Limit::Time(Duration::from_secs(2)),
             (None, None) => Limit::Time(Duration::from_secs(10)),
         };
         let warmup = a.warmup.unwrap_or(match kind {
@@ -152,6 +169,8 @@ impl TryFrom<BenchArgs> for BenchConfig {
             interval: a.interval,
             timeout: a.timeout,
             quiet: a.quiet,
+            find_rate: a.find_rate.then_some(a.max_loss),
+            gso: !a.no_gso,
             output: if a.json {
                 Output::Json
             } else if a.json_stream {

@@ -34,6 +34,8 @@ use crate::udpio::{self, Outgoing, RecvBatch, Sender};
 const MAX_DATAGRAM: usize = 65536;
 /// Messages per receive: a batch of GRO runs is up to 2 MiB of buffers.
 const BATCH: usize = 32;
+/// Socket buffers asked for by echo and discard.
+const SOCKET_BUFFER: usize = 4 << 20;
 
 /// The time service's answer to one datagram.
 pub fn time_reply(datagram: &[u8], now: u64) -> Vec<u8> {
@@ -106,6 +108,11 @@ pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Sum
         .context("cannot read the bound address")?;
     let fast = matches!(cfg.mode, UdpMode::Echo | UdpMode::Discard);
     let sockets = if fast {
+        // Room for bursts: a GRO run is up to 64 KiB, and the default
+        // buffer (208 KiB here) holds three (the kernel caps the request).
+        let sock = socket2::SockRef::from(&socket);
+        let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
+        let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
         let cores = thread::available_parallelism().map_or(2, |n| n.get());
         udp_sockets::spread(socket, cores)
     } else {

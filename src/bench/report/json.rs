@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{GIB, Percentiles, Report, rate};
+use super::{GIB, Percentiles, Report, Trial, rate};
 use crate::bench::{Direction, Kind};
 
 impl Percentiles {
@@ -17,6 +17,19 @@ impl Percentiles {
             "p99": us(self.p99),
             "p99_9": us(self.p999),
             "max": us(self.max),
+        })
+    }
+}
+
+impl Trial {
+    /// One trial as a JSON object (`--json-stream` prints it as it ends).
+    pub fn json(&self) -> Value {
+        json!({
+            "event": "trial",
+            "rate_asked": self.rate_asked,
+            "rate_sent": self.rate_sent,
+            "datagrams_per_s": self.echoed_per_s,
+            "loss_percent": self.loss_percent,
         })
     }
 }
@@ -104,6 +117,13 @@ impl Report {
                     );
                 }
             }
+        }
+        if let Some(max) = self.max_loss {
+            obj.insert("max_loss_percent".into(), json!(max));
+            obj.insert(
+                "trials".into(),
+                Value::Array(self.trials.iter().map(Trial::json).collect()),
+            );
         }
         if let Some(p) = self.latency {
             let key = if self.kind == Kind::Connect {

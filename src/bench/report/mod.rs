@@ -36,6 +36,8 @@ pub struct StreamFigures {
     pub ops: u64,
     /// Connections this worker opened, warm-up included (connect).
     pub opened: u64,
+    /// Requests or datagrams sent in the measured window (`--rate`).
+    pub issued: u64,
     /// Length of this stream's measured window in seconds.
     pub secs: f64,
 }
@@ -151,6 +153,25 @@ pub struct Report {
     pub opened: u64,
     /// `--rate`: requests or datagrams per second asked for.
     pub rate_asked: Option<f64>,
+    /// The measured window asked for (`-t`), in seconds; 0 with `-n`.
+    pub window: f64,
+    /// `--find-rate`: every trial, in order.
+    pub trials: Vec<Trial>,
+    /// `--find-rate`: the loss bound, in percent.
+    pub max_loss: Option<f64>,
+}
+
+/// One trial of `bench udp --find-rate`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Trial {
+    /// The rate asked for; `None` is flat out.
+    pub rate_asked: Option<f64>,
+    /// Datagrams sent per second.
+    pub rate_sent: f64,
+    /// Datagrams echoed per second.
+    pub echoed_per_s: f64,
+    /// Datagrams lost, in percent.
+    pub loss_percent: f64,
 }
 
 /// A rate counts as met when the run came within this fraction of it.
@@ -177,17 +198,22 @@ impl Report {
                 Kind::Connect | Kind::Udp => 0,
             },
             rate_asked: cfg.rate,
+            window: match cfg.limit {
+                super::Limit::Time(d) => d.as_secs_f64(),
+                super::Limit::Bytes(_) => 0.0,
+            },
+            trials: Vec::new(),
+            max_loss: None,
         }
     }
 
-    /// With `--rate`: what the run achieved per second (latency: requests
-    /// answered; udp: datagrams sent).
+    /// With `--rate`: what the run sent per second in the window asked for
+    /// (requests or datagrams): a sender that fell too far behind its
+    /// schedule stopped early and did not keep the rate.
     pub fn rate_achieved(&self) -> Option<f64> {
         self.rate_asked?;
-        Some(match self.udp {
-            Some(u) => rate(u.sent as f64, self.secs),
-            None => self.ops_per_sec(),
-        })
+        let n: u64 = self.streams.iter().map(|s| s.issued).sum();
+        Some(rate(n as f64, self.window))
     }
 
     /// With `--rate`: false when the machine or the server could not keep

@@ -1,6 +1,6 @@
 //! The human table of a run.
 
-use super::{GIB, Report, rate};
+use super::{GIB, Report, Trial, rate};
 use crate::bench::Kind;
 use crate::units::format_bytes;
 
@@ -52,6 +52,18 @@ impl Report {
                 us(p.min),
                 p.mean / 1000.0,
                 p.count
+            ));
+        }
+        if let Some(max) = self.max_loss {
+            out.push_str(&format!(
+                "highest rate under {max}% loss: {:.0} datagrams/s sent, {:.0} echoed/s ({} trials)\n",
+                self.trials
+                    .iter()
+                    .filter(|t| t.loss_percent < max)
+                    .map(|t| t.rate_sent)
+                    .fold(0.0, f64::max),
+                self.ops_per_sec(),
+                self.trials.len(),
             ));
         }
         if let (Some(asked), Some(got), Some(false)) =
@@ -164,5 +176,19 @@ impl Report {
             self.ops_per_sec(),
             rate(u.received as f64 * self.size as f64 * 8.0, self.secs) / 1e9
         ));
+    }
+}
+
+impl Trial {
+    /// One trial as a text row (printed as it ends).
+    pub fn row(&self) -> String {
+        let asked = match self.rate_asked {
+            Some(r) => format!("{r:.0}/s asked"),
+            None => "flat out".into(),
+        };
+        format!(
+            "trial: {asked:>14}  sent {:>10.0}/s  echoed {:>10.0}/s  loss {:>7.3}%",
+            self.rate_sent, self.echoed_per_s, self.loss_percent
+        )
     }
 }
