@@ -14,15 +14,18 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use super::TcpConfig;
-use super::broadcast::{Hub, Msg};
+use super::broadcast::{Hub, Limits, Msg};
 use super::tcp::{self, Conn, End, Handler};
 use crate::hexdump::{Direction, Tap};
 use crate::log::{ConnRecord, Summary};
 use crate::pipe::{self, Counters, PipeOptions};
 use crate::shutdown::Shutdown;
 
-/// How many stdin chunks a `-k` client may fall behind before it is dropped.
-const QUEUE: usize = 1024;
+/// How far a `-k` client may fall behind stdin before it is dropped.
+const QUEUE: Limits = Limits {
+    max_bytes: 16 << 20,
+    max_wait: std::time::Duration::from_secs(60),
+};
 
 /// `nc -l`: one client, then exit.
 pub fn single(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
@@ -110,7 +113,7 @@ fn spawn_stdin_broadcast(mut stdin: File, hub: Arc<Hub>, log: crate::log::Log) -
                     Ok(n) => {
                         for id in hub.send(Arc::from(&buf[..n]), None) {
                             log.info(&format!(
-                                "client {id} dropped: it fell {QUEUE} chunks behind"
+                                "client {id} dropped: it stopped reading (16 MiB waiting, or data unread for 60s)"
                             ));
                         }
                     }
