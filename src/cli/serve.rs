@@ -138,7 +138,8 @@ pub struct TcpServeArgs {
     /// Keep listening after the first client (netcat mode: many clients, stdin to all).
     #[arg(short = 'k', long)]
     pub keep_open: bool,
-    /// At most N connections at once; further clients are accepted and closed at once.
+    /// At most N connections at once; further clients are accepted and closed at once
+    /// [default: 100 with --exec/--sh-exec (a process each), else no limit].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_conns: Option<u64>,
     /// Set TCP_NODELAY on each connection.
@@ -296,7 +297,10 @@ impl TryFrom<&TcpServeArgs> for TcpConfig {
         Ok(TcpConfig {
             mode,
             keep_open: a.keep_open,
-            max_conns: a.max_conns,
+            // A process per client: 400 clients must not make 800 processes.
+            max_conns: a
+                .max_conns
+                .or((mode == TcpMode::Exec).then_some(crate::serve::exec::DEFAULT_MAX_CONNS)),
             idle_timeout: a.common.idle_timeout,
             count: a.common.count,
             stream: StreamOptions {

@@ -308,11 +308,15 @@ impl Worker {
             duration: c.started.elapsed(),
             end: end.describe(),
         });
-        (self.done)(Finished {
+        let finished = Finished {
             id,
             bytes_in: c.bytes_in,
             bytes_out: c.bytes_out,
-        });
+        };
+        // Our reference to the socket goes first: once `done` takes it off
+        // the live list, the open-file budget counts its descriptor free.
+        drop(c);
+        (self.done)(finished);
     }
 }
 

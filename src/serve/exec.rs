@@ -25,6 +25,10 @@ use super::tcp::{Conn, End};
 use crate::log::Log;
 use crate::shutdown::Shutdown;
 
+/// `--max-conns` when none is given: as many children at once, like ncat's
+/// default of 100.
+pub const DEFAULT_MAX_CONNS: u64 = 100;
+
 /// The command run for each connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecCommand {
@@ -218,17 +222,32 @@ fn socket_bytes(_stream: &TcpStream) -> (u64, u64) {
     (0, 0)
 }
 
+/// Run `f` again while it fails for want of descriptors (other children
+/// being spawned hold a few for a moment), for up to five seconds.
+fn retry_out_of_fds<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    for _ in 0..100 {
+        match f() {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                thread::sleep(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+    f()
+}
+
 /// Run `cmd` for one connection and wait for it.
 pub fn serve(conn: &mut Conn, cmd: &ExecCommand, children: &Children, log: Log) -> End {
-    let fds = conn
-        .stream
-        .try_clone()
-        .and_then(|a| Ok((a, conn.stream.try_clone()?)));
+    let fds = retry_out_of_fds(|| {
+        conn.stream
+            .try_clone()
+            .and_then(|a| Ok((a, conn.stream.try_clone()?)))
+    });
     let (fd_in, fd_out) = match fds {
         Ok((a, b)) => (OwnedFd::from(a), OwnedFd::from(b)),
         Err(e) => return End::Error(format!("cannot pass the socket: {e}")),
     };
-    let local = conn.stream.local_addr().ok();
+    let local = conn.stream.local_addr().ok().map(crate::net::canonical);
     let mut command = Command::new(&cmd.program);
     command
         .args(&cmd.args)
@@ -244,18 +263,19 @@ pub fn serve(conn: &mut Conn, cmd: &ExecCommand, children: &Children, log: Log) 
             .env("NETKIT_LOCAL_PORT", l.port().to_string());
     }
     // Hold the registry while spawning, so a stop cannot miss this child.
-    let mut child = {
+    // (Each attempt takes the lock anew: a wait for descriptors must not
+    // hold up the other connections or a stop.)
+    let spawned = retry_out_of_fds(|| {
         let mut pids = children.pids();
-        match command.spawn() {
-            Ok(c) => {
-                pids.insert(conn.id, c.id() as libc::pid_t);
-                c
-            }
-            Err(e) => {
-                drop(pids);
-                log.warn(&format!("{}: cannot run {}: {e}", conn.peer, cmd.program));
-                return End::Error(format!("cannot run {}: {e}", cmd.program));
-            }
+        let c = command.spawn()?;
+        pids.insert(conn.id, c.id() as libc::pid_t);
+        Ok(c)
+    });
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            log.warn(&format!("{}: cannot run {}: {e}", conn.peer, cmd.program));
+            return End::Error(format!("cannot run {}: {e}", cmd.program));
         }
     };
     // `command` holds the parent's copies of the socket fds until dropped.

@@ -10,14 +10,17 @@
 //! - `listen`: netcat listen mode (stdin/stdout), single client or `-k`.
 //! - `broadcast`: bounded per-client queues for one-to-many sends.
 //! - `exec`: `--exec`/`--sh-exec`, a process per connection on the socket.
+//! - `fdbudget`: how many connections fit under the open-file limit.
 //! - `chat`: `--chat`, lines from each client to all the others.
 //! - `udp`: the UDP modes, in batches; `udp_sockets`: one socket per core
 //!   on one port; `udp_guard`: which datagrams are never answered.
 
 pub mod broadcast;
 pub mod chat;
+mod conns;
 pub mod evloop;
 pub mod exec;
+pub mod fdbudget;
 pub mod framed;
 pub mod listen;
 pub mod services;

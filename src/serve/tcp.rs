@@ -3,17 +3,18 @@
 //! each), per-connection records for `-v`, and the graceful stop: stop
 //! accepting, give live connections `--grace` to finish, then close them.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::{TcpConfig, TcpMode, chat, evloop, exec, framed, listen, services};
+pub use super::conns::Counters;
+use super::conns::Live;
+use super::{TcpConfig, TcpMode, chat, evloop, exec, fdbudget, framed, listen, services};
 use crate::hexdump::Tap;
 use crate::log::{ConnRecord, Summary};
 use crate::shutdown::Shutdown;
@@ -139,84 +140,6 @@ pub fn admit(cfg: &TcpConfig, peer: SocketAddr) -> bool {
     false
 }
 
-/// Live connections, so a stop can wait for them and then close them.
-#[derive(Default)]
-struct Live {
-    streams: Mutex<HashMap<u64, Arc<TcpStream>>>,
-    changed: Condvar,
-}
-
-impl Live {
-    fn insert(&self, id: u64, stream: Arc<TcpStream>) {
-        lock(&self.streams).insert(id, stream);
-    }
-
-    fn remove(&self, id: u64) {
-        lock(&self.streams).remove(&id);
-        self.changed.notify_all();
-    }
-
-    fn len(&self) -> usize {
-        lock(&self.streams).len()
-    }
-
-    /// Wait until no connection is live or `deadline` passes; true if none is left.
-    fn wait_empty(&self, deadline: Option<Instant>, shutdown: Option<&Shutdown>) -> bool {
-        let mut guard = lock(&self.streams);
-        loop {
-            if guard.is_empty() {
-                return true;
-            }
-            if shutdown.is_some_and(|s| s.is_triggered()) {
-                return false;
-            }
-            let wait = match deadline {
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(left) => left.min(Duration::from_millis(100)),
-                    None => return false,
-                },
-                None => Duration::from_millis(100),
-            };
-            guard = match self.changed.wait_timeout(guard, wait) {
-                Ok((g, _)) => g,
-                Err(p) => p.into_inner().0,
-            };
-        }
-    }
-
-    fn close_all(&self) {
-        for s in lock(&self.streams).values() {
-            let _ = s.shutdown(std::net::Shutdown::Both);
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// A server's running totals.
-#[derive(Debug, Default)]
-pub struct Counters {
-    /// Connections accepted and admitted so far.
-    pub connections: AtomicU64,
-    rejected: AtomicU64,
-    bytes_in: AtomicU64,
-    bytes_out: AtomicU64,
-}
-
-impl Counters {
-    /// The totals so far.
-    pub fn summary(&self) -> Summary {
-        Summary {
-            connections: self.connections.load(Ordering::Relaxed),
-            rejected: self.rejected.load(Ordering::Relaxed),
-            bytes_in: self.bytes_in.load(Ordering::Relaxed),
-            bytes_out: self.bytes_out.load(Ordering::Relaxed),
-        }
-    }
-}
-
 /// Make `shutdown` wake a blocked `accept` on this listener.
 pub fn wake_accept_on_shutdown(listener: &TcpListener, shutdown: &Shutdown) -> Result<()> {
     let waker = listener.try_clone().context("cannot clone the listener")?;
@@ -240,7 +163,9 @@ pub fn accept_one(
             return Ok(None);
         }
         match listener.accept() {
-            Ok(pair) => return Ok(Some(pair)),
+            // An IPv4 client of a `::` listener is shown, filtered and
+            // handed to --exec as plain IPv4.
+            Ok((stream, peer)) => return Ok(Some((stream, crate::net::canonical(peer)))),
             Err(_) if shutdown.is_triggered() => return Ok(None),
             Err(e) => match e.raw_os_error() {
                 Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
@@ -308,11 +233,32 @@ fn serve_accepted(
     };
     let mut next_id = 0u64;
     let mut listener = Some(listener);
+    let budget = fdbudget::Budget::of_process(cfg.mode, cfg.keep_open);
+    let mut warned_fds = false;
 
     while let Some(l) = listener.as_ref() {
         if cfg.count.is_some_and(|c| next_id >= c) {
             // Later clients are refused by the kernel, not left hanging.
             listener = None;
+            continue;
+        }
+        if let Some(b) = budget
+            && live.len() as u64 >= b.conns
+        {
+            // The next client would not fit under the open-file limit:
+            // it waits in the backlog until a connection ends.
+            if !warned_fds {
+                cfg.log.warn(&format!(
+                    "open-file limit ({}) reached at {} connections: new clients wait until one ends",
+                    b.limit,
+                    live.len()
+                ));
+                warned_fds = true;
+            }
+            live.wait_below(b.conns, &shutdown);
+            if shutdown.is_triggered() {
+                break;
+            }
             continue;
         }
         let Some((stream, peer)) = accept_one(l, &shutdown, cfg)? else {
@@ -371,6 +317,9 @@ fn serve_accepted(
                     duration: started.elapsed(),
                     end: end.describe(),
                 });
+                // Close the socket before it leaves the live list: the
+                // open-file budget counts on its descriptor being free.
+                drop(conn);
                 lv.remove(id);
             });
         if let Err(e) = spawned {
