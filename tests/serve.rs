@@ -443,3 +443,39 @@ fn udp_server_stops_cleanly_when_asked() {
     assert!(srv.wait_exit().success());
     assert!(srv.wait_stderr("served").contains("0 datagrams"));
 }
+
+#[test]
+fn a_stop_says_what_it_waits_for_and_cut_connections_are_logged_as_cut() {
+    for mode in ["--echo", "--discard"] {
+        let mut srv = spawn_server(&["serve", mode, "-v", "--grace", "200ms", "0"]);
+        let mut c = connect(srv.addr);
+        c.write_all(b"x").unwrap();
+        srv.signal(15);
+        let waiting = srv.wait_stderr("stopping:");
+        assert!(
+            waiting.contains("waiting up to 200ms for 1 connection to finish"),
+            "{waiting}"
+        );
+        let record = srv.wait_stderr("127.0.0.1:");
+        assert!(
+            record.ends_with("cut at the end of --grace"),
+            "{mode}: {record}"
+        );
+        assert!(srv.wait_exit().success());
+        drop(c);
+    }
+}
+
+#[test]
+fn keepalive_takes_its_duration_only_after_an_equals_sign() {
+    // `--keepalive 0`: keepalive at its default, and 0 is the port.
+    let srv = spawn_server(&["serve", "--echo", "--keepalive", "0"]);
+    assert_ne!(srv.addr.port(), 0);
+    let srv = spawn_server(&["serve", "--echo", "--keepalive=5s", "0"]);
+    assert_ne!(srv.addr.port(), 0);
+    let out = common::netkit()
+        .args(["serve", "--echo", "--keepalive=0s", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a zero keepalive is refused");
+}

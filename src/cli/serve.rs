@@ -16,7 +16,7 @@ use crate::hexdump::HexDump;
 use crate::net::{self, StreamOptions};
 use crate::serve::exec::ExecCommand;
 use crate::serve::{TcpConfig, TcpMode, UdpConfig, UdpMode};
-use crate::units::{parse_duration, parse_size};
+use crate::units::{parse_duration, parse_nonzero_duration, parse_size};
 
 /// `netkit serve [tcp|udp] [MODE] [OPTIONS] <[ADDR:]PORT>`; tcp when omitted.
 #[derive(Debug, Args)]
@@ -33,7 +33,9 @@ use crate::units::{parse_duration, parse_size};
     "  netkit serve --echo --deny 127.0.0.2 --hexdump - 0\n\n",
     "Servers bind 127.0.0.1 unless --bind (or ADDR:PORT) says otherwise.\n",
     "The first stderr line is `listening on <addr> (<proto> <mode>)`; port 0 picks a free port.\n",
-    "Ctrl-C or SIGTERM stops accepting, lets live connections finish for --grace, prints a summary."
+    "Ctrl-C or SIGTERM stops accepting, lets live connections finish for --grace, prints a summary.\n",
+    "A client that vanishes without closing is held for ever unless --idle-timeout or --keepalive\n",
+    "releases it (--keepalive=DUR: after about 2 x DUR)."
 ))]
 pub struct ServeArgs {
     /// Protocol; TCP when omitted.
@@ -145,8 +147,10 @@ pub struct TcpServeArgs {
     /// Set TCP_NODELAY on each connection.
     #[arg(long)]
     pub nodelay: bool,
-    /// Enable TCP keepalive, probing after this much idle time.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, num_args = 0..=1, default_missing_value = "60s")]
+    /// Drop a client that vanished without closing (no FIN or RST) after about 2 x DURATION:
+    /// probes start after DURATION of silence, then every DURATION/3; 3 unanswered probes (or
+    /// unacknowledged data for as long) end it. Only as --keepalive or --keepalive=DURATION.
+    #[arg(long, value_name = "DURATION", value_parser = parse_nonzero_duration, num_args = 0..=1, require_equals = true, default_missing_value = "60s")]
     pub keepalive: Option<Duration>,
     /// --framed: the largest frame accepted; a bigger length closes the connection.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "16MiB")]

@@ -14,6 +14,8 @@ use crate::shutdown::Shutdown;
 /// Live connections, so a stop can wait for them and then close them.
 #[derive(Default)]
 pub(super) struct Live {
+    /// Set once the grace period is over and the rest are being cut.
+    cutting: Arc<std::sync::atomic::AtomicBool>,
     streams: Mutex<HashMap<u64, Arc<TcpStream>>>,
     changed: Condvar,
 }
@@ -71,7 +73,18 @@ impl Live {
         }
     }
 
+    /// True once the connections left at the end of `--grace` are cut.
+    pub(super) fn cut(&self) -> bool {
+        self.cutting.load(Ordering::Acquire)
+    }
+
+    /// The flag `cut` reads, for the readiness loops.
+    pub(super) fn cut_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.cutting.clone()
+    }
+
     pub(super) fn close_all(&self) {
+        self.cutting.store(true, Ordering::Release);
         for s in lock(&self.streams).values() {
             let _ = s.shutdown(std::net::Shutdown::Both);
         }

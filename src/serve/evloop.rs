@@ -60,6 +60,8 @@ pub struct Finished {
 /// Settings every worker shares.
 #[derive(Clone)]
 pub struct LoopConfig {
+    /// Set when the server cuts what is left at the end of `--grace`.
+    pub cut: Arc<AtomicBool>,
     /// Close a client that moved nothing for this long.
     pub idle_timeout: Option<Duration>,
     /// `--hexdump`.
@@ -297,6 +299,11 @@ impl Worker {
     fn close(&mut self, id: u64, end: End) {
         let Some(c) = self.conns.remove(&id) else {
             return;
+        };
+        let end = if self.cfg.cut.load(Ordering::Acquire) {
+            End::Cut
+        } else {
+            end
         };
         let fd = c.stream.as_raw_fd();
         let _ = self.poll.registry().deregister(&mut SourceFd(&fd));

@@ -18,6 +18,7 @@ use super::{TcpConfig, TcpMode, chat, evloop, exec, fdbudget, framed, listen, se
 use crate::hexdump::Tap;
 use crate::log::{ConnRecord, Summary};
 use crate::shutdown::Shutdown;
+use crate::units::format_duration;
 
 /// Stack size of a connection thread: handlers keep their buffers on the heap.
 pub const CONN_STACK: usize = 64 * 1024;
@@ -47,6 +48,8 @@ pub enum End {
     Done,
     /// No traffic for `--idle-timeout`.
     Idle,
+    /// Still live at the end of `--grace`, and closed by the server.
+    Cut,
     /// Anything else, described.
     Error(String),
 }
@@ -69,6 +72,7 @@ impl End {
             End::PeerClosed => "closed by peer".into(),
             End::Done => "done".into(),
             End::Idle => "idle timeout".into(),
+            End::Cut => "cut at the end of --grace".into(),
             End::Error(e) => e.clone(),
         }
     }
@@ -223,6 +227,7 @@ fn serve_accepted(
                 lv.remove(f.id);
             });
             let loop_cfg = evloop::LoopConfig {
+                cut: live.cut_flag(),
                 idle_timeout: cfg.idle_timeout,
                 hexdump: cfg.hexdump.clone(),
                 log: cfg.log,
@@ -307,7 +312,10 @@ fn serve_accepted(
                     bytes_in: 0,
                     bytes_out: 0,
                 };
-                let end = h(&mut conn);
+                let mut end = h(&mut conn);
+                if lv.cut() && end != End::Done {
+                    end = End::Cut;
+                }
                 tot.bytes_in.fetch_add(conn.bytes_in, Ordering::Relaxed);
                 tot.bytes_out.fetch_add(conn.bytes_out, Ordering::Relaxed);
                 log.connection(&ConnRecord {
@@ -334,9 +342,18 @@ fn serve_accepted(
     if !shutdown.is_triggered() {
         live.wait_empty(None, Some(&shutdown));
     }
+    let waiting = live.len();
+    if waiting > 0 {
+        // Say what a stop waits for, and how to cut it short.
+        cfg.log.info(&format!(
+            "stopping: waiting up to {} for {waiting} connection{} to finish (Ctrl-C again to quit now)",
+            format_duration(cfg.grace),
+            if waiting == 1 { "" } else { "s" }
+        ));
+    }
     if !live.wait_empty(Some(Instant::now() + cfg.grace), None) {
         cfg.log.info(&format!(
-            "grace period over, closing {} connection(s)",
+            "grace period over: cutting {} connection(s)",
             live.len()
         ));
         live.close_all();
