@@ -118,7 +118,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__bench)
-            opts="-t -n -l -P -c -i -w -q -h --duration --bytes --size --parallel --connections --reverse --bidir --warmup --rate --interval --timeout --quiet --json --json-stream --help"
+            opts="-t -n -l -P -c -i -w -q -h --duration --bytes --size --parallel --connections --reverse --bidir --warmup --rate --interval --timeout --quiet --find-rate --max-loss --no-gso --json --json-stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -188,6 +188,10 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-loss)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -210,7 +214,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__connect)
-            opts="-u -w -q -4 -6 -s -p -v -i -z -o -h --udp --timeout --idle-timeout --no-shutdown --reply-timeout --source --source-port --nodelay --verbose --interactive --crlf --probe --concurrency --framed --progress --json --hexdump --output --help"
+            opts="-u -w -q -4 -6 -s -p -v -i -z -o -h --udp --timeout --idle-timeout --no-shutdown --reply-timeout --expect-reply --source --source-port --nodelay --verbose --interactive --crlf --probe --concurrency --framed --progress --json --hexdump --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -554,7 +558,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve)
-            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --nodelay --keepalive --max-frame --help tcp udp help"
+            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --bind --verbose --quiet --json --count --allow --deny --allow-file --deny-file --hexdump --keep-open --idle-timeout --grace --max-conns --nodelay --keepalive --max-frame --help tcp udp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -576,14 +580,6 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --idle-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --grace)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --allow)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -601,6 +597,14 @@ _netkit() {
                     return 0
                     ;;
                 --hexdump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -680,7 +684,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve__subcmd__tcp)
-            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --nodelay --keepalive --max-frame --help"
+            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --bind --verbose --quiet --json --count --allow --deny --allow-file --deny-file --hexdump --keep-open --idle-timeout --grace --max-conns --nodelay --keepalive --max-frame --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -699,14 +703,6 @@ _netkit() {
                     return 0
                     ;;
                 --count)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --idle-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -730,6 +726,14 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-conns)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -750,7 +754,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve__subcmd__udp)
-            opts="-v -q -h --echo --discard --time --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --help"
+            opts="-v -q -h --echo --discard --time --bind --verbose --quiet --json --count --allow --deny --allow-file --deny-file --hexdump --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -761,14 +765,6 @@ _netkit() {
                     return 0
                     ;;
                 --count)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --idle-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -37,16 +37,16 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l sh-exec -d 'Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l allow -d 'Admit only clients in this network (CIDR or address; repeatable)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l deny -d 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l allow-file -d 'Read --allow networks from FILE, one per line, `#` comments' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l deny-file -d 'Read --deny networks from FILE, one per line, `#` comments' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l max-conns -d 'At most N connections at once; further clients are accepted and closed at once' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l keepalive -d 'Enable TCP keepalive, probing after this much idle time' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l max-frame -d '--framed: the largest frame accepted; a bigger length closes the connection' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l max-conns -d 'At most N connections at once; further clients are accepted and closed at once [default: 100 with --exec/--sh-exec (a process each), else no limit]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l keepalive -d 'Drop a client that vanished without closing (no FIN or RST) after about 2 x DURATION: probes start after DURATION of silence, then every DURATION/3; 3 unanswered probes (or unacknowledged data for as long) end it. Only as --keepalive or --keepalive=DURATION' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l max-frame -d '--framed: the largest frame accepted; a bigger length closes the connection [default: 16MiB]' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l echo -d 'Echo every byte back to its sender (RFC 862)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l upper -d 'Line echo, upper-cased; `quit` answers `bye` and closes'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l discard -d 'Read and count everything (RFC 863); -v prints bytes per connection'
@@ -67,16 +67,16 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l sh-exec -d 'Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l allow -d 'Admit only clients in this network (CIDR or address; repeatable)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l deny -d 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l allow-file -d 'Read --allow networks from FILE, one per line, `#` comments' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l deny-file -d 'Read --deny networks from FILE, one per line, `#` comments' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l max-conns -d 'At most N connections at once; further clients are accepted and closed at once' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l keepalive -d 'Enable TCP keepalive, probing after this much idle time' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l max-frame -d '--framed: the largest frame accepted; a bigger length closes the connection' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l max-conns -d 'At most N connections at once; further clients are accepted and closed at once [default: 100 with --exec/--sh-exec (a process each), else no limit]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l keepalive -d 'Drop a client that vanished without closing (no FIN or RST) after about 2 x DURATION: probes start after DURATION of silence, then every DURATION/3; 3 unanswered probes (or unacknowledged data for as long) end it. Only as --keepalive or --keepalive=DURATION' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l max-frame -d '--framed: the largest frame accepted; a bigger length closes the connection [default: 16MiB]' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l echo -d 'Echo every byte back to its sender (RFC 862)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l upper -d 'Line echo, upper-cased; `quit` answers `bye` and closes'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l discard -d 'Read and count everything (RFC 863); -v prints bytes per connection'
@@ -92,8 +92,6 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l allow -d 'Admit only clients in this network (CIDR or address; repeatable)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l deny -d 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l allow-file -d 'Read --allow networks from FILE, one per line, `#` comments' -r -F
@@ -111,8 +109,8 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s w -l timeout -d 'Connect timeout for each address [default: 10s; with -z, per port: 1s]' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l idle-timeout -d 'Close when no data moves either way for this long (exit code 4)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand connect" -s q -d 'Quit this long after stdin EOF, even if the peer has not closed' -r
-complete -c netkit -n "__fish_netkit_using_subcommand connect" -l reply-timeout -d 'UDP: how long to wait for replies after stdin EOF' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s q -d 'Quit this long after stdin EOF, even if the peer has not closed (0: at once)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l reply-timeout -d 'UDP: how long to wait for replies after stdin EOF [default: 1s]' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s s -l source -d 'Local address to connect from' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s p -l source-port -d 'Local port to connect from' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l concurrency -d '-z: how many ports to probe at once' -r
@@ -120,6 +118,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand connect" -l hexdump -d 'Re
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s o -l output -d 'Write the session\'s bytes, both ways as they are, to FILE (like ncat -o); also at the prompt' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s u -l udp -d 'Use UDP: stdin chunks become datagrams, replies go to stdout'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l no-shutdown -d 'Do not shut down the write side at stdin EOF'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l expect-reply -d 'UDP: exit 5 when no reply came within --reply-timeout (without it, exit 0 like nc)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 4 -d 'IPv4 only'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 6 -d 'IPv6 only'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l nodelay -d 'Set TCP_NODELAY'
@@ -163,9 +162,12 @@ complete -c netkit -n "__fish_netkit_using_subcommand bench" -l warmup -d 'Run t
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l rate -d 'latency: requests per second in all (open loop); udp: datagrams per second. Flat out when absent' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s i -l interval -d 'Print a row of figures every DURATION (e.g. 1s)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s w -l timeout -d 'Connect timeout, and how long to wait for a reply before giving up' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l max-loss -d 'udp --find-rate: the loss bound, in percent' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l reverse -d 'throughput: read from a source server instead of writing to a discard server'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l bidir -d 'throughput: write and read at once through an echo server'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s q -l quiet -d 'No progress bar (it is also hidden when stderr is not a terminal)'
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l find-rate -d 'udp: find the highest rate with less than --max-loss lost (a trial of -t per step)'
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l no-gso -d 'udp: one buffer per datagram (no GSO/GRO runs; still batched with sendmmsg/recvmmsg)'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l json -d 'Print one JSON summary object on stdout instead of the table'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l json-stream -d 'Print one JSON object per interval (default 1s) and a summary, one per line'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s h -l help -d 'Print help'

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
 
-use crate::error::usage;
+use crate::error::{Site, usage};
 
 /// Which address families a client may use (`-4` / `-6`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -142,12 +142,8 @@ pub fn bind_tcp(addr: SocketAddr) -> Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .context("cannot create a TCP socket")?;
     socket.set_reuse_address(true)?;
-    socket
-        .bind(&addr.into())
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    socket
-        .listen(4096)
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    socket.bind(&addr.into()).context(Site::Listen(addr))?;
+    socket.listen(4096).context(Site::Listen(addr))?;
     Ok(socket.into())
 }
 
@@ -158,9 +154,7 @@ pub fn bind_tcp(addr: SocketAddr) -> Result<TcpListener> {
 pub fn bind_udp(addr: SocketAddr) -> Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
         .context("cannot create a UDP socket")?;
-    socket
-        .bind(&addr.into())
-        .with_context(|| format!("cannot bind {addr}"))?;
+    socket.bind(&addr.into()).context(Site::Bind(addr))?;
     Ok(socket.into())
 }
 
@@ -255,6 +249,12 @@ impl ConnectOptions {
     }
 }
 
+/// The kind of the I/O error at the root of `e`.
+fn e_kind(e: &anyhow::Error) -> io::ErrorKind {
+    e.downcast_ref::<io::Error>()
+        .map_or(io::ErrorKind::Other, io::Error::kind)
+}
+
 /// Connect over TCP to `host:port`, trying every address the name resolves to
 /// in order. The error of the last attempt decides the exit code.
 pub fn connect_tcp(host: &str, port: u16, opts: &ConnectOptions) -> Result<TcpStream> {
@@ -291,7 +291,11 @@ pub fn connect_tcp(host: &str, port: u16, opts: &ConnectOptions) -> Result<TcpSt
     } else {
         format!(" ({addr})")
     };
-    Err(anyhow::Error::new(err).context(format!(
+    let mut e = anyhow::Error::new(err);
+    if let (io::ErrorKind::AddrInUse, Some(p)) = (e_kind(&e), opts.source_port) {
+        e = e.context(Site::ClientPort(p));
+    }
+    Err(e.context(format!(
         "cannot connect to {}{tried}",
         host_port(host, port)
     )))
@@ -311,7 +315,11 @@ pub fn connect_udp(host: &str, port: u16, opts: &ConnectOptions) -> Result<UdpSo
         }
     }
     let err = last.unwrap_or_else(|| io::Error::other("no address to try"));
-    Err(anyhow::Error::new(err).context(format!("cannot reach {} over UDP", host_port(host, port))))
+    let mut e = anyhow::Error::new(err);
+    if let (io::ErrorKind::AddrInUse, Some(p)) = (e_kind(&e), opts.source_port) {
+        e = e.context(Site::ClientPort(p));
+    }
+    Err(e.context(format!("cannot reach {} over UDP", host_port(host, port))))
 }
 
 #[cfg(test)]

@@ -46,8 +46,8 @@ fn json_summary_on_stderr() {
     assert_eq!(out.stdout, b"hi\n");
     let err = String::from_utf8_lossy(&out.stderr);
     let v: serde_json::Value = serde_json::from_str(err.trim()).expect("one json object");
-    assert_eq!(v["sent"], 3);
-    assert_eq!(v["received"], 3);
+    assert_eq!(v["bytes_out"], 3);
+    assert_eq!(v["bytes_in"], 3);
     assert_eq!(v["end"], "closed by peer");
     assert_eq!(v["peer"], server.addr.to_string());
     assert!(v["duration_s"].as_f64().is_some());

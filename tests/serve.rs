@@ -51,17 +51,15 @@ fn listening_line_mentions_loopback_and_ipv6_bind_works() {
     let mut c = connect(srv.addr);
     assert_eq!(roundtrip(&mut c, b"v6", 2), b"v6");
 
-    let out = common::netkit()
-        .args(["serve", "--echo", "--count", "0", "0"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("listening on 127.0.0.1:"), "{err}");
+    let mut srv = spawn_server(&["serve", "--echo", "--count", "1", "0"]);
+    let line = srv.listening_line.clone();
+    assert!(line.starts_with("listening on 127.0.0.1:"), "{line}");
     assert!(
-        err.contains("(tcp echo)") && err.contains("--bind 0.0.0.0"),
-        "{err}"
+        line.contains("(tcp echo)") && line.contains("--bind 0.0.0.0"),
+        "{line}"
     );
-    assert!(out.status.success());
+    drop(connect(srv.addr));
+    assert!(srv.wait_exit().success());
 }
 
 #[test]
@@ -446,10 +444,12 @@ fn udp_server_stops_cleanly_when_asked() {
 
 #[test]
 fn a_stop_says_what_it_waits_for_and_cut_connections_are_logged_as_cut() {
-    for mode in ["--echo", "--discard"] {
+    // Echo runs on readiness loops, upper on a thread per connection.
+    for (mode, reply) in [("--echo", b"x\n"), ("--upper", b"X\n")] {
         let mut srv = spawn_server(&["serve", mode, "-v", "--grace", "200ms", "0"]);
         let mut c = connect(srv.addr);
-        c.write_all(b"x").unwrap();
+        // An answer proves the server holds the connection before the stop.
+        assert_eq!(roundtrip(&mut c, b"x\n", 2), reply);
         srv.signal(15);
         let waiting = srv.wait_stderr("stopping:");
         assert!(

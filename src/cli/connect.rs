@@ -13,7 +13,7 @@ use crate::connect::repl::{ReplOptions, history_path};
 use crate::error;
 use crate::net::{self, ConnectOptions, Family, StreamOptions};
 use crate::pipe::PipeOptions;
-use crate::units::parse_duration;
+use crate::units::{parse_duration, parse_nonzero_duration};
 
 /// `netkit connect [OPTIONS] <HOST> <PORT>`.
 #[derive(Debug, Args)]
@@ -49,20 +49,23 @@ pub struct ConnectArgs {
     #[arg(short, long)]
     pub udp: bool,
     /// Connect timeout for each address [default: 10s; with -z, per port: 1s].
-    #[arg(short = 'w', long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(short = 'w', long, value_name = "DURATION", value_parser = parse_nonzero_duration)]
     pub timeout: Option<Duration>,
     /// Close when no data moves either way for this long (exit code 4).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_nonzero_duration)]
     pub idle_timeout: Option<Duration>,
-    /// Quit this long after stdin EOF, even if the peer has not closed.
-    #[arg(short = 'q', value_name = "SECS", value_parser = parse_duration)]
+    /// Quit this long after stdin EOF, even if the peer has not closed (0: at once).
+    #[arg(short = 'q', value_name = "SECS", value_parser = parse_duration, conflicts_with = "probe")]
     pub quit_after: Option<Duration>,
     /// Do not shut down the write side at stdin EOF.
     #[arg(long)]
     pub no_shutdown: bool,
-    /// UDP: how long to wait for replies after stdin EOF.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1s")]
-    pub reply_timeout: Duration,
+    /// UDP: how long to wait for replies after stdin EOF [default: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_nonzero_duration, requires = "udp")]
+    pub reply_timeout: Option<Duration>,
+    /// UDP: exit 5 when no reply came within --reply-timeout (without it, exit 0 like nc).
+    #[arg(long, requires = "udp", conflicts_with = "probe")]
+    pub expect_reply: bool,
     /// IPv4 only.
     #[arg(short = '4', conflicts_with = "ipv6")]
     pub ipv4: bool,
@@ -179,7 +182,8 @@ impl TryFrom<&ConnectArgs> for ConnectConfig {
                 .as_deref()
                 .map(crate::connect::transcript::open)
                 .transpose()?,
-            reply_timeout: a.reply_timeout,
+            reply_timeout: a.reply_timeout.unwrap_or(Duration::from_secs(1)),
+            expect_reply: a.expect_reply,
             verbose: a.verbose,
             interactive: a.interactive,
             repl: ReplOptions {

@@ -16,7 +16,7 @@ use crate::hexdump::HexDump;
 use crate::net::{self, StreamOptions};
 use crate::serve::exec::ExecCommand;
 use crate::serve::{TcpConfig, TcpMode, UdpConfig, UdpMode};
-use crate::units::{parse_duration, parse_nonzero_duration, parse_size};
+use crate::units::{parse_duration, parse_nonzero_duration, parse_nonzero_size};
 
 /// `netkit serve [tcp|udp] [MODE] [OPTIONS] <[ADDR:]PORT>`; tcp when omitted.
 #[derive(Debug, Args)]
@@ -105,14 +105,8 @@ pub struct ServerCommonArgs {
     #[command(flatten)]
     pub log: LogArgs,
     /// Exit after this many connections (UDP: datagrams).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
-    /// Close a connection with no traffic for this long (e.g. 30s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub idle_timeout: Option<Duration>,
-    /// On Ctrl-C/SIGTERM, how long live connections may take to finish.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
-    pub grace: Duration,
     /// Admit only clients in this network (CIDR or address; repeatable).
     #[arg(long, value_name = "CIDR", help_heading = "Access")]
     pub allow: Vec<Cidr>,
@@ -140,6 +134,12 @@ pub struct TcpServeArgs {
     /// Keep listening after the first client (netcat mode: many clients, stdin to all).
     #[arg(short = 'k', long)]
     pub keep_open: bool,
+    /// Close a connection with no traffic for this long (e.g. 30s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_nonzero_duration)]
+    pub idle_timeout: Option<Duration>,
+    /// On Ctrl-C/SIGTERM, how long live connections may take to finish.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub grace: Duration,
     /// At most N connections at once; further clients are accepted and closed at once
     /// [default: 100 with --exec/--sh-exec (a process each), else no limit].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -152,9 +152,9 @@ pub struct TcpServeArgs {
     /// unacknowledged data for as long) end it. Only as --keepalive or --keepalive=DURATION.
     #[arg(long, value_name = "DURATION", value_parser = parse_nonzero_duration, num_args = 0..=1, require_equals = true, default_missing_value = "60s")]
     pub keepalive: Option<Duration>,
-    /// --framed: the largest frame accepted; a bigger length closes the connection.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "16MiB")]
-    pub max_frame: u64,
+    /// --framed: the largest frame accepted; a bigger length closes the connection [default: 16MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_nonzero_size)]
+    pub max_frame: Option<u64>,
 }
 
 /// The UDP service; datagrams to stdout when none is given.
@@ -275,7 +275,23 @@ impl TryFrom<&TcpServeArgs> for TcpConfig {
     fn try_from(a: &TcpServeArgs) -> Result<TcpConfig> {
         let mode = a.mode.mode();
         let exec = a.mode.exec_command()?;
-        if mode == TcpMode::Exec && a.common.idle_timeout.is_some() {
+        if a.max_frame.is_some() && mode != TcpMode::Framed {
+            return Err(error::usage("--max-frame applies to --framed"));
+        }
+        if mode == TcpMode::Listen && !a.keep_open {
+            // One client, then exit: there is nothing to count or cap.
+            if a.max_conns.is_some() {
+                return Err(error::usage(
+                    "--max-conns needs many clients: add -k, or pick a mode",
+                ));
+            }
+            if a.common.count.is_some() {
+                return Err(error::usage(
+                    "--count needs many clients: add -k, or pick a mode",
+                ));
+            }
+        }
+        if mode == TcpMode::Exec && a.idle_timeout.is_some() {
             return Err(error::usage(
                 "--idle-timeout does not apply to --exec/--sh-exec: the command owns the socket",
             ));
@@ -305,14 +321,14 @@ impl TryFrom<&TcpServeArgs> for TcpConfig {
             max_conns: a
                 .max_conns
                 .or((mode == TcpMode::Exec).then_some(crate::serve::exec::DEFAULT_MAX_CONNS)),
-            idle_timeout: a.common.idle_timeout,
+            idle_timeout: a.idle_timeout,
             count: a.common.count,
             stream: StreamOptions {
                 nodelay: a.nodelay,
                 keepalive: a.keepalive,
             },
-            max_frame: a.max_frame,
-            grace: a.common.grace,
+            max_frame: a.max_frame.unwrap_or(16 << 20),
+            grace: a.grace,
             log: (&a.common.log).into(),
             acl: a.common.acl()?,
             hexdump: hexdump_of(a.common.hexdump.as_deref())?,
@@ -335,11 +351,6 @@ impl TryFrom<&UdpServeArgs> for UdpConfig {
         } else {
             UdpMode::Listen
         };
-        if a.common.idle_timeout.is_some() {
-            return Err(error::usage(
-                "--idle-timeout applies to TCP connections only",
-            ));
-        }
         Ok(UdpConfig {
             mode,
             count: a.common.count,

@@ -1,7 +1,8 @@
 //! `connect -z`: which ports answer. TCP ports are probed with a connect
 //! each, many at once from a pool of threads that take the next port from a
 //! shared counter, each connect bounded by `-w` (SO_SNDTIMEO on a blocking
-//! connect: one syscall per port). UDP ports get an empty datagram: a reply
+//! connect: one syscall per port). UDP ports get a one-byte datagram (`X`,
+//! as nc sends; servers do not answer an empty one): a reply
 //! means open, an ICMP port unreachable means closed, and silence means
 //! `open|filtered`, which is all UDP can honestly say.
 //!
@@ -202,7 +203,8 @@ fn probe_udp(addr: SocketAddr, timeout: Duration) -> State {
         .and_then(|s| {
             s.connect(&addr.into())?;
             s.set_read_timeout(Some(timeout))?;
-            s.send(&[])?;
+            // One byte, as nc sends: servers do not answer an empty datagram.
+            s.send(b"X")?;
             let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1];
             s.recv(&mut buf).map(|_| ())
         });
@@ -220,8 +222,9 @@ pub fn format_result(r: &PortResult, cfg: &ProbeConfig, ip: IpAddr) -> String {
     let ms = r.time.as_secs_f64() * 1000.0;
     if cfg.json {
         let mut v = json!({
-            "host": cfg.host, "addr": ip.to_string(), "port": r.port, "proto": proto,
-            "state": r.state.name(), "ms": (ms * 1000.0).round() / 1000.0,
+            "event": "port", "host": cfg.host, "peer": SocketAddr::new(ip, r.port).to_string(),
+            "port": r.port, "proto": proto, "state": r.state.name(),
+            "duration_s": (r.time.as_secs_f64() * 1e6).round() / 1e6,
         });
         if let State::Error(msg) = &r.state {
             v["error"] = json!(msg);
@@ -238,16 +241,72 @@ pub fn format_result(r: &PortResult, cfg: &ProbeConfig, ip: IpAddr) -> String {
     }
 }
 
+/// How many ports ended in each state.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    open: usize,
+    closed: usize,
+    filtered: usize,
+    open_filtered: usize,
+    errors: usize,
+}
+
+impl Tally {
+    fn of(results: &[PortResult]) -> Tally {
+        let mut t = Tally::default();
+        for r in results {
+            match r.state {
+                State::Open => t.open += 1,
+                State::Closed => t.closed += 1,
+                State::Filtered => t.filtered += 1,
+                State::OpenFiltered => t.open_filtered += 1,
+                State::Error(_) => t.errors += 1,
+            }
+        }
+        t
+    }
+}
+
 /// Resolve the host (its first address), probe, print, and fail (exit 1)
-/// when no port is open.
+/// when no port is open. With `--json` the last stdout line is a summary
+/// object, with `error` when the run failed.
 pub fn run(cfg: &ProbeConfig) -> Result<()> {
+    let started = Instant::now();
+    let mut tally = Tally::default();
+    let mut peer = None;
+    let result = probe_and_print(cfg, started, &mut tally, &mut peer);
+    if cfg.json && !result.as_ref().is_err_and(crate::error::is_broken_pipe) {
+        let mut v = json!({
+            "event": "summary", "host": cfg.host, "peer": peer.map(|ip: IpAddr| ip.to_string()),
+            "proto": if cfg.udp { "udp" } else { "tcp" }, "ports": cfg.ports.len(),
+            "open": tally.open, "closed": tally.closed, "filtered": tally.filtered,
+            "open_filtered": tally.open_filtered, "errors": tally.errors,
+            "duration_s": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        });
+        if let Err(e) = &result {
+            v["error"] = json!(format!("{e:#}"));
+            v["exit_code"] = json!(crate::error::exit_code(e));
+        }
+        let mut out = io::stdout().lock();
+        use std::io::Write;
+        writeln!(out, "{v}").context("cannot write stdout")?;
+    }
+    result
+}
+
+fn probe_and_print(
+    cfg: &ProbeConfig,
+    started: Instant,
+    tally: &mut Tally,
+    peer: &mut Option<IpAddr>,
+) -> Result<()> {
     use std::io::Write;
     let host = cfg.host.trim_start_matches('[').trim_end_matches(']');
     let ip = crate::net::resolve(host, 0, cfg.family)?[0].ip();
-    let started = Instant::now();
+    *peer = Some(ip);
     let results = probe(ip, cfg)?;
+    *tally = Tally::of(&results);
     let mut out = io::BufWriter::new(io::stdout().lock());
-    let count = |s: &State| results.iter().filter(|r| &r.state == s).count();
     for r in &results {
         let shown = cfg.verbose || matches!(r.state, State::Open | State::OpenFiltered);
         if shown {
@@ -255,26 +314,26 @@ pub fn run(cfg: &ProbeConfig) -> Result<()> {
         }
     }
     out.flush().context("cannot write stdout")?;
-    let (open, open_filtered) = (count(&State::Open), count(&State::OpenFiltered));
+    let t = *tally;
     if cfg.verbose && !cfg.json {
         eprintln!(
-            "netkit: probed {} ports on {ip} in {}: {open} open, {} closed, {} filtered, {open_filtered} open|filtered, {} errors",
+            "netkit: probed {} ports on {ip} in {}: {} open, {} closed, {} filtered, {} open|filtered, {} errors",
             results.len(),
             crate::units::format_duration(started.elapsed()),
-            count(&State::Closed),
-            count(&State::Filtered),
-            results
-                .iter()
-                .filter(|r| matches!(r.state, State::Error(_)))
-                .count(),
+            t.open,
+            t.closed,
+            t.filtered,
+            t.open_filtered,
+            t.errors,
         );
     }
-    if open > 0 {
+    if t.open > 0 {
         return Ok(());
     }
-    if open_filtered > 0 {
+    if t.open_filtered > 0 {
         return Err(anyhow!(
-            "no port confirmed open on {ip}: {open_filtered} open|filtered (UDP silence is not proof)"
+            "no port confirmed open on {ip}: {} open|filtered (UDP silence is not proof)",
+            t.open_filtered
         ));
     }
     Err(anyhow!(

@@ -78,9 +78,12 @@ impl Room {
                 .peer_addr()
                 .map(|p| p.to_string())
                 .unwrap_or_default();
-            self.log.verbose(&format!(
-                "{peer}: chat client dropped: it stopped reading (1 MiB waiting, or a line unread for 30s)"
-            ));
+            self.log.event(
+                crate::log::Level::Verbose,
+                "dropped",
+                serde_json::json!({"peer": peer, "reason": "too slow"}),
+                || format!("{peer}: chat client dropped: it stopped reading (1 MiB waiting, or a line unread for 30s)"),
+            );
             // Best effort, never blocking: the client is not reading.
             let _ = socket2::SockRef::from(&m.stream)
                 .send_with_flags(b"\n*** you were dropped: too slow\n", libc::MSG_DONTWAIT);

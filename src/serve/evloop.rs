@@ -301,7 +301,7 @@ impl Worker {
             return;
         };
         let end = if self.cfg.cut.load(Ordering::Acquire) {
-            End::Cut
+            end.cut()
         } else {
             end
         };

@@ -274,7 +274,12 @@ pub fn serve(conn: &mut Conn, cmd: &ExecCommand, children: &Children, log: Log) 
     let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
-            log.warn(&format!("{}: cannot run {}: {e}", conn.peer, cmd.program));
+            log.event(
+                crate::log::Level::Quiet,
+                "exec_failed",
+                serde_json::json!({"peer": conn.peer.to_string(), "command": cmd.display, "error": e.to_string()}),
+                || format!("{}: cannot run {}: {e}", conn.peer, cmd.program),
+            );
             return End::Error(format!("cannot run {}: {e}", cmd.program));
         }
     };

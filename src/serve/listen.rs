@@ -47,7 +47,12 @@ pub fn single(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Res
     cfg.stream
         .apply(&stream)
         .context("cannot set socket options")?;
-    cfg.log.verbose(&format!("{peer}: connected"));
+    cfg.log.event(
+        crate::log::Level::Verbose,
+        "connected",
+        serde_json::json!({"peer": peer.to_string()}),
+        || format!("{peer}: connected"),
+    );
     let started = Instant::now();
     let opts = PipeOptions {
         idle_timeout: cfg.idle_timeout,
@@ -112,9 +117,12 @@ fn spawn_stdin_broadcast(mut stdin: File, hub: Arc<Hub>, log: crate::log::Log) -
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
                         for id in hub.send(Arc::from(&buf[..n]), None) {
-                            log.info(&format!(
-                                "client {id} dropped: it stopped reading (16 MiB waiting, or data unread for 60s)"
-                            ));
+                            log.event(
+                                crate::log::Level::Normal,
+                                "dropped",
+                                serde_json::json!({"client": id, "reason": "too slow"}),
+                                || format!("client {id} dropped: it stopped reading (16 MiB waiting, or data unread for 60s)"),
+                            );
                         }
                     }
                 }

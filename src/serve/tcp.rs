@@ -16,9 +16,10 @@ pub use super::conns::Counters;
 use super::conns::Live;
 use super::{TcpConfig, TcpMode, chat, evloop, exec, fdbudget, framed, listen, services};
 use crate::hexdump::Tap;
-use crate::log::{ConnRecord, Summary};
+use crate::log::{ConnRecord, Level, Summary};
 use crate::shutdown::Shutdown;
 use crate::units::format_duration;
+use serde_json::json;
 
 /// Stack size of a connection thread: handlers keep their buffers on the heap.
 pub const CONN_STACK: usize = 64 * 1024;
@@ -48,8 +49,10 @@ pub enum End {
     Done,
     /// No traffic for `--idle-timeout`.
     Idle,
-    /// Still live at the end of `--grace`, and closed by the server.
-    Cut,
+    /// Still live at the end of `--grace`, and closed by the server; what
+    /// the handler saw then, if it says more than that the socket closed
+    /// (`command killed by signal 15`).
+    Cut(Option<String>),
     /// Anything else, described.
     Error(String),
 }
@@ -66,13 +69,23 @@ impl End {
         }
     }
 
+    /// The end of a connection the server cut at the end of `--grace`.
+    pub fn cut(self) -> End {
+        match self {
+            End::Done | End::Cut(_) => self,
+            End::Error(e) if e.starts_with("command") => End::Cut(Some(e)),
+            _ => End::Cut(None),
+        }
+    }
+
     /// How the `-v` record puts it.
     pub fn describe(&self) -> String {
         match self {
             End::PeerClosed => "closed by peer".into(),
             End::Done => "done".into(),
             End::Idle => "idle timeout".into(),
-            End::Cut => "cut at the end of --grace".into(),
+            End::Cut(None) => "cut at the end of --grace".into(),
+            End::Cut(Some(detail)) => format!("cut at the end of --grace ({detail})"),
             End::Error(e) => e.clone(),
         }
     }
@@ -139,8 +152,12 @@ pub fn admit(cfg: &TcpConfig, peer: SocketAddr) -> bool {
     if cfg.acl.permits(peer.ip()) {
         return true;
     }
-    cfg.log
-        .verbose(&format!("{peer}: rejected by --allow/--deny"));
+    cfg.log.event(
+        Level::Verbose,
+        "rejected",
+        json!({"peer": peer.to_string(), "reason": "acl"}),
+        || format!("{peer}: rejected by --allow/--deny"),
+    );
     false
 }
 
@@ -174,9 +191,12 @@ pub fn accept_one(
             Err(e) => match e.raw_os_error() {
                 Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
                     if !warned {
-                        cfg.log.warn(&format!(
-                            "cannot accept: {e}; waiting for connections to end"
-                        ));
+                        cfg.log.event(
+                            Level::Quiet,
+                            "accept_failed",
+                            json!({"error": e.to_string(), "waiting": true}),
+                            || format!("cannot accept: {e}; waiting for connections to end"),
+                        );
                         warned = true;
                     }
                     thread::sleep(Duration::from_millis(50));
@@ -253,11 +273,18 @@ fn serve_accepted(
             // The next client would not fit under the open-file limit:
             // it waits in the backlog until a connection ends.
             if !warned_fds {
-                cfg.log.warn(&format!(
-                    "open-file limit ({}) reached at {} connections: new clients wait until one ends",
-                    b.limit,
-                    live.len()
-                ));
+                let n = live.len();
+                cfg.log.event(
+                    Level::Quiet,
+                    "fd_limit",
+                    json!({"limit": b.limit, "connections": n}),
+                    || {
+                        format!(
+                            "open-file limit ({}) reached at {n} connections: new clients wait until one ends",
+                            b.limit
+                        )
+                    },
+                );
                 warned_fds = true;
             }
             live.wait_below(b.conns, &shutdown);
@@ -275,12 +302,21 @@ fn serve_accepted(
         }
         if cfg.max_conns.is_some_and(|m| live.len() as u64 >= m) {
             totals.rejected.fetch_add(1, Ordering::Relaxed);
-            cfg.log
-                .verbose(&format!("{peer}: rejected, --max-conns reached"));
+            cfg.log.event(
+                Level::Verbose,
+                "rejected",
+                json!({"peer": peer.to_string(), "reason": "max_conns"}),
+                || format!("{peer}: rejected, --max-conns reached"),
+            );
             continue; // dropping the stream closes it
         }
         if let Err(e) = prepare(&stream, cfg) {
-            cfg.log.verbose(&format!("{peer}: dropped: {e}"));
+            cfg.log.event(
+                Level::Verbose,
+                "dropped",
+                json!({"peer": peer.to_string(), "error": e.to_string()}),
+                || format!("{peer}: dropped: {e}"),
+            );
             continue;
         }
         let id = next_id;
@@ -293,7 +329,12 @@ fn serve_accepted(
             (None, Some(w)) => {
                 if let Err(e) = w.hand(evloop::NewConn { id, stream, peer }) {
                     live.remove(id);
-                    cfg.log.warn(&format!("{peer}: dropped: {e:#}"));
+                    cfg.log.event(
+                        Level::Quiet,
+                        "dropped",
+                        json!({"peer": peer.to_string(), "error": format!("{e:#}")}),
+                        || format!("{peer}: dropped: {e:#}"),
+                    );
                 }
                 continue;
             }
@@ -313,8 +354,8 @@ fn serve_accepted(
                     bytes_out: 0,
                 };
                 let mut end = h(&mut conn);
-                if lv.cut() && end != End::Done {
-                    end = End::Cut;
+                if lv.cut() {
+                    end = end.cut();
                 }
                 tot.bytes_in.fetch_add(conn.bytes_in, Ordering::Relaxed);
                 tot.bytes_out.fetch_add(conn.bytes_out, Ordering::Relaxed);
@@ -345,17 +386,25 @@ fn serve_accepted(
     let waiting = live.len();
     if waiting > 0 {
         // Say what a stop waits for, and how to cut it short.
-        cfg.log.info(&format!(
-            "stopping: waiting up to {} for {waiting} connection{} to finish (Ctrl-C again to quit now)",
-            format_duration(cfg.grace),
-            if waiting == 1 { "" } else { "s" }
-        ));
+        cfg.log.event(
+            Level::Normal,
+            "stopping",
+            json!({"connections": waiting, "grace_s": crate::log::secs(cfg.grace)}),
+            || {
+                format!(
+                    "stopping: waiting up to {} for {waiting} connection{} to finish (Ctrl-C again to quit now)",
+                    format_duration(cfg.grace),
+                    if waiting == 1 { "" } else { "s" }
+                )
+            },
+        );
     }
     if !live.wait_empty(Some(Instant::now() + cfg.grace), None) {
-        cfg.log.info(&format!(
-            "grace period over: cutting {} connection(s)",
-            live.len()
-        ));
+        let n = live.len();
+        cfg.log
+            .event(Level::Normal, "cutting", json!({"connections": n}), || {
+                format!("grace period over: cutting {n} connection(s)")
+            });
         live.close_all();
         live.wait_empty(Some(Instant::now() + Duration::from_secs(2)), None);
     }

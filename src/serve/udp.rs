@@ -29,6 +29,7 @@ use crate::net;
 use crate::pipe;
 use crate::shutdown::Shutdown;
 use crate::udpio::{self, Outgoing, RecvBatch, Sender};
+use serde_json::json;
 
 /// The largest datagram UDP can carry.
 const MAX_DATAGRAM: usize = 65536;
@@ -81,13 +82,13 @@ impl Ctx<'_> {
     }
 
     fn silence(&self, peer: SocketAddr, why: Silence) {
-        if self.cfg.log.level >= Level::Verbose {
-            self.cfg.log.verbose(&format!(
-                "{}: datagram not answered: {}",
-                net::canonical(peer),
-                why.describe()
-            ));
-        }
+        let peer = net::canonical(peer);
+        self.cfg.log.event(
+            Level::Verbose,
+            "not_answered",
+            json!({"peer": peer.to_string(), "reason": why.code()}),
+            || format!("{peer}: datagram not answered: {}", why.describe()),
+        );
     }
 }
 
@@ -202,7 +203,12 @@ fn serve_socket(socket: &UdpSocket, ctx: &Ctx<'_>) -> Result<()> {
             Ok(n) => n,
             Err(e) => {
                 // Nothing a peer did; do not spin on it.
-                ctx.cfg.log.verbose(&format!("receive error: {e}"));
+                ctx.cfg.log.event(
+                    Level::Verbose,
+                    "receive_error",
+                    json!({"error": e.to_string()}),
+                    || format!("receive error: {e}"),
+                );
                 thread::sleep(Duration::from_millis(10));
                 continue;
             }
@@ -236,13 +242,21 @@ fn serve_socket(socket: &UdpSocket, ctx: &Ctx<'_>) -> Result<()> {
             Ok(sent) => {
                 ctx.bytes_out.fetch_add(sent.bytes, Ordering::Relaxed);
                 if sent.dropped > 0 {
-                    ctx.cfg
-                        .log
-                        .verbose(&format!("{} replies dropped by the kernel", sent.dropped));
+                    ctx.cfg.log.event(
+                        Level::Verbose,
+                        "replies_dropped",
+                        json!({"datagrams": sent.dropped}),
+                        || format!("{} replies dropped by the kernel", sent.dropped),
+                    );
                 }
             }
             Err(_) if ctx.shutdown.is_triggered() => return Ok(()),
-            Err(e) => ctx.cfg.log.verbose(&format!("cannot reply: {e}")),
+            Err(e) => ctx.cfg.log.event(
+                Level::Verbose,
+                "reply_failed",
+                json!({"error": e.to_string()}),
+                || format!("cannot reply: {e}"),
+            ),
         }
         if let Some(d) = &ctx.cfg.hexdump {
             for o in &out {
@@ -272,9 +286,12 @@ fn handle(
     let shown = net::canonical(peer);
     if !cfg.acl.permits(peer.ip()) {
         ctx.rejected.fetch_add(m.count() as u64, Ordering::Relaxed);
-        cfg.log.verbose(&format!(
-            "{shown}: datagram ignored: rejected by --allow/--deny"
-        ));
+        cfg.log.event(
+            Level::Verbose,
+            "rejected",
+            json!({"peer": shown.to_string(), "reason": "acl"}),
+            || format!("{shown}: datagram ignored: rejected by --allow/--deny"),
+        );
         return Ok(true);
     }
     let taken = ctx.take(m.count() as u64) as usize;
@@ -302,8 +319,12 @@ fn handle(
             if let Some(h) = &cfg.hexdump {
                 h.record(Direction::In, Some(shown), 0, d);
             }
-            cfg.log
-                .verbose(&format!("{shown}: {} byte datagram", d.len()));
+            cfg.log.event(
+                Level::Verbose,
+                "datagram",
+                json!({"peer": shown.to_string(), "bytes_in": d.len()}),
+                || format!("{shown}: {} byte datagram", d.len()),
+            );
         }
     }
     match cfg.mode {
@@ -374,9 +395,19 @@ fn spawn_stdin_sender(socket: &UdpSocket, ctx: &Ctx<'_>) -> Result<()> {
                                 d.record(Direction::Out, Some(net::canonical(p)), 0, &line);
                             }
                         }
-                        Err(e) => log.warn(&format!("cannot send to {p}: {e}")),
+                        Err(e) => log.event(
+                            Level::Quiet,
+                            "send_failed",
+                            json!({"peer": p.to_string(), "error": e.to_string()}),
+                            || format!("cannot send to {p}: {e}"),
+                        ),
                     },
-                    None => log.warn("no peer has sent a datagram yet; line dropped"),
+                    None => log.event(
+                        Level::Quiet,
+                        "line_dropped",
+                        json!({"reason": "no_peer", "bytes": line.len()}),
+                        || "no peer has sent a datagram yet; line dropped".into(),
+                    ),
                 }
             }
         })

@@ -44,6 +44,8 @@ pub struct Running {
     child: Option<Child>,
     pid: u32,
     pub addr: SocketAddr,
+    /// The first stderr line, as printed.
+    pub listening_line: String,
     pub stdin: Option<ChildStdin>,
     pub stdout: Option<ChildStdout>,
     stderr: Receiver<String>,
@@ -84,6 +86,7 @@ pub fn spawn_server_cmd(mut cmd: Command) -> Running {
         pid: child.id(),
         child: Some(child),
         addr,
+        listening_line: first,
         stderr: rx,
     }
 }
