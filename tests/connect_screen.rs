@@ -339,7 +339,8 @@ fn redirected_stdout_gets_exactly_the_peers_bytes() {
         s.write_all(&sent[20..]).expect("write");
         assert_eq!(lines.next().expect("line").expect("read"), "bye");
     });
-    let out = std::env::temp_dir().join(format!("nk-redirect-{}.bin", std::process::id()));
+    let dir = common::TempDir::new("screen-redirect");
+    let out = dir.join("out.bin");
     let extra = format!("> {}", sh_quote(&out.to_string_lossy()));
     let cmd = format!(
         "env NETKIT_HISTORY= {} connect 127.0.0.1 {} {extra}",
@@ -438,8 +439,7 @@ fn session_log_and_hexdump_while_interactive() {
             .expect("write");
         let _ = lines.next();
     });
-    let dir = std::env::temp_dir().join(format!("nk-log-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = common::TempDir::new("screen-log");
     let (log, dump) = (dir.join("session.txt"), dir.join("dump.txt"));
     let extra = format!(
         "-o {} --hexdump {}",
@@ -461,7 +461,6 @@ fn session_log_and_hexdump_while_interactive() {
         "both directions, in order, as they are"
     );
     let hex = std::fs::read_to_string(&dump).expect("hexdump");
-    let _ = std::fs::remove_dir_all(&dir);
     let headers: Vec<&str> = hex.lines().filter(|l| l.starts_with(['<', '>'])).collect();
     assert_eq!(headers.len(), 2, "{hex}");
     assert!(
@@ -614,8 +613,7 @@ fn ctrl_r_search_does_not_hold_back_output() {
         let mut lines = BufReader::new(s).lines();
         lines.next().expect("line").expect("read")
     });
-    let dir = std::env::temp_dir().join(format!("nk-hist-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = common::TempDir::new("screen-hist");
     let history = dir.join("history");
     std::fs::write(&history, "#V2\nalpha command\nbeta command\n").expect("history");
     let Some(t) = netkit_in_tmux(p.addr, "", Some(&history.to_string_lossy()), (100, 20)) else {
@@ -637,7 +635,6 @@ fn ctrl_r_search_does_not_hold_back_output() {
     t.wait_for("connection closed by peer");
     assert_eq!(t.wait_exit(), 0);
     let saved = std::fs::read_to_string(&history).expect("history");
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         saved.ends_with("alpha command\n"),
         "saved after the line: {saved:?}"

@@ -261,6 +261,38 @@ pub fn run_with_input(args: &[&str], input: &[u8]) -> std::process::Output {
     out
 }
 
+/// A directory under the system's temp dir, removed with everything in it
+/// when dropped (also when the test fails), so runs leave nothing behind.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// A fresh, empty directory whose name starts with `netkit-TAG-`.
+    pub fn new(tag: &str) -> TempDir {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("netkit-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    /// A path inside it.
+    pub fn join(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Write `data` and read exactly `n` bytes back.
 pub fn roundtrip(stream: &mut TcpStream, data: &[u8], n: usize) -> Vec<u8> {
     stream.write_all(data).expect("write");
