@@ -285,6 +285,7 @@ pub fn run(cfg: &ProbeConfig) -> Result<()> {
         });
         if let Err(e) = &result {
             v["error"] = json!(format!("{e:#}"));
+            v["hint"] = json!(crate::error::hint(e));
             v["exit_code"] = json!(crate::error::exit_code(e));
         }
         let mut out = io::stdout().lock();

@@ -156,6 +156,7 @@ pub fn error_json(cfg: &crate::bench::BenchConfig, err: &anyhow::Error) -> Value
         "peer": peer,
         "in_process": cfg.target.is_none(),
         "error": format!("{err:#}"),
+        "hint": crate::error::hint(err),
         "exit_code": crate::error::exit_code(err),
     })
 }
