@@ -170,10 +170,13 @@ fn kv() -> Vec<Value> {
     until_summary(&mut srv, vec![first])
 }
 
+/// A run of a subcommand, returning the JSON objects it printed.
+type Run = fn() -> Vec<Value>;
+
 #[test]
 fn readme_examples_match_what_each_subcommand_prints() {
     let docs = documented();
-    let runs: [(&str, fn() -> Vec<Value>); 9] = [
+    let runs: [(&str, Run); 9] = [
         ("serve", serve_tcp),
         ("serve-udp", serve_udp),
         ("serve-error", serve_error),
