@@ -118,7 +118,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__bench)
-            opts="-t -n -l -P -c -i -w -q -h --duration --bytes --size --parallel --connections --reverse --bidir --warmup --rate --interval --timeout --quiet --find-rate --max-loss --no-gso --json --json-stream --help"
+            opts="-t -n -l -P -c -i -w -q -h --duration --bytes --size --parallel --connections --reverse --bidir --warmup --rate --interval --timeout --quiet --find-rate --max-loss --no-gso --json --json-stream --help throughput latency connect udp"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -96,8 +96,8 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand -k 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
             cand --keep-open 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
             cand --nodelay 'Set TCP_NODELAY on each connection'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'netkit;serve;udp'= {
             cand --bind 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)'
@@ -115,8 +115,8 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand -q 'Print nothing but errors'
             cand --quiet 'Print nothing but errors'
             cand --json 'Logs and the summary as one JSON object per line on stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'netkit;serve;help'= {
             cand tcp 'Serve over TCP (the default)'
@@ -224,8 +224,8 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --no-gso 'udp: one buffer per datagram (no GSO/GRO runs; still batched with sendmmsg/recvmmsg)'
             cand --json 'Print one JSON summary object on stdout instead of the table'
             cand --json-stream 'Print one JSON object per interval (default 1s) and a summary, one per line'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'netkit;completions'= {
             cand -h 'Print help'

@@ -89,7 +89,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l json -d 'Logs and the summary as one JSON object per line on stderr'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s k -l keep-open -d 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l nodelay -d 'Set TCP_NODELAY on each connection'
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l allow -d 'Admit only clients in this network (CIDR or address; repeatable)' -r
@@ -103,7 +103,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s q -l quiet -d 'Print nothing but errors'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l json -d 'Logs and the summary as one JSON object per line on stderr'
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "tcp" -d 'Serve over TCP (the default)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "udp" -d 'Serve over UDP'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -170,7 +170,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand bench" -l find-rate -d 'ud
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l no-gso -d 'udp: one buffer per datagram (no GSO/GRO runs; still batched with sendmmsg/recvmmsg)'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l json -d 'Print one JSON summary object on stdout instead of the table'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l json-stream -d 'Print one JSON object per interval (default 1s) and a summary, one per line'
-complete -c netkit -n "__fish_netkit_using_subcommand bench" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c netkit -n "__fish_netkit_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand man" -l out-dir -d 'Write netkit.1 and one page per subcommand into this directory' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand man" -s h -l help -d 'Print help'

@@ -34,7 +34,7 @@ use crate::units::{parse_duration, parse_size};
 ))]
 pub struct BenchArgs {
     /// What to measure: throughput (default), latency, connect or udp.
-    #[arg(value_name = "KIND")]
+    #[arg(value_name = "KIND", value_parser = KindOrTarget)]
     pub kind: Option<String>,
     /// A server to measure instead of an in-process one: HOST:PORT or [V6]:PORT.
     #[arg(value_name = "HOST:PORT")]
@@ -95,6 +95,43 @@ pub struct BenchArgs {
     /// Print one JSON object per interval (default 1s) and a summary, one per line.
     #[arg(long)]
     pub json_stream: bool,
+}
+
+/// KIND: any text (a bare `HOST:PORT` may stand in its place), offering
+/// the kinds to shell completion and `--help`.
+#[derive(Debug, Clone, Copy)]
+struct KindOrTarget;
+
+impl clap::builder::TypedValueParser for KindOrTarget {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        value
+            .to_str()
+            .map(str::to_string)
+            .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidUtf8))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let kinds = [
+            ("throughput", "bytes per second (default)"),
+            ("latency", "round trips"),
+            ("connect", "connections per second"),
+            ("udp", "datagrams, loss and round trips"),
+        ];
+        Some(Box::new(
+            kinds
+                .into_iter()
+                .map(|(k, h)| clap::builder::PossibleValue::new(k).help(h)),
+        ))
+    }
 }
 
 impl TryFrom<BenchArgs> for BenchConfig {

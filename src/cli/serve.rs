@@ -50,8 +50,23 @@ pub struct ServeArgs {
 #[derive(Debug, Subcommand)]
 pub enum ServeProto {
     /// Serve over TCP (the default).
+    #[command(
+        long_about = "Serve over TCP (the default when no protocol is named): netcat listen \
+        mode, one client piped to stdin/stdout (-k: many, stdin to all), or one service per \
+        connection: echo, upper, discard, source (chargen), time, framed echo, a command per \
+        client (--exec, --sh-exec) or a line chat (--chat). Every mode serves its clients at \
+        once; one slow client never stalls another."
+    )]
     Tcp(TcpServeArgs),
     /// Serve over UDP.
+    #[command(
+        long_about = "Serve over UDP: datagrams to stdout with stdin lines sent to the last \
+        peer, echo, discard, or the time service. The port is bound exclusively (no other \
+        process shares it); echo and discard run one socket per core and answer in batches. \
+        Datagrams from the server's own port, from UDP service ports (7, 9, 13, 17, 19, 37) or \
+        port 0, and empty ones, are never answered, so a forged source address cannot start a \
+        loop."
+    )]
     #[command(after_help = concat!(
         "Examples:\n",
         "  netkit serve udp 9000                datagrams to stdout; stdin lines to the last peer\n",
