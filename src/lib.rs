@@ -11,6 +11,7 @@
 //! - `shutdown`: the stop handle every server takes, with wakers for blocked calls.
 //! - `log`: stderr diagnostics: the listening line, `-v` records, summaries, JSON.
 //! - `pipe` and `zerocopy`: the two-way stdin/stdout pipe and the fastest byte copy.
+//! - `portnames`: service names as ports (`/etc/services`).
 //! - `sys`: process-wide OS settings (the open-file limit).
 //! - `udpio`: batched UDP I/O (recvmmsg/sendmmsg, GRO/GSO) for the hot paths.
 //! - `serve`: TCP and UDP servers, one module per mode family.
@@ -30,6 +31,7 @@ pub mod kv;
 pub mod log;
 pub mod net;
 pub mod pipe;
+pub mod portnames;
 pub mod serve;
 pub mod shutdown;
 pub mod sys;

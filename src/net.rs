@@ -42,6 +42,15 @@ pub fn parse_port(s: &str) -> Result<u16> {
     })
 }
 
+/// A port number, or a service name from `/etc/services` (`http`, `ssh`).
+pub fn parse_port_or_service(s: &str, proto: crate::portnames::Proto) -> Result<u16> {
+    let t = s.trim();
+    if t.bytes().any(|b| b.is_ascii_alphabetic()) {
+        return crate::portnames::lookup(t, proto).map_err(usage);
+    }
+    parse_port(t)
+}
+
 /// Split `HOST:PORT`, `[v6]:PORT` or `v6::addr` (no port) into host and port text.
 /// Returns `None` for the port when the text has no port part.
 pub fn split_host_port(s: &str) -> Result<(String, Option<String>)> {

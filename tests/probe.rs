@@ -146,3 +146,21 @@ fn udp_is_open_closed_or_honestly_open_filtered() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("open|filtered"));
 }
+
+#[test]
+fn service_names_are_ports() {
+    if !std::path::Path::new("/etc/services").exists() {
+        eprintln!("SKIP: no /etc/services to look service names up in");
+        return;
+    }
+    let out = probe(&["-v", "-w", "300ms", "127.0.0.1", "http,ssh"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ports: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('/').next().unwrap_or(""))
+        .collect();
+    assert_eq!(ports, ["22", "80"], "{text}");
+    let out = probe(&["127.0.0.1", "no-such-service-netkit"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/etc/services"));
+}

@@ -13,6 +13,7 @@ use crate::connect::repl::{ReplOptions, history_path};
 use crate::error;
 use crate::net::{self, ConnectOptions, Family, StreamOptions};
 use crate::pipe::PipeOptions;
+use crate::portnames::{self, Proto};
 use crate::units::{parse_duration, parse_nonzero_duration};
 
 /// `netkit connect [OPTIONS] <HOST> <PORT>`.
@@ -25,6 +26,7 @@ use crate::units::{parse_duration, parse_nonzero_duration};
     "  printf TIME | netkit connect -u 127.0.0.1 9000\n",
     "  netkit connect 127.0.0.1 7878              on a terminal: a prompt (:help lists commands)\n",
     "  netkit connect -z 127.0.0.1 1-1024,8080    which ports are open (exit 0 if any)\n",
+    "  netkit connect -z 127.0.0.1 http,ssh       service names from /etc/services\n",
     "  netkit connect -z -u -v 127.0.0.1 53,123   UDP: open, closed or open|filtered\n",
     "  echo hello | netkit connect --framed 127.0.0.1 9000\n",
     "  netkit connect --hexdump trace.txt host 80 < req   both directions, like socat -x\n",
@@ -43,7 +45,7 @@ use crate::units::{parse_duration, parse_nonzero_duration};
 pub struct ConnectArgs {
     /// Host name or address; also HOST:PORT or [V6]:PORT.
     pub host: String,
-    /// Port, unless given in HOST.
+    /// Port (a number or a service name: http, ssh), unless given in HOST; with -z a list.
     pub port: Option<String>,
     /// Use UDP: stdin chunks become datagrams, replies go to stdout.
     #[arg(short, long)]
@@ -151,7 +153,8 @@ impl TryFrom<&ConnectArgs> for ConnectConfig {
         if a.udp && a.output.is_some() {
             return Err(error::usage("-o/--output is for TCP connections (not -u)"));
         }
-        let port = net::parse_port(&port)?;
+        let proto = if a.udp { Proto::Udp } else { Proto::Tcp };
+        let port = net::parse_port_or_service(&port, proto)?;
         if port == 0 {
             return Err(error::usage("cannot connect to port 0"));
         }
@@ -214,9 +217,11 @@ impl TryFrom<&ConnectArgs> for ProbeConfig {
         if a.source.is_some() || a.source_port.is_some() {
             return Err(error::usage("-s/-p do not apply to -z"));
         }
+        let proto = if a.udp { Proto::Udp } else { Proto::Tcp };
         Ok(ProbeConfig {
             host: a.host.clone(),
-            ports: probe::parse_ports(ports).map_err(error::usage)?,
+            ports: probe::parse_ports(ports, &|name| portnames::lookup(name, proto))
+                .map_err(error::usage)?,
             timeout: a.timeout.unwrap_or(Duration::from_secs(1)),
             concurrency: a
                 .concurrency

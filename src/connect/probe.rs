@@ -24,10 +24,15 @@ use crate::net::Family;
 /// Default number of ports probed at once.
 pub const DEFAULT_CONCURRENCY: usize = 256;
 
-/// Parse a port list such as `22`, `1-1024`, `20-30,80,443` into sorted,
-/// distinct ports. Port 0, ports over 65535, reversed ranges, empty items
-/// and anything not a number are errors that say which item is wrong.
-pub fn parse_ports(spec: &str) -> Result<Vec<u16>, String> {
+/// Parse a port list such as `22`, `1-1024`, `20-30,80,443` or
+/// `http,ssh` into sorted, distinct ports; `service` turns a name into a
+/// port (`/etc/services` from the command line). Port 0, ports over 65535,
+/// reversed ranges, empty items and unknown names are errors that say
+/// which item is wrong.
+pub fn parse_ports(
+    spec: &str,
+    service: &dyn Fn(&str) -> Result<u16, String>,
+) -> Result<Vec<u16>, String> {
     if spec.trim().is_empty() {
         return Err("no ports given: write e.g. 80, 1-1024 or 20-30,80,443".into());
     }
@@ -38,10 +43,22 @@ pub fn parse_ports(spec: &str) -> Result<Vec<u16>, String> {
             return Err(format!("empty item in port list '{spec}'"));
         }
         let (lo, hi) = match item.split_once('-') {
-            Some((a, b)) => (one_port(a, item)?, one_port(b, item)?),
-            None => {
+            Some((a, b)) if is_number(a) && is_number(b) => {
+                (one_port(a, item)?, one_port(b, item)?)
+            }
+            _ if is_number(item) => {
                 let p = one_port(item, item)?;
                 (p, p)
+            }
+            // A name (`http`, `http-alt`), or something that is neither.
+            _ if item.bytes().any(|b| b.is_ascii_alphabetic()) => {
+                let p = service(item)?;
+                (p, p)
+            }
+            _ => {
+                return Err(format!(
+                    "bad port '{item}': ports are numbers 1-65535, ranges A-B or service names"
+                ));
             }
         };
         if lo > hi {
@@ -54,13 +71,13 @@ pub fn parse_ports(spec: &str) -> Result<Vec<u16>, String> {
     Ok((1..=65535u16).filter(|&p| seen[usize::from(p)]).collect())
 }
 
+fn is_number(s: &str) -> bool {
+    let t = s.trim();
+    !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn one_port(text: &str, item: &str) -> Result<u16, String> {
     let t = text.trim();
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "bad port '{t}' in '{item}': ports are numbers 1-65535"
-        ));
-    }
     match t.parse::<u32>() {
         Ok(0) => Err(format!(
             "port 0 in '{item}' cannot be probed: ports are 1-65535"
@@ -346,6 +363,30 @@ fn probe_and_print(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn no_names(name: &str) -> Result<u16, String> {
+        Err(format!("unknown port '{name}'"))
+    }
+
+    fn parse_ports(spec: &str) -> Result<Vec<u16>, String> {
+        super::parse_ports(spec, &no_names)
+    }
+
+    #[test]
+    fn service_names_are_ports() {
+        let names = |n: &str| match n {
+            "http" => Ok(80),
+            "ssh" => Ok(22),
+            "http-alt" => Ok(8080),
+            _ => Err(format!("unknown port '{n}'")),
+        };
+        assert_eq!(super::parse_ports("http,ssh", &names), Ok(vec![22, 80]));
+        assert_eq!(
+            super::parse_ports("http-alt,20-22", &names),
+            Ok(vec![20, 21, 22, 8080])
+        );
+        assert!(super::parse_ports("gopherx", &names).is_err());
+    }
 
     #[test]
     fn port_lists() {
