@@ -83,7 +83,14 @@ fn run(cli: Cli) -> Result<()> {
         Command::Connect(a) => connect::run(&ConnectConfig::try_from(&a)?),
         Command::Kv(args) => match args.serve {
             Some(KvCommand::Serve(a)) => {
-                kv::listen_and_serve(a.listen_addr()?, a.data.as_deref(), a.fsync(), &(&a).into())
+                kv::listen_and_serve(a.listen_addr()?, a.fsync(), (&a).try_into()?)
+            }
+            Some(KvCommand::CheckLog(c)) => {
+                if !kv::checklog::run(&c.file, c.fix)? {
+                    let _ = std::io::stdout().flush();
+                    std::process::exit(code::FAILURE);
+                }
+                Ok(())
             }
             None => {
                 if !kv::client::run(&ClientConfig::try_from(args.client)?)? {

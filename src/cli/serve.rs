@@ -214,23 +214,34 @@ impl ServerCommonArgs {
 
     /// The `--allow`/`--deny` rules, the list files included.
     fn acl(&self) -> Result<Acl> {
-        let mut acl = Acl {
-            allow: self.allow.clone(),
-            deny: self.deny.clone(),
-        };
-        for f in &self.allow_file {
-            acl.allow.extend(acl::read_list(f)?);
-        }
-        for f in &self.deny_file {
-            acl.deny.extend(acl::read_list(f)?);
-        }
-        if !self.allow_file.is_empty() && acl.allow.is_empty() {
-            return Err(error::usage(
-                "--allow-file lists no network: every client would be refused",
-            ));
-        }
-        Ok(acl)
+        acl_of(&self.allow, &self.deny, &self.allow_file, &self.deny_file)
     }
+}
+
+/// `--allow`/`--deny` rules plus the networks listed in their files (also
+/// used by `kv serve`).
+pub(super) fn acl_of(
+    allow: &[Cidr],
+    deny: &[Cidr],
+    allow_file: &[PathBuf],
+    deny_file: &[PathBuf],
+) -> Result<Acl> {
+    let mut acl = Acl {
+        allow: allow.to_vec(),
+        deny: deny.to_vec(),
+    };
+    for f in allow_file {
+        acl.allow.extend(acl::read_list(f)?);
+    }
+    for f in deny_file {
+        acl.deny.extend(acl::read_list(f)?);
+    }
+    if !allow_file.is_empty() && acl.allow.is_empty() {
+        return Err(error::usage(
+            "--allow-file lists no network: every client would be refused",
+        ));
+    }
+    Ok(acl)
 }
 
 /// Open the `--hexdump` target, if one was given.
