@@ -8,6 +8,7 @@
 //! - `error`: exit codes and the error kinds that pick them.
 //! - `units`: human durations and sizes.
 //! - `net`: address parsing, resolve-and-try-each connect, binding with socket options.
+//! - `sockopts`: TCP_NODELAY and keepalive on each stream.
 //! - `shutdown`: the stop handle every server takes, with wakers for blocked calls.
 //! - `log`: stderr diagnostics: the listening line, `-v` records, summaries, JSON.
 //! - `pipe` and `zerocopy`: the two-way stdin/stdout pipe and the fastest byte copy.
@@ -34,6 +35,7 @@ pub mod pipe;
 pub mod portnames;
 pub mod serve;
 pub mod shutdown;
+pub mod sockopts;
 pub mod sys;
 pub mod term;
 pub mod udpio;

@@ -170,44 +170,6 @@ fn framed_echoes_frames_and_drops_an_oversized_one_without_allocating() {
 }
 
 #[test]
-fn udp_time_answers_time_and_errors_on_anything_else() {
-    let srv = spawn_server(&["serve", "udp", "--time", "0"]);
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(PATIENCE)).unwrap();
-    let mut buf = [0u8; 256];
-    sock.send_to(b"TIME", srv.addr).unwrap();
-    let n = sock.recv(&mut buf).unwrap();
-    let t: u64 = std::str::from_utf8(&buf[..n])
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(t.abs_diff(netkit::serve::services::unix_seconds()) <= 5);
-    sock.send_to(b"hello?", srv.addr).unwrap();
-    let n = sock.recv(&mut buf).unwrap();
-    assert!(buf[..n].starts_with(b"ERR"));
-}
-
-#[test]
-fn udp_listen_writes_datagrams_to_stdout_and_stdin_lines_to_the_last_peer() {
-    let mut srv = spawn_server(&["serve", "udp", "--count", "2", "-v", "0"]);
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(PATIENCE)).unwrap();
-    sock.send_to(b"one\n", srv.addr).unwrap();
-    // Once the server has logged the datagram it has a peer; a stdin line goes to it.
-    srv.wait_stderr("byte datagram");
-    let mut stdin = srv.stdin.take().unwrap();
-    stdin.write_all(b"reply\n").unwrap();
-    stdin.flush().unwrap();
-    let mut buf = [0u8; 64];
-    let n = sock.recv(&mut buf).expect("the stdin line as a datagram");
-    assert_eq!(&buf[..n], b"reply\n");
-    sock.send_to(b"two\n", srv.addr).unwrap();
-    assert!(srv.wait_exit().success());
-    assert_eq!(srv.read_stdout(), b"one\ntwo\n");
-}
-
-#[test]
 fn listen_mode_pipes_one_client_both_ways_then_exits() {
     let mut srv = spawn_server(&["serve", "0"]);
     let mut stdin = srv.stdin.take().unwrap();
@@ -400,46 +362,6 @@ fn usage_errors_exit_2_with_one_line() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("error"), "{args:?}: {err}");
     }
-}
-
-#[test]
-fn udp_server_stops_cleanly_when_asked() {
-    // In-process: the stop handle ends the loop, idle or busy, repeatedly.
-    for round in 0..20 {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let addr = socket.local_addr().unwrap();
-        let flood = (round % 2 == 1).then(|| {
-            let c = UdpSocket::bind("127.0.0.1:0").unwrap();
-            thread::spawn(move || {
-                for _ in 0..20_000 {
-                    let _ = c.send_to(&[7u8; 512], addr);
-                }
-            })
-        });
-        let shutdown = netkit::shutdown::Shutdown::new();
-        let s = shutdown.clone();
-        let cfg = netkit::serve::UdpConfig {
-            mode: netkit::serve::UdpMode::Echo,
-            count: None,
-            log: netkit::log::Log {
-                level: netkit::log::Level::Quiet,
-                json: false,
-            },
-            acl: Default::default(),
-            hexdump: None,
-        };
-        let server = thread::spawn(move || netkit::serve::udp::run(socket, s, &cfg));
-        if let Some(f) = flood {
-            f.join().unwrap();
-        }
-        shutdown.trigger();
-        server.join().expect("no panic").expect("no error");
-    }
-    // The binary: SIGINT prints the summary and exits 0.
-    let mut srv = spawn_server(&["serve", "udp", "--echo", "0"]);
-    srv.signal(2);
-    assert!(srv.wait_exit().success());
-    assert!(srv.wait_stderr("served").contains("0 datagrams"));
 }
 
 #[test]

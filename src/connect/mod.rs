@@ -7,6 +7,7 @@ pub mod framed;
 mod incoming;
 pub mod line;
 mod outgoing;
+mod ports;
 pub mod probe;
 pub mod render;
 pub mod repl;

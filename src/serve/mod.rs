@@ -18,6 +18,7 @@
 pub mod broadcast;
 pub mod chat;
 mod conns;
+mod end;
 pub mod evloop;
 pub mod exec;
 pub mod fdbudget;
@@ -28,6 +29,7 @@ pub mod tcp;
 pub mod udp;
 pub mod udp_guard;
 pub mod udp_sockets;
+mod udp_stdin;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -11,7 +11,7 @@
 //! never depends on a datagram reaching the server.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,7 +22,7 @@ use anyhow::{Context, Result, anyhow};
 
 use super::services::unix_seconds;
 use super::udp_guard::{self, Silence};
-use super::{UdpConfig, UdpMode, udp_sockets};
+use super::{UdpConfig, UdpMode, udp_sockets, udp_stdin};
 use crate::hexdump::Direction;
 use crate::log::{Level, Summary};
 use crate::net;
@@ -31,8 +31,6 @@ use crate::shutdown::Shutdown;
 use crate::udpio::{self, Outgoing, RecvBatch, Sender};
 use serde_json::json;
 
-/// The largest datagram UDP can carry.
-const MAX_DATAGRAM: usize = 65536;
 /// Messages per receive: a batch of GRO runs is up to 2 MiB of buffers.
 const BATCH: usize = 32;
 /// Socket buffers asked for by echo and discard.
@@ -141,7 +139,12 @@ pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Sum
         },
     };
     if cfg.mode == UdpMode::Listen {
-        spawn_stdin_sender(&sockets[0], &ctx)?;
+        udp_stdin::spawn(
+            &sockets[0],
+            cfg,
+            ctx.last_peer.clone(),
+            ctx.bytes_out.clone(),
+        )?;
     }
     let results: Vec<Result<()>> = thread::scope(|scope| {
         let (first, rest) = sockets.split_first().expect("at least one socket");
@@ -360,59 +363,6 @@ fn handle(
         }
     }
     Ok(true)
-}
-
-/// Listen mode: each stdin line goes to the peer heard from last; its
-/// bytes count as sent.
-fn spawn_stdin_sender(socket: &UdpSocket, ctx: &Ctx<'_>) -> Result<()> {
-    let socket = socket.try_clone().context("cannot clone the socket")?;
-    let (log, last_peer, sent) = (ctx.cfg.log, ctx.last_peer.clone(), ctx.bytes_out.clone());
-    let dump = ctx.cfg.hexdump.clone();
-    let stdin = pipe::stdin_file()?;
-    if std::io::stdin().is_terminal() {
-        log.info("type a line to send it to the last peer");
-    }
-    thread::Builder::new()
-        .name("stdin-to-peer".into())
-        .spawn(move || {
-            let mut reader = BufReader::new(stdin);
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                match (&mut reader)
-                    .take(MAX_DATAGRAM as u64 - 1)
-                    .read_until(b'\n', &mut line)
-                {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
-                }
-                let peer = last_peer.lock().ok().and_then(|p| *p);
-                match peer {
-                    Some(p) => match socket.send_to(&line, p) {
-                        Ok(n) => {
-                            sent.fetch_add(n as u64, Ordering::Relaxed);
-                            if let Some(d) = &dump {
-                                d.record(Direction::Out, Some(net::canonical(p)), 0, &line);
-                            }
-                        }
-                        Err(e) => log.event(
-                            Level::Quiet,
-                            "send_failed",
-                            json!({"peer": p.to_string(), "error": e.to_string()}),
-                            || format!("cannot send to {p}: {e}"),
-                        ),
-                    },
-                    None => log.event(
-                        Level::Quiet,
-                        "line_dropped",
-                        json!({"reason": "no_peer", "bytes": line.len()}),
-                        || "no peer has sent a datagram yet; line dropped".into(),
-                    ),
-                }
-            }
-        })
-        .context("cannot start the stdin thread")?;
-    Ok(())
 }
 
 #[cfg(test)]

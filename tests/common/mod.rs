@@ -12,6 +12,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread;
 use std::time::Duration;
 
+pub mod screen;
 pub mod tmux;
 
 use netkit::log::Summary;

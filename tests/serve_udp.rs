@@ -1,7 +1,8 @@
-//! `serve udp` against hostile peers: forged source addresses that would
-//! make a server answer itself or another service for ever, empty
-//! datagrams, a second process that wants the port, a stop that must not
-//! depend on a datagram, and what listen mode counts as sent.
+//! `serve udp`: its modes (time, listen), and against hostile peers:
+//! forged source addresses that would make a server answer itself or
+//! another service for ever, empty datagrams, a second process that wants
+//! the port, a stop that must not depend on a datagram, and what listen
+//! mode counts as sent.
 //!
 //! Silence is never waited out: the server's `-v` record says a datagram
 //! was not answered, and only then is the socket checked to be empty.
@@ -11,6 +12,7 @@ mod common;
 use std::io::{ErrorKind, Write};
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::process::Command;
+use std::thread;
 
 use common::{PATIENCE, Running, run_bounded, spawn_server};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -263,4 +265,82 @@ fn last_json(srv: &mut Running, event: &str) -> serde_json::Value {
             return v;
         }
     }
+}
+
+#[test]
+fn udp_time_answers_time_and_errors_on_anything_else() {
+    let srv = spawn_server(&["serve", "udp", "--time", "0"]);
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut buf = [0u8; 256];
+    sock.send_to(b"TIME", srv.addr).unwrap();
+    let n = sock.recv(&mut buf).unwrap();
+    let t: u64 = std::str::from_utf8(&buf[..n])
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(t.abs_diff(netkit::serve::services::unix_seconds()) <= 5);
+    sock.send_to(b"hello?", srv.addr).unwrap();
+    let n = sock.recv(&mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"ERR"));
+}
+
+#[test]
+fn udp_listen_writes_datagrams_to_stdout_and_stdin_lines_to_the_last_peer() {
+    let mut srv = spawn_server(&["serve", "udp", "--count", "2", "-v", "0"]);
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(PATIENCE)).unwrap();
+    sock.send_to(b"one\n", srv.addr).unwrap();
+    // Once the server has logged the datagram it has a peer; a stdin line goes to it.
+    srv.wait_stderr("byte datagram");
+    let mut stdin = srv.stdin.take().unwrap();
+    stdin.write_all(b"reply\n").unwrap();
+    stdin.flush().unwrap();
+    let mut buf = [0u8; 64];
+    let n = sock.recv(&mut buf).expect("the stdin line as a datagram");
+    assert_eq!(&buf[..n], b"reply\n");
+    sock.send_to(b"two\n", srv.addr).unwrap();
+    assert!(srv.wait_exit().success());
+    assert_eq!(srv.read_stdout(), b"one\ntwo\n");
+}
+
+#[test]
+fn udp_server_stops_cleanly_when_asked() {
+    // In-process: the stop handle ends the loop, idle or busy, repeatedly.
+    for round in 0..20 {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap();
+        let flood = (round % 2 == 1).then(|| {
+            let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+            thread::spawn(move || {
+                for _ in 0..20_000 {
+                    let _ = c.send_to(&[7u8; 512], addr);
+                }
+            })
+        });
+        let shutdown = netkit::shutdown::Shutdown::new();
+        let s = shutdown.clone();
+        let cfg = netkit::serve::UdpConfig {
+            mode: netkit::serve::UdpMode::Echo,
+            count: None,
+            log: netkit::log::Log {
+                level: netkit::log::Level::Quiet,
+                json: false,
+            },
+            acl: Default::default(),
+            hexdump: None,
+        };
+        let server = thread::spawn(move || netkit::serve::udp::run(socket, s, &cfg));
+        if let Some(f) = flood {
+            f.join().unwrap();
+        }
+        shutdown.trigger();
+        server.join().expect("no panic").expect("no error");
+    }
+    // The binary: SIGINT prints the summary and exits 0.
+    let mut srv = spawn_server(&["serve", "udp", "--echo", "0"]);
+    srv.signal(2);
+    assert!(srv.wait_exit().success());
+    assert!(srv.wait_stderr("served").contains("0 datagrams"));
 }
