@@ -128,3 +128,15 @@ fn udp_with_json_prints_its_summary() {
     );
     assert_eq!(v["end"], "replies received");
 }
+
+#[test]
+fn a_host_that_does_not_resolve_still_gets_one_json_summary() {
+    // No DNS: an IPv4 literal asked for as IPv6 fails to resolve locally.
+    let out = connect(&["--json", "-6", "127.0.0.1", "9"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(err.trim()).expect("one object");
+    assert!(v["error"].as_str().expect("error").contains("cannot resolve"), "{v}");
+    assert_eq!(v["exit_code"], 1);
+}
