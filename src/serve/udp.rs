@@ -265,7 +265,7 @@ fn serve_socket(socket: &UdpSocket, ctx: &Ctx<'_>) -> Result<()> {
             for o in &out {
                 let seg = o.segment.unwrap_or(o.data.len()).max(1);
                 for chunk in o.data.chunks(seg) {
-                    d.record(Direction::Out, o.to, 0, chunk);
+                    d.record(Direction::Out, o.to.map(net::canonical), 0, chunk);
                 }
             }
         }
