@@ -137,6 +137,12 @@ fn a_host_that_does_not_resolve_still_gets_one_json_summary() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     let v: serde_json::Value = serde_json::from_str(err.trim()).expect("one object");
-    assert!(v["error"].as_str().expect("error").contains("cannot resolve"), "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .expect("error")
+            .contains("cannot resolve"),
+        "{v}"
+    );
     assert_eq!(v["exit_code"], 1);
 }
