@@ -44,10 +44,12 @@ pub fn spread(first: UdpSocket, n: usize) -> Vec<UdpSocket> {
             Err(_) => break,
         }
     }
-    if all.len() > 1 && attach_steering(&all[0], all.len() as u32).is_err() {
-        // Without the program the kernel hashes each client to one of the
-        // group's sockets, a late joiner's included: serve on one socket.
+    if all.len() < 2 || attach_steering(&all[0], all.len() as u32).is_err() {
+        // Without the program the kernel would hash clients to a late
+        // joiner too: serve on the first socket alone, and take the flag
+        // back so nobody can join it.
         all.truncate(1);
+        let _ = SockRef::from(&all[0]).set_reuse_port(false);
     }
     all
 }
