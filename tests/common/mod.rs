@@ -148,17 +148,8 @@ impl Running {
     /// Wait for exit with a bound; panics (after killing it) if the child hangs.
     pub fn wait_exit(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("already waited for");
-        let (tx, rx) = channel();
-        thread::spawn(move || {
-            let _ = tx.send(child.wait());
-        });
-        match rx.recv_timeout(PATIENCE) {
-            Ok(status) => status.expect("wait"),
-            Err(_) => {
-                self.signal(9);
-                panic!("netkit did not exit in time");
-            }
-        }
+        within_patience(self.pid, "netkit did not exit in time", move || child.wait())
+            .expect("wait")
     }
 
     /// Read all of stdout until EOF.
@@ -240,16 +231,26 @@ pub fn run_bounded(args: &[&str]) -> std::process::Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run netkit");
-    let pid = child.id();
+    let what = format!("netkit {args:?} did not end within {PATIENCE:?}");
+    within_patience(child.id(), &what, move || child.wait_with_output()).expect("wait")
+}
+
+/// Run `wait` (a wait for process `pid`) on a thread and give it
+/// `PATIENCE`; past that, SIGKILL the process and fail with `what`.
+fn within_patience<T: Send + 'static>(
+    pid: u32,
+    what: &str,
+    wait: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = channel();
     thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
+        let _ = tx.send(wait());
     });
     match rx.recv_timeout(PATIENCE) {
-        Ok(out) => out.expect("wait"),
+        Ok(v) => v,
         Err(_) => {
             let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("netkit {args:?} did not end within {PATIENCE:?}");
+            panic!("{what}");
         }
     }
 }
