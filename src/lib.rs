@@ -9,6 +9,11 @@
 //! - `units`: human durations and sizes.
 //! - `net`: address parsing, resolve-and-try-each connect, binding with socket options.
 //! - `sockopts`: TCP_NODELAY and keepalive on each stream.
+//! - `transport`: one stream type for TCP, TLS and Unix sockets (and datagrams),
+//!   listeners, TLS configurations, and dialing a target.
+//! - `relay`: both directions between two endpoints, half-close passed through.
+//! - `faults`: delay, jitter, rate limits, cuts and drops for `serve --forward`.
+//! - `proxy`: SOCKS5 and HTTP CONNECT, as a client and as servers.
 //! - `shutdown`: the stop handle every server takes, with wakers for blocked calls.
 //! - `log`: stderr diagnostics: the listening line, `-v` records, summaries, JSON.
 //! - `pipe` and `zerocopy`: the two-way stdin/stdout pipe and the fastest byte copy.
@@ -27,17 +32,21 @@ pub mod bench;
 pub mod cli;
 pub mod connect;
 pub mod error;
+pub mod faults;
 pub mod hexdump;
 pub mod kv;
 pub mod log;
 pub mod net;
 pub mod pipe;
 pub mod portnames;
+pub mod proxy;
+pub mod relay;
 pub mod serve;
 pub mod shutdown;
 pub mod sockopts;
 pub mod sys;
 pub mod term;
+pub mod transport;
 pub mod udpio;
 pub mod units;
 pub mod zerocopy;

@@ -1,6 +1,6 @@
-//! The netcat pipe: stdin to a TCP socket and the socket to stdout, both at
-//! once on two threads (`try_clone`), shared by `connect` and `serve` listen
-//! mode.
+//! The netcat pipe: stdin to a stream (TCP, TLS or Unix) and the stream to
+//! stdout, both at once on two threads (`try_clone`), shared by `connect`
+//! and `serve` listen mode.
 //!
 //! At input EOF the write side is shut down (unless `--no-shutdown`) and the
 //! socket is read until the peer closes. The session ends when both
@@ -11,7 +11,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown as SockShutdown, TcpStream};
+use std::net::Shutdown as SockShutdown;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -23,6 +23,7 @@ use anyhow::{Context, Result};
 use crate::error::Failure;
 use crate::hexdump::Direction::{In, Out};
 use crate::shutdown::Shutdown;
+use crate::transport::Stream;
 use crate::zerocopy;
 
 /// Copy buffer size: large buffers halve the syscalls of nc's 16 KiB.
@@ -124,22 +125,27 @@ enum Event {
     Stopped,
 }
 
-/// Run the two-way pipe between `input`/`output` and `stream` until done.
+/// Run the two-way pipe between `input`/`output` and `stream` (any
+/// transport; zero-copy only where the stream has a plain descriptor) until done.
 pub fn run(
-    stream: TcpStream,
+    stream: impl Into<Stream>,
     input: File,
     output: File,
     opts: &PipeOptions,
     counters: Arc<Counters>,
     stop: Option<&Shutdown>,
 ) -> Result<PipeOutcome> {
+    let stream: Stream = stream.into();
     let (tx, rx) = mpsc::channel::<Event>();
     let reader = stream.try_clone().context("cannot clone the socket")?;
     let writer = stream;
 
     if let Some(stop) = stop {
         let tx = tx.clone();
-        let s = reader.try_clone().context("cannot clone the socket")?;
+        let s = reader
+            .socket()
+            .try_clone()
+            .context("cannot clone the socket")?;
         stop.on_trigger(move || {
             let _ = tx.send(Event::Stopped);
             let _ = s.shutdown(SockShutdown::Both);
@@ -153,11 +159,14 @@ pub fn run(
         thread::Builder::new()
             .name("socket-to-stdout".into())
             .spawn(move || {
-                let copied = match &tap_in {
-                    Some(t) => {
+                let copied = match (&tap_in, reader.plain_fd()) {
+                    (Some(t), _) => {
                         copy_plain(t.reader(&reader, In), &output, &c.received, &|| c.touch())
                     }
-                    None => zerocopy::copy(&reader, &output, &c.received, &|| c.touch()),
+                    (None, Some(_)) => {
+                        zerocopy::copy(reader.socket(), &output, &c.received, &|| c.touch())
+                    }
+                    (None, None) => copy_plain(&reader, &output, &c.received, &|| c.touch()),
                 };
                 let ev = match copied {
                     Ok(()) => Event::PeerEof,
@@ -178,14 +187,19 @@ pub fn run(
         thread::Builder::new()
             .name("stdin-to-socket".into())
             .spawn(move || {
-                let copied = match &tap_out {
-                    Some(t) => copy_plain(t.reader(&input, Out), &writer, &c.sent, &|| c.touch()),
-                    None => zerocopy::copy(&input, &writer, &c.sent, &|| c.touch()),
+                let copied = match (&tap_out, writer.plain_fd()) {
+                    (Some(t), _) => {
+                        copy_plain(t.reader(&input, Out), &writer, &c.sent, &|| c.touch())
+                    }
+                    (None, Some(_)) => {
+                        zerocopy::copy(&input, writer.socket(), &c.sent, &|| c.touch())
+                    }
+                    (None, None) => copy_plain(&input, &writer, &c.sent, &|| c.touch()),
                 };
                 let ev = match copied {
                     Ok(()) => {
                         if !no_shutdown {
-                            let _ = writer.shutdown(SockShutdown::Write);
+                            let _ = writer.shutdown_write();
                         }
                         Event::InputEof
                     }

@@ -315,3 +315,53 @@ fn find_rate_prints_its_trials_and_the_rate_found() {
         assert_eq!(run_bounded(bad).status.code(), Some(code::USAGE), "{bad:?}");
     }
 }
+
+#[test]
+fn tls_and_unix_transports() {
+    // In-process TLS server, trusted by its pin; in-process Unix socket.
+    for args in [
+        &["bench", "-n", "8MiB", "--tls", "--json"][..],
+        &["bench", "-n", "8MiB", "-U", "--json"],
+        &[
+            "bench", "latency", "-t", "300ms", "--warmup", "0s", "--tls", "-c", "3", "--json",
+        ],
+        &[
+            "bench", "latency", "-t", "300ms", "--warmup", "0s", "-U", "-c", "3", "--json",
+        ],
+        &["bench", "connect", "-t", "300ms", "--tls", "--json"],
+    ] {
+        let out = netkit().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(v.to_string().len() > 10, "{args:?}");
+    }
+    // Against a TLS server of our own, with its pin; without it, exit 6.
+    let srv = spawn_server(&["serve", "--tls", "--discard", "0"]);
+    let fp = common::fingerprint_of(&srv.listening);
+    let addr = srv.addr.to_string();
+    let out = netkit()
+        .args(["bench", "-n", "4MiB", "--tls-pin", &fp, "-q", &addr])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = netkit()
+        .args(["bench", "-n", "4MiB", "--tls", "-q", &addr])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = netkit().args(["bench", "udp", "--tls"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -72,7 +72,7 @@ fn until_summary(srv: &mut Running, mut seen: Vec<Value>) -> Vec<Value> {
 }
 
 fn first_json(srv: &Running) -> Value {
-    serde_json::from_str(&srv.listening_line).expect("a JSON listening line")
+    serde_json::from_str(&srv.listening).expect("a JSON listening line")
 }
 
 fn serve_tcp() -> Vec<Value> {

@@ -45,14 +45,14 @@ fn echo_in_all_three_spellings_reports_its_address() {
 }
 
 #[test]
-fn listening_line_mentions_loopback_and_ipv6_bind_works() {
+fn listening_mentions_loopback_and_ipv6_bind_works() {
     let srv = spawn_server(&["serve", "--echo", "--bind", "::1", "0"]);
     assert_eq!(srv.addr.ip().to_string(), "::1");
     let mut c = connect(srv.addr);
     assert_eq!(roundtrip(&mut c, b"v6", 2), b"v6");
 
     let mut srv = spawn_server(&["serve", "--echo", "--count", "1", "0"]);
-    let line = srv.listening_line.clone();
+    let line = srv.listening.clone();
     assert!(line.starts_with("listening on 127.0.0.1:"), "{line}");
     assert!(
         line.contains("(tcp echo)") && line.contains("--bind 0.0.0.0"),

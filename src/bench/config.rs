@@ -8,6 +8,8 @@ use anyhow::Result;
 
 use super::udp;
 use crate::error::usage;
+use crate::transport::tlsconfig::{TlsClient, TlsClientOptions};
+use crate::transport::unix::UnixAddr;
 
 /// What to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +96,13 @@ pub struct BenchConfig {
     pub quiet: bool,
     /// How the results are printed.
     pub output: Output,
+    /// `--tls`: TLS on every connection (the in-process server gets a fresh
+    /// certificate, trusted by its pin).
+    pub tls: Option<TlsClientOptions>,
+    /// `--unix`: a Unix stream socket; with a target, its path.
+    pub unix: Option<UnixAddr>,
+    /// The client TLS configuration `run` builds from `tls`.
+    pub tls_client: Option<TlsClient>,
     /// udp: search the highest rate with less than this loss, in percent.
     pub find_rate: Option<f64>,
     /// udp: send runs of datagrams with GSO and receive with GRO.
@@ -127,6 +136,9 @@ impl Default for BenchConfig {
             timeout: Duration::from_secs(5),
             quiet: true,
             output: Output::Text,
+            tls: None,
+            unix: None,
+            tls_client: None,
             find_rate: None,
             gso: true,
         }
@@ -245,6 +257,11 @@ pub fn validate(cfg: &BenchConfig) -> Result<()> {
     }
     if cfg.timeout.is_zero() {
         return Err(usage("-w/--timeout must be above 0"));
+    }
+    if cfg.kind == Kind::Udp && (cfg.tls.is_some() || cfg.unix.is_some()) {
+        return Err(usage(
+            "udp measures UDP; --tls and --unix are for the stream kinds",
+        ));
     }
     Ok(())
 }

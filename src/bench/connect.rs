@@ -7,6 +7,10 @@
 //! the kernel drop handshakes the client already counts as made (measured:
 //! a loaded machine let 2,700 pile up in 1.5 s), so the rate would count
 //! connections no server ever saw.
+//!
+//! With `--tls` the time includes the TLS handshake (a full one each time:
+//! no session resumption), so the rate is handshakes per second; with
+//! `--unix`, Unix socket connections.
 
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -46,7 +50,7 @@ impl Pace {
 /// in-process server's count, if the server is ours.
 pub fn run(cfg: &BenchConfig, target: &Target, accepted: Option<Arc<Counters>>) -> Result<Report> {
     // One connection first, so a refused or silent target fails with its own exit code.
-    drop(target.connect_tcp(cfg.timeout)?);
+    drop(target.connect(cfg)?);
     let pace = Arc::new(Pace {
         opened: AtomicU64::new(1),
         accepted,
@@ -82,6 +86,7 @@ fn connect_loop(
     pace: &Pace,
 ) -> Result<(StreamFigures, Histogram<u64>)> {
     let addr = target.first_addr();
+    let plain_tcp = cfg.tls_client.is_none() && addr.is_some();
     let mut hist = new_histogram();
     let mut fig = StreamFigures {
         id,
@@ -95,22 +100,33 @@ fn connect_loop(
             break;
         }
         pace.opened.fetch_add(1, Ordering::Relaxed);
-        let stream = TcpStream::connect_timeout(&addr, cfg.timeout).map_err(|e| {
-            let hint = if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
-                " (out of local ports; try fewer -c or a shorter -t)"
-            } else {
-                ""
-            };
-            anyhow::Error::new(e).context(format!(
-                "cannot connect to {} after {} connections{hint}",
-                target.describe(),
-                fig.ops
-            ))
-        })?;
-        let t1 = Instant::now();
+        let t1 = if plain_tcp && let Some(addr) = addr {
+            let stream = TcpStream::connect_timeout(&addr, cfg.timeout).map_err(|e| {
+                let hint = if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
+                    " (out of local ports; try fewer -c or a shorter -t)"
+                } else {
+                    ""
+                };
+                anyhow::Error::new(e).context(format!(
+                    "cannot connect to {} after {} connections{hint}",
+                    target.describe(),
+                    fig.ops
+                ))
+            })?;
+            let t1 = Instant::now();
+            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+            t1
+        } else {
+            let stream = target
+                .connect(cfg)
+                .map_err(|e| e.context(format!("after {} connections", fig.ops)))?;
+            let t1 = Instant::now();
+            if let Some(t) = stream.socket().tcp() {
+                let _ = socket2::SockRef::from(t).set_linger(Some(Duration::ZERO));
+            }
+            t1
+        };
         fig.opened += 1;
-        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
-        drop(stream);
         if t0 >= clock.measure {
             hist.saturating_record(nanos(t1 - t0).max(1));
             fig.ops += 1;

@@ -15,8 +15,8 @@
 //! request (a source server) is an error at once; no reply within `--timeout`
 //! (a discard server) exits with "no reply".
 
+use crate::transport::Stream;
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::sync_channel;
@@ -38,7 +38,8 @@ const MAX_IN_FLIGHT: usize = 1 << 20;
 /// The largest closed-loop message sent with a blocking write before its
 /// reply is read. A larger one fills both socket buffers while the echo
 /// server waits for room to answer: it goes through `mux`, which reads
-/// the reply while the request is still being written.
+/// the reply while the request is still being written (with TLS, a writer
+/// thread does).
 const BLOCKING_MAX: usize = 64 * 1024;
 
 /// Run a latency bench against `target`.
@@ -46,15 +47,21 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
     let meter = Arc::new(Meter::default());
     let mut streams = Vec::with_capacity(cfg.connections);
     for _ in 0..cfg.connections {
-        let s = target.connect_tcp(cfg.timeout)?;
-        s.set_nodelay(true).context("cannot set TCP_NODELAY")?;
-        s.set_read_timeout(Some(cfg.timeout))?;
-        s.set_write_timeout(Some(cfg.timeout))?;
+        let s = target.connect(cfg)?;
+        if let Some(t) = s.socket().tcp() {
+            t.set_nodelay(true).context("cannot set TCP_NODELAY")?;
+        }
+        s.set_timeouts(Some(cfg.timeout))?;
         streams.push(s);
     }
     let clock = Clock::new(cfg);
     let cores = thread::available_parallelism().map_or(2, |n| n.get());
-    if cfg.rate.is_none() && (streams.len() > cores || cfg.size > BLOCKING_MAX) {
+    // TLS keeps a thread per connection: the readiness loops of `mux` write
+    // plaintext without watching for ciphertext left behind.
+    if cfg.rate.is_none()
+        && cfg.tls_client.is_none()
+        && (streams.len() > cores || cfg.size > BLOCKING_MAX)
+    {
         let threads = cores.min(streams.len());
         return multiplexed(cfg, target, streams, clock, meter, threads);
     }
@@ -83,13 +90,12 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
 fn multiplexed(
     cfg: &BenchConfig,
     target: &Target,
-    streams: Vec<TcpStream>,
+    streams: Vec<Stream>,
     clock: Clock,
     meter: Arc<Meter>,
     threads: usize,
 ) -> Result<Report> {
-    let mut shares: Vec<Vec<(usize, TcpStream, Vec<u8>)>> =
-        (0..threads).map(|_| Vec::new()).collect();
+    let mut shares: Vec<Vec<(usize, Stream, Vec<u8>)>> = (0..threads).map(|_| Vec::new()).collect();
     for (id, stream) in streams.into_iter().enumerate() {
         shares[id % threads].push((id, stream, request(id, cfg.size)));
     }
@@ -136,7 +142,7 @@ fn request(id: usize, size: usize) -> Vec<u8> {
 
 fn closed_loop(
     id: usize,
-    mut stream: TcpStream,
+    mut stream: Stream,
     cfg: &BenchConfig,
     clock: &Clock,
     meter: &Meter,
@@ -155,8 +161,21 @@ fn closed_loop(
         if clock.over(t0) || meter.stopped() {
             break;
         }
-        write_req(&mut stream, &req, target)?;
-        read_reply(&mut stream, &mut reply, cfg.timeout, target)?;
+        if req.len() > BLOCKING_MAX {
+            // (TLS) A request past the socket buffers is written from a
+            // second thread while this one reads the echo.
+            let mut writer = stream.try_clone().context("cannot clone the stream")?;
+            let (wrote, read) = thread::scope(|s| {
+                let w = s.spawn(|| write_req(&mut writer, &req, target));
+                let r = read_reply(&mut stream, &mut reply, cfg.timeout, target);
+                (w.join(), r)
+            });
+            read?;
+            wrote.map_err(|_| anyhow!("connection {id}: the writer panicked"))??;
+        } else {
+            write_req(&mut stream, &req, target)?;
+            read_reply(&mut stream, &mut reply, cfg.timeout, target)?;
+        }
         let t1 = Instant::now();
         check(&req, &reply, target)?;
         fig.sent += req.len() as u64;
@@ -175,7 +194,7 @@ fn closed_loop(
 
 fn open_loop(
     id: usize,
-    stream: TcpStream,
+    stream: Stream,
     cfg: &BenchConfig,
     clock: &Clock,
     meter: &Meter,
@@ -283,7 +302,7 @@ fn check(req: &[u8], reply: &[u8], target: &Target) -> Result<()> {
     Ok(())
 }
 
-fn write_req(stream: &mut TcpStream, req: &[u8], target: &Target) -> Result<()> {
+fn write_req(stream: &mut Stream, req: &[u8], target: &Target) -> Result<()> {
     stream.write_all(req).map_err(|e| {
         if matches!(
             e.kind(),
@@ -310,7 +329,7 @@ fn read_error(e: io::Error, timeout: Duration, target: &Target) -> anyhow::Error
 }
 
 fn read_reply(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     buf: &mut [u8],
     timeout: Duration,
     target: &Target,

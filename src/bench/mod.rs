@@ -28,11 +28,14 @@ mod udp_search;
 mod udp_send;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 
 use crate::net;
+use crate::transport::Stream;
+use crate::transport::dial::{self, DialOptions};
+use crate::transport::tlsconfig::parse_pin;
+use crate::transport::unix::UnixAddr;
 
 pub use config::{
     BenchConfig, DEFAULT_BLOCK, DEFAULT_DATAGRAM, DEFAULT_MESSAGE, Direction, Kind, Limit,
@@ -48,16 +51,29 @@ pub const SOCKET_BUFFER: usize = 4 << 20;
 /// Run one bench: start the in-process server if needed, measure, stop it.
 pub fn run(cfg: &BenchConfig) -> Result<Report> {
     validate(cfg)?;
-    let (target, server) = match &cfg.target {
-        Some((host, port)) => {
+    let mut cfg = cfg.clone();
+    let (target, server) = match (&cfg.target, &cfg.unix) {
+        (Some((host, port)), None) => {
             let addrs = net::resolve(host, *port, net::Family::Any)?;
             (Target::Remote(host.clone(), *port, addrs), None)
         }
-        None => {
-            let server = InProcess::start(cfg)?;
-            (Target::Local(server.addr), Some(server))
+        (_, Some(path)) if cfg.target.is_some() || !is_auto(path) => {
+            (Target::Unix(path.clone()), None)
+        }
+        _ => {
+            let server = InProcess::start(&cfg)?;
+            if let (Some(t), Some(fp)) = (&mut cfg.tls, &server.fingerprint) {
+                t.pin = Some(parse_pin(fp).map_err(|e| anyhow!(e))?);
+            }
+            let target = match &server.unix {
+                Some(u) => Target::Unix(u.clone()),
+                None => Target::Local(server.addr),
+            };
+            (target, Some(server))
         }
     };
+    cfg.tls_client = cfg.tls.as_ref().map(|t| t.build()).transpose()?;
+    let cfg = &cfg;
     let result = match cfg.kind {
         Kind::Throughput => throughput::run(cfg, &target),
         Kind::Latency => latency::run(cfg, &target),
@@ -75,6 +91,13 @@ pub fn run(cfg: &BenchConfig) -> Result<Report> {
     Ok(report)
 }
 
+/// `--unix` without a path: an in-process server on an abstract socket.
+pub const AUTO_UNIX: &str = "@netkit-bench";
+
+fn is_auto(a: &UnixAddr) -> bool {
+    *a == UnixAddr::Abstract(AUTO_UNIX.as_bytes()[1..].to_vec())
+}
+
 /// Where the workers connect.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -82,6 +105,8 @@ pub enum Target {
     Local(SocketAddr),
     /// A user-given server: its name, port and resolved addresses.
     Remote(String, u16, Vec<SocketAddr>),
+    /// A Unix stream socket (in-process or given).
+    Unix(UnixAddr),
 }
 
 impl Target {
@@ -90,26 +115,42 @@ impl Target {
         match self {
             Target::Local(a) => a.to_string(),
             Target::Remote(h, p, _) => net::host_port(h, *p),
+            Target::Unix(u) => u.to_string(),
         }
     }
 
-    /// Connect a TCP stream, trying every address; a refusal or timeout keeps its exit code.
-    pub fn connect_tcp(&self, timeout: Duration) -> Result<std::net::TcpStream> {
-        let opts = net::ConnectOptions {
-            timeout: Some(timeout),
-            ..Default::default()
+    /// Connect one stream, with TLS (and its handshake) when the run has it.
+    pub fn connect(&self, cfg: &BenchConfig) -> Result<Stream> {
+        let target = match self {
+            Target::Local(a) => dial::Target::Tcp {
+                host: a.ip().to_string(),
+                port: a.port(),
+            },
+            Target::Remote(h, p, _) => dial::Target::Tcp {
+                host: h.clone(),
+                port: *p,
+            },
+            Target::Unix(u) => dial::Target::Unix(u.clone()),
         };
-        match self {
-            Target::Local(a) => net::connect_tcp(&a.ip().to_string(), a.port(), &opts),
-            Target::Remote(h, p, _) => net::connect_tcp(h, *p, &opts),
-        }
+        dial::dial(
+            &target,
+            &DialOptions {
+                connect: net::ConnectOptions {
+                    timeout: Some(cfg.timeout),
+                    ..Default::default()
+                },
+                tls: cfg.tls_client.clone(),
+                ..Default::default()
+            },
+        )
     }
 
     /// The first resolved address (for the hot connect loop and UDP).
-    pub fn first_addr(&self) -> SocketAddr {
+    pub fn first_addr(&self) -> Option<SocketAddr> {
         match self {
-            Target::Local(a) => *a,
-            Target::Remote(_, _, addrs) => addrs[0],
+            Target::Local(a) => Some(*a),
+            Target::Remote(_, _, addrs) => Some(addrs[0]),
+            Target::Unix(_) => None,
         }
     }
 }

@@ -1,25 +1,33 @@
-//! The matching netkit server, run in this process on 127.0.0.1 port 0 when
-//! no target is given: discard, source or echo over TCP, echo over UDP.
+//! The matching netkit server, run in this process when no target is
+//! given: discard, source or echo over TCP (with `--tls`, TLS; with
+//! `--unix`, on an abstract Unix socket), echo over UDP.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 
-use super::{BenchConfig, Direction, Kind, SOCKET_BUFFER, spawn_named};
+use super::{AUTO_UNIX, BenchConfig, Direction, Kind, SOCKET_BUFFER, spawn_named};
 use crate::log::{Level, Log, Summary};
 use crate::net::{self, StreamOptions};
 use crate::serve::tcp::Counters;
 use crate::serve::{self, TcpConfig, TcpMode, UdpConfig, UdpMode};
 use crate::shutdown::Shutdown;
+use crate::transport::listener::Listener;
+use crate::transport::tlsconfig::TlsServerOptions;
+use crate::transport::unix::{self, UnixAddr};
 
 /// The matching netkit server, run in this process on 127.0.0.1 port 0.
 pub struct InProcess {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// `--unix`: the abstract socket it listens on.
+    pub unix: Option<UnixAddr>,
+    /// `--tls`: its certificate's SHA-256, for the client's pin.
+    pub fingerprint: Option<String>,
     shutdown: Shutdown,
     handle: JoinHandle<Result<Summary>>,
     /// The TCP server's running totals (none for UDP).
@@ -48,10 +56,13 @@ impl InProcess {
                 log: quiet,
                 acl: Default::default(),
                 hexdump: None,
+                forward: None,
             };
             let handle = spawn_named("bench-server", move || serve::udp::run(socket, s, &scfg))?;
             return Ok(InProcess {
                 addr,
+                unix: None,
+                fingerprint: None,
                 shutdown,
                 handle,
                 counters: None,
@@ -62,8 +73,11 @@ impl InProcess {
             (Kind::Throughput, Direction::Receive) => TcpMode::Source,
             _ => TcpMode::Echo,
         };
-        let listener: TcpListener = net::bind_tcp(loopback)?;
-        let addr = listener.local_addr()?;
+        let tls = match &cfg.tls {
+            Some(_) => Some(TlsServerOptions::default().build(&[])?),
+            None => None,
+        };
+        let fingerprint = tls.as_ref().map(|t| t.fingerprint.clone());
         let scfg = TcpConfig {
             mode,
             stream: StreamOptions {
@@ -72,7 +86,25 @@ impl InProcess {
             },
             grace: Duration::from_secs(2),
             log: quiet,
+            tls,
             ..TcpConfig::default()
+        };
+        let (listener, addr, unix): (Listener, SocketAddr, Option<UnixAddr>) = if cfg.unix.is_some()
+        {
+            // A name of our own, so runs at the same time never meet.
+            static N: AtomicU64 = AtomicU64::new(0);
+            let name = format!(
+                "{AUTO_UNIX}-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            );
+            let path = UnixAddr::parse(&name)?;
+            let (listener, _) = unix::bind_listener(&path, None)?;
+            (listener.into(), loopback, Some(path))
+        } else {
+            let listener: TcpListener = net::bind_tcp(loopback)?;
+            let addr = listener.local_addr()?;
+            (listener.into(), addr, None)
         };
         let (s, counters) = (shutdown.clone(), Arc::new(Counters::default()));
         let c = counters.clone();
@@ -81,6 +113,8 @@ impl InProcess {
         })?;
         Ok(InProcess {
             addr,
+            unix,
+            fingerprint,
             shutdown,
             handle,
             counters: Some(counters),

@@ -26,6 +26,12 @@ use anyhow::Result;
 use crate::hexdump::HexDump;
 use crate::net::{self, ConnectOptions, StreamOptions};
 use crate::pipe::{self, Counters, PipeOptions};
+use crate::proxy::ProxyUrl;
+use crate::serve::exec::ExecCommand;
+use crate::transport::dial::{self, DialOptions, Target};
+use crate::transport::tlsconfig::TlsClient;
+use crate::transport::unix::UnixAddr;
+use crate::transport::{Peer, Stream};
 
 /// Everything `connect` needs, free of clap types.
 #[derive(Debug, Clone)]
@@ -62,6 +68,37 @@ pub struct ConnectConfig {
     pub hexdump: Option<Arc<HexDump>>,
     /// `-o FILE`: both directions as they are.
     pub transcript: Option<crate::hexdump::Tap>,
+    /// `-U`: a Unix socket instead of host and port.
+    pub unix: Option<UnixAddr>,
+    /// `--tls`: TLS on top, with this configuration.
+    pub tls: Option<TlsClient>,
+    /// `--proxy`: through a SOCKS5 or HTTP proxy.
+    pub proxy: Option<ProxyUrl>,
+    /// `--exec`/`--sh-exec`: hand the connection to a command.
+    pub exec: Option<ExecCommand>,
+}
+
+impl ConnectConfig {
+    /// Where to connect.
+    pub fn target(&self) -> Target {
+        match &self.unix {
+            Some(u) => Target::Unix(u.clone()),
+            None => Target::Tcp {
+                host: self.host.clone(),
+                port: self.port,
+            },
+        }
+    }
+
+    /// How to dial it.
+    pub fn dial_options(&self) -> DialOptions {
+        DialOptions {
+            connect: self.connect.clone(),
+            stream: self.stream,
+            tls: self.tls.clone(),
+            proxy: self.proxy.clone(),
+        }
+    }
 }
 
 /// How a session failed, for its summary.
@@ -178,7 +215,7 @@ fn summary_on_signal(cfg: &ConnectConfig, stats: Arc<Stats>, started: Instant) -
 }
 
 /// The session itself; returns how it ended.
-fn session(cfg: &ConnectConfig, stats: &Stats) -> Result<&'static str> {
+fn session(cfg: &ConnectConfig, stats: &Stats) -> Result<String> {
     let prompt = !cfg.framed && (cfg.interactive || std::io::stdin().is_terminal());
     // The prompt records and times out like the pipe.
     let repl_opts = repl::ReplOptions {
@@ -188,28 +225,43 @@ fn session(cfg: &ConnectConfig, stats: &Stats) -> Result<&'static str> {
         ..cfg.repl.clone()
     };
     if cfg.udp {
-        if prompt {
+        if prompt && cfg.unix.is_none() {
             let socket = net::connect_udp(&cfg.host, cfg.port, &cfg.connect)?;
             stats.set_peer(socket.peer_addr().ok());
             let outcome = repl::run_udp(socket, &repl_opts)?;
             stats.set(outcome.sent, outcome.received);
-            return Ok(outcome.end);
+            return Ok(outcome.end.into());
         }
-        return udp::run(cfg, &stats.counters, |peer| stats.set_peer(Some(peer)));
+        let end = udp::run(cfg, &stats.counters, |peer| stats.set_peer(Some(peer)))?;
+        return Ok(end.into());
     }
-    let stream = net::connect_tcp(&cfg.host, cfg.port, &cfg.connect)?;
-    cfg.stream.apply(&stream)?;
-    let peer = stream.peer_addr().ok();
+    let stream = dial::dial(&cfg.target(), &cfg.dial_options())?;
+    let peer = stream.socket().peer().inet();
     stats.set_peer(peer);
     if cfg.verbose {
-        if let (Some(peer), Ok(local)) = (peer, stream.local_addr()) {
-            eprintln!("netkit: connected to {peer} from {local}");
+        let via = cfg
+            .proxy
+            .as_ref()
+            .map(|p| format!(" through {p}"))
+            .unwrap_or_default();
+        let tls = match &stream {
+            Stream::Tls(t) => format!(" ({})", t.info()),
+            Stream::Plain(_) => String::new(),
+        };
+        match (stream.socket().peer(), stream.socket().local()) {
+            (Peer::Inet(p), Peer::Inet(l)) => {
+                eprintln!("netkit: connected to {p} from {l}{via}{tls}")
+            }
+            _ => eprintln!("netkit: connected to {}{tls}", cfg.target()),
         }
+    }
+    if let Some(cmd) = &cfg.exec {
+        return run_exec(cmd, stream, stats);
     }
     if prompt {
         let o = repl::run_tcp(stream, &repl_opts)?;
         stats.set(o.sent, o.received);
-        return Ok(o.end);
+        return Ok(o.end.into());
     }
     let counters = stats.counters.clone();
     let bar = progress::Progress::start(cfg.progress, counters.clone());
@@ -234,7 +286,32 @@ fn session(cfg: &ConnectConfig, stats: &Stats) -> Result<&'static str> {
     bar.stop();
     let o = outcome?;
     stats.set(o.sent, o.received);
-    Ok(o.end.describe())
+    Ok(o.end.describe().into())
+}
+
+/// `connect --exec/--sh-exec`: the command gets the connection as its stdin
+/// and stdout; netkit exits when the command has (0 if it succeeded).
+fn run_exec(cmd: &ExecCommand, stream: Stream, stats: &Stats) -> Result<String> {
+    use crate::serve::exec;
+    let stream = Arc::new(stream);
+    let mut command = std::process::Command::new(&cmd.program);
+    command
+        .args(&cmd.args)
+        .stderr(std::process::Stdio::inherit());
+    let relayed = exec::attach(&mut command, &stream)?;
+    exec::peer_env(&mut command, &stream, &stream.socket().peer());
+    let mut child = command
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", cmd.program))?;
+    drop(command);
+    let moved = exec::pump(&stream, &mut child, relayed)?;
+    let status = child.wait()?;
+    let (received, sent) = moved.unwrap_or((0, 0));
+    stats.set(sent, received);
+    match exec::exit_end(status) {
+        crate::serve::tcp::End::Done => Ok(crate::serve::tcp::End::Done.describe()),
+        other => Err(anyhow::anyhow!("{}: {}", cmd.display, other.describe())),
+    }
 }
 
 /// The live byte counter of `--progress`.

@@ -5,7 +5,7 @@
 //! reply, then no reply exits 5.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::thread;
@@ -16,6 +16,8 @@ use super::ConnectConfig;
 use crate::error::Failure;
 use crate::net;
 use crate::pipe::{self, Counters};
+use crate::transport::dgram::Dgram;
+use crate::transport::unix;
 
 const MAX_DATAGRAM: usize = 65536;
 
@@ -31,27 +33,48 @@ enum Event {
     OutputClosed,
 }
 
-/// Run a UDP session; what moved is counted in `counters` (so a summary
-/// can read it whatever the outcome). Returns how it ended.
+/// Run a datagram session: UDP, or a Unix datagram socket (`-U -u`; the
+/// client binds an autobound abstract name so replies can come back).
+/// What moved is counted in `counters` (so a summary can read it whatever
+/// the outcome). Returns how it ended.
 pub fn run(
     cfg: &ConnectConfig,
     counters: &Counters,
     on_peer: impl Fn(SocketAddr),
 ) -> Result<&'static str> {
-    let socket = net::connect_udp(&cfg.host, cfg.port, &cfg.connect)?;
-    if let Ok(peer) = socket.peer_addr() {
+    let socket: Dgram = match &cfg.unix {
+        Some(addr) => unix::connect_datagram(addr)
+            .with_context(|| format!("cannot reach {addr}"))?
+            .into(),
+        None => net::connect_udp(&cfg.host, cfg.port, &cfg.connect)?.into(),
+    };
+    if let Dgram::Udp(s) = &socket
+        && let Ok(peer) = s.peer_addr()
+    {
         on_peer(peer);
     }
     if cfg.verbose {
-        if let (Ok(peer), Ok(local)) = (socket.peer_addr(), socket.local_addr()) {
-            eprintln!("netkit: sending datagrams to {peer} from {local}");
+        match &socket {
+            Dgram::Udp(s) => {
+                if let (Ok(peer), Ok(local)) = (s.peer_addr(), s.local_addr()) {
+                    eprintln!("netkit: sending datagrams to {peer} from {local}");
+                }
+            }
+            Dgram::Unix(_) => eprintln!(
+                "netkit: sending datagrams to {} from {}",
+                cfg.host,
+                socket.describe()
+            ),
         }
     }
     let (tx, rx) = mpsc::channel();
     spawn_receiver(socket.try_clone()?, tx.clone())?;
     spawn_sender(socket, tx)?;
 
-    let target = net::host_port(&cfg.host, cfg.port);
+    let target = match &cfg.unix {
+        Some(a) => a.to_string(),
+        None => net::host_port(&cfg.host, cfg.port),
+    };
     let mut stdin_done = false;
     let mut refused = false;
     loop {
@@ -110,7 +133,7 @@ pub fn run(
     })
 }
 
-fn spawn_receiver(socket: UdpSocket, tx: mpsc::Sender<Event>) -> Result<()> {
+fn spawn_receiver(socket: Dgram, tx: mpsc::Sender<Event>) -> Result<()> {
     let mut out = pipe::stdout_file()?;
     thread::Builder::new()
         .name("udp-replies".into())
@@ -141,7 +164,7 @@ fn spawn_receiver(socket: UdpSocket, tx: mpsc::Sender<Event>) -> Result<()> {
     Ok(())
 }
 
-fn spawn_sender(socket: UdpSocket, tx: mpsc::Sender<Event>) -> Result<()> {
+fn spawn_sender(socket: Dgram, tx: mpsc::Sender<Event>) -> Result<()> {
     let mut stdin = pipe::stdin_file()?;
     thread::Builder::new()
         .name("udp-send".into())

@@ -3,25 +3,25 @@
 //! wait for one to end) and the running totals.
 
 use std::collections::HashMap;
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::log::Summary;
 use crate::shutdown::Shutdown;
+use crate::transport::Stream;
 
 /// Live connections, so a stop can wait for them and then close them.
 #[derive(Default)]
 pub(super) struct Live {
     /// Set once the grace period is over and the rest are being cut.
     cutting: Arc<std::sync::atomic::AtomicBool>,
-    streams: Mutex<HashMap<u64, Arc<TcpStream>>>,
+    streams: Mutex<HashMap<u64, Arc<Stream>>>,
     changed: Condvar,
 }
 
 impl Live {
-    pub(super) fn insert(&self, id: u64, stream: Arc<TcpStream>) {
+    pub(super) fn insert(&self, id: u64, stream: Arc<Stream>) {
         lock(&self.streams).insert(id, stream);
     }
 

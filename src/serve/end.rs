@@ -27,7 +27,10 @@ impl End {
             io::ErrorKind::ConnectionReset => End::Error("reset by peer".into()),
             io::ErrorKind::BrokenPipe => End::Error("peer stopped reading".into()),
             io::ErrorKind::UnexpectedEof => End::Error("peer closed mid-message".into()),
-            _ => End::Error(e.to_string()),
+            _ => match crate::transport::tls::as_tls_error(e) {
+                Some(t) => End::Error(format!("TLS: {t}")),
+                None => End::Error(e.to_string()),
+            },
         }
     }
 

@@ -12,13 +12,18 @@ use super::TcpMode;
 const RESERVE: u64 = 8;
 
 /// Descriptors one connection of `mode` holds at a time.
-pub fn per_conn(mode: TcpMode, keep_open: bool) -> u64 {
+pub fn per_conn(mode: TcpMode, keep_open: bool, tls: bool) -> u64 {
     match mode {
         // The socket; while a child is spawned, two duplicates for its
-        // stdin/stdout and the pipe that reports a failed exec.
+        // stdin/stdout and the pipe that reports a failed exec. With TLS
+        // the child gets pipes instead, two of whose ends stay with us.
+        TcpMode::Exec if tls => 5,
         TcpMode::Exec => 3,
         // The socket, the writer thread's clone, the room's clone.
         TcpMode::Chat => 3,
+        // The client, the upstream socket, and a clone of each for the
+        // relay's two directions.
+        TcpMode::Forward | TcpMode::Socks5 | TcpMode::HttpProxy => 4,
         // The socket and the stdin writer's clone.
         TcpMode::Listen if keep_open => 2,
         _ => 1,
@@ -45,11 +50,11 @@ impl Budget {
     }
 
     /// The budget of this process now.
-    pub fn of_process(mode: TcpMode, keep_open: bool) -> Option<Budget> {
+    pub fn of_process(mode: TcpMode, keep_open: bool, tls: bool) -> Option<Budget> {
         Some(Budget::new(
             crate::sys::fd_limit()?,
             crate::sys::open_fds()?,
-            per_conn(mode, keep_open),
+            per_conn(mode, keep_open, tls),
         ))
     }
 }

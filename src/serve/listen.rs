@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
-use std::net::{Shutdown as SockShutdown, TcpListener};
+use std::net::Shutdown as SockShutdown;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -20,6 +20,7 @@ use crate::hexdump::{Direction, Tap};
 use crate::log::{ConnRecord, Summary};
 use crate::pipe::{self, Counters, PipeOptions};
 use crate::shutdown::Shutdown;
+use crate::transport::listener::Listener;
 
 /// How far a `-k` client may fall behind stdin before it is dropped.
 const QUEUE: Limits = Limits {
@@ -28,25 +29,31 @@ const QUEUE: Limits = Limits {
 };
 
 /// `nc -l`: one client, then exit.
-pub fn single(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
+pub fn single(listener: Listener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
     tcp::wake_accept_on_shutdown(&listener, &shutdown)?;
     let mut rejected = 0;
-    let (stream, peer) = loop {
-        let Some((stream, peer)) = tcp::accept_one(&listener, &shutdown, cfg)? else {
+    let (socket, peer) = loop {
+        let Some((socket, peer)) = tcp::accept_one(&listener, &shutdown, cfg)? else {
             return Ok(Summary {
                 rejected,
                 ..Summary::default()
             });
         };
-        if tcp::admit(cfg, peer) {
-            break (stream, peer);
+        if tcp::admit(cfg, &peer) {
+            break (socket, peer);
         }
         rejected += 1;
     };
     drop(listener); // later clients are refused, as with nc -l
-    cfg.stream
-        .apply(&stream)
-        .context("cannot set socket options")?;
+    if let Some(tcp) = socket.tcp() {
+        cfg.stream.apply(tcp).context("cannot set socket options")?;
+    }
+    let stream = tcp::wrap(socket, cfg)?;
+    if let Err(e) = tcp::start(&stream, None) {
+        cfg.log
+            .verbose(&format!("{peer}: {}", tcp::handshake_end(&e).describe()));
+        return Err(anyhow::Error::new(e).context(format!("{peer}: TLS handshake failed")));
+    }
     cfg.log.event(
         crate::log::Level::Verbose,
         "connected",
@@ -57,7 +64,7 @@ pub fn single(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Res
     let opts = PipeOptions {
         idle_timeout: cfg.idle_timeout,
         input_is_tty: std::io::stdin().is_terminal(),
-        tap: cfg.hexdump.as_ref().map(|d| d.tap(Some(peer))),
+        tap: cfg.hexdump.as_ref().map(|d| d.tap(peer.inet())),
         ..PipeOptions::default()
     };
     let counters = Arc::new(Counters::default());
@@ -93,7 +100,7 @@ pub fn single(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Res
 }
 
 /// `ncat -lk`: many clients; stdin to all of them, each one's bytes to stdout.
-pub fn keep_open(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
+pub fn keep_open(listener: Listener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
     let hub = Arc::new(Hub::new(QUEUE));
     let stdout = Arc::new(Mutex::new(pipe::stdout_file()?));
     spawn_stdin_broadcast(pipe::stdin_file()?, hub.clone(), cfg.log)?;
@@ -164,12 +171,12 @@ fn client(
                         sent2.fetch_add(d.len() as u64, Ordering::Relaxed);
                     }
                     Ok(Msg::Close) => {
-                        let _ = writer.shutdown(SockShutdown::Write);
+                        let _ = writer.shutdown_write();
                         break;
                     }
                     Err(_) => {
                         // Dropped as too slow, or the reader is done.
-                        let _ = writer.shutdown(SockShutdown::Both);
+                        let _ = writer.socket().shutdown(SockShutdown::Both);
                         break;
                     }
                 }

@@ -1,10 +1,16 @@
-//! The TCP accept loop shared by every mode: limits (`--max-conns`, `--count`),
-//! a small-stack thread per connection (10,000 idle clients cost about 20 KiB
-//! each), per-connection records for `-v`, and the graceful stop: stop
-//! accepting, give live connections `--grace` to finish, then close them.
+//! The stream accept loop shared by every mode, over TCP or a Unix socket:
+//! limits (`--max-conns`, `--count`), a small-stack thread per connection
+//! (10,000 idle clients cost about 20 KiB each), per-connection records for
+//! `-v`, and the graceful stop: stop accepting, give live connections
+//! `--grace` to finish, then close them.
+//!
+//! With `--tls` each accepted socket is wrapped in a TLS session here, and
+//! the handshake runs on the connection's own thread (bounded by
+//! `HANDSHAKE_TIMEOUT`) before the mode's handler sees a byte, so a client
+//! that never speaks holds no one but itself. Handlers read and write a
+//! [`Stream`] and never know which transport carries it.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread;
@@ -15,24 +21,29 @@ use anyhow::{Context, Result};
 pub use super::conns::Counters;
 use super::conns::Live;
 pub use super::end::End;
-use super::{TcpConfig, TcpMode, chat, evloop, exec, fdbudget, framed, listen, services};
+use super::{TcpConfig, TcpMode, chat, evloop, exec, fdbudget, forward, framed, listen, services};
 use crate::hexdump::Tap;
 use crate::log::{ConnRecord, Level, Summary};
+use crate::proxy;
 use crate::shutdown::Shutdown;
+use crate::transport::listener::Listener;
+use crate::transport::{Peer, Socket, Stream, TlsStream};
 use crate::units::format_duration;
 use serde_json::json;
 
 /// Stack size of a connection thread: handlers keep their buffers on the heap.
 pub const CONN_STACK: usize = 64 * 1024;
+/// How long a TLS client may take to finish its handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One accepted client, with the bytes counted so far.
 #[derive(Debug)]
 pub struct Conn {
-    /// The socket, shared with the server's list of live connections so a
+    /// The stream, shared with the server's list of live connections so a
     /// stop can shut it down without a second descriptor per client.
-    pub stream: Arc<TcpStream>,
-    /// The client's address.
-    pub peer: SocketAddr,
+    pub stream: Arc<Stream>,
+    /// The client: an address, or a Unix peer's credentials.
+    pub peer: Peer,
     /// A per-server id, unique while the server runs.
     pub id: u64,
     /// Bytes read from the client.
@@ -44,8 +55,8 @@ pub struct Conn {
 /// A connection handler: runs until the connection is over.
 pub type Handler = Arc<dyn Fn(&mut Conn) -> End + Send + Sync>;
 
-/// Serve TCP on an already bound listener until `shutdown` (or `--count`).
-pub fn run(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
+/// Serve on an already bound listener (TCP or Unix) until `shutdown` (or `--count`).
+pub fn run(listener: impl Into<Listener>, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
     run_counted(listener, shutdown, cfg, Arc::default())
 }
 
@@ -53,11 +64,12 @@ pub fn run(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result
 /// them while the server runs (bench waits until its in-process server has
 /// accepted every connection it made before stopping it).
 pub fn run_counted(
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     shutdown: Shutdown,
     cfg: &TcpConfig,
     counters: Arc<Counters>,
 ) -> Result<Summary> {
+    let listener = listener.into();
     let max_frame = cfg.max_frame;
     let dump = cfg.hexdump.clone();
     let handler: Handler = match cfg.mode {
@@ -88,19 +100,41 @@ pub fn run_counted(
             let room = chat::Room::new(cfg.log, cfg.hexdump.clone());
             Arc::new(move |c: &mut Conn| chat::serve(c, &room))
         }
+        TcpMode::Forward => {
+            let fwd = cfg
+                .forward
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("forward mode without a target"))?;
+            let (idle, log) = (cfg.idle_timeout, cfg.log);
+            Arc::new(move |c: &mut Conn| forward::serve(c, &fwd, idle, &dump, log))
+        }
+        TcpMode::Socks5 | TcpMode::HttpProxy => {
+            let p = cfg
+                .proxy
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("proxy mode without its settings"))?;
+            if cfg.mode == TcpMode::Socks5 {
+                Arc::new(move |c: &mut Conn| proxy::server::socks5(c, &p))
+            } else {
+                Arc::new(move |c: &mut Conn| proxy::server::http(c, &p))
+            }
+        }
     };
     serve_accepted(listener, shutdown, cfg, Some(handler), counters)
 }
 
 /// The hexdump tap of one connection, when `--hexdump` is on.
 pub fn conn_tap(dump: &Option<Arc<crate::hexdump::HexDump>>, conn: &Conn) -> Option<Tap> {
-    dump.as_ref().map(|d| d.tap(Some(conn.peer)))
+    dump.as_ref().map(|d| d.tap(conn.peer.inet()))
 }
 
 /// `--allow`/`--deny`: true when `peer` may connect; a refusal is logged with -v.
-pub fn admit(cfg: &TcpConfig, peer: SocketAddr) -> bool {
-    if cfg.acl.permits(peer.ip()) {
-        return true;
+/// (Unix peers have no address; the command line refuses rules for them.)
+pub fn admit(cfg: &TcpConfig, peer: &Peer) -> bool {
+    match peer.ip() {
+        None => return true,
+        Some(ip) if cfg.acl.permits(ip) => return true,
+        Some(_) => {}
     }
     cfg.log.event(
         Level::Verbose,
@@ -112,22 +146,19 @@ pub fn admit(cfg: &TcpConfig, peer: SocketAddr) -> bool {
 }
 
 /// Make `shutdown` wake a blocked `accept` on this listener.
-pub fn wake_accept_on_shutdown(listener: &TcpListener, shutdown: &Shutdown) -> Result<()> {
+pub fn wake_accept_on_shutdown(listener: &Listener, shutdown: &Shutdown) -> Result<()> {
     let waker = listener.try_clone().context("cannot clone the listener")?;
-    shutdown.on_trigger(move || {
-        // On Linux, shutdown(2) on a listening socket makes accept return EINVAL.
-        let _ = socket2::SockRef::from(&waker).shutdown(std::net::Shutdown::Both);
-    });
+    shutdown.on_trigger(move || waker.wake());
     Ok(())
 }
 
 /// Accept one connection, retrying on errors that concern only that client.
 /// `Ok(None)` means the server is stopping.
 pub fn accept_one(
-    listener: &TcpListener,
+    listener: &Listener,
     shutdown: &Shutdown,
     cfg: &TcpConfig,
-) -> Result<Option<(TcpStream, SocketAddr)>> {
+) -> Result<Option<(Socket, Peer)>> {
     let mut warned = false;
     loop {
         if shutdown.is_triggered() {
@@ -136,7 +167,10 @@ pub fn accept_one(
         match listener.accept() {
             // An IPv4 client of a `::` listener is shown, filtered and
             // handed to --exec as plain IPv4.
-            Ok((stream, peer)) => return Ok(Some((stream, crate::net::canonical(peer)))),
+            Ok((socket, Peer::Inet(a))) => {
+                return Ok(Some((socket, Peer::Inet(crate::net::canonical(a)))));
+            }
+            Ok(pair) => return Ok(Some(pair)),
             Err(_) if shutdown.is_triggered() => return Ok(None),
             Err(e) => match e.raw_os_error() {
                 Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
@@ -158,17 +192,47 @@ pub fn accept_one(
     }
 }
 
-/// Prepare an accepted stream: socket options and the idle timeout.
-pub fn prepare(stream: &TcpStream, cfg: &TcpConfig) -> io::Result<()> {
-    cfg.stream.apply(stream)?;
-    stream.set_read_timeout(cfg.idle_timeout)?;
-    stream.set_write_timeout(cfg.idle_timeout)?;
+/// Prepare an accepted socket: socket options and the idle timeout.
+pub fn prepare(socket: &Socket, cfg: &TcpConfig) -> io::Result<()> {
+    if let Some(tcp) = socket.tcp() {
+        cfg.stream.apply(tcp)?;
+    }
+    socket.set_read_timeout(cfg.idle_timeout)?;
+    socket.set_write_timeout(cfg.idle_timeout)?;
     Ok(())
+}
+
+/// The stream for an accepted socket: TLS on top with `--tls` (the
+/// handshake waits for [`start`]).
+pub fn wrap(socket: Socket, cfg: &TcpConfig) -> io::Result<Stream> {
+    match &cfg.tls {
+        Some(tls) => Ok(Stream::Tls(TlsStream::new(socket, tls.session()?))),
+        None => Ok(Stream::Plain(socket)),
+    }
+}
+
+/// Run the TLS handshake of a new connection, if it has one, on a blocking
+/// socket; the idle timeout is restored afterwards.
+pub fn start(stream: &Stream, idle_timeout: Option<Duration>) -> io::Result<()> {
+    if let Stream::Tls(t) = stream {
+        let limit = idle_timeout.map_or(HANDSHAKE_TIMEOUT, |i| i.min(HANDSHAKE_TIMEOUT));
+        t.handshake(Some(limit))?;
+        stream.socket().set_read_timeout(idle_timeout)?;
+    }
+    Ok(())
+}
+
+/// How a failed handshake reads in a `-v` record.
+pub fn handshake_end(e: &io::Error) -> End {
+    match crate::transport::tls::as_tls_error(e) {
+        Some(t) => End::Error(format!("TLS handshake failed: {t}")),
+        None => End::Error(format!("TLS handshake failed: {e}")),
+    }
 }
 
 /// The accept loop: a thread per connection running `handler`.
 pub fn accept_loop(
-    listener: TcpListener,
+    listener: Listener,
     shutdown: Shutdown,
     cfg: &TcpConfig,
     handler: Handler,
@@ -179,7 +243,7 @@ pub fn accept_loop(
 /// Accept, admit and count clients; each runs `handler` on its own thread,
 /// or, without one, is echoed by the readiness loops of `evloop`.
 fn serve_accepted(
-    listener: TcpListener,
+    listener: Listener,
     shutdown: Shutdown,
     cfg: &TcpConfig,
     handler: Option<Handler>,
@@ -208,7 +272,7 @@ fn serve_accepted(
     };
     let mut next_id = 0u64;
     let mut listener = Some(listener);
-    let budget = fdbudget::Budget::of_process(cfg.mode, cfg.keep_open);
+    let budget = fdbudget::Budget::of_process(cfg.mode, cfg.keep_open, cfg.tls.is_some());
     let mut warned_fds = false;
 
     while let Some(l) = listener.as_ref() {
@@ -243,10 +307,10 @@ fn serve_accepted(
             }
             continue;
         }
-        let Some((stream, peer)) = accept_one(l, &shutdown, cfg)? else {
+        let Some((socket, peer)) = accept_one(l, &shutdown, cfg)? else {
             break;
         };
-        if !admit(cfg, peer) {
+        if !admit(cfg, &peer) {
             totals.rejected.fetch_add(1, Ordering::Relaxed);
             continue; // dropping the stream closes it
         }
@@ -260,15 +324,18 @@ fn serve_accepted(
             );
             continue; // dropping the stream closes it
         }
-        if let Err(e) = prepare(&stream, cfg) {
-            cfg.log.event(
-                Level::Verbose,
-                "dropped",
-                json!({"peer": peer.to_string(), "error": e.to_string()}),
-                || format!("{peer}: dropped: {e}"),
-            );
-            continue;
-        }
+        let stream = match prepare(&socket, cfg).and_then(|()| wrap(socket, cfg)) {
+            Ok(s) => s,
+            Err(e) => {
+                cfg.log.event(
+                    Level::Verbose,
+                    "dropped",
+                    json!({"peer": peer.to_string(), "error": e.to_string()}),
+                    || format!("{peer}: dropped: {e}"),
+                );
+                continue;
+            }
+        };
         let id = next_id;
         next_id += 1;
         let stream = Arc::new(stream);
@@ -277,7 +344,11 @@ fn serve_accepted(
         let handler = match (&handler, workers.as_mut()) {
             (Some(h), _) => h.clone(),
             (None, Some(w)) => {
-                if let Err(e) = w.hand(evloop::NewConn { id, stream, peer }) {
+                if let Err(e) = w.hand(evloop::NewConn {
+                    id,
+                    stream,
+                    peer: peer.clone(),
+                }) {
                     live.remove(id);
                     cfg.log.event(
                         Level::Quiet,
@@ -290,7 +361,14 @@ fn serve_accepted(
             }
             (None, None) => unreachable!("a handler or event-loop workers exist"),
         };
-        let (h, lv, tot, log) = (handler, live.clone(), totals.clone(), cfg.log);
+        let (h, lv, tot, log, idle, who) = (
+            handler,
+            live.clone(),
+            totals.clone(),
+            cfg.log,
+            cfg.idle_timeout,
+            peer.clone(),
+        );
         let spawned = thread::Builder::new()
             .name(format!("conn-{id}"))
             .stack_size(CONN_STACK)
@@ -298,19 +376,22 @@ fn serve_accepted(
                 let started = Instant::now();
                 let mut conn = Conn {
                     stream,
-                    peer,
+                    peer: who,
                     id,
                     bytes_in: 0,
                     bytes_out: 0,
                 };
-                let mut end = h(&mut conn);
+                let mut end = match start(&conn.stream, idle) {
+                    Ok(()) => h(&mut conn),
+                    Err(e) => handshake_end(&e),
+                };
                 if lv.cut() {
                     end = end.cut();
                 }
                 tot.bytes_in.fetch_add(conn.bytes_in, Ordering::Relaxed);
                 tot.bytes_out.fetch_add(conn.bytes_out, Ordering::Relaxed);
                 log.connection(&ConnRecord {
-                    peer,
+                    peer: conn.peer.clone(),
                     bytes_in: conn.bytes_in,
                     bytes_out: conn.bytes_out,
                     duration: started.elapsed(),

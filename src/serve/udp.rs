@@ -1,5 +1,6 @@
 //! UDP services: datagrams to stdout (stdin lines to the last peer), echo,
-//! discard, and time. A UDP peer never gets silence from the time service:
+//! discard, and time (Unix datagram sockets: `dgram`; `--forward`:
+//! `udp_forward`). A UDP peer never gets silence from the time service:
 //! anything but `TIME` is answered with an error datagram, except what
 //! `udp_guard` keeps from being answered at all (loops, empty datagrams).
 //!
@@ -28,6 +29,7 @@ use crate::log::{Level, Summary};
 use crate::net;
 use crate::pipe;
 use crate::shutdown::Shutdown;
+use crate::transport::dgram::Dgram;
 use crate::udpio::{self, Outgoing, RecvBatch, Sender};
 use serde_json::json;
 
@@ -100,23 +102,64 @@ fn wake_on_shutdown(socket: &UdpSocket, shutdown: &Shutdown) -> Result<()> {
     Ok(())
 }
 
-/// Serve UDP on an already bound socket until `shutdown` (or `--count`).
-pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Summary> {
-    let local = socket
+/// Serve datagrams on an already bound socket until `shutdown` (or
+/// `--count`): UDP here, in batches; a Unix datagram socket in `dgram`;
+/// `--forward` in `udp_forward`.
+pub fn run(socket: impl Into<Dgram>, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Summary> {
+    match socket.into() {
+        Dgram::Udp(s) => run_group(group(s, cfg), shutdown, cfg),
+        socket => run_one(socket, shutdown, cfg),
+    }
+}
+
+/// One socket, one datagram at a time: `--forward`, and Unix datagrams.
+fn run_one(socket: Dgram, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Summary> {
+    if let Dgram::Udp(s) = &socket {
+        wake_on_shutdown(s, &shutdown)?;
+    } else {
+        super::dgram::wake_on_shutdown(&socket, &shutdown)?;
+    }
+    match &cfg.forward {
+        Some(fwd) => super::udp_forward::run(socket, shutdown, cfg, fwd),
+        None => super::dgram::run(socket, shutdown, cfg),
+    }
+}
+
+/// The sockets a UDP server reads: for echo and discard, `socket` and one
+/// more per core sharing its port (see `udp_sockets`). Form the group
+/// before printing the listening line, so that nobody can join the port
+/// between the two.
+pub struct UdpGroup(Vec<UdpSocket>);
+
+/// The group that serves `socket` in `cfg`'s mode.
+pub fn group(socket: UdpSocket, cfg: &UdpConfig) -> UdpGroup {
+    if !is_fast(cfg) {
+        return UdpGroup(vec![socket]);
+    }
+    // Room for bursts: a GRO run is up to 64 KiB, and the default
+    // buffer (208 KiB here) holds three (the kernel caps the request).
+    let sock = socket2::SockRef::from(&socket);
+    let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
+    let cores = thread::available_parallelism().map_or(2, |n| n.get());
+    UdpGroup(udp_sockets::spread(socket, cores))
+}
+
+/// Echo and discard take the batched path on every core.
+fn is_fast(cfg: &UdpConfig) -> bool {
+    cfg.forward.is_none() && matches!(cfg.mode, UdpMode::Echo | UdpMode::Discard)
+}
+
+/// Serve a UDP group: batches of datagrams, a thread per socket.
+pub fn run_group(group: UdpGroup, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Summary> {
+    let mut sockets = group.0;
+    if cfg.forward.is_some() {
+        return run_one(Dgram::Udp(sockets.swap_remove(0)), shutdown, cfg);
+    }
+    let local = sockets[0]
         .local_addr()
         .context("cannot read the bound address")?;
-    let fast = matches!(cfg.mode, UdpMode::Echo | UdpMode::Discard);
-    let sockets = if fast {
-        // Room for bursts: a GRO run is up to 64 KiB, and the default
-        // buffer (208 KiB here) holds three (the kernel caps the request).
-        let sock = socket2::SockRef::from(&socket);
-        let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
-        let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
-        let cores = thread::available_parallelism().map_or(2, |n| n.get());
-        udp_sockets::spread(socket, cores)
-    } else {
-        vec![socket]
-    };
+    let fast = is_fast(cfg);
     for s in &sockets {
         wake_on_shutdown(s, &shutdown)?;
         if fast {
@@ -331,7 +374,8 @@ fn handle(
         }
     }
     match cfg.mode {
-        UdpMode::Discard => {}
+        // (`--forward` is served by `udp_forward`.)
+        UdpMode::Discard | UdpMode::Forward => {}
         UdpMode::Echo => match udp_guard::check(ctx.local, peer, len) {
             Some(why) => ctx.silence(peer, why),
             None => plan.push((peer, Reply::Echo { i, len, segment })),

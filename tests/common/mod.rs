@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod kv;
+pub mod redis;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -47,8 +48,8 @@ pub struct Running {
     child: Option<Child>,
     pid: u32,
     pub addr: SocketAddr,
-    /// The first stderr line, as printed.
-    pub listening_line: String,
+    /// The listening line itself.
+    pub listening: String,
     pub stdin: Option<ChildStdin>,
     pub stdout: Option<ChildStdout>,
     stderr: Receiver<String>,
@@ -84,13 +85,88 @@ pub fn spawn_server_cmd(mut cmd: Command) -> Running {
         .expect("server printed no listening line");
     let addr = parse_listening(&first).unwrap_or_else(|| panic!("not a listening line: {first}"));
     Running {
+        listening: first.clone(),
         stdin: child.stdin.take(),
         stdout: child.stdout.take(),
         pid: child.id(),
         child: Some(child),
         addr,
-        listening_line: first,
         stderr: rx,
+    }
+}
+
+pub mod peers;
+pub mod pki;
+
+/// Start `netkit ARGS` whose listening line names no IP address (a Unix
+/// socket): returns the child and that line.
+pub fn spawn_unix_server(args: &[&str]) -> (Child, String, Receiver<String>) {
+    let mut child = netkit()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start netkit");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx
+        .recv_timeout(PATIENCE)
+        .expect("server printed no listening line");
+    assert!(first.starts_with("listening on "), "{first}");
+    (child, first, rx)
+}
+
+/// The SHA-256 on a TLS server's listening line.
+pub fn fingerprint_of(listening: &str) -> String {
+    listening
+        .split("sha256 ")
+        .nth(1)
+        .and_then(|r| r.split([')', ' ', ';']).next())
+        .unwrap_or_else(|| panic!("no fingerprint in: {listening}"))
+        .to_string()
+}
+
+/// A directory under the system temp dir, removed (with its contents) on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// A fresh directory named after `tag` and this process.
+    pub fn new(tag: &str) -> TempDir {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "netkit-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+
+    /// A path inside it, as a string.
+    pub fn path(&self, name: &str) -> String {
+        self.0.join(name).to_string_lossy().into_owned()
+    }
+
+    /// A path inside it.
+    pub fn join(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -148,8 +224,10 @@ impl Running {
     /// Wait for exit with a bound; panics (after killing it) if the child hangs.
     pub fn wait_exit(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("already waited for");
-        within_patience(self.pid, "netkit did not exit in time", move || child.wait())
-            .expect("wait")
+        within_patience(self.pid, "netkit did not exit in time", move || {
+            child.wait()
+        })
+        .expect("wait")
     }
 
     /// Read all of stdout until EOF.
@@ -273,38 +351,6 @@ pub fn run_with_input(args: &[&str], input: &[u8]) -> std::process::Output {
     let out = child.wait_with_output().expect("wait");
     feeder.join().expect("feeder");
     out
-}
-
-/// A directory under the system's temp dir, removed with everything in it
-/// when dropped (also when the test fails), so runs leave nothing behind.
-pub struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    /// A fresh, empty directory whose name starts with `netkit-TAG-`.
-    pub fn new(tag: &str) -> TempDir {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("netkit-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-
-    /// A path inside it.
-    pub fn join(&self, name: &str) -> std::path::PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Write `data` and read exactly `n` bytes back.
