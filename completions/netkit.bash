@@ -124,7 +124,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__bench)
-            opts="-t -n -l -P -c -i -w -q -U -h --duration --bytes --size --parallel --connections --reverse --bidir --warmup --rate --interval --timeout --quiet --json --json-stream --unix --tls --tls-ca --tls-insecure --tls-pin --tls-sni --tls-alpn --tls-cert --tls-key --help"
+            opts="-t -n -l -P -c -i -w -q -U -h --duration --bytes --size --parallel --connections --reverse --bidir --warmup --rate --interval --timeout --quiet --find-rate --max-loss --no-gso --json --json-stream --unix --tls --tls-ca --tls-insecure --tls-pin --tls-sni --tls-alpn --tls-cert --tls-key --help throughput latency connect udp"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -194,6 +194,10 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-loss)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --unix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -248,7 +252,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__connect)
-            opts="-u -w -q -4 -6 -s -p -v -i -z -U -e -c -o -h --udp --timeout --idle-timeout --no-shutdown --reply-timeout --source --source-port --nodelay --verbose --interactive --crlf --probe --concurrency --framed --progress --json --hexdump --unix --tls --tls-ca --tls-insecure --tls-pin --tls-sni --tls-alpn --tls-cert --tls-key --proxy --proxy-auth --exec --sh-exec --output --help"
+            opts="-u -w -q -4 -6 -s -p -v -i -z -U -e -c -o -h --udp --timeout --idle-timeout --no-shutdown --reply-timeout --expect-reply --source --source-port --nodelay --verbose --interactive --crlf --probe --concurrency --framed --progress --json --hexdump --unix --tls --tls-ca --tls-insecure --tls-pin --tls-sni --tls-alpn --tls-cert --tls-key --proxy --proxy-auth --exec --sh-exec --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -712,7 +716,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve)
-            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --nodelay --keepalive --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help tcp udp unix help"
+            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --bind --verbose --quiet --json --count --idle-timeout --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --grace --tls --tls-cert --tls-key --tls-ca --tls-alpn --nodelay --keepalive --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help tcp udp unix help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -742,10 +746,6 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --grace)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --allow)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -771,6 +771,10 @@ _netkit() {
                     return 0
                     ;;
                 --max-frame)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -912,7 +916,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve__subcmd__tcp)
-            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --nodelay --keepalive --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help"
+            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --bind --verbose --quiet --json --count --idle-timeout --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --grace --tls --tls-cert --tls-key --tls-ca --tls-alpn --nodelay --keepalive --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -942,10 +946,6 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --grace)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --allow)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -971,6 +971,10 @@ _netkit() {
                     return 0
                     ;;
                 --max-frame)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1042,7 +1046,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve__subcmd__udp)
-            opts="-v -q -h --echo --discard --time --forward --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --delay --jitter --limit-rate --cut-after --drop --help"
+            opts="-v -q -h --echo --discard --time --forward --bind --verbose --quiet --json --count --idle-timeout --allow --deny --allow-file --deny-file --hexdump --delay --jitter --limit-rate --cut-after --drop --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1061,10 +1065,6 @@ _netkit() {
                     return 0
                     ;;
                 --idle-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1116,7 +1116,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve__subcmd__unix)
-            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --dgram --unix-mode --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help"
+            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --dgram --unix-mode --verbose --quiet --json --count --idle-timeout --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --grace --tls --tls-cert --tls-key --tls-ca --tls-alpn --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1146,10 +1146,6 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --grace)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --allow)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1175,6 +1171,10 @@ _netkit() {
                     return 0
                     ;;
                 --max-frame)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

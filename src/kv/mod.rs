@@ -84,8 +84,7 @@ pub fn listen_and_serve(addr: SocketAddr, fsync: Fsync, cfg: Config) -> Result<(
     };
     let listener = net::bind_tcp(addr)?;
     let local = listener.local_addr()?;
-    // Signals are caught before the listening line: whoever reads it may
-    // signal at once.
+    // Signals first: whoever reads the listening line may stop us at once.
     let shutdown = Shutdown::new();
     shutdown.stop_on_signals()?;
     log.announce(&crate::log::Listening {

@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use super::TcpConfig;
-use super::broadcast::{Hub, Msg};
+use super::broadcast::{Hub, Limits, Msg};
 use super::tcp::{self, Conn, End, Handler};
 use crate::hexdump::{Direction, Tap};
 use crate::log::{ConnRecord, Summary};
@@ -22,8 +22,11 @@ use crate::pipe::{self, Counters, PipeOptions};
 use crate::shutdown::Shutdown;
 use crate::transport::listener::Listener;
 
-/// How many stdin chunks a `-k` client may fall behind before it is dropped.
-const QUEUE: usize = 1024;
+/// How far a `-k` client may fall behind stdin before it is dropped.
+const QUEUE: Limits = Limits {
+    max_bytes: 16 << 20,
+    max_wait: std::time::Duration::from_secs(60),
+};
 
 /// `nc -l`: one client, then exit.
 pub fn single(listener: Listener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
@@ -51,7 +54,12 @@ pub fn single(listener: Listener, shutdown: Shutdown, cfg: &TcpConfig) -> Result
             .verbose(&format!("{peer}: {}", tcp::handshake_end(&e).describe()));
         return Err(anyhow::Error::new(e).context(format!("{peer}: TLS handshake failed")));
     }
-    cfg.log.verbose(&format!("{peer}: connected"));
+    cfg.log.event(
+        crate::log::Level::Verbose,
+        "connected",
+        serde_json::json!({"peer": peer.to_string()}),
+        || format!("{peer}: connected"),
+    );
     let started = Instant::now();
     let opts = PipeOptions {
         idle_timeout: cfg.idle_timeout,
@@ -116,9 +124,12 @@ fn spawn_stdin_broadcast(mut stdin: File, hub: Arc<Hub>, log: crate::log::Log) -
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
                         for id in hub.send(Arc::from(&buf[..n]), None) {
-                            log.info(&format!(
-                                "client {id} dropped: it fell {QUEUE} chunks behind"
-                            ));
+                            log.event(
+                                crate::log::Level::Normal,
+                                "dropped",
+                                serde_json::json!({"client": id, "reason": "too slow"}),
+                                || format!("client {id} dropped: it stopped reading (16 MiB waiting, or data unread for 60s)"),
+                            );
                         }
                     }
                 }

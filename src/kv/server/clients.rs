@@ -52,19 +52,23 @@ impl Clients<'_> {
             let st = &self.sh.stats;
             if !self.sh.cfg.acl.permits(peer.ip()) {
                 st.rejected.fetch_add(1, Ordering::Relaxed);
-                self.sh
-                    .cfg
-                    .log
-                    .verbose(&format!("{peer}: refused by --allow/--deny"));
+                self.sh.cfg.log.event(
+                    crate::log::Level::Verbose,
+                    "rejected",
+                    serde_json::json!({"peer": peer.to_string(), "reason": "acl"}),
+                    || format!("{peer}: refused by --allow/--deny"),
+                );
                 continue;
             }
             if self.sh.registry.len() >= self.sh.cfg.max_conns {
                 st.rejected.fetch_add(1, Ordering::Relaxed);
                 let _ = stream.write(b"-ERR max number of clients reached\r\n");
-                self.sh
-                    .cfg
-                    .log
-                    .verbose(&format!("{peer}: rejected, --max-conns reached"));
+                self.sh.cfg.log.event(
+                    crate::log::Level::Verbose,
+                    "rejected",
+                    serde_json::json!({"peer": peer.to_string(), "reason": "max_conns"}),
+                    || format!("{peer}: rejected, --max-conns reached"),
+                );
                 continue;
             }
             let _ = stream.set_nodelay(true);

@@ -60,10 +60,12 @@ impl Worker<'_> {
                     .stats
                     .output_disconnects
                     .fetch_add(1, Ordering::Relaxed);
-                self.sh.cfg.log.warn(&format!(
-                    "{}: closing client id={}: {why}",
-                    c.peer, c.sess.id
-                ));
+                self.sh.cfg.log.event(
+                    crate::log::Level::Quiet,
+                    "dropped",
+                    serde_json::json!({"peer": c.peer.to_string(), "client_id": c.sess.id, "reason": why}),
+                    || format!("{}: closing client id={}: {why}", c.peer, c.sess.id),
+                );
                 c.out.buf.clear();
                 c.out_pos = 0;
                 self.close(i, &why);
