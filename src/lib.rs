@@ -8,7 +8,8 @@
 //! - `net`: address parsing, resolve-and-try-each connect, binding with socket options.
 //! - `shutdown`: the stop handle every server takes, with wakers for blocked calls.
 //! - `log`: stderr diagnostics: the listening line, `-v` records, summaries, JSON.
-//! - `pipe` and `zerocopy`: the two-way stdin/stdout pipe and the fastest byte copy.
+//! - `pipe`: the two-way stdin/stdout session of `connect` and `serve`'s listen mode.
+//! - `copy` and `zerocopy`: one direction of it, each chunk passed on at once; splice where proven.
 //! - `sys`: process-wide OS settings (the open-file limit).
 //! - `serve`: TCP and UDP servers, one module per mode family.
 //! - `connect`: the TCP pipe client and the UDP client.
@@ -20,6 +21,7 @@ pub mod acl;
 pub mod bench;
 pub mod cli;
 pub mod connect;
+pub mod copy;
 pub mod error;
 pub mod hexdump;
 pub mod kv;

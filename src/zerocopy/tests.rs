@@ -1,0 +1,263 @@
+//! Each splice route delivers a lone small write while its source stays
+//! open, and moves a large payload byte for byte.
+
+use super::*;
+use crate::copy;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a lone write may take to come out before the test fails; the
+/// broken paths held it until the connection closed.
+const PATIENCE: Duration = Duration::from_secs(10);
+/// Lone writes per route: the socket-to-pipe stall showed up in most tries.
+const ROUNDS: usize = 50;
+
+fn tcp_pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (b, _) = l.accept().unwrap();
+    (a, b)
+}
+
+fn pipe_pair() -> (File, File) {
+    let (r, w) = make_pipe().unwrap();
+    (File::from(r), File::from(w))
+}
+
+/// Run `copy::copy(from, to)` on a thread; returns its byte counter.
+fn spawn_copy<R, W>(from: R, to: W) -> (Arc<AtomicU64>, thread::JoinHandle<()>)
+where
+    R: Read + copy::PlainFd + Send + 'static,
+    W: Write + copy::PlainFd + Send + 'static,
+{
+    let counter = Arc::new(AtomicU64::new(0));
+    let c = counter.clone();
+    let h = thread::spawn(move || {
+        copy::copy(from, to, &c, &|| {}).expect("copy failed");
+    });
+    (counter, h)
+}
+
+/// Read exactly `n` bytes from `r` on a helper thread, within `PATIENCE`.
+fn read_within(r: &Arc<Mutex<File>>, n: usize) -> Vec<u8> {
+    let (tx, rx) = mpsc::channel();
+    let r = r.clone();
+    thread::spawn(move || {
+        let mut buf = vec![0u8; n];
+        let got = r.lock().unwrap().read_exact(&mut buf).map(|()| buf);
+        let _ = tx.send(got);
+    });
+    rx.recv_timeout(PATIENCE)
+        .expect("a lone write did not come out while the source was open")
+        .expect("read")
+}
+
+use std::sync::Mutex;
+
+fn lone_writes(mut send: impl FnMut(&[u8]), mut recv: impl FnMut(usize) -> Vec<u8>) {
+    for i in 0..ROUNDS {
+        let msg = format!("lone write {i}\n");
+        send(msg.as_bytes());
+        assert_eq!(recv(msg.len()), msg.as_bytes(), "round {i}");
+    }
+}
+
+#[test]
+fn kinds_are_recognised() {
+    let null = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .unwrap();
+    assert_eq!(Kind::of(null.as_fd()), Kind::DevNull);
+    let (r, _w) = pipe_pair();
+    assert_eq!(Kind::of(r.as_fd()), Kind::Pipe);
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    assert_eq!(Kind::of(l.as_fd()), Kind::Socket);
+    let dir = std::env::temp_dir().join(format!("netkit-kind-{}", std::process::id()));
+    let f = File::create(&dir).unwrap();
+    assert_eq!(Kind::of(f.as_fd()), Kind::File);
+    let a = std::fs::OpenOptions::new().append(true).open(&dir).unwrap();
+    assert_eq!(Kind::of(a.as_fd()), Kind::Other);
+    let _ = std::fs::remove_file(&dir);
+}
+
+use std::os::fd::AsFd;
+
+#[test]
+fn the_route_table() {
+    use Kind::*;
+    assert_eq!(route(Pipe, Socket), Route::PipeToSocket);
+    assert_eq!(route(Socket, Pipe), Route::SocketToPipe);
+    for dst in [Socket, File, DevNull] {
+        assert_eq!(route(Socket, dst), Route::ThroughPipe);
+    }
+    for (s, d) in [
+        (File, Socket),
+        (Other, Socket),
+        (Socket, Other),
+        (Pipe, Pipe),
+    ] {
+        assert_eq!(route(s, d), Route::Plain, "{s:?} -> {d:?}");
+    }
+}
+
+#[test]
+fn pipe_to_socket_delivers_a_lone_write_at_once() {
+    let (pr, mut pw) = pipe_pair();
+    let (a, b) = tcp_pair();
+    assert_eq!(
+        route(Kind::of(pr.as_fd()), Kind::of(a.as_fd())),
+        Route::PipeToSocket
+    );
+    let (_, h) = spawn_copy(pr, a);
+    b.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut b2 = &b;
+    lone_writes(
+        |m| pw.write_all(m).unwrap(),
+        |n| {
+            let mut buf = vec![0u8; n];
+            b2.read_exact(&mut buf)
+                .expect("a lone write did not reach the socket");
+            buf
+        },
+    );
+    drop(pw);
+    h.join().unwrap();
+}
+
+#[test]
+fn socket_to_pipe_delivers_a_lone_write_to_a_blocked_reader() {
+    let (a, mut b) = tcp_pair();
+    let (pr, pw) = pipe_pair();
+    assert_eq!(
+        route(Kind::of(a.as_fd()), Kind::of(pw.as_fd())),
+        Route::SocketToPipe
+    );
+    let (_, h) = spawn_copy(a, pw);
+    let pr = Arc::new(Mutex::new(pr));
+    lone_writes(|m| b.write_all(m).unwrap(), |n| read_within(&pr, n));
+    drop(b);
+    h.join().unwrap();
+}
+
+#[test]
+fn socket_to_socket_delivers_a_lone_write_at_once() {
+    let (a, mut b) = tcp_pair();
+    let (c, d) = tcp_pair();
+    assert_eq!(
+        route(Kind::of(a.as_fd()), Kind::of(c.as_fd())),
+        Route::ThroughPipe
+    );
+    let (_, h) = spawn_copy(a, c);
+    d.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut d2 = &d;
+    lone_writes(
+        |m| b.write_all(m).unwrap(),
+        |n| {
+            let mut buf = vec![0u8; n];
+            d2.read_exact(&mut buf)
+                .expect("a lone write did not reach the socket");
+            buf
+        },
+    );
+    drop(b);
+    h.join().unwrap();
+}
+
+#[test]
+fn socket_to_file_and_dev_null_deliver_a_lone_write_at_once() {
+    let path = std::env::temp_dir().join(format!("netkit-zc-lone-{}", std::process::id()));
+    let file = File::create(&path).unwrap();
+    let null = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .unwrap();
+    for sink in [file, null] {
+        let (a, mut b) = tcp_pair();
+        assert_eq!(
+            route(Kind::of(a.as_fd()), Kind::of(sink.as_fd())),
+            Route::ThroughPipe
+        );
+        let (counter, h) = spawn_copy(a, sink);
+        // The counter moves only once the sink's write returned.
+        let mut total = 0u64;
+        for i in 0..ROUNDS {
+            let msg = format!("lone write {i}\n");
+            b.write_all(msg.as_bytes()).unwrap();
+            total += msg.len() as u64;
+            let deadline = Instant::now() + PATIENCE;
+            while counter.load(Ordering::Relaxed) < total {
+                assert!(
+                    Instant::now() < deadline,
+                    "round {i} never reached the sink"
+                );
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+        drop(b);
+        h.join().unwrap();
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(text.starts_with("lone write 0\nlone write 1\n"));
+    assert!(text.ends_with(&format!("lone write {}\n", ROUNDS - 1)));
+}
+
+#[test]
+fn large_payloads_arrive_byte_for_byte_on_every_route() {
+    let data: Arc<Vec<u8>> = Arc::new((0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect());
+    let feed = |mut w: TcpStream| {
+        let d = data.clone();
+        thread::spawn(move || w.write_all(&d).unwrap())
+    };
+
+    // Socket -> pipe.
+    let (a, b) = tcp_pair();
+    let (mut pr, pw) = pipe_pair();
+    let (_, h) = spawn_copy(a, pw);
+    let f = feed(b);
+    let mut back = Vec::new();
+    pr.read_to_end(&mut back).unwrap();
+    f.join().unwrap();
+    h.join().unwrap();
+    assert!(back == *data, "socket -> pipe");
+
+    // Pipe -> socket.
+    let (pr, mut pw) = pipe_pair();
+    let (a, mut b) = tcp_pair();
+    let (_, h) = spawn_copy(pr, a);
+    let d = data.clone();
+    let w = thread::spawn(move || pw.write_all(&d).unwrap());
+    let mut back = Vec::new();
+    b.read_to_end(&mut back).unwrap();
+    w.join().unwrap();
+    h.join().unwrap();
+    assert!(back == *data, "pipe -> socket");
+
+    // Socket -> socket.
+    let (a, b) = tcp_pair();
+    let (c, mut d) = tcp_pair();
+    let (_, h) = spawn_copy(a, c);
+    let f = feed(b);
+    let mut back = Vec::new();
+    d.read_to_end(&mut back).unwrap();
+    f.join().unwrap();
+    h.join().unwrap();
+    assert!(back == *data, "socket -> socket");
+
+    // Socket -> file.
+    let path = std::env::temp_dir().join(format!("netkit-zc-big-{}", std::process::id()));
+    let (a, b) = tcp_pair();
+    let (counter, h) = spawn_copy(a, File::create(&path).unwrap());
+    feed(b).join().unwrap();
+    h.join().unwrap();
+    let back = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(counter.load(Ordering::Relaxed) as usize, data.len());
+    assert!(back == *data, "socket -> file");
+}
