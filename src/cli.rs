@@ -197,7 +197,7 @@ pub struct TcpServeArgs {
     pub mode: TcpModeArgs,
     #[command(flatten)]
     pub common: ServerCommonArgs,
-    /// Keep listening after the first client (netcat mode: many clients, stdin to all).
+    /// Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do).
     #[arg(short = 'k', long)]
     pub keep_open: bool,
     /// At most N connections at once; further clients are accepted and closed at once.
@@ -236,6 +236,9 @@ pub struct UdpServeArgs {
     pub mode: UdpModeArgs,
     #[command(flatten)]
     pub common: ServerCommonArgs,
+    /// Accepted for nc -luk / ncat -luk: every UDP mode already serves all peers.
+    #[arg(short = 'k', long)]
+    pub keep_open: bool,
 }
 
 /// `netkit connect [OPTIONS] <HOST> <PORT>`.
@@ -272,8 +275,8 @@ pub struct ConnectArgs {
     /// Close when no data moves either way for this long (exit code 4).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub idle_timeout: Option<Duration>,
-    /// Quit this long after stdin EOF, even if the peer has not closed.
-    #[arg(short = 'q', value_name = "SECS", value_parser = parse_duration)]
+    /// Like nc -q: after stdin EOF the whole reply is still read; once the peer has closed too, wait SECS, then exit.
+    #[arg(short = 'q', value_name = "SECS", value_parser = parse_duration, conflicts_with = "no_shutdown")]
     pub quit_after: Option<Duration>,
     /// Do not shut down the write side at stdin EOF.
     #[arg(long)]
@@ -302,8 +305,8 @@ pub struct ConnectArgs {
     /// A prompt even when stdin is not a terminal (one line, one send).
     #[arg(short, long, conflicts_with_all = ["framed", "probe"])]
     pub interactive: bool,
-    /// Prompt: end each line with \r\n instead of \n.
-    #[arg(long)]
+    /// Send every \n from stdin as \r\n, like nc -C (a \n already after \r is left alone; the prompt ends lines with \r\n).
+    #[arg(short = 'C', long)]
     pub crlf: bool,
     /// Probe PORT (a list: 20-30,80,443) and print the open ports; exit 0 if any is open.
     #[arg(short = 'z', long = "probe")]

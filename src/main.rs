@@ -171,12 +171,8 @@ fn tcp_config(a: &TcpServeArgs) -> Result<TcpConfig> {
             mode.name()
         )));
     }
-    if a.keep_open && mode != TcpMode::Listen {
-        return Err(error::usage(format!(
-            "-k/--keep-open is for netcat listen mode; --{} already serves many clients",
-            mode.name()
-        )));
-    }
+    // -k is harmless with the other modes, which serve many clients anyway,
+    // so ncat's `-lk -c CMD` translates as `serve -k --sh-exec CMD`.
     Ok(TcpConfig {
         mode,
         keep_open: a.keep_open,
@@ -333,6 +329,7 @@ fn connect_config(a: ConnectArgs) -> Result<ConnectConfig> {
             no_shutdown: a.no_shutdown,
             input_is_tty: false,
             tap: None,
+            crlf: a.crlf,
         },
         hexdump: hexdump_of(a.hexdump.as_deref())?,
         reply_timeout: a.reply_timeout,
