@@ -11,18 +11,18 @@ use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown as SockShutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc::Receiver};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
-use super::broadcast::{Hub, Msg};
+use super::broadcast::{Hub, Msg, Subscription};
 use super::tcp::{self, Conn, End};
 use crate::hexdump::{Direction, HexDump, Tap};
 use crate::log::Log;
 
 /// The longest line a client may send (its line ending included).
 pub const MAX_CHAT_LINE: usize = 16 * 1024;
-/// How many messages a client may fall behind before it is dropped.
-pub const CHAT_QUEUE: usize = 256;
+/// How many bytes of others' lines a client may fall behind before it is dropped.
+pub const CHAT_QUEUE: usize = 1 << 20;
 
 /// The shared state of one chat server.
 pub struct Room {
@@ -42,7 +42,7 @@ impl Room {
     /// An empty room.
     pub fn new(log: Log, dump: Option<Arc<HexDump>>) -> Room {
         Room {
-            hub: Hub::new(CHAT_QUEUE),
+            hub: Hub::new(CHAT_QUEUE, std::time::Duration::ZERO),
             log,
             dump,
             members: Mutex::new(HashMap::new()),
@@ -71,7 +71,7 @@ impl Room {
                 .map(|p| p.to_string())
                 .unwrap_or_default();
             self.log.verbose(&format!(
-                "{peer}: chat client dropped: it fell {CHAT_QUEUE} messages behind"
+                "{peer}: chat client dropped: it fell {CHAT_QUEUE} bytes behind"
             ));
             // Best effort, never blocking: the client is not reading.
             let _ = socket2::SockRef::from(&m.stream)
@@ -196,9 +196,9 @@ fn read_lines(conn: &mut Conn, room: &Room, tap: Option<&Tap>) -> End {
 
 /// The writer thread: the client's queue to its socket, until the queue is
 /// closed (the client left or was dropped) or the socket fails.
-fn write_queue(stream: TcpStream, rx: Receiver<Msg>, sent: &AtomicU64, tap: Option<&Tap>) {
+fn write_queue(stream: TcpStream, rx: Subscription, sent: &AtomicU64, tap: Option<&Tap>) {
     let mut w = &stream;
-    while let Ok(Msg::Data(d)) = rx.recv() {
+    while let Msg::Data(d) = rx.recv() {
         if w.write_all(&d).is_err() {
             break;
         }

@@ -1,28 +1,37 @@
 //! netcat listen mode. Without `-k`: accept one client, pipe it to
 //! stdin/stdout like `nc -l`, exit when both directions are done. With `-k`:
 //! many clients at once, each one's bytes to stdout (whole chunks, never
-//! interleaved mid-chunk) and stdin broadcast to all through bounded queues.
+//! interleaved mid-chunk) and stdin broadcast to all through queues bounded
+//! in bytes. A client whose queue stays full is dropped with a reset, so it
+//! sees an error, never an end of stream that passes for a complete transfer.
 
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
-use std::net::{Shutdown as SockShutdown, TcpListener};
+use std::net::{Shutdown as SockShutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use super::TcpConfig;
-use super::broadcast::{Hub, Msg};
+use super::broadcast::{Hub, Msg, Subscription};
 use super::tcp::{self, Conn, End, Handler};
 use crate::hexdump::{Direction, Tap};
 use crate::log::{ConnRecord, Summary};
 use crate::pipe::{self, Counters, PipeOptions};
 use crate::shutdown::Shutdown;
 
-/// How many stdin chunks a `-k` client may fall behind before it is dropped.
-const QUEUE: usize = 1024;
+/// How many bytes of stdin a `-k` client may hold back: four stalled clients
+/// cost a few MiB (the chunks themselves are shared between clients).
+const QUEUE_BYTES: usize = 1 << 20;
+/// How long a client's full queue may go without it taking anything before
+/// it is dropped; until then stdin waits for it.
+const STALL: Duration = Duration::from_secs(1);
+/// How often a writer stuck on a client that does not read checks whether
+/// that client was dropped.
+const WRITE_POLL: Duration = Duration::from_millis(100);
 
 /// `nc -l`: one client, then exit.
 pub fn single(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
@@ -86,7 +95,7 @@ pub fn single(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Res
 
 /// `ncat -lk`: many clients; stdin to all of them, each one's bytes to stdout.
 pub fn keep_open(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
-    let hub = Arc::new(Hub::new(QUEUE));
+    let hub = Arc::new(Hub::new(QUEUE_BYTES, STALL));
     let stdout = Arc::new(Mutex::new(pipe::stdout_file()?));
     spawn_stdin_broadcast(pipe::stdin_file()?, hub.clone(), cfg.log)?;
 
@@ -110,7 +119,9 @@ fn spawn_stdin_broadcast(mut stdin: File, hub: Arc<Hub>, log: crate::log::Log) -
                     Ok(n) => {
                         for id in hub.send(Arc::from(&buf[..n]), None) {
                             log.info(&format!(
-                                "client {id} dropped: it fell {QUEUE} chunks behind"
+                                "client {id} dropped and reset: its {} KiB queue stayed full for {}",
+                                QUEUE_BYTES >> 10,
+                                crate::units::format_duration(STALL)
                             ));
                         }
                     }
@@ -131,39 +142,21 @@ fn client(
 ) -> End {
     let rx = hub.subscribe(conn.id);
     let sent = Arc::new(AtomicU64::new(0));
-    let writer = match conn.stream.try_clone() {
+    let writer = match conn
+        .stream
+        .try_clone()
+        .and_then(|w| w.set_write_timeout(Some(WRITE_POLL)).map(|()| w))
+    {
         Ok(w) => w,
-        Err(e) => return End::from_io(&e),
+        Err(e) => {
+            hub.unsubscribe(conn.id);
+            return End::from_io(&e);
+        }
     };
-    let sent2 = sent.clone();
-    let tap2 = tap.clone();
+    let (sent2, tap2) = (sent.clone(), tap.clone());
     let writer_thread = thread::Builder::new()
         .stack_size(tcp::CONN_STACK)
-        .spawn(move || {
-            let mut w = &writer;
-            loop {
-                match rx.recv() {
-                    Ok(Msg::Data(d)) => {
-                        if w.write_all(&d).is_err() {
-                            break;
-                        }
-                        if let Some(t) = &tap2 {
-                            t.call(Direction::Out, &d);
-                        }
-                        sent2.fetch_add(d.len() as u64, Ordering::Relaxed);
-                    }
-                    Ok(Msg::Close) => {
-                        let _ = writer.shutdown(SockShutdown::Write);
-                        break;
-                    }
-                    Err(_) => {
-                        // Dropped as too slow, or the reader is done.
-                        let _ = writer.shutdown(SockShutdown::Both);
-                        break;
-                    }
-                }
-            }
-        });
+        .spawn(move || write_queue(&writer, &rx, &sent2, tap2));
     let mut buf = vec![0u8; 64 * 1024];
     let mut stream = &*conn.stream;
     let end = loop {
@@ -186,9 +179,78 @@ fn client(
         }
     };
     hub.unsubscribe(conn.id);
-    if let Ok(t) = writer_thread {
-        let _ = t.join();
-    }
+    let dropped = writer_thread.map(|t| t.join().unwrap_or(false));
     conn.bytes_out = sent.load(Ordering::Relaxed);
-    end
+    match dropped {
+        Ok(true) => End::Error("dropped and reset: fell behind stdin".into()),
+        _ => end,
+    }
+}
+
+/// The writer of one `-k` client: its queue to its socket. Returns true when
+/// the client was dropped (and its connection reset).
+fn write_queue(w: &TcpStream, rx: &Subscription, sent: &AtomicU64, tap: Option<Tap>) -> bool {
+    loop {
+        match rx.recv() {
+            Msg::Data(d) => match send_all(w, &d, rx) {
+                Ok(()) => {
+                    if let Some(t) = &tap {
+                        t.call(Direction::Out, &d);
+                    }
+                    sent.fetch_add(d.len() as u64, Ordering::Relaxed);
+                }
+                Err(Stopped::Dropped) => return reset(w),
+                Err(Stopped::Failed) => {
+                    let _ = w.shutdown(SockShutdown::Both);
+                    return false;
+                }
+            },
+            Msg::Close => {
+                let _ = w.shutdown(SockShutdown::Write);
+                return false;
+            }
+            Msg::Dropped => return reset(w),
+            Msg::Gone => {
+                let _ = w.shutdown(SockShutdown::Both);
+                return false;
+            }
+        }
+    }
+}
+
+enum Stopped {
+    Dropped,
+    Failed,
+}
+
+/// Write all of `d`, giving up when the client is dropped meanwhile (the
+/// socket's write timeout wakes a write stuck on a client that does not read).
+fn send_all(mut w: &TcpStream, d: &[u8], rx: &Subscription) -> Result<(), Stopped> {
+    use std::io::ErrorKind::{Interrupted, TimedOut, WouldBlock};
+    let mut off = 0;
+    while off < d.len() {
+        match w.write(&d[off..]) {
+            Ok(0) => return Err(Stopped::Failed),
+            Ok(n) => off += n,
+            Err(e) if matches!(e.kind(), WouldBlock | TimedOut) => {
+                if rx.is_dropped() {
+                    return Err(Stopped::Dropped);
+                }
+            }
+            Err(e) if e.kind() == Interrupted => {}
+            Err(_) => return Err(Stopped::Failed),
+        }
+    }
+    Ok(())
+}
+
+/// Reset a dropped client's connection: with a zero linger the close sends
+/// RST, never FIN, so the client cannot take the cut for a complete stream.
+/// `shutdown(SHUT_RD)` (which sends nothing) wakes our reader; the close
+/// happens when the connection's last descriptor is dropped.
+fn reset(w: &TcpStream) -> bool {
+    let s = socket2::SockRef::from(w);
+    let _ = s.set_linger(Some(Duration::ZERO));
+    let _ = s.shutdown(SockShutdown::Read);
+    true
 }
