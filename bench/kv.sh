@@ -4,11 +4,14 @@
 #   bench/kv.sh            # -n 200000 -c 50, as the issue asks
 #   N=50000 bench/kv.sh    # shorter
 #   SKIP_BENCH=1 bench/kv.sh   # only the crash test
+#   REPEAT=3 bench/kv.sh       # each comparison three times (noisy machines)
 #
 # Prints requests/s of redis-server and netkit for SET and GET and their
 # ratio (netkit / redis) for: plain, pipelined (-P 16), and with a log fsynced
 # every second (redis --appendonly yes --appendfsync everysec vs
-# netkit --data FILE --fsync everysec). Then the crash test: 20 clients write
+# netkit --data FILE --fsync everysec); then every test of `redis-benchmark
+# -n 100000 -q` with no -t, line by line (tests of commands netkit does not
+# have yet are marked). Then the crash test: 20 clients write
 # keys to netkit --fsync always, the server is SIGKILLed mid-load, restarted on
 # the same file, and every acknowledged key must be there.
 set -euo pipefail
@@ -44,7 +47,8 @@ wait_port() { # wait until something answers PING on 127.0.0.1:$1
 
 start_redis() { # extra redis-server args...
   local port; port=$(free_port)
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$WORK" --save '' "$@" >/dev/null &
+  local dir; dir=$(mktemp -d -p "$WORK") # no AOF left by an earlier round to load
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' "$@" >/dev/null &
   local pid=$!
   echo "$pid" >>"$WORK/pids"
   wait_port "$port"
@@ -89,12 +93,53 @@ compare() { # title "redis args" "netkit args" "benchmark args"
   done
 }
 
+all_tests() { # every default redis-benchmark test, one comparison line each
+  # redis-benchmark stops at the first error reply (LPUSH while lists are
+  # missing), so tests after it are run again one by one with -t.
+  read -r rport rpid < <(start_redis --appendonly no)
+  read -r nport npid < <(start_netkit)
+  python3 - "$rport" "$nport" "${NALL:-100000}" <<'PY'
+import re, subprocess, sys
+rport, nport, n = sys.argv[1], sys.argv[2], sys.argv[3]
+def run(port, extra):
+    p = subprocess.run(["redis-benchmark", "-p", port, "-n", n, "-q", *extra],
+                       capture_output=True, text=True)
+    out = {}
+    for line in p.stdout.replace("\r", "\n").splitlines():
+        m = re.match(r"\s*(.+?): ([\d.]+) requests per second", line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+r, nk = run(rport, []), run(nport, [])
+for name, rv in r.items():
+    nv = nk.get(name)
+    if nv is None:
+        test = name.split()[0].lower()
+        again = run(nport, ["-t", test]).get(name)
+        if again is not None:
+            rv = run(rport, ["-t", test]).get(name, rv)
+            nv = again
+    if nv is None:
+        print(f"  {name:<38} redis {rv:>12.0f} rps   netkit: command missing (issue 11)")
+    else:
+        print(f"  {name:<38} redis {rv:>12.0f} rps   netkit {nv:>12.0f} rps   ratio {nv/rv:.2f}x")
+PY
+  stop "$rpid"
+  stop "$npid"
+}
+
 if [ -z "${SKIP_BENCH:-}" ]; then
-  echo "redis-benchmark -t set,get -n $N -c $C (netkit / redis-server, same run)"
-  compare "in memory" "--appendonly no" "" ""
-  compare "in memory, -P 16" "--appendonly no" "" "-P 16"
-  compare "log, fsync everysec" "--appendonly yes --appendfsync everysec" \
-    "--data $WORK/bench.aof --fsync everysec" ""
+  for rep in $(seq 1 "${REPEAT:-1}"); do
+    echo "redis-benchmark -t set,get -n $N -c $C (netkit / redis-server, same run; round $rep)"
+    compare "in memory" "--appendonly no" "" ""
+    compare "in memory, -P 16" "--appendonly no" "" "-P 16"
+    compare "log, fsync everysec" "--appendonly yes --appendfsync everysec" \
+      "--data $WORK/bench.aof --fsync everysec" ""
+    rm -f "$WORK/bench.aof"
+  done
+  echo
+  echo "redis-benchmark -n ${NALL:-100000} -q, no -t (every test; LPUSH, SADD, ... need issue 11's types)"
+  all_tests
 fi
 
 echo

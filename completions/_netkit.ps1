@@ -155,7 +155,9 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Local port to connect from')
             [CompletionResult]::new('--source-port', '--source-port', [CompletionResultType]::ParameterName, 'Local port to connect from')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, '-z: how many ports to probe at once')
-            [CompletionResult]::new('--hexdump', '--hexdump', [CompletionResultType]::ParameterName, 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)')
+            [CompletionResult]::new('--hexdump', '--hexdump', [CompletionResultType]::ParameterName, 'Record every chunk both ways as a hex dump to FILE (`-`: stderr; at the prompt, the screen)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the session''s bytes, both ways as they are, to FILE (like ncat -o); also at the prompt')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the session''s bytes, both ways as they are, to FILE (like ncat -o); also at the prompt')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Use UDP: stdin chunks become datagrams, replies go to stdout')
             [CompletionResult]::new('--udp', '--udp', [CompletionResultType]::ParameterName, 'Use UDP: stdin chunks become datagrams, replies go to stdout')
             [CompletionResult]::new('--no-shutdown', '--no-shutdown', [CompletionResultType]::ParameterName, 'Do not shut down the write side at stdin EOF')
@@ -184,7 +186,8 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Read the last argument from stdin')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)')
+            [CompletionResult]::new('check-log', 'check-log', [CompletionResultType]::ParameterValue, 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -197,6 +200,15 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--max-line', '--max-line', [CompletionResultType]::ParameterName, 'Longest line (line protocol) a client may send')
             [CompletionResult]::new('--max-args', '--max-args', [CompletionResultType]::ParameterName, 'Most arguments in one command')
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Event-loop threads (0: one per core)')
+            [CompletionResult]::new('--databases', '--databases', [CompletionResultType]::ParameterName, 'Number of databases (SELECT 0..N-1)')
+            [CompletionResult]::new('--requirepass', '--requirepass', [CompletionResultType]::ParameterName, 'Clients must AUTH with this password first (CONFIG SET requirepass changes it)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Close a client idle this many seconds (0: never)')
+            [CompletionResult]::new('--tcp-keepalive', '--tcp-keepalive', [CompletionResultType]::ParameterName, 'TCP keepalive probes every SECONDS, to release dead peers (0: off)')
+            [CompletionResult]::new('--output-limit', '--output-limit', [CompletionResultType]::ParameterName, 'Disconnect a client whose unsent replies exceed SIZE (0: no limit), with a log line')
+            [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Admit only clients in this network (CIDR or address; repeatable)')
+            [CompletionResult]::new('--deny', '--deny', [CompletionResultType]::ParameterName, 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)')
+            [CompletionResult]::new('--allow-file', '--allow-file', [CompletionResultType]::ParameterName, 'Read --allow networks from FILE, one per line, `#` comments')
+            [CompletionResult]::new('--deny-file', '--deny-file', [CompletionResultType]::ParameterName, 'Read --deny networks from FILE, one per line, `#` comments')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -206,12 +218,22 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'netkit;kv;check-log' {
+            [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Repair: save FILE.bak, then rewrite FILE with only its good records')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'netkit;kv;help' {
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)')
+            [CompletionResult]::new('check-log', 'check-log', [CompletionResultType]::ParameterValue, 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'netkit;kv;help;serve' {
+            break
+        }
+        'netkit;kv;help;check-log' {
             break
         }
         'netkit;kv;help;help' {
@@ -280,10 +302,14 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             break
         }
         'netkit;help;kv' {
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)')
+            [CompletionResult]::new('check-log', 'check-log', [CompletionResultType]::ParameterValue, 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)')
             break
         }
         'netkit;help;kv;serve' {
+            break
+        }
+        'netkit;help;kv;check-log' {
             break
         }
         'netkit;help;bench' {

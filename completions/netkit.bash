@@ -58,6 +58,9 @@ _netkit() {
             netkit__subcmd__help,serve)
                 cmd="netkit__subcmd__help__subcmd__serve"
                 ;;
+            netkit__subcmd__help__subcmd__kv,check-log)
+                cmd="netkit__subcmd__help__subcmd__kv__subcmd__check__subcmd__log"
+                ;;
             netkit__subcmd__help__subcmd__kv,serve)
                 cmd="netkit__subcmd__help__subcmd__kv__subcmd__serve"
                 ;;
@@ -67,11 +70,17 @@ _netkit() {
             netkit__subcmd__help__subcmd__serve,udp)
                 cmd="netkit__subcmd__help__subcmd__serve__subcmd__udp"
                 ;;
+            netkit__subcmd__kv,check-log)
+                cmd="netkit__subcmd__kv__subcmd__check__subcmd__log"
+                ;;
             netkit__subcmd__kv,help)
                 cmd="netkit__subcmd__kv__subcmd__help"
                 ;;
             netkit__subcmd__kv,serve)
                 cmd="netkit__subcmd__kv__subcmd__serve"
+                ;;
+            netkit__subcmd__kv__subcmd__help,check-log)
+                cmd="netkit__subcmd__kv__subcmd__help__subcmd__check__subcmd__log"
                 ;;
             netkit__subcmd__kv__subcmd__help,help)
                 cmd="netkit__subcmd__kv__subcmd__help__subcmd__help"
@@ -210,7 +219,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__connect)
-            opts="-u -w -q -4 -6 -s -p -v -i -C -z -h --udp --timeout --idle-timeout --no-shutdown --reply-timeout --source --source-port --nodelay --verbose --interactive --crlf --probe --concurrency --framed --progress --json --hexdump --help"
+            opts="-u -w -q -4 -6 -s -p -v -i -C -z -o -h --udp --timeout --idle-timeout --no-shutdown --reply-timeout --source --source-port --nodelay --verbose --interactive --crlf --probe --concurrency --framed --progress --json --hexdump --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,6 +266,14 @@ _netkit() {
                     return 0
                     ;;
                 --hexdump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -338,8 +355,22 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__help__subcmd__kv)
-            opts="serve"
+            opts="serve check-log"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        netkit__subcmd__help__subcmd__kv__subcmd__check__subcmd__log)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -422,7 +453,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__kv)
-            opts="-x -h --addr --raw --no-raw --help serve help"
+            opts="-x -h --addr --raw --no-raw --help serve check-log help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -439,9 +470,37 @@ _netkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        netkit__subcmd__kv__subcmd__help)
-            opts="serve help"
+        netkit__subcmd__kv__subcmd__check__subcmd__log)
+            opts="-h --fix --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        netkit__subcmd__kv__subcmd__help)
+            opts="serve check-log help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        netkit__subcmd__kv__subcmd__help__subcmd__check__subcmd__log)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -482,7 +541,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__kv__subcmd__serve)
-            opts="-v -q -h --bind --data --fsync --max-conns --max-bulk --max-line --max-args --threads --verbose --quiet --json --help"
+            opts="-v -q -h --bind --data --fsync --max-conns --max-bulk --max-line --max-args --threads --databases --requirepass --timeout --tcp-keepalive --output-limit --allow --deny --allow-file --deny-file --verbose --quiet --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -517,6 +576,42 @@ _netkit() {
                     return 0
                     ;;
                 --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --requirepass)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tcp-keepalive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deny)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deny-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -144,7 +144,9 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand -p 'Local port to connect from'
             cand --source-port 'Local port to connect from'
             cand --concurrency '-z: how many ports to probe at once'
-            cand --hexdump 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)'
+            cand --hexdump 'Record every chunk both ways as a hex dump to FILE (`-`: stderr; at the prompt, the screen)'
+            cand -o 'Write the session''s bytes, both ways as they are, to FILE (like ncat -o); also at the prompt'
+            cand --output 'Write the session''s bytes, both ways as they are, to FILE (like ncat -o); also at the prompt'
             cand -u 'Use UDP: stdin chunks become datagrams, replies go to stdout'
             cand --udp 'Use UDP: stdin chunks become datagrams, replies go to stdout'
             cand --no-shutdown 'Do not shut down the write side at stdin EOF'
@@ -172,7 +174,8 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand -x 'Read the last argument from stdin'
             cand -h 'Print help'
             cand --help 'Print help'
-            cand serve 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'
+            cand serve 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)'
+            cand check-log 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'netkit;kv;serve'= {
@@ -184,6 +187,15 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --max-line 'Longest line (line protocol) a client may send'
             cand --max-args 'Most arguments in one command'
             cand --threads 'Event-loop threads (0: one per core)'
+            cand --databases 'Number of databases (SELECT 0..N-1)'
+            cand --requirepass 'Clients must AUTH with this password first (CONFIG SET requirepass changes it)'
+            cand --timeout 'Close a client idle this many seconds (0: never)'
+            cand --tcp-keepalive 'TCP keepalive probes every SECONDS, to release dead peers (0: off)'
+            cand --output-limit 'Disconnect a client whose unsent replies exceed SIZE (0: no limit), with a log line'
+            cand --allow 'Admit only clients in this network (CIDR or address; repeatable)'
+            cand --deny 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)'
+            cand --allow-file 'Read --allow networks from FILE, one per line, `#` comments'
+            cand --deny-file 'Read --deny networks from FILE, one per line, `#` comments'
             cand -v 'Log each connection (peer, bytes in/out, duration, how it ended)'
             cand --verbose 'Log each connection (peer, bytes in/out, duration, how it ended)'
             cand -q 'Print nothing but errors'
@@ -192,11 +204,19 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'netkit;kv;check-log'= {
+            cand --fix 'Repair: save FILE.bak, then rewrite FILE with only its good records'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'netkit;kv;help'= {
-            cand serve 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'
+            cand serve 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)'
+            cand check-log 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'netkit;kv;help;serve'= {
+        }
+        &'netkit;kv;help;check-log'= {
         }
         &'netkit;kv;help;help'= {
         }
@@ -255,9 +275,12 @@ set edit:completion:arg-completer[netkit] = {|@words|
         &'netkit;help;connect'= {
         }
         &'netkit;help;kv'= {
-            cand serve 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'
+            cand serve 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)'
+            cand check-log 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)'
         }
         &'netkit;help;kv;serve'= {
+        }
+        &'netkit;help;kv;check-log'= {
         }
         &'netkit;help;bench'= {
         }

@@ -117,7 +117,8 @@ complete -c netkit -n "__fish_netkit_using_subcommand connect" -l reply-timeout 
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s s -l source -d 'Local address to connect from' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s p -l source-port -d 'Local port to connect from' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l concurrency -d '-z: how many ports to probe at once' -r
-complete -c netkit -n "__fish_netkit_using_subcommand connect" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr; at the prompt, the screen)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s o -l output -d 'Write the session\'s bytes, both ways as they are, to FILE (like ncat -o); also at the prompt' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s u -l udp -d 'Use UDP: stdin chunks become datagrams, replies go to stdout'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l no-shutdown -d 'Do not shut down the write side at stdin EOF'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 4 -d 'IPv4 only'
@@ -131,13 +132,14 @@ complete -c netkit -n "__fish_netkit_using_subcommand connect" -l framed -d 'Sen
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l progress -d 'A live byte counter and rate on stderr while piping (hidden when stderr is not a terminal)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l json -d 'One JSON summary object on stderr at exit (-z: one object per port on stdout)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s h -l help -d 'Print help'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve help" -l addr -d 'Server to talk to' -r
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve help" -l raw -d 'Print replies raw (bare values), even on a terminal'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve help" -l no-raw -d 'Print replies formatted like redis-cli, even when piped'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve help" -s x -d 'Read the last argument from stdin'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve help" -s h -l help -d 'Print help'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve help" -a "serve" -d 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -l addr -d 'Server to talk to' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -l raw -d 'Print replies raw (bare values), even on a terminal'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -l no-raw -d 'Print replies formatted like redis-cli, even when piped'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -s x -d 'Read the last argument from stdin'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -a "serve" -d 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -a "check-log" -d 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and not __fish_seen_subcommand_from serve check-log help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l data -d 'Append every write to this log before acknowledging it; replay it at start' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l fsync -d 'When the log is fsynced (with --data)' -r -f -a "always\t'Before every acknowledgement (batched per round of requests)'
@@ -148,11 +150,23 @@ complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcom
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l max-line -d 'Longest line (line protocol) a client may send' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l max-args -d 'Most arguments in one command' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l threads -d 'Event-loop threads (0: one per core)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l databases -d 'Number of databases (SELECT 0..N-1)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l requirepass -d 'Clients must AUTH with this password first (CONFIG SET requirepass changes it)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l timeout -d 'Close a client idle this many seconds (0: never)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l tcp-keepalive -d 'TCP keepalive probes every SECONDS, to release dead peers (0: off)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l output-limit -d 'Disconnect a client whose unsent replies exceed SIZE (0: no limit), with a log line' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l allow -d 'Admit only clients in this network (CIDR or address; repeatable)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l deny -d 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l allow-file -d 'Read --allow networks from FILE, one per line, `#` comments' -r -F
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l deny-file -d 'Read --deny networks from FILE, one per line, `#` comments' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Print nothing but errors'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l json -d 'Logs and the summary as one JSON object per line on stderr'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from check-log" -l fix -d 'Repair: save FILE.bak, then rewrite FILE with only its good records'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from check-log" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)'
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from help" -f -a "check-log" -d 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)'
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s t -l duration -d 'Measure for this long (after --warmup) [default: 10s]' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s n -l bytes -d 'throughput: move this many bytes in total instead of running for a duration' -r
@@ -181,4 +195,5 @@ complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_
 complete -c netkit -n "__fish_netkit_using_subcommand help; and not __fish_seen_subcommand_from serve connect kv bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c netkit -n "__fish_netkit_using_subcommand help; and __fish_seen_subcommand_from serve" -f -a "tcp" -d 'Serve over TCP (the default)'
 complete -c netkit -n "__fish_netkit_using_subcommand help; and __fish_seen_subcommand_from serve" -f -a "udp" -d 'Serve over UDP'
-complete -c netkit -n "__fish_netkit_using_subcommand help; and __fish_seen_subcommand_from kv" -f -a "serve" -d 'Serve a key-value store speaking RESP2 (redis-cli, client libraries) and a line protocol (nc)'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and __fish_seen_subcommand_from kv" -f -a "serve" -d 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)'
+complete -c netkit -n "__fish_netkit_using_subcommand help; and __fish_seen_subcommand_from kv" -f -a "check-log" -d 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)'

@@ -2,7 +2,9 @@
 //! inetd services over TCP and UDP.
 //!
 //! - `acl`: `--allow`/`--deny` client filters: a pure CIDR parser and matcher.
-//! - `cli`: every clap type and the generated completions and man pages; nothing else sees clap.
+//! - `cli`: every clap type, one file per subcommand with the conversion of its
+//!   arguments into that module's config, and the generated completions and man
+//!   pages; nothing else sees clap.
 //! - `error`: exit codes and the error kinds that pick them.
 //! - `units`: human durations and sizes.
 //! - `net`: address parsing, resolve-and-try-each connect, binding with socket options.
@@ -12,7 +14,8 @@
 //! - `copy` and `zerocopy`: one direction of it, each chunk passed on at once; splice where proven.
 //! - `sys`: process-wide OS settings (the open-file limit).
 //! - `serve`: TCP and UDP servers, one module per mode family.
-//! - `connect`: the TCP pipe client and the UDP client.
+//! - `connect`: the TCP pipe client, the interactive prompt, the UDP client and the port probe.
+//! - `term`: the terminal's single owner: key decoding, line editor, screen model, prompt.
 //! - `hexdump`: `--hexdump` records of both directions, and the tap the copy loops call.
 //! - `bench`: throughput, latency, connection-rate and UDP measurements, with reports.
 //! - `kv`: the key-value server (RESP2 + line protocol, append-only log) and its client.
@@ -31,5 +34,6 @@ pub mod pipe;
 pub mod serve;
 pub mod shutdown;
 pub mod sys;
+pub mod term;
 pub mod units;
 pub mod zerocopy;

@@ -63,6 +63,27 @@ impl Shutdown {
         }
     }
 
+    /// SIGINT/SIGTERM trigger this handle (a graceful stop); a second
+    /// signal exits the process at once with 130.
+    pub fn stop_on_signals(&self) -> anyhow::Result<()> {
+        use anyhow::Context;
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+            .context("cannot install signal handlers")?;
+        let shutdown = self.clone();
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for _ in signals.forever() {
+                    if shutdown.is_triggered() {
+                        std::process::exit(130);
+                    }
+                    shutdown.trigger();
+                }
+            })?;
+        Ok(())
+    }
+
     fn trigger_wakers_again(&self) {
         let wakers = match self.inner.wakers.lock() {
             Ok(mut w) => std::mem::take(&mut *w),

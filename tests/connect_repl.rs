@@ -123,10 +123,49 @@ fn dash_i_reads_lines_from_a_pipe() {
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
-        stdout, "one\ttwo\n:colon\nthree\n",
-        "\\r\\n shows as a newline"
+        stdout, "one\ttwo\n:colon\nthree\r\n",
+        "stdout is not a terminal: the echo's exact bytes"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unknown command :frob"), "{stderr}");
     assert!(stderr.contains("connection closed by peer"), "{stderr}");
+}
+
+#[test]
+fn output_log_records_both_directions_in_pipe_mode_and_with_dash_i() {
+    let server = spawn_server(&["serve", "--upper", "0"]);
+    let dir = std::env::temp_dir().join(format!("netkit-test-{}-olog", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    for (mode, extra) in [("pipe", None), ("prompt", Some("-i"))] {
+        let log = dir.join(format!("{mode}.txt"));
+        let mut args = vec!["connect", "-o", log.to_str().expect("path")];
+        args.extend(extra);
+        let addr = server.addr.to_string();
+        args.push(&addr);
+        let out = common::run_with_input(&args, b"hello\nquit\n");
+        assert!(out.status.success(), "{mode}: {out:?}");
+        assert_eq!(out.stdout, b"HELLO\nbye\n", "{mode}");
+        let text = std::fs::read_to_string(&log).expect("log");
+        // Each request precedes its reply.
+        let at = |s: &str| {
+            text.find(s)
+                .unwrap_or_else(|| panic!("{mode}: {s:?} in {text:?}"))
+        };
+        assert!(
+            at("hello\n") < at("HELLO\n") && at("HELLO\n") < at("bye\n"),
+            "{mode}: {text:?}"
+        );
+        assert_eq!(
+            text.len(),
+            "hello\nquit\nHELLO\nbye\n".len(),
+            "{mode}: {text:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = netkit()
+        .args(["connect", "-u", "-o", "x.txt", "127.0.0.1", "9"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-o/--output is for TCP"));
 }

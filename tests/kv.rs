@@ -1,159 +1,20 @@
-//! `netkit kv`: both protocols over real sockets, redis-cli interop, expiry,
-//! concurrency, the log (replay, torn tail, compaction) and the client binary.
+//! `netkit kv`: the protocols over real sockets, redis-cli interop, expiry,
+//! concurrency and the client binary.
 
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
 
+use common::kv::{Kv, bulk, ok, quiet, temp_path};
 use common::{PATIENCE, have, netkit, spawn_server};
-use netkit::kv::aof::Fsync;
-use netkit::kv::protocol::{Limits, Reply, encode_command, parse_reply};
-use netkit::kv::server::{self, Config};
+use netkit::kv::protocol::{Limits, Reply, encode_command};
+use netkit::kv::shared::Config;
 use netkit::kv::store::Store;
-use netkit::kv::{self as kvmod};
-use netkit::log::Log;
-use netkit::shutdown::Shutdown;
-
-/// An in-process kv server on 127.0.0.1:0; stops (and checks) on drop.
-struct Kv {
-    addr: SocketAddr,
-    shutdown: Shutdown,
-    handle: Option<thread::JoinHandle<anyhow::Result<netkit::log::Summary>>>,
-}
-
-impl Kv {
-    fn start(store: Arc<Store>, cfg: Config) -> Kv {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let shutdown = Shutdown::new();
-        let s = shutdown.clone();
-        let handle = thread::spawn(move || server::run(listener, s, store, &cfg));
-        Kv {
-            addr,
-            shutdown,
-            handle: Some(handle),
-        }
-    }
-
-    fn memory() -> Kv {
-        Kv::start(Arc::new(Store::default()), quiet())
-    }
-
-    fn conn(&self) -> Resp {
-        let s = TcpStream::connect(self.addr).expect("connect");
-        s.set_read_timeout(Some(PATIENCE)).expect("timeout");
-        Resp { s, buf: Vec::new() }
-    }
-
-    fn stop(mut self) {
-        self.shutdown.trigger();
-        let h = self.handle.take().expect("handle");
-        h.join().expect("server panicked").expect("server failed");
-    }
-}
-
-impl Drop for Kv {
-    fn drop(&mut self) {
-        self.shutdown.trigger();
-        if let Some(h) = self.handle.take() {
-            let r = h.join();
-            if !thread::panicking() {
-                r.expect("server panicked").expect("server failed");
-            }
-        }
-    }
-}
-
-fn quiet() -> Config {
-    Config {
-        log: Log {
-            level: netkit::log::Level::Quiet,
-            json: false,
-        },
-        threads: 2,
-        ..Config::default()
-    }
-}
-
-/// A RESP client over a real socket.
-struct Resp {
-    s: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Resp {
-    fn send(&mut self, args: &[&[u8]]) {
-        let v: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
-        self.s.write_all(&encode_command(&v)).expect("write");
-    }
-
-    fn reply(&mut self) -> Reply {
-        let lim = Limits::default();
-        let mut chunk = [0u8; 65536];
-        loop {
-            if let Some((r, n)) = parse_reply(&self.buf, &lim).expect("bad reply") {
-                self.buf.drain(..n);
-                return r;
-            }
-            let n = self.s.read(&mut chunk).expect("read");
-            assert!(n > 0, "server closed the connection");
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    fn call(&mut self, args: &[&str]) -> Reply {
-        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-        self.send(&a);
-        self.reply()
-    }
-
-    /// Read until the server closes; returns what came.
-    fn rest(&mut self) -> Vec<u8> {
-        let mut out = std::mem::take(&mut self.buf);
-        let mut chunk = [0u8; 4096];
-        loop {
-            match self.s.read(&mut chunk) {
-                Ok(0) => return out,
-                Ok(n) => out.extend_from_slice(&chunk[..n]),
-                // The server closed with our unread request bytes queued: a
-                // reset may follow the reply, which is already here.
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && !out.is_empty() => {
-                    return out;
-                }
-                Err(e) => panic!("read: {e}"),
-            }
-        }
-    }
-}
-
-fn bulk(s: &str) -> Reply {
-    Reply::Bulk(Some(s.as_bytes().to_vec()))
-}
-
-fn ok() -> Reply {
-    Reply::Status("OK".into())
-}
-
-fn temp_path(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!(
-        "netkit-kv-{}-{name}-{nanos}.aof",
-        std::process::id()
-    ))
-}
-
-fn quiet_log() -> Log {
-    quiet().log
-}
 
 #[test]
 fn line_protocol_set_get_del_and_errors_keep_the_connection() {
@@ -161,7 +22,7 @@ fn line_protocol_set_get_del_and_errors_keep_the_connection() {
     let mut s = TcpStream::connect(kv.addr).expect("connect");
     s.set_read_timeout(Some(PATIENCE)).expect("timeout");
     s.write_all(
-        b"SET greeting hello  big world\r\nGET greeting\nBOGUS x\nGET\nDEL greeting\nDEL greeting\nGET greeting\nQUIT\nGET never\n",
+        b"SET greeting hello  big world\nGET greeting\r\nBOGUS x\nGET\nDEL greeting\nDEL greeting\nGET greeting\nQUIT\nGET never\n",
     )
     .expect("write");
     let mut out = String::new();
@@ -184,7 +45,7 @@ fn line_protocol_over_long_line_is_an_error_then_usable() {
         },
         ..quiet()
     };
-    let kv = Kv::start(Arc::new(Store::default()), cfg);
+    let kv = Kv::start(Arc::new(Store::new(16)), cfg);
     let mut s = TcpStream::connect(kv.addr).expect("connect");
     s.set_read_timeout(Some(PATIENCE)).expect("timeout");
     let mut req = b"SET k ".to_vec();
@@ -303,7 +164,7 @@ fn hostile_resp_gets_an_error_and_only_that_connection_closes() {
         &b"*99999999999\r\n"[..],
         b"*1\r\n$-5\r\n",
         b"*1\r\n$1073741824\r\n", // 1 GiB header, no body: refused at once
-        b"*2\r\n$3\r\nGET\r\n$1\r\nkXX",
+        b"*1\r\nfoo\r\n",
     ] {
         let mut c = kv.conn();
         c.s.write_all(bad).expect("write");
@@ -329,7 +190,7 @@ fn limits_are_configurable_errors() {
         },
         ..quiet()
     };
-    let kv = Kv::start(Arc::new(Store::default()), cfg);
+    let kv = Kv::start(Arc::new(Store::new(16)), cfg);
     let mut c = kv.conn();
     let big = "x".repeat(2000);
     c.send(&[b"SET", b"k", big.as_bytes()]);
@@ -353,7 +214,7 @@ fn max_conns_turns_the_next_client_away_with_an_error() {
         max_conns: 1,
         ..quiet()
     };
-    let kv = Kv::start(Arc::new(Store::default()), cfg);
+    let kv = Kv::start(Arc::new(Store::new(16)), cfg);
     let mut first = kv.conn();
     assert_eq!(first.call(&["PING"]), Reply::Status("PONG".into()));
     let mut second = kv.conn();
@@ -424,7 +285,8 @@ fn concurrent_incr_on_one_key_is_exact() {
 fn client_handshakes_are_answered() {
     let kv = Kv::memory();
     let mut c = kv.conn();
-    assert!(matches!(c.call(&["HELLO", "3"]), Reply::Error(e) if e.starts_with("NOPROTO")));
+    assert!(matches!(c.call(&["HELLO", "4"]), Reply::Error(e) if e.starts_with("NOPROTO")));
+    assert!(matches!(c.call(&["HELLO", "2"]), Reply::Array(Some(v)) if v.len() == 14));
     assert!(matches!(
         c.call(&["COMMAND", "DOCS"]),
         Reply::Array(Some(_))
@@ -477,142 +339,6 @@ fn redis_cli_works_unchanged() {
         .expect("write");
     let out = child.wait_with_output().expect("wait");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "PONG\nOK\n2\n");
-}
-
-#[test]
-fn the_log_replays_after_a_restart_and_survives_a_torn_tail() {
-    let path = temp_path("replay");
-    let log = quiet_log();
-    {
-        let (store, opened) = kvmod::open_store(Some(&path), Fsync::Always, &log).expect("open");
-        assert_eq!(opened.keys, 0);
-        let kv = Kv::start(store, quiet());
-        let mut c = kv.conn();
-        for i in 0..100 {
-            assert_eq!(c.call(&["SET", &format!("k{i}"), &format!("v{i}")]), ok());
-        }
-        assert_eq!(c.call(&["INCRBY", "n", "7"]), Reply::Int(7));
-        assert_eq!(c.call(&["DEL", "k0"]), Reply::Int(1));
-        assert_eq!(c.call(&["SET", "ttl", "v", "EX", "1000"]), ok());
-        assert_eq!(c.call(&["SET", "last", "the last record"]), ok());
-        kv.stop();
-    }
-    let (store, opened) = kvmod::open_store(Some(&path), Fsync::Always, &log).expect("reopen");
-    assert_eq!(opened.dropped, 0);
-    assert_eq!(opened.keys, 99 + 1 + 1 + 1);
-    assert!(store.ttl_ms(b"ttl") > 990_000);
-    store.get(b"n", |v| assert_eq!(v, Some(&b"7"[..])));
-    drop(store);
-    // Tear the last record in half, as a crash mid-write would.
-    let len = std::fs::metadata(&path).expect("meta").len();
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .expect("open");
-    f.set_len(len - 10).expect("truncate");
-    drop(f);
-    let (store, opened) = kvmod::open_store(Some(&path), Fsync::Always, &log).expect("torn");
-    assert!(opened.dropped > 0);
-    assert_eq!(opened.keys, 99 + 1 + 1);
-    store.get(b"last", |v| assert_eq!(v, None));
-    store.get(b"k99", |v| assert_eq!(v, Some(&b"v99"[..])));
-    // The truncated log takes new appends and replays cleanly.
-    let kv = Kv::start(store, quiet());
-    assert_eq!(kv.conn().call(&["SET", "after", "tear"]), ok());
-    kv.stop();
-    let (store, opened) = kvmod::open_store(Some(&path), Fsync::Always, &log).expect("again");
-    assert_eq!(opened.dropped, 0);
-    store.get(b"after", |v| assert_eq!(v, Some(&b"tear"[..])));
-    let _ = std::fs::remove_file(&path);
-}
-
-#[test]
-fn a_corrupt_record_is_cut_with_the_rest_of_the_tail() {
-    let path = temp_path("corrupt");
-    let log = quiet_log();
-    {
-        let (store, _) = kvmod::open_store(Some(&path), Fsync::No, &log).expect("open");
-        let mut l = 0;
-        for i in 0..10 {
-            store.set(
-                format!("k{i}").as_bytes(),
-                b"v",
-                Default::default(),
-                false,
-                &mut l,
-            );
-        }
-        store.aof().expect("aof").sync_all().expect("sync");
-    }
-    let mut bytes = std::fs::read(&path).expect("read");
-    let n = bytes.len();
-    bytes[n - 3] ^= 0xff; // inside the last record's payload
-    std::fs::write(&path, &bytes).expect("write");
-    let (store, opened) = kvmod::open_store(Some(&path), Fsync::No, &log).expect("reopen");
-    assert_eq!(opened.keys, 9);
-    assert!(opened.dropped > 0);
-    store.get(b"k9", |v| assert_eq!(v, None));
-    let _ = std::fs::remove_file(&path);
-}
-
-#[test]
-fn not_a_log_is_refused_not_overwritten() {
-    let path = temp_path("foreign");
-    std::fs::write(&path, b"precious user data\n").expect("write");
-    let err = kvmod::open_store(Some(&path), Fsync::No, &quiet_log())
-        .err()
-        .expect("must refuse");
-    assert!(format!("{err:#}").contains("not a netkit kv log"));
-    assert_eq!(std::fs::read(&path).expect("read"), b"precious user data\n");
-    let _ = std::fs::remove_file(&path);
-}
-
-#[test]
-fn compaction_keeps_every_live_key_and_shrinks_the_log() {
-    let path = temp_path("compact");
-    let log = quiet_log();
-    let (store, _) = kvmod::open_store(Some(&path), Fsync::No, &log).expect("open");
-    let mut l = 0;
-    for round in 0..5 {
-        for i in 0..500 {
-            let v = format!("value-{round}-{i}");
-            store.set(
-                format!("k{i}").as_bytes(),
-                v.as_bytes(),
-                Default::default(),
-                false,
-                &mut l,
-            );
-        }
-    }
-    for i in 0..100 {
-        store.del(format!("k{i}").as_bytes(), &mut l);
-    }
-    store.expire_at(b"k499", netkit::kv::store::now_ms() + 500_000, &mut l);
-    let aof = store.aof().expect("aof").clone();
-    aof.commit(l).expect("commit");
-    let before = aof.size();
-    assert!(store.rewrite_log().expect("rewrite"));
-    let after = aof.size();
-    assert!(after * 3 < before, "{before} -> {after}");
-    // Writes after the rewrite land in the new file.
-    let mut l2 = 0;
-    store.set(b"new", b"after rewrite", Default::default(), false, &mut l2);
-    aof.sync_all().expect("sync");
-    drop(store);
-    drop(aof);
-    let (store, opened) = kvmod::open_store(Some(&path), Fsync::No, &log).expect("reopen");
-    assert_eq!(opened.dropped, 0);
-    assert_eq!(opened.keys, 400 + 1);
-    for i in 100..500 {
-        let want = format!("value-4-{i}");
-        store.get(format!("k{i}").as_bytes(), |v| {
-            assert_eq!(v, Some(want.as_bytes()))
-        });
-    }
-    assert!(store.ttl_ms(b"k499") > 400_000);
-    store.get(b"new", |v| assert_eq!(v, Some(&b"after rewrite"[..])));
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
@@ -770,4 +496,19 @@ fn repl_runs_on_a_pseudo_terminal() {
     let history = std::fs::read_to_string(home.join(".netkit_kv_history")).expect("history");
     assert!(history.contains("incr n"), "{history}");
     let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn a_request_followed_at_once_by_fin_is_answered_then_closed() {
+    // The FIN can arrive with the data: the server must answer, then see EOF.
+    let kv = Kv::memory();
+    for _ in 0..50 {
+        let mut s = TcpStream::connect(kv.addr).expect("connect");
+        s.set_read_timeout(Some(PATIENCE)).expect("timeout");
+        s.write_all(b"PING\r\nECHO hi\r\n").expect("write");
+        s.shutdown(std::net::Shutdown::Write).expect("shutdown");
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).expect("read to EOF");
+        assert_eq!(got, b"+PONG\r\n$2\r\nhi\r\n");
+    }
 }

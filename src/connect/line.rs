@@ -1,11 +1,12 @@
-//! What a line typed at the `connect` prompt means, and how received bytes
-//! are shown: pure functions, no terminal and no socket, so every case is a
-//! unit test.
+//! What a line typed at the `connect` prompt means: pure functions, no
+//! terminal and no socket, so every case is a unit test (received bytes
+//! are shown by `render`).
 //!
 //! A line is either bytes to send (escapes `\n \r \t \\ \0 \xHH` decoded,
-//! the line ending appended) or a `:command`. `::text` sends `:text`.
+//! the line ending appended) or a `:command`. `::text` sends `:text`. A
+//! backslash that starts no known escape (a Windows path) is sent as it is;
+//! the caller shows a hint about it once. Pasted lines are always data.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// A `:command` typed at the prompt.
@@ -29,7 +30,13 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// Send these bytes (line ending included).
-    Send(Vec<u8>),
+    Send {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// The first backslash sequence that is no escape and was sent as
+        /// typed (e.g. `\q`), for a one-time hint.
+        literal: Option<String>,
+    },
     /// Run a command.
     Command(Command),
 }
@@ -46,14 +53,16 @@ impl std::fmt::Display for LineError {
 
 /// The `:help` text.
 pub const HELP: &str = "\
-lines are sent with \\n (:crlf on: \\r\\n); escapes: \\n \\r \\t \\\\ \\0 \\xHH
+lines are sent with \\n (:crlf on: \\r\\n); escapes: \\n \\r \\t \\\\ \\0 \\xHH (another backslash is sent as typed)
   :help            this text
-  :quit            close the connection and exit (also Ctrl-D: half-close, wait for the peer)
+  :quit            close the connection and exit (Ctrl-D: half-close, wait for the peer)
   :hex on|off      show received bytes as a hex dump
   :crlf on|off     end sent lines with \\r\\n
-  :send FILE       send a file's bytes as they are
+  :send FILE       send a file's bytes as they are (Ctrl-C stops)
   :status          peer, bytes each way, time connected
-  ::text           send a line that starts with ':'";
+  ::text           send a line that starts with ':'
+a paste sends each pasted line as data; Ctrl-C drops the line, twice on an empty line leaves;
+received control bytes show as \\xHH in reverse video";
 
 /// Interpret one typed line (without its newline).
 pub fn parse(line: &str, crlf: bool) -> Result<Input, LineError> {
@@ -66,10 +75,22 @@ pub fn parse(line: &str, crlf: bool) -> Result<Input, LineError> {
     }
 }
 
-fn send(text: &str, crlf: bool) -> Result<Input, LineError> {
-    let mut bytes = unescape(text)?;
+/// A pasted line: data whatever it starts with, escapes decoded.
+pub fn data_line(line: &str, crlf: bool) -> Input {
+    let (mut bytes, literal) = unescape(line);
     bytes.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
-    Ok(Input::Send(bytes))
+    Input::Send { bytes, literal }
+}
+
+fn send(text: &str, crlf: bool) -> Result<Input, LineError> {
+    Ok(data_line(text, crlf))
+}
+
+/// The hint shown (once) when a backslash sequence was sent as typed.
+pub fn literal_hint(seq: &str) -> String {
+    format!(
+        "note: {seq} is not an escape, so it went out as typed (escapes: \\n \\r \\t \\\\ \\0 \\xHH)"
+    )
 }
 
 fn on_off(cmd: &str, arg: &str) -> Result<bool, LineError> {
@@ -110,102 +131,50 @@ fn parse_command(text: &str) -> Result<Command, LineError> {
     }
 }
 
-/// Decode `\n \r \t \\ \0 \xHH` into bytes; any other character is sent as UTF-8.
-pub fn unescape(text: &str) -> Result<Vec<u8>, LineError> {
+/// Decode `\n \r \t \\ \0 \xHH` into bytes; any other character is sent as
+/// UTF-8, and so is a backslash that starts no known escape: it and what
+/// follows go out as typed. Returns the bytes and the first such sequence.
+pub fn unescape(text: &str) -> (Vec<u8>, Option<String>) {
     let mut out = Vec::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            let mut buf = [0u8; 4];
-            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push(b'\n'),
-            Some('r') => out.push(b'\r'),
-            Some('t') => out.push(b'\t'),
-            Some('0') => out.push(0),
-            Some('\\') => out.push(b'\\'),
-            Some('x') => {
-                let hex: String = chars.by_ref().take(2).collect();
-                let byte = (hex.len() == 2)
-                    .then(|| u8::from_str_radix(&hex, 16).ok())
-                    .flatten()
-                    .ok_or_else(|| {
-                        LineError(format!(
-                            "bad escape \\x{hex}: write two hex digits, \\x00 to \\xff"
-                        ))
-                    })?;
-                out.push(byte);
-            }
-            Some(other) => {
-                return Err(LineError(format!(
-                    "unknown escape \\{other}; known: \\n \\r \\t \\\\ \\0 \\xHH (\\\\ sends a backslash)"
-                )));
+    let mut literal = None;
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.extend_from_slice(&rest.as_bytes()[..at]);
+        let after = &rest[at + 1..];
+        let (byte, used) = match after.as_bytes().first() {
+            Some(b'n') => (Some(b'\n'), 1),
+            Some(b'r') => (Some(b'\r'), 1),
+            Some(b't') => (Some(b'\t'), 1),
+            Some(b'0') => (Some(0), 1),
+            Some(b'\\') => (Some(b'\\'), 1),
+            Some(b'x') => match after.get(1..3).map(|h| u8::from_str_radix(h, 16)) {
+                Some(Ok(b)) if after.as_bytes()[1..3].iter().all(u8::is_ascii_hexdigit) => {
+                    (Some(b), 3)
+                }
+                _ => (None, 0),
+            },
+            _ => (None, 0),
+        };
+        match byte {
+            Some(b) => {
+                out.push(b);
+                rest = &after[used..];
             }
             None => {
-                return Err(LineError(
-                    "the line ends with a lone backslash; write \\\\ to send one".into(),
-                ));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Received bytes as terminal-safe text: printable characters and `\n`/`\t`
-/// as they are, `\r\n` as a newline, every other control byte and invalid
-/// UTF-8 as `\xHH`, so a peer cannot drive the terminal with escape codes.
-/// `carry` holds an incomplete UTF-8 sequence from the previous chunk.
-pub fn render_text(carry: &mut Vec<u8>, data: &[u8]) -> String {
-    let mut bytes = std::mem::take(carry);
-    bytes.extend_from_slice(data);
-    let mut out = String::with_capacity(bytes.len());
-    let mut rest: &[u8] = &bytes;
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(s) => {
-                push_safe(&mut out, s);
-                break;
-            }
-            Err(e) => {
-                let (good, bad) = rest.split_at(e.valid_up_to());
-                // valid_up_to marks valid UTF-8, so this cannot fail.
-                push_safe(&mut out, std::str::from_utf8(good).unwrap_or_default());
-                match e.error_len() {
-                    None => {
-                        // Incomplete sequence at the end: wait for the next chunk.
-                        carry.extend_from_slice(bad);
-                        break;
-                    }
-                    Some(n) => {
-                        for b in &bad[..n] {
-                            let _ = write!(out, "\\x{b:02x}");
-                        }
-                        rest = &bad[n..];
-                    }
+                if literal.is_none() {
+                    let seq: String = after
+                        .chars()
+                        .take(if after.starts_with('x') { 3 } else { 1 })
+                        .collect();
+                    literal = Some(format!("\\{seq}"));
                 }
+                out.push(b'\\');
+                rest = after;
             }
         }
     }
-    out
-}
-
-fn push_safe(out: &mut String, s: &str) {
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' | '\t' => out.push(c),
-            c if c.is_control() => {
-                let mut buf = [0u8; 4];
-                for b in c.encode_utf8(&mut buf).as_bytes() {
-                    let _ = write!(out, "\\x{b:02x}");
-                }
-            }
-            c => out.push(c),
-        }
-    }
+    out.extend_from_slice(rest.as_bytes());
+    (out, literal)
 }
 
 #[cfg(test)]
@@ -214,7 +183,10 @@ mod tests {
 
     fn sent(line: &str) -> Vec<u8> {
         match parse(line, false) {
-            Ok(Input::Send(b)) => b,
+            Ok(Input::Send {
+                bytes,
+                literal: None,
+            }) => bytes,
             other => panic!("{line:?}: {other:?}"),
         }
     }
@@ -223,7 +195,13 @@ mod tests {
     fn plain_lines_get_the_line_ending() {
         assert_eq!(sent("hello"), b"hello\n");
         assert_eq!(sent(""), b"\n");
-        assert_eq!(parse("GET /", true), Ok(Input::Send(b"GET /\r\n".to_vec())));
+        assert_eq!(
+            parse("GET /", true),
+            Ok(Input::Send {
+                bytes: b"GET /\r\n".to_vec(),
+                literal: None
+            })
+        );
         assert_eq!(sent("héllo"), "héllo\n".as_bytes());
     }
 
@@ -233,9 +211,45 @@ mod tests {
         assert_eq!(sent(r"\x00\xff\x7F"), b"\x00\xff\x7f\n");
         assert_eq!(sent(r"\0"), b"\0\n");
         assert_eq!(sent(r"back\\slash"), b"back\\slash\n");
-        for bad in [r"\q", r"\x", r"\x4", r"\xgg", r"end\", r"\xé1"] {
-            assert!(parse(bad, false).is_err(), "{bad}");
+    }
+
+    #[test]
+    fn unknown_escapes_are_sent_as_typed_and_reported() {
+        for (line, bytes, seq) in [
+            (r"C:\dir\sub", &b"C:\\dir\\sub"[..], r"\d"),
+            (r"\q", b"\\q", r"\q"),
+            (r"\x", b"\\x", r"\x"),
+            (r"\x4", b"\\x4", r"\x4"),
+            (r"\xgg", b"\\xgg", r"\xgg"),
+            (r"\x+f", b"\\x+f", r"\x+f"),
+            (r"end\", b"end\\", r"\"),
+            (r"\xé1", "\\xé1".as_bytes(), r"\xé1"),
+            (r"a\qb\n", b"a\\qb\n", r"\q"),
+        ] {
+            let (got, literal) = unescape(line);
+            assert_eq!(got, bytes, "{line}");
+            assert_eq!(literal.as_deref(), Some(seq), "{line}");
         }
+        assert!(literal_hint(r"\q").contains(r"\q is not an escape"));
+        assert!(!literal_hint(r"\q").contains('\n'));
+    }
+
+    #[test]
+    fn pasted_lines_are_data_even_with_a_colon() {
+        assert_eq!(
+            data_line(":quit", false),
+            Input::Send {
+                bytes: b":quit\n".to_vec(),
+                literal: None
+            }
+        );
+        assert_eq!(
+            data_line(r"C:\x41\q", true),
+            Input::Send {
+                bytes: b"C:A\\q\r\n".to_vec(),
+                literal: Some(r"\q".into())
+            }
+        );
     }
 
     #[test]
@@ -271,23 +285,6 @@ mod tests {
         assert_eq!(sent("::quit"), b":quit\n");
         assert_eq!(sent(r"::\x41"), b":A\n");
         assert_eq!(sent(" :quit"), b" :quit\n");
-    }
-
-    #[test]
-    fn received_text_is_terminal_safe() {
-        let mut carry = Vec::new();
-        assert_eq!(render_text(&mut carry, b"hi\r\n"), "hi\n");
-        assert_eq!(
-            render_text(&mut carry, b"\x1b[2J\x07ok\r"),
-            "\\x1b[2J\\x07ok\\x0d"
-        );
-        assert_eq!(render_text(&mut carry, b"\xff\xfe"), "\\xff\\xfe");
-        // "é" split across two chunks is held, then shown whole.
-        assert_eq!(render_text(&mut carry, b"caf\xc3"), "caf");
-        assert_eq!(carry, b"\xc3");
-        assert_eq!(render_text(&mut carry, b"\xa9!"), "é!");
-        assert!(carry.is_empty());
-        assert_eq!(render_text(&mut carry, b"\xc2\x9b"), "\\xc2\\x9b"); // C1 CSI
     }
 
     #[test]

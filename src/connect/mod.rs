@@ -1,12 +1,17 @@
 //! `netkit connect`: a TCP client that pipes stdin/stdout through the socket
 //! (see `crate::pipe`), an interactive prompt on a terminal (`repl`, with
-//! line handling in `line`), a UDP client (`udp`), a length-prefixed frame
+//! line handling in `line` and display in `render`), a UDP client (`udp`), a length-prefixed frame
 //! client (`framed`) and a port prober (`probe`).
 
 pub mod framed;
+mod incoming;
 pub mod line;
+mod outgoing;
 pub mod probe;
+pub mod render;
 pub mod repl;
+mod session;
+pub mod transcript;
 pub mod udp;
 
 use std::io::IsTerminal;
@@ -51,17 +56,24 @@ pub struct ConnectConfig {
     pub json: bool,
     /// `--hexdump`: record both directions.
     pub hexdump: Option<Arc<HexDump>>,
+    /// `-o FILE`: both directions as they are.
+    pub transcript: Option<crate::hexdump::Tap>,
 }
 
 /// Connect and run the session until both sides are done.
 pub fn run(cfg: &ConnectConfig) -> Result<()> {
-    // --hexdump taps the pipe, so it keeps pipe mode even on a terminal.
-    let prompt =
-        !cfg.framed && cfg.hexdump.is_none() && (cfg.interactive || std::io::stdin().is_terminal());
+    let prompt = !cfg.framed && (cfg.interactive || std::io::stdin().is_terminal());
+    // The prompt records and times out like the pipe.
+    let repl_opts = repl::ReplOptions {
+        idle_timeout: cfg.pipe.idle_timeout,
+        hexdump: cfg.hexdump.clone(),
+        transcript: cfg.transcript.clone(),
+        ..cfg.repl.clone()
+    };
     if cfg.udp {
         if prompt {
             let socket = net::connect_udp(&cfg.host, cfg.port, &cfg.connect)?;
-            let outcome = repl::run_udp(socket, &cfg.repl)?;
+            let outcome = repl::run_udp(socket, &repl_opts)?;
             return report(cfg, outcome.sent, outcome.received, outcome.end, None);
         }
         return udp::run(cfg);
@@ -76,7 +88,7 @@ pub fn run(cfg: &ConnectConfig) -> Result<()> {
         }
     }
     if prompt {
-        let outcome = repl::run_tcp(stream, &cfg.repl);
+        let outcome = repl::run_tcp(stream, &repl_opts);
         return finish(
             cfg,
             started,
@@ -91,9 +103,10 @@ pub fn run(cfg: &ConnectConfig) -> Result<()> {
     } else {
         let mut opts = cfg.pipe.clone();
         opts.input_is_tty = std::io::stdin().is_terminal();
-        if let Some(d) = &cfg.hexdump {
-            opts.tap = Some(d.tap(peer));
-        }
+        opts.tap = transcript::both(
+            cfg.hexdump.as_ref().map(|d| d.tap(peer)),
+            cfg.transcript.clone(),
+        );
         pipe::run(
             stream,
             pipe::stdin_file()?,

@@ -18,6 +18,8 @@ use anyhow::{Context, Result, anyhow};
 use serde_json::json;
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::net::Family;
+
 /// Default number of ports probed at once.
 pub const DEFAULT_CONCURRENCY: usize = 256;
 
@@ -123,6 +125,8 @@ pub struct ProbeConfig {
     pub verbose: bool,
     /// One JSON object per port on stdout.
     pub json: bool,
+    /// Which address family to resolve `host` to.
+    pub family: Family,
 }
 
 /// Probe every port of `ip`, concurrently; results in port order.
@@ -234,9 +238,12 @@ pub fn format_result(r: &PortResult, cfg: &ProbeConfig, ip: IpAddr) -> String {
     }
 }
 
-/// Probe, print, and fail (exit 1) when no port is open.
-pub fn run(ip: IpAddr, cfg: &ProbeConfig) -> Result<()> {
+/// Resolve the host (its first address), probe, print, and fail (exit 1)
+/// when no port is open.
+pub fn run(cfg: &ProbeConfig) -> Result<()> {
     use std::io::Write;
+    let host = cfg.host.trim_start_matches('[').trim_end_matches(']');
+    let ip = crate::net::resolve(host, 0, cfg.family)?[0].ip();
     let started = Instant::now();
     let results = probe(ip, cfg)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
@@ -337,6 +344,7 @@ mod tests {
             udp: false,
             verbose: true,
             json: false,
+            family: Family::Any,
         };
         let r = probe("127.0.0.1".parse().unwrap(), &cfg).unwrap();
         let state = |p| r.iter().find(|x| x.port == p).map(|x| x.state.clone());

@@ -1,35 +1,41 @@
-//! The interactive `connect` session: a rustyline prompt whose lines go to
-//! the peer, while a reader thread (on a `try_clone` of the socket) prints
-//! what arrives above the prompt through rustyline's external printer, so
-//! the line being typed is never torn.
+//! The interactive `connect` session: lines typed (or pasted) at a prompt
+//! go to the peer, and what the peer sends is shown as it arrives.
 //!
-//! Ending a session from the reader thread: rustyline only returns from
-//! `readline` on a key or a signal, so when the peer closes, the reader marks
-//! the end and sends SIGINT to the process until the main thread notices.
-//! rustyline turns that SIGINT into `Interrupted` while it reads; outside of
-//! `readline` a signal-hook handler swallows it, so it never kills the
-//! process. Without a terminal (`-i` on a pipe) lines are read plainly and
-//! the reader ends the process itself once the peer has closed.
+//! The terminal has one owner, `term::console::Console`: the reader thread
+//! (`incoming`) writes the peer's bytes through it and the prompt
+//! (`term::prompt`) draws the line being edited through it, so a reply that
+//! lands while the prompt is redrawn is never erased, a line that arrives
+//! in pieces stays one line, and `:send`'s progress bar is a row of its own
+//! below the data. rustyline's `readline` could not promise that (see
+//! `crate::term`); it still keeps the history file.
+//!
+//! With stdout not a terminal the peer's bytes go there exactly as they
+//! came, and the prompt, the echo and all messages go to the terminal
+//! (`/dev/tty`), as with `nc host port > file`. Without a terminal at all
+//! (`-i` on a pipe) lines are read plainly and messages go to stderr.
 
 use std::fs::File;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io;
 use std::net::{Shutdown as SockShutdown, SocketAddr, TcpStream, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
-use rustyline::error::ReadlineError;
-use rustyline::history::FileHistory;
-use rustyline::{Config, DefaultEditor, ExternalPrinter};
 
+use super::incoming::{self, Delivery, Source};
 use super::line::{self, Command, Input};
-use crate::units::{format_bytes, format_duration};
-
-/// Files larger than this get a progress bar on `:send`.
-const SEND_BAR_THRESHOLD: u64 = 1 << 20;
+use super::outgoing::{Link, SEND_SLICE, Sender, Sent};
+use super::session::{Ending, Shared, Ui};
+use crate::error::Failure;
+use crate::hexdump::{HexDump, Tap};
+use crate::term::console::{Console, RowsWriter};
+use crate::term::prompt::{Event, Prompt};
+use crate::term::tty;
+use crate::units::format_duration;
 
 /// How the prompt behaves.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +44,14 @@ pub struct ReplOptions {
     pub crlf: bool,
     /// Where history is kept; `None` keeps none.
     pub history: Option<PathBuf>,
+    /// End the session when nothing moves either way for this long.
+    pub idle_timeout: Option<Duration>,
+    /// `--hexdump`: both directions as hex records.
+    pub hexdump: Option<Arc<HexDump>>,
+    /// `--hexdump -`: the records go to the terminal, through the console.
+    pub hexdump_on_stderr: bool,
+    /// `-o FILE`: both directions as they are.
+    pub transcript: Option<Tap>,
 }
 
 /// What a finished session did, for `--json` and `-v`.
@@ -64,183 +78,143 @@ pub fn history_path() -> Option<PathBuf> {
     Some(base.join("netkit").join("history"))
 }
 
-/// The socket behind a session.
-enum Link {
-    Tcp(TcpStream),
-    Udp(UdpSocket),
-}
-
-/// How the reader thread saw the session end.
-enum Ending {
-    PeerClosed,
-    Lost(io::Error),
-}
-
-/// State shared by the prompt and the reader thread.
-struct Shared {
-    peer: SocketAddr,
-    started: Instant,
-    hex: AtomicBool,
-    sent: AtomicU64,
-    received: AtomicU64,
-    ending: Mutex<Option<Ending>>,
-    /// The main thread has seen the end; the reader stops signalling.
-    acknowledged: AtomicBool,
-    /// A SIGINT arrived outside `readline` (Ctrl-C, or the reader's nudge).
-    sigint: Arc<AtomicBool>,
-}
-
-impl Shared {
-    fn ended(&self) -> bool {
-        self.ending.lock().map(|e| e.is_some()).unwrap_or(true)
-    }
-
-    fn status(&self, crlf: bool) -> String {
-        format!(
-            "peer {}, sent {}, received {}, connected {}, hex {}, crlf {}",
-            self.peer,
-            format_bytes(self.sent.load(Ordering::Relaxed)),
-            format_bytes(self.received.load(Ordering::Relaxed)),
-            format_duration(self.started.elapsed()),
-            if self.hex.load(Ordering::Relaxed) {
-                "on"
-            } else {
-                "off"
-            },
-            if crlf { "on" } else { "off" },
-        )
-    }
-}
-
-/// Where the reader thread prints: above the prompt, or plainly.
-enum Out {
-    Above(Box<dyn ExternalPrinter + Send>),
-    Plain,
-}
-
-impl Out {
-    fn data(&mut self, text: String) {
-        match self {
-            Out::Above(p) => {
-                let _ = p.print(text);
-            }
-            Out::Plain => {
-                let mut out = io::stdout().lock();
-                let _ = out.write_all(text.as_bytes());
-                let _ = out.flush();
-            }
-        }
-    }
-
-    fn notice(&mut self, text: &str) {
-        match self {
-            Out::Above(p) => {
-                let _ = p.print(format!("{text}\n"));
-            }
-            Out::Plain => eprintln!("{text}"),
-        }
-    }
-}
-
 /// Run the prompt over a connected TCP stream.
 pub fn run_tcp(stream: TcpStream, opts: &ReplOptions) -> Result<ReplOutcome> {
     let peer = stream.peer_addr().context("cannot read the peer address")?;
     let reader = stream.try_clone().context("cannot clone the socket")?;
-    session(Link::Tcp(stream), reader.into(), peer, opts)
+    // A blocked send gives the prompt back every SEND_SLICE (for Ctrl-C).
+    stream
+        .set_write_timeout(Some(SEND_SLICE))
+        .context("cannot set the send timeout")?;
+    session(Link::Tcp(stream), Source::Tcp(reader), peer, opts)
 }
 
 /// Run the prompt over a connected UDP socket: each line is one datagram.
 pub fn run_udp(socket: UdpSocket, opts: &ReplOptions) -> Result<ReplOutcome> {
     let peer = socket.peer_addr().context("cannot read the peer address")?;
     let reader = socket.try_clone().context("cannot clone the socket")?;
-    session(Link::Udp(socket), ReaderLink::Udp(reader), peer, opts)
+    session(Link::Udp(socket), Source::Udp(reader), peer, opts)
 }
 
-enum ReaderLink {
-    Tcp(TcpStream),
-    Udp(UdpSocket),
+/// How the prompt loop ended.
+enum End {
+    /// The reader ended (see its `Ending`).
+    Closed,
+    /// The user ended it.
+    Quit(&'static str),
+    /// A terminating signal: restore the terminal, then die of it.
+    Signal(i32),
 }
 
-impl From<TcpStream> for ReaderLink {
-    fn from(s: TcpStream) -> Self {
-        ReaderLink::Tcp(s)
+/// The terminal to draw on: stdout if it is one, else `/dev/tty`, else
+/// stderr; only when stdin is a terminal too (keys come from stdin).
+fn open_console() -> Option<Arc<Console>> {
+    if !tty::is_tty(0) {
+        return None;
     }
+    let dup = |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().ok().map(File::from);
+    let file = if tty::is_tty(1) {
+        dup(io::stdout().as_fd())
+    } else {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()
+            .or_else(|| tty::is_tty(2).then(|| dup(io::stderr().as_fd())).flatten())
+    }?;
+    Some(Console::new(file))
 }
 
 fn session(
     link: Link,
-    reader: ReaderLink,
+    source: Source,
     peer: SocketAddr,
     opts: &ReplOptions,
 ) -> Result<ReplOutcome> {
-    let sigint = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, sigint.clone())
-        .context("cannot install the SIGINT handler")?;
-    let shared = Arc::new(Shared {
-        peer,
-        started: Instant::now(),
-        hex: AtomicBool::new(false),
-        sent: AtomicU64::new(0),
-        received: AtomicU64::new(0),
-        ending: Mutex::new(None),
-        acknowledged: AtomicBool::new(false),
-        sigint,
-    });
-
-    let interactive = io::stdin().is_terminal() && io::stdout().is_terminal();
-    let config = Config::builder()
-        .auto_add_history(interactive)
-        .history_ignore_dups(true)
-        .and_then(|b| b.max_history_size(1000))
-        .map(|b| b.build())
-        .context("cannot configure the prompt")?;
-    let mut editor = DefaultEditor::with_config(config).context("cannot start the prompt")?;
-    let history = opts.history.clone().filter(|_| interactive);
-    if let Some(path) = &history {
-        let _ = editor.load_history(path); // a missing file is a first run
-    }
-    let out = if interactive {
-        match editor.create_external_printer() {
-            Ok(p) => Out::Above(Box::new(p)),
-            Err(_) => Out::Plain,
+    let ui = match open_console() {
+        Some(c) => Ui::Console(c),
+        None => Ui::Plain,
+    };
+    let raw = if tty::is_tty(1) {
+        None
+    } else {
+        Some(File::from(
+            io::stdout()
+                .as_fd()
+                .try_clone_to_owned()
+                .context("cannot use stdout")?,
+        ))
+    };
+    let shared = Arc::new(Shared::new(peer));
+    let hexdump = match (&opts.hexdump, &ui) {
+        (Some(_), Ui::Console(c)) if opts.hexdump_on_stderr => {
+            Some(Arc::new(HexDump::new(Box::new(RowsWriter::new(c.clone())))))
         }
-    } else {
-        Out::Plain
+        (h, _) => h.clone(),
     };
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    spawn_reader(reader, shared.clone(), out, interactive, done_tx)?;
-
-    let kind = if matches!(link, Link::Udp(_)) {
-        "udp"
-    } else {
-        "tcp"
-    };
-    eprintln!(
-        "connected to {peer} ({kind}); :help for commands, {}",
-        if kind == "udp" {
+    let tap = super::transcript::both(hexdump.map(|h| h.tap(Some(peer))), opts.transcript.clone());
+    let udp = matches!(link, Link::Udp(_));
+    // The banner is shown whole before the reader can show anything.
+    ui.notice(&format!(
+        "connected to {peer} ({}); :help for commands, {}",
+        if udp { "udp" } else { "tcp" },
+        if udp {
             "each line is one datagram, Ctrl-D or :quit to leave"
         } else {
             "Ctrl-D half-closes, :quit leaves"
         }
-    );
-    let result = prompt_loop(&mut editor, &link, &shared, opts.crlf, &done_rx);
-    shared.acknowledged.store(true, Ordering::SeqCst);
-    if let Some(path) = &history {
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        if let Err(e) = editor.save_history(path) {
-            eprintln!(
-                "netkit: warning: cannot save history to {}: {e}",
-                path.display()
-            );
+    ));
+    let mut prompt = match &ui {
+        Ui::Console(c) => Some(Prompt::start(c.clone(), 0, opts.history.clone())?),
+        Ui::Plain => None,
+    };
+    let (wake, wake_tx) = UnixStream::pair().context("cannot create the wake-up pipe")?;
+    let delivery = Delivery {
+        ui: ui.clone(),
+        raw,
+        tap: tap.clone(),
+    };
+    incoming::spawn(source, shared.clone(), delivery, wake_tx)?;
+    let mut s = Session {
+        link,
+        shared: shared.clone(),
+        tap,
+        ui,
+        crlf: opts.crlf,
+        idle: opts.idle_timeout,
+        hinted: false,
+        wake,
+    };
+    let result = match prompt.as_mut() {
+        Some(p) => s.console_loop(p),
+        None => s.plain_loop(),
+    };
+    if !matches!(result, Ok(End::Closed)) {
+        // The reader has not finished the screen: take the prompt away.
+        if let Some(c) = s.ui.console() {
+            c.finish(None);
         }
     }
-    let end = result?;
-    let ending = shared.ending.lock().ok().and_then(|mut e| e.take());
+    drop(prompt); // the terminal is restored here
+    if let Some(c) = s.ui.console() {
+        c.close(); // what the peer may still send is not drawn any more
+    }
+    let ending = shared.take_ending();
     if let Some(Ending::Lost(e)) = ending {
         return Err(anyhow::Error::new(e).context(format!("connection to {peer} lost")));
     }
+    let end = match result? {
+        End::Closed => match ending {
+            Some(Ending::OutputClosed) => "stdout closed",
+            _ => "closed by peer",
+        },
+        End::Quit(why) => why,
+        End::Signal(sig) => {
+            let _ = signal_hook::low_level::emulate_default_handler(sig);
+            "terminated by a signal"
+        }
+    };
     Ok(ReplOutcome {
         sent: shared.sent.load(Ordering::Relaxed),
         received: shared.received.load(Ordering::Relaxed),
@@ -248,241 +222,250 @@ fn session(
     })
 }
 
-/// Read lines until the user quits or the peer is gone; returns how it ended.
-fn prompt_loop(
-    editor: &mut rustyline::Editor<(), FileHistory>,
-    link: &Link,
-    shared: &Shared,
-    initial_crlf: bool,
-    done_rx: &mpsc::Receiver<()>,
-) -> Result<&'static str> {
-    let mut crlf = initial_crlf;
-    loop {
-        if shared.ended() {
-            return Ok("closed by peer");
-        }
-        let line = match editor.readline("> ") {
-            Ok(l) => l,
-            Err(ReadlineError::Interrupted) => {
-                if shared.ended() {
-                    return Ok("closed by peer");
-                }
-                continue; // Ctrl-C: the line is cleared
-            }
-            Err(ReadlineError::Eof) => return end_of_input(link, shared, done_rx),
-            Err(e) => return Err(anyhow::Error::new(e).context("cannot read the prompt")),
-        };
-        match line::parse(&line, crlf) {
-            Ok(Input::Send(bytes)) => send(link, shared, &bytes)?,
-            Ok(Input::Command(cmd)) => match cmd {
-                Command::Help => eprintln!("{}", line::HELP),
-                Command::Quit => return Ok("quit"),
-                Command::Hex(on) => {
-                    shared.hex.store(on, Ordering::Relaxed);
-                    eprintln!("hex dump {}", if on { "on" } else { "off" });
-                }
-                Command::Crlf(on) => {
-                    crlf = on;
-                    eprintln!("lines end with {}", if on { "\\r\\n" } else { "\\n" });
-                }
-                Command::Status => eprintln!("{}", shared.status(crlf)),
-                Command::Send(path) => match link {
-                    Link::Tcp(stream) => send_file(stream, shared, &path)?,
-                    Link::Udp(_) => {
-                        eprintln!(":send streams over TCP; over UDP each typed line is a datagram")
-                    }
-                },
-            },
-            Err(e) => eprintln!("{e}"),
-        }
-    }
-}
-
-fn send(link: &Link, shared: &Shared, bytes: &[u8]) -> Result<()> {
-    match link {
-        Link::Tcp(s) => {
-            let mut s: &TcpStream = s;
-            s.write_all(bytes).context("cannot send")
-        }
-        Link::Udp(s) => match s.send(bytes) {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                eprintln!("port unreachable: nothing listens on {}", shared.peer);
-                return Ok(());
-            }
-            Err(e) => Err(anyhow::Error::new(e).context("cannot send the datagram")),
-        },
-    }?;
-    shared.sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-    Ok(())
-}
-
-/// Ctrl-D: TCP half-closes and shows what still arrives until the peer
-/// closes (Ctrl-C stops waiting); UDP simply ends.
-fn end_of_input(
-    link: &Link,
-    shared: &Shared,
-    done_rx: &mpsc::Receiver<()>,
-) -> Result<&'static str> {
-    let Link::Tcp(stream) = link else {
-        return Ok("end of input");
-    };
-    let _ = stream.shutdown(SockShutdown::Write);
-    eprintln!("sent EOF (half-close); waiting for the peer to close, Ctrl-C to quit");
-    shared.sigint.store(false, Ordering::SeqCst);
-    loop {
-        if shared.ended() {
-            return Ok("closed by peer");
-        }
-        if shared.sigint.swap(false, Ordering::SeqCst) {
-            return Ok("interrupted after EOF");
-        }
-        match done_rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                if shared.ended() {
-                    return Ok("closed by peer");
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-        }
-    }
-}
-
-fn send_file(mut stream: &TcpStream, shared: &Shared, path: &std::path::Path) -> Result<()> {
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("cannot open {}: {e}", path.display());
-            return Ok(());
-        }
-    };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = if len >= SEND_BAR_THRESHOLD && io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(len);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        ) {
-            bar.set_style(style);
-        }
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    shared.sigint.store(false, Ordering::SeqCst);
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        if shared.sigint.swap(false, Ordering::SeqCst) || shared.ended() {
-            bar.abandon();
-            eprintln!("stopped after {}", format_bytes(total));
-            return Ok(());
-        }
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                bar.abandon();
-                eprintln!("cannot read {}: {e}", path.display());
-                return Ok(());
-            }
-        };
-        stream.write_all(&buf[..n]).context("cannot send")?;
-        total += n as u64;
-        shared.sent.fetch_add(n as u64, Ordering::Relaxed);
-        bar.set_position(total);
-    }
-    bar.finish_and_clear();
-    eprintln!("sent {} from {}", format_bytes(total), path.display());
-    Ok(())
-}
-
-fn spawn_reader(
-    link: ReaderLink,
+struct Session {
+    link: Link,
     shared: Arc<Shared>,
-    mut out: Out,
-    interactive: bool,
-    done: mpsc::Sender<()>,
-) -> Result<()> {
-    thread::Builder::new()
-        .name("repl-reader".into())
-        .spawn(move || {
-            let ending = match link {
-                ReaderLink::Tcp(s) => read_tcp(s, &shared, &mut out),
-                ReaderLink::Udp(s) => read_udp(s, &shared, &mut out),
-            };
-            match &ending {
-                Ending::PeerClosed => out.notice("connection closed by peer"),
-                Ending::Lost(e) => out.notice(&format!("connection lost: {e}")),
-            }
-            let failed = matches!(ending, Ending::Lost(_));
-            if let Ok(mut slot) = shared.ending.lock() {
-                *slot = Some(ending);
-            }
-            let _ = done.send(());
-            if !interactive {
-                // A plain line read cannot be interrupted; nothing to restore.
-                let _ = io::stdout().flush();
-                std::process::exit(if failed { 1 } else { 0 });
-            }
-            // Let the prompt draw what is queued above it (the last data and
-            // the notice): a signal would otherwise win the race.
-            thread::sleep(Duration::from_millis(150));
-            while !shared.acknowledged.load(Ordering::SeqCst) {
-                // SAFETY: kill(2) on our own pid with a handled signal.
-                unsafe {
-                    libc::kill(libc::getpid(), libc::SIGINT);
-                }
-                thread::sleep(Duration::from_millis(50));
-            }
-        })
-        .context("cannot start the reader thread")?;
-    Ok(())
+    tap: Option<Tap>,
+    ui: Ui,
+    crlf: bool,
+    idle: Option<Duration>,
+    /// The unknown-escape hint was shown.
+    hinted: bool,
+    wake: UnixStream,
 }
 
-fn show(shared: &Shared, out: &mut Out, carry: &mut Vec<u8>, data: &[u8], prefix: &str) {
-    let offset = shared
-        .received
-        .fetch_add(data.len() as u64, Ordering::Relaxed);
-    let text = if shared.hex.load(Ordering::Relaxed) {
-        crate::hexdump::dump_lines(offset, data)
-    } else {
-        line::render_text(carry, data)
-    };
-    if !prefix.is_empty() && !text.ends_with('\n') {
-        out.data(format!("{prefix}{text}\n"));
-    } else if !text.is_empty() {
-        out.data(format!("{prefix}{text}"));
-    }
-}
-
-fn read_tcp(mut s: TcpStream, shared: &Shared, out: &mut Out) -> Ending {
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut carry = Vec::new();
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return Ending::PeerClosed,
-            Ok(n) => show(shared, out, &mut carry, &buf[..n], ""),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Ending::Lost(e),
+impl Session {
+    fn sender(&self) -> Sender<'_> {
+        Sender {
+            link: &self.link,
+            shared: &self.shared,
+            tap: self.tap.as_ref(),
+            ui: &self.ui,
         }
     }
-}
 
-fn read_udp(s: UdpSocket, shared: &Shared, out: &mut Out) -> Ending {
-    let mut buf = vec![0u8; 65536];
-    loop {
-        match s.recv_from(&mut buf) {
-            Ok((n, from)) => {
-                let mut carry = Vec::new();
-                show(shared, out, &mut carry, &buf[..n], &format!("[{from}] "));
+    fn idle_left(&self) -> Option<Duration> {
+        self.idle.map(|i| i.saturating_sub(self.shared.idle_for()))
+    }
+
+    fn idle_expired(&self) -> Result<()> {
+        match self.idle {
+            Some(i) if self.shared.idle_for() >= i => Err(Failure::TimedOut(format!(
+                "idle timeout: nothing moved for {}",
+                format_duration(i)
+            ))
+            .into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn console_loop(&mut self, prompt: &mut Prompt) -> Result<End> {
+        loop {
+            let wake = [self.wake.as_raw_fd()];
+            let ev = prompt
+                .next(&wake, self.idle_left())
+                .context("cannot read the terminal")?;
+            match ev {
+                Event::Line(l) => {
+                    prompt.echo(&format!("{}{l}", prompt.prompt()));
+                    prompt.remember(&l);
+                    let input = line::parse(&l, self.crlf);
+                    if let Some(end) = self.input(input, Some(prompt))? {
+                        return Ok(end);
+                    }
+                }
+                Event::Pasted(lines) => {
+                    for l in lines {
+                        prompt.echo(&format!("{}{l}", prompt.prompt()));
+                        let input = Ok(line::data_line(&l, self.crlf));
+                        if let Some(end) = self.input(input, Some(prompt))? {
+                            return Ok(end);
+                        }
+                    }
+                }
+                Event::Interrupt {
+                    discarded,
+                    repeated,
+                } => {
+                    if repeated {
+                        return Ok(End::Quit("interrupted"));
+                    }
+                    if discarded.is_empty() {
+                        self.ui.notice(
+                            "^C: to leave, press Ctrl-C again or type :quit; Ctrl-D half-closes and waits for the peer",
+                        );
+                    } else {
+                        self.ui.notice(&format!("^C: not sent: {discarded}"));
+                    }
+                }
+                Event::Eof => return self.end_of_input(Some(prompt)),
+                Event::Woken(_) => return Ok(End::Closed),
+                Event::Timeout => self.idle_expired()?,
+                Event::Terminate(sig) => return Ok(End::Signal(sig)),
+                Event::InputClosed => return Ok(End::Quit("terminal closed")),
             }
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => out.notice(&format!(
-                "port unreachable: nothing listens on {}",
-                shared.peer
-            )),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Ending::Lost(e),
+        }
+    }
+
+    /// Act on one line; `Some` ends the session.
+    fn input(
+        &mut self,
+        input: Result<Input, line::LineError>,
+        prompt: Option<&mut Prompt>,
+    ) -> Result<Option<End>> {
+        match input {
+            Ok(Input::Send { bytes, literal }) => {
+                if let (Some(seq), false) = (literal, self.hinted) {
+                    self.hinted = true;
+                    self.ui.notice(&line::literal_hint(&seq));
+                }
+                let mut prompt = prompt;
+                let shared = self.shared.clone();
+                let mut stop =
+                    || prompt.as_deref_mut().is_some_and(|p| p.interrupted()) || shared.ended();
+                match self.sender().send(&bytes, &mut stop) {
+                    Ok(Sent::All) => {}
+                    Ok(Sent::Stopped(_)) if self.shared.ended() => return Ok(Some(End::Closed)),
+                    Ok(Sent::Stopped(n)) => self.ui.notice(&format!(
+                        "^C: stopped; {n} of {} bytes of that line were sent",
+                        bytes.len()
+                    )),
+                    Err(_) if self.shared.ended() => return Ok(Some(End::Closed)),
+                    Err(e) => {
+                        return Err(anyhow::Error::new(e)
+                            .context(format!("cannot send to {}", self.shared.peer)));
+                    }
+                }
+            }
+            Ok(Input::Command(cmd)) => return self.command(cmd, prompt),
+            Err(e) => self.ui.notice(&e.to_string()),
+        }
+        Ok(None)
+    }
+
+    fn command(&mut self, cmd: Command, mut prompt: Option<&mut Prompt>) -> Result<Option<End>> {
+        match cmd {
+            Command::Help => self.ui.notice(line::HELP),
+            Command::Quit => return Ok(Some(End::Quit("quit"))),
+            Command::Hex(on) => {
+                self.shared.hex.store(on, Ordering::Relaxed);
+                self.ui
+                    .notice(&format!("hex dump {}", if on { "on" } else { "off" }));
+            }
+            Command::Crlf(on) => {
+                self.crlf = on;
+                self.ui.notice(&format!(
+                    "lines end with {}",
+                    if on { "\\r\\n" } else { "\\n" }
+                ));
+            }
+            Command::Status => self.ui.notice(&self.shared.status(self.crlf)),
+            Command::Send(path) => {
+                if matches!(self.link, Link::Udp(_)) {
+                    self.ui
+                        .notice(":send streams over TCP; over UDP each typed line is a datagram");
+                    return Ok(None);
+                }
+                if let Some(p) = prompt.as_deref_mut() {
+                    p.set_visible(false);
+                }
+                let shared = self.shared.clone();
+                let mut stop =
+                    || prompt.as_deref_mut().is_some_and(|p| p.interrupted()) || shared.ended();
+                let sent = self.sender().send_file(&path, &mut stop);
+                if let Some(p) = prompt {
+                    p.set_visible(true);
+                }
+                if let Err(e) = sent {
+                    if self.shared.ended() {
+                        return Ok(Some(End::Closed));
+                    }
+                    return Err(anyhow::Error::new(e)
+                        .context(format!("cannot send to {}", self.shared.peer)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Ctrl-D or the end of piped input: TCP half-closes and shows what
+    /// still arrives until the peer closes (Ctrl-C stops waiting); UDP ends.
+    fn end_of_input(&mut self, prompt: Option<&mut Prompt>) -> Result<End> {
+        let Link::Tcp(stream) = &self.link else {
+            return Ok(End::Quit("end of input"));
+        };
+        let _ = stream.shutdown(SockShutdown::Write);
+        let wake = [self.wake.as_raw_fd()];
+        let Some(prompt) = prompt else {
+            loop {
+                let ready = tty::poll_readable(&wake, self.idle_left())?;
+                if ready[0] {
+                    return Ok(End::Closed);
+                }
+                self.idle_expired()?;
+            }
+        };
+        self.ui
+            .notice("sent EOF (half-close); waiting for the peer to close, Ctrl-C quits");
+        prompt.set_visible(false);
+        loop {
+            match prompt
+                .next(&wake, self.idle_left())
+                .context("cannot read the terminal")?
+            {
+                Event::Woken(_) => return Ok(End::Closed),
+                Event::Interrupt { .. } => return Ok(End::Quit("interrupted after EOF")),
+                Event::Timeout => self.idle_expired()?,
+                Event::Terminate(sig) => return Ok(End::Signal(sig)),
+                Event::InputClosed => return Ok(End::Quit("terminal closed")),
+                Event::Line(_) | Event::Pasted(_) | Event::Eof => {}
+            }
+        }
+    }
+
+    /// No terminal: lines from stdin as they come, messages on stderr.
+    fn plain_loop(&mut self) -> Result<End> {
+        let mut pending = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let ready = tty::poll_readable(&[0, self.wake.as_raw_fd()], self.idle_left())?;
+            if ready[1] {
+                return Ok(End::Closed);
+            }
+            if !ready[0] {
+                self.idle_expired()?;
+                continue;
+            }
+            // SAFETY: reading into a buffer we own, at most its length.
+            let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(anyhow::Error::new(e).context("cannot read stdin"));
+            }
+            let n = n as usize;
+            pending.extend_from_slice(&buf[..n]);
+            let eof = n == 0;
+            while let Some(at) = pending.iter().position(|&b| b == b'\n') {
+                let raw: Vec<u8> = pending.drain(..=at).collect();
+                let text = String::from_utf8_lossy(&raw[..at]);
+                let text = text.strip_suffix('\r').unwrap_or(&text);
+                if let Some(end) = self.input(line::parse(text, self.crlf), None)? {
+                    return Ok(end);
+                }
+            }
+            if eof {
+                if !pending.is_empty() {
+                    let text = String::from_utf8_lossy(&pending).into_owned();
+                    pending.clear();
+                    if let Some(end) = self.input(line::parse(&text, self.crlf), None)? {
+                        return Ok(end);
+                    }
+                }
+                return self.end_of_input(None);
+            }
         }
     }
 }

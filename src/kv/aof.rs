@@ -1,57 +1,70 @@
-//! The append-only file behind `--data FILE` (named `aof` because `crate::log`
-//! is the diagnostics module).
+//! The append-only log's format, pure: encoding records, and reading a whole
+//! log back with every problem found and classified (the writer is
+//! [`super::logfile`]).
 //!
-//! Layout: an 8-byte magic, then records `[len u32 LE][crc32 u32 LE][payload]`.
-//! Payloads carry absolute expiry times, so replay needs no clock of its own.
-//! A write is appended to an in-memory buffer while the store holds the key's
-//! shard lock (so log order equals apply order per key); before a connection's
-//! replies go out, the server calls [`Aof::commit`], which writes everything
-//! buffered so far with one `write(2)` and, with `--fsync always`, one
-//! `fsync` for the whole batch (group commit). `everysec` leaves the fsync to
-//! [`Aof::tick`], called once a second on a cloned handle so writers never
-//! wait for the disk.
+//! Layout: the 8-byte magic `NKKVAOF2`, then records `[len u32 LE][crc32 u32
+//! LE][payload]`. A payload is one or more ops; a record is all or nothing
+//! (one command, an `MSET`, a whole `EXEC`). Ops carry absolute expiry times
+//! and the database index, so replay needs no clock and no connection state.
 //!
-//! Replay stops at the first record that is short, oversized or fails its
-//! checksum, truncates the file there and says so: a crash can tear the tail,
-//! and starting with the good prefix beats refusing to start. Compaction
-//! writes the live data to `FILE.tmp`, appends what was logged meanwhile,
-//! fsyncs and renames over the log.
+//! A bad record is classified by what follows it: if a valid record starts
+//! anywhere after it, the damage is in the middle of the log (refuse to start,
+//! name the offset; `netkit kv check-log --fix` repairs it); if nothing valid
+//! follows, the tail was torn by a crash (truncate it with a warning). The
+//! seed's `NKKVAOF1` logs (one op per record, database 0) are still read.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::io;
 
-const MAGIC: &[u8; 8] = b"NKKVAOF1";
-/// Largest record accepted on replay: a 512 MiB value plus key and framing.
-const MAX_RECORD: u32 = 1 << 31;
+/// The current file header.
+pub const MAGIC: &[u8; 8] = b"NKKVAOF2";
+/// The seed's header: one op per record, no database index.
+pub const MAGIC_V1: &[u8; 8] = b"NKKVAOF1";
+/// Largest record accepted: a 512 MiB value plus key and framing, with room.
+pub const MAX_RECORD: u32 = 1 << 31;
 
-/// When an acknowledged write reaches the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fsync {
-    /// fsync before every acknowledgement (batched per event-loop round).
-    Always,
-    /// fsync once a second: at most a second of acknowledged writes at risk.
-    EverySec,
-    /// Leave it to the OS.
-    No,
+const T_SET_STR: u8 = 1;
+const T_DEL: u8 = 2;
+const T_EXPIRE: u8 = 3;
+const T_FLUSHALL: u8 = 4;
+const T_FLUSHDB: u8 = 5;
+const T_SWAPDB: u8 = 6;
+
+/// One logged change, borrowed (as commands log it, without copies).
+#[derive(Debug, Clone, Copy)]
+pub enum Op<'a> {
+    /// `db`, `key` := string `val`, expiring at `exp` (Unix ms, 0: never).
+    SetStr(u32, &'a [u8], &'a [u8], u64),
+    /// Delete `key` in `db`.
+    Del(u32, &'a [u8]),
+    /// Set (or with 0 clear) the expiry of `key` in `db`.
+    Expire(u32, &'a [u8], u64),
+    /// Empty one database.
+    FlushDb(u32),
+    /// Empty every database.
+    FlushAll,
+    /// Swap two databases.
+    SwapDb(u32, u32),
 }
 
-/// One logged change.
+/// One logged change, owned (as replay reads it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
-    /// Set `key` to `value`, expiring at this Unix time in ms (0: never).
-    Set(Vec<u8>, Vec<u8>, u64),
-    /// Delete `key`.
-    Del(Vec<u8>),
-    /// Set (or clear, with 0) the expiry of `key`.
-    Expire(Vec<u8>, u64),
-    /// Remove every key.
-    Flush,
+    /// See [`Op::SetStr`].
+    SetStr(u32, Vec<u8>, Vec<u8>, u64),
+    /// See [`Op::Del`].
+    Del(u32, Vec<u8>),
+    /// See [`Op::Expire`].
+    Expire(u32, Vec<u8>, u64),
+    /// See [`Op::FlushDb`].
+    FlushDb(u32),
+    /// See [`Op::FlushAll`].
+    FlushAll,
+    /// See [`Op::SwapDb`].
+    SwapDb(u32, u32),
 }
 
-fn crc32(data: &[u8]) -> u32 {
+/// CRC-32 (IEEE), table driven.
+pub fn crc32(data: &[u8]) -> u32 {
     static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
     let table = TABLE.get_or_init(|| {
         let mut t = [0u32; 256];
@@ -80,430 +93,264 @@ fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
     buf.extend_from_slice(b);
 }
 
-/// Append a framed record to `buf` (the borrowed form, to avoid copies).
-pub fn encode(buf: &mut Vec<u8>, op: Op<'_>) {
+/// Start a record in `buf`; returns where it starts (pass it to [`end_record`]).
+pub fn begin_record(buf: &mut Vec<u8>) -> usize {
     let start = buf.len();
     buf.extend_from_slice(&[0; 8]);
+    start
+}
+
+/// Append one op to the record being built.
+pub fn push_op(buf: &mut Vec<u8>, op: Op<'_>) {
     match op {
-        Op::Set(k, v, exp) => {
-            buf.push(1);
+        Op::SetStr(db, k, v, exp) => {
+            buf.push(T_SET_STR);
+            buf.extend_from_slice(&db.to_le_bytes());
             put_bytes(buf, k);
             put_bytes(buf, v);
             buf.extend_from_slice(&exp.to_le_bytes());
         }
-        Op::Del(k) => {
-            buf.push(2);
+        Op::Del(db, k) => {
+            buf.push(T_DEL);
+            buf.extend_from_slice(&db.to_le_bytes());
             put_bytes(buf, k);
         }
-        Op::Expire(k, exp) => {
-            buf.push(3);
+        Op::Expire(db, k, exp) => {
+            buf.push(T_EXPIRE);
+            buf.extend_from_slice(&db.to_le_bytes());
             put_bytes(buf, k);
             buf.extend_from_slice(&exp.to_le_bytes());
         }
-        Op::Flush => buf.push(4),
+        Op::FlushAll => buf.push(T_FLUSHALL),
+        Op::FlushDb(db) => {
+            buf.push(T_FLUSHDB);
+            buf.extend_from_slice(&db.to_le_bytes());
+        }
+        Op::SwapDb(a, b) => {
+            buf.push(T_SWAPDB);
+            buf.extend_from_slice(&a.to_le_bytes());
+            buf.extend_from_slice(&b.to_le_bytes());
+        }
     }
-    let len = (buf.len() - start - 8) as u32;
+}
+
+/// Close the record started at `start`: fill in its length and checksum. An
+/// empty record is removed.
+pub fn end_record(buf: &mut Vec<u8>, start: usize) {
+    let len = buf.len() - start - 8;
+    if len == 0 {
+        buf.truncate(start);
+        return;
+    }
     let crc = crc32(&buf[start + 8..]);
-    buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    buf[start..start + 4].copy_from_slice(&(len as u32).to_le_bytes());
     buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// A record by reference, as the store logs it.
-#[derive(Debug, Clone, Copy)]
-pub enum Op<'a> {
-    /// See [`Record::Set`].
-    Set(&'a [u8], &'a [u8], u64),
-    /// See [`Record::Del`].
-    Del(&'a [u8]),
-    /// See [`Record::Expire`].
-    Expire(&'a [u8], u64),
-    /// See [`Record::Flush`].
-    Flush,
+struct Reader<'a> {
+    p: &'a [u8],
+    pos: usize,
 }
 
-fn decode(p: &[u8]) -> Option<Record> {
-    let mut pos = 1;
-    let bytes = |pos: &mut usize| -> Option<Vec<u8>> {
-        let n = u32::from_le_bytes(p.get(*pos..*pos + 4)?.try_into().ok()?) as usize;
-        let v = p.get(*pos + 4..(*pos + 4).checked_add(n)?)?.to_vec();
-        *pos += 4 + n;
+impl Reader<'_> {
+    fn u32(&mut self) -> Option<u32> {
+        let v = u32::from_le_bytes(self.p.get(self.pos..self.pos + 4)?.try_into().ok()?);
+        self.pos += 4;
         Some(v)
-    };
-    let u64_at = |pos: usize| -> Option<u64> {
-        Some(u64::from_le_bytes(p.get(pos..pos + 8)?.try_into().ok()?))
-    };
-    let rec = match p.first()? {
-        1 => {
-            let k = bytes(&mut pos)?;
-            let v = bytes(&mut pos)?;
-            let r = Record::Set(k, v, u64_at(pos)?);
-            pos += 8;
-            r
-        }
-        2 => Record::Del(bytes(&mut pos)?),
-        3 => {
-            let k = bytes(&mut pos)?;
-            let r = Record::Expire(k, u64_at(pos)?);
-            pos += 8;
-            r
-        }
-        4 => Record::Flush,
-        _ => return None,
-    };
-    (pos == p.len()).then_some(rec)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        let v = u64::from_le_bytes(self.p.get(self.pos..self.pos + 8)?.try_into().ok()?);
+        self.pos += 8;
+        Some(v)
+    }
+    fn bytes(&mut self) -> Option<Vec<u8>> {
+        let n = self.u32()? as usize;
+        let v = self.p.get(self.pos..self.pos.checked_add(n)?)?.to_vec();
+        self.pos += n;
+        Some(v)
+    }
 }
 
-/// What replay found.
+/// Decode a payload into its ops; `None` if it is not well formed.
+pub fn decode(p: &[u8], v1: bool) -> Option<Vec<Record>> {
+    let mut r = Reader { p, pos: 0 };
+    let mut out = Vec::new();
+    while r.pos < p.len() {
+        let tag = p[r.pos];
+        r.pos += 1;
+        let db = |r: &mut Reader<'_>| if v1 { Some(0) } else { r.u32() };
+        let rec = match tag {
+            T_SET_STR => {
+                let d = db(&mut r)?;
+                Record::SetStr(d, r.bytes()?, r.bytes()?, r.u64()?)
+            }
+            T_DEL => Record::Del(db(&mut r)?, r.bytes()?),
+            T_EXPIRE => {
+                let d = db(&mut r)?;
+                Record::Expire(d, r.bytes()?, r.u64()?)
+            }
+            T_FLUSHALL => Record::FlushAll,
+            T_FLUSHDB if !v1 => Record::FlushDb(r.u32()?),
+            T_SWAPDB if !v1 => Record::SwapDb(r.u32()?, r.u32()?),
+            _ => return None,
+        };
+        out.push(rec);
+        if v1 && r.pos != p.len() {
+            return None;
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// What is wrong at one place in a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The log ends inside a record (a crash mid-write): `bytes` from `at`.
+    Torn {
+        /// Offset of the torn record.
+        at: u64,
+        /// Bytes from there to the end.
+        bytes: u64,
+    },
+    /// A bad record in the middle: `at`..`next` is unreadable, good records follow.
+    Corrupt {
+        /// Offset of the bad record.
+        at: u64,
+        /// Offset of the next good record.
+        next: u64,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+}
+
+/// What reading a whole log found.
 #[derive(Debug, Default)]
-pub struct Replay {
-    /// Good records applied.
+pub struct Scan {
+    /// Good records (each applied, in order, by [`scan`]'s callback).
     pub records: u64,
-    /// Bytes dropped from a torn or corrupt tail (0 when clean).
-    pub dropped: u64,
-    /// Offset of the first bad record, when there was one.
-    pub bad_at: Option<u64>,
+    /// Byte ranges of good data to keep (header and good records).
+    pub good: Vec<(u64, u64)>,
+    /// Problems, in file order.
+    pub problems: Vec<Problem>,
+    /// True for a seed (`NKKVAOF1`) log.
+    pub v1: bool,
 }
 
-/// Read every good record of the log at `path`, passing each to `apply`;
-/// truncate a torn or corrupt tail. A missing file is an empty log.
-pub fn replay(path: &Path, mut apply: impl FnMut(Record)) -> io::Result<Replay> {
-    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Replay::default()),
-        Err(e) => return Err(e),
-    };
-    let total = file.metadata()?.len();
-    let mut r = io::BufReader::with_capacity(1 << 20, &mut file);
-    let mut magic = [0u8; 8];
-    let got = read_full(&mut r, &mut magic)?;
-    let mut out = Replay::default();
-    if got < 8 {
-        if magic[..got] != MAGIC[..got] {
-            return Err(not_a_log(path));
+/// Check the record at `pos`: its end and ops, or what is wrong.
+fn record_at(data: &[u8], pos: usize, v1: bool) -> Result<(usize, Vec<Record>), &'static str> {
+    let head = data.get(pos..pos + 8).ok_or("short header")?;
+    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+    let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    if len == 0 || len > MAX_RECORD {
+        return Err("impossible length");
+    }
+    let end = pos + 8 + len as usize;
+    let payload = data
+        .get(pos + 8..end)
+        .ok_or("length past the end of the file")?;
+    if crc32(payload) != crc {
+        return Err("checksum mismatch");
+    }
+    let ops = decode(payload, v1).ok_or("malformed payload")?;
+    Ok((end, ops))
+}
+
+/// The next offset after `from` where a valid record starts.
+fn resync(data: &[u8], from: usize, v1: bool) -> Option<usize> {
+    (from + 1..data.len().saturating_sub(8))
+        .find(|&p| matches!(data.get(p + 8), Some(1..=6)) && record_at(data, p, v1).is_ok())
+}
+
+/// Read a whole log, calling `apply` with the ops of each good record in
+/// order, and report every problem. Errors only if it is not a log at all.
+pub fn scan(data: &[u8], mut apply: impl FnMut(Vec<Record>)) -> io::Result<Scan> {
+    let mut out = Scan::default();
+    if data.len() < 8 {
+        // Empty, or a header torn before it was complete.
+        if !MAGIC.starts_with(data) && !MAGIC_V1.starts_with(data) {
+            return Err(not_a_log());
         }
-        drop(r);
-        // A torn header: start the log afresh.
-        file.set_len(0)?;
-        out.dropped = got as u64;
-        out.bad_at = (got > 0).then_some(0);
+        if !data.is_empty() {
+            out.problems.push(Problem::Torn {
+                at: 0,
+                bytes: data.len() as u64,
+            });
+        }
         return Ok(out);
     }
-    if &magic != MAGIC {
-        return Err(not_a_log(path));
+    out.v1 = &data[..8] == MAGIC_V1;
+    if &data[..8] != MAGIC && !out.v1 {
+        return Err(not_a_log());
     }
-    let mut good = 8u64;
-    let mut head = [0u8; 8];
-    let mut payload = Vec::new();
-    loop {
-        let n = read_full(&mut r, &mut head)?;
-        if n == 0 {
-            break;
+    out.good.push((0, 8));
+    let mut pos = 8;
+    while pos < data.len() {
+        match record_at(data, pos, out.v1) {
+            Ok((end, ops)) => {
+                apply(ops);
+                out.records += 1;
+                match out.good.last_mut() {
+                    Some(last) if last.1 == pos as u64 => last.1 = end as u64,
+                    _ => out.good.push((pos as u64, end as u64)),
+                }
+                pos = end;
+            }
+            Err(why) => match resync(data, pos, out.v1) {
+                Some(next) => {
+                    out.problems.push(Problem::Corrupt {
+                        at: pos as u64,
+                        next: next as u64,
+                        why,
+                    });
+                    pos = next;
+                }
+                None => {
+                    out.problems.push(Problem::Torn {
+                        at: pos as u64,
+                        bytes: (data.len() - pos) as u64,
+                    });
+                    break;
+                }
+            },
         }
-        let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
-        let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-        if n < 8 || len > MAX_RECORD || good + 8 + len as u64 > total {
-            break;
-        }
-        payload.resize(len as usize, 0);
-        if read_full(&mut r, &mut payload)? < len as usize || crc32(&payload) != crc {
-            break;
-        }
-        let Some(rec) = decode(&payload) else { break };
-        apply(rec);
-        out.records += 1;
-        good += 8 + len as u64;
-    }
-    drop(r);
-    if good < total {
-        out.dropped = total - good;
-        out.bad_at = Some(good);
-        file.set_len(good)?;
-        file.sync_all()?;
     }
     Ok(out)
 }
 
-fn not_a_log(path: &Path) -> io::Error {
+fn not_a_log() -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
-        format!(
-            "{} is not a netkit kv log (no NKKVAOF1 header); refusing to overwrite it",
-            path.display()
-        ),
+        "not a netkit kv log (no NKKVAOF2 header); refusing to touch it",
     )
 }
 
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+/// The good parts of `data` per `scan`, as one clean log.
+pub fn repaired(data: &[u8], scan: &Scan) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    for &(a, b) in &scan.good {
+        out.extend_from_slice(&data[a as usize..b as usize]);
     }
-    Ok(n)
-}
-
-struct Pending {
-    buf: Vec<u8>,
-    /// Bytes ever appended (a logical position, across rewrites).
-    appended: u64,
-    /// While a rewrite runs: what was logged since its snapshot.
-    capture: Option<Vec<u8>>,
-}
-
-struct FileState {
-    file: File,
-    /// Cloned handle the everysec ticker fsyncs without holding the lock.
-    sync_handle: Arc<File>,
-    /// Logical position written to the file.
-    written: u64,
-    /// Bytes in the file.
-    size: u64,
-    spare: Vec<u8>,
-}
-
-/// The open log. Shared by every connection through the store.
-pub struct Aof {
-    path: PathBuf,
-    fsync: Fsync,
-    pending: Mutex<Pending>,
-    file: Mutex<FileState>,
-    written: AtomicU64,
-    synced: AtomicU64,
-    /// Size after the last rewrite (or at open): the base for auto-compaction.
-    base_size: AtomicU64,
-    rewriting: AtomicBool,
-    /// Compact when the file is this many times the base size...
-    pub growth: u64,
-    /// ...and at least this big.
-    pub min_rewrite: u64,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Aof {
-    /// Open (creating) the log for appending, after [`replay`] has read it.
-    pub fn open(path: &Path, fsync: Fsync) -> io::Result<Aof> {
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(path)?;
-        let mut size = file.seek(SeekFrom::End(0))?;
-        if size == 0 {
-            file.write_all(MAGIC)?;
-            file.sync_all()?;
-            size = MAGIC.len() as u64;
-        }
-        let sync_handle = Arc::new(file.try_clone()?);
-        Ok(Aof {
-            path: path.to_path_buf(),
-            fsync,
-            pending: Mutex::new(Pending {
-                buf: Vec::with_capacity(64 * 1024),
-                appended: 0,
-                capture: None,
-            }),
-            file: Mutex::new(FileState {
-                file,
-                sync_handle,
-                written: 0,
-                size,
-                spare: Vec::with_capacity(64 * 1024),
-            }),
-            written: AtomicU64::new(0),
-            synced: AtomicU64::new(0),
-            base_size: AtomicU64::new(size),
-            rewriting: AtomicBool::new(false),
-            growth: 2,
-            min_rewrite: 64 * 1024 * 1024,
-        })
+    if out.is_empty() {
+        out.extend_from_slice(MAGIC);
     }
-
-    /// The fsync policy.
-    pub fn fsync(&self) -> Fsync {
-        self.fsync
-    }
-
-    /// Buffer one record; returns the position [`commit`](Self::commit) must reach.
-    pub fn append(&self, op: Op<'_>) -> u64 {
-        let mut p = lock(&self.pending);
-        let before = p.buf.len();
-        encode(&mut p.buf, op);
-        let n = p.buf.len() - before;
-        if p.capture.is_some() {
-            let Pending { buf, capture, .. } = &mut *p;
-            if let Some(c) = capture {
-                c.extend_from_slice(&buf[before..]);
-            }
-        }
-        p.appended += n as u64;
-        p.appended
-    }
-
-    /// Make everything appended up to `upto` durable per the fsync policy
-    /// (written; with `always`, also fsynced). Batches whatever is buffered.
-    pub fn commit(&self, upto: u64) -> io::Result<()> {
-        let need_sync = self.fsync == Fsync::Always;
-        if self.written.load(Ordering::Acquire) >= upto
-            && (!need_sync || self.synced.load(Ordering::Acquire) >= upto)
-        {
-            return Ok(());
-        }
-        let mut f = lock(&self.file);
-        self.write_pending(&mut f)?;
-        if need_sync && self.synced.load(Ordering::Acquire) < upto {
-            f.file.sync_data()?;
-            self.synced.store(f.written, Ordering::Release);
-        }
-        Ok(())
-    }
-
-    fn write_pending(&self, f: &mut FileState) -> io::Result<()> {
-        let mut data = std::mem::take(&mut f.spare);
-        {
-            let mut p = lock(&self.pending);
-            std::mem::swap(&mut p.buf, &mut data);
-        }
-        if !data.is_empty() {
-            f.file.write_all(&data)?;
-            f.written += data.len() as u64;
-            f.size += data.len() as u64;
-            self.written.store(f.written, Ordering::Release);
-        }
-        data.clear();
-        if data.capacity() > 16 << 20 {
-            data = Vec::with_capacity(64 * 1024);
-        }
-        f.spare = data;
-        Ok(())
-    }
-
-    /// Write and fsync everything buffered (shutdown, `everysec` ticks).
-    pub fn sync_all(&self) -> io::Result<()> {
-        let mut f = lock(&self.file);
-        self.write_pending(&mut f)?;
-        f.file.sync_data()?;
-        self.synced.store(f.written, Ordering::Release);
-        Ok(())
-    }
-
-    /// Once a second: with `everysec`, fsync what was written, off the lock.
-    pub fn tick(&self) -> io::Result<()> {
-        if self.fsync != Fsync::EverySec {
-            return Ok(());
-        }
-        let (handle, upto) = {
-            let mut f = lock(&self.file);
-            self.write_pending(&mut f)?;
-            (f.sync_handle.clone(), f.written)
-        };
-        if self.synced.load(Ordering::Acquire) < upto {
-            handle.sync_data()?;
-            self.synced.fetch_max(upto, Ordering::AcqRel);
-        }
-        Ok(())
-    }
-
-    /// True when the file has grown past `growth` times its compacted size.
-    pub fn wants_rewrite(&self) -> bool {
-        let size = lock(&self.file).size;
-        size >= self.min_rewrite
-            && size
-                >= self
-                    .base_size
-                    .load(Ordering::Relaxed)
-                    .saturating_mul(self.growth)
-            && !self.rewriting.load(Ordering::Relaxed)
-    }
-
-    /// Current size of the file in bytes.
-    pub fn size(&self) -> u64 {
-        lock(&self.file).size
-    }
-
-    /// Claim the rewrite; false if one is already running.
-    pub fn begin_rewrite(&self) -> bool {
-        !self.rewriting.swap(true, Ordering::AcqRel)
-    }
-
-    /// Start recording appends for the rewrite. Call while the store is
-    /// locked, right before taking its snapshot.
-    pub fn start_capture(&self) {
-        lock(&self.pending).capture = Some(Vec::new());
-    }
-
-    /// Write `snapshot` (live data) to `FILE.tmp`, add what was logged since,
-    /// fsync, and rename it over the log. Ends the rewrite either way.
-    pub fn finish_rewrite(
-        &self,
-        snapshot: impl Iterator<Item = (Vec<u8>, Vec<u8>, u64)>,
-    ) -> io::Result<()> {
-        let result = self.finish_rewrite_inner(snapshot);
-        if result.is_err() {
-            lock(&self.pending).capture = None;
-        }
-        self.rewriting.store(false, Ordering::Release);
-        result
-    }
-
-    fn finish_rewrite_inner(
-        &self,
-        snapshot: impl Iterator<Item = (Vec<u8>, Vec<u8>, u64)>,
-    ) -> io::Result<()> {
-        let tmp = tmp_path(&self.path);
-        let file = File::create(&tmp)?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        w.write_all(MAGIC)?;
-        let mut rec = Vec::new();
-        for (k, v, exp) in snapshot {
-            rec.clear();
-            encode(&mut rec, Op::Set(&k, &v, exp));
-            w.write_all(&rec)?;
-        }
-        let mut file = w.into_inner().map_err(|e| e.into_error())?;
-        // Writers continue into the old file until the swap below.
-        let mut f = lock(&self.file);
-        self.write_pending(&mut f)?;
-        let tail = lock(&self.pending).capture.take().unwrap_or_default();
-        file.write_all(&tail)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &self.path)?;
-        if let Some(dir) = self.path.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        let mut file = OpenOptions::new().append(true).open(&self.path)?;
-        let size = file.seek(SeekFrom::End(0))?;
-        f.sync_handle = Arc::new(file.try_clone()?);
-        f.file = file;
-        f.size = size;
-        self.synced.store(f.written, Ordering::Release);
-        self.base_size.store(size, Ordering::Relaxed);
-        Ok(())
-    }
-}
-
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".tmp");
-    PathBuf::from(s)
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn log_of(records: &[&[Op<'_>]]) -> Vec<u8> {
+        let mut buf = MAGIC.to_vec();
+        for ops in records {
+            let s = begin_record(&mut buf);
+            for op in ops.iter() {
+                push_op(&mut buf, *op);
+            }
+            end_record(&mut buf, s);
+        }
+        buf
+    }
 
     #[test]
     fn crc_matches_the_standard_check_value() {
@@ -511,21 +358,99 @@ mod tests {
     }
 
     #[test]
-    fn records_roundtrip() {
-        for (op, rec) in [
-            (
-                Op::Set(b"k\xff", b"v a", 7),
-                Record::Set(b"k\xff".to_vec(), b"v a".to_vec(), 7),
-            ),
-            (Op::Del(b""), Record::Del(Vec::new())),
-            (Op::Expire(b"x", 0), Record::Expire(b"x".to_vec(), 0)),
-            (Op::Flush, Record::Flush),
-        ] {
-            let mut buf = Vec::new();
-            encode(&mut buf, op);
-            let len = u32::from_le_bytes(buf[..4].try_into().unwrap()) as usize;
-            assert_eq!(len, buf.len() - 8);
-            assert_eq!(decode(&buf[8..]), Some(rec));
+    fn records_roundtrip_with_many_ops() {
+        let data = log_of(&[
+            &[Op::SetStr(3, b"k\xff", b"v a", 7), Op::Del(0, b"")],
+            &[
+                Op::Expire(1, b"x", 0),
+                Op::FlushDb(2),
+                Op::FlushAll,
+                Op::SwapDb(0, 9),
+            ],
+        ]);
+        let mut got = Vec::new();
+        let s = scan(&data, |ops| got.push(ops)).unwrap();
+        assert!(s.problems.is_empty());
+        assert_eq!(s.records, 2);
+        assert_eq!(
+            got[0][0],
+            Record::SetStr(3, b"k\xff".to_vec(), b"v a".to_vec(), 7)
+        );
+        assert_eq!(got[1].len(), 4);
+        assert_eq!(got[1][3], Record::SwapDb(0, 9));
+    }
+
+    #[test]
+    fn an_empty_record_is_not_written() {
+        let mut buf = Vec::new();
+        let s = begin_record(&mut buf);
+        end_record(&mut buf, s);
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn a_torn_tail_is_told_from_corruption_in_the_middle() {
+        let recs: Vec<Vec<u8>> = (0..10).map(|i| format!("key{i}").into_bytes()).collect();
+        let ops: Vec<[Op<'_>; 1]> = recs.iter().map(|k| [Op::SetStr(0, k, b"v", 0)]).collect();
+        let refs: Vec<&[Op<'_>]> = ops.iter().map(|o| &o[..]).collect();
+        let data = log_of(&refs);
+        // Torn: cut in the middle of the last record.
+        let cut = &data[..data.len() - 3];
+        let s = scan(cut, |_| {}).unwrap();
+        assert_eq!(s.records, 9);
+        assert!(matches!(s.problems[..], [Problem::Torn { .. }]));
+        // Corrupt: flip a byte of the third record's payload.
+        let rec_len = (data.len() - 8) / 10;
+        let mut bad = data.clone();
+        bad[8 + 2 * rec_len + 12] ^= 0x40;
+        let s = scan(&bad, |_| {}).unwrap();
+        assert_eq!(s.records, 9, "only the damaged record is lost");
+        match &s.problems[..] {
+            [Problem::Corrupt { at, next, why }] => {
+                assert_eq!(*at as usize, 8 + 2 * rec_len);
+                assert_eq!(*next as usize, 8 + 3 * rec_len);
+                assert_eq!(*why, "checksum mismatch");
+            }
+            p => panic!("{p:?}"),
         }
+        let fixed = repaired(&bad, &s);
+        let s2 = scan(&fixed, |_| {}).unwrap();
+        assert!(s2.problems.is_empty());
+        assert_eq!(s2.records, 9);
+        // A damaged length field in the middle is corruption too.
+        let mut bad = data.clone();
+        bad[8 + 4 * rec_len + 1] = 0x7f;
+        let s = scan(&bad, |_| {}).unwrap();
+        assert!(
+            matches!(s.problems[..], [Problem::Corrupt { .. }]),
+            "{:?}",
+            s.problems
+        );
+    }
+
+    #[test]
+    fn not_a_log_is_an_error() {
+        assert!(scan(b"hello world, not a log", |_| {}).is_err());
+        assert!(scan(b"NKK", |_| {}).is_ok());
+        assert!(scan(b"", |_| {}).unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn seed_logs_are_read() {
+        // NKKVAOF1: one op per record, no database index.
+        let mut data = MAGIC_V1.to_vec();
+        let s = begin_record(&mut data);
+        data.push(T_SET_STR);
+        put_bytes(&mut data, b"k");
+        put_bytes(&mut data, b"v");
+        data.extend_from_slice(&0u64.to_le_bytes());
+        end_record(&mut data, s);
+        let mut got = Vec::new();
+        let sc = scan(&data, |ops| got.extend(ops)).unwrap();
+        assert!(sc.v1 && sc.problems.is_empty());
+        assert_eq!(
+            got,
+            vec![Record::SetStr(0, b"k".to_vec(), b"v".to_vec(), 0)]
+        );
     }
 }

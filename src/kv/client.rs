@@ -219,99 +219,17 @@ pub fn quote(b: &[u8]) -> String {
     s
 }
 
-/// Split a typed line into arguments like redis-cli: spaces separate,
-/// `"double quotes"` take `\n \r \t \a \b \\ \" \xHH`, `'single'` takes `\'`.
+/// Split a typed line into arguments like redis-cli (the server's inline
+/// splitter: same quoting rules).
 pub fn split_args(line: &str) -> Result<Vec<Vec<u8>>, String> {
-    let b = line.as_bytes();
-    let mut args = Vec::new();
-    let mut i = 0;
-    loop {
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= b.len() {
-            return Ok(args);
-        }
-        let mut cur = Vec::new();
-        let mut quote: Option<u8> = None;
-        loop {
-            let Some(&c) = b.get(i) else {
-                if quote.is_some() {
-                    return Err("unbalanced quotes".into());
-                }
-                break;
-            };
-            match quote {
-                None if c.is_ascii_whitespace() => break,
-                None if c == b'"' || c == b'\'' => {
-                    quote = Some(c);
-                }
-                None => cur.push(c),
-                Some(q) if c == q => {
-                    if b.get(i + 1).is_some_and(|n| !n.is_ascii_whitespace()) {
-                        return Err("closing quote must be followed by a space".into());
-                    }
-                    quote = None;
-                }
-                Some(b'"') if c == b'\\' && i + 1 < b.len() => {
-                    i += 1;
-                    match b[i] {
-                        b'n' => cur.push(b'\n'),
-                        b'r' => cur.push(b'\r'),
-                        b't' => cur.push(b'\t'),
-                        b'a' => cur.push(7),
-                        b'b' => cur.push(8),
-                        b'x' if i + 2 < b.len()
-                            && b[i + 1].is_ascii_hexdigit()
-                            && b.get(i + 2).is_some_and(|h| h.is_ascii_hexdigit()) =>
-                        {
-                            let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("0");
-                            cur.push(u8::from_str_radix(hex, 16).unwrap_or(0));
-                            i += 2;
-                        }
-                        other => cur.push(other),
-                    }
-                }
-                Some(b'\'') if c == b'\\' && b.get(i + 1) == Some(&b'\'') => {
-                    i += 1;
-                    cur.push(b'\'');
-                }
-                Some(_) => cur.push(c),
-            }
-            i += 1;
-        }
-        args.push(cur);
-    }
+    super::protocol::split_args(line.as_bytes())
 }
 
-/// Argument syntax for the commands netkit serves, shown as REPL hints.
-pub const COMMANDS: &[(&str, &str)] = &[
-    (
-        "SET",
-        "key value [NX|XX] [GET] [EX seconds|PX milliseconds|KEEPTTL]",
-    ),
-    ("GET", "key"),
-    ("DEL", "key [key ...]"),
-    ("EXISTS", "key [key ...]"),
-    ("INCR", "key"),
-    ("DECR", "key"),
-    ("INCRBY", "key increment"),
-    ("DECRBY", "key decrement"),
-    ("MGET", "key [key ...]"),
-    ("MSET", "key value [key value ...]"),
-    ("EXPIRE", "key seconds"),
-    ("PEXPIRE", "key milliseconds"),
-    ("TTL", "key"),
-    ("PTTL", "key"),
-    ("KEYS", "pattern"),
-    ("DBSIZE", ""),
-    ("FLUSHDB", ""),
-    ("PING", "[message]"),
-    ("ECHO", "message"),
-    ("SELECT", "0"),
-    ("BGREWRITEAOF", ""),
-    ("QUIT", ""),
-];
+/// The server's command table: names, argument syntax and summaries for the
+/// REPL's hints and `help`.
+fn table() -> impl Iterator<Item = &'static super::cmd::CommandSpec> {
+    super::cmd::all()
+}
 
 /// The hint for a partly typed line: the rest of a command name, or the
 /// arguments still to type.
@@ -321,17 +239,19 @@ pub fn hint_for(line: &str) -> Option<String> {
     }
     let words: Vec<&str> = line.split_whitespace().collect();
     let first = words[0];
-    if words.len() == 1 && !line.ends_with(' ') {
-        let mut hits = COMMANDS
-            .iter()
-            .filter(|(c, _)| c.len() > first.len() && c.starts_with(&first.to_ascii_uppercase()));
-        if let Some((c, _)) = hits.next() {
-            return Some(c[first.len()..].to_ascii_lowercase());
+    let exact = table().any(|c| c.name.eq_ignore_ascii_case(first));
+    if words.len() == 1 && !line.ends_with(' ') && !exact {
+        let low = first.to_ascii_lowercase();
+        let mut hits: Vec<&str> = table()
+            .map(|c| c.name)
+            .filter(|c| c.len() > low.len() && c.starts_with(&low))
+            .collect();
+        hits.sort_by_key(|c| c.len());
+        if let Some(c) = hits.first() {
+            return Some(c[first.len()..].to_string());
         }
     }
-    let (_, syntax) = COMMANDS
-        .iter()
-        .find(|(c, _)| c.eq_ignore_ascii_case(first))?;
+    let syntax = table().find(|c| c.name.eq_ignore_ascii_case(first))?.syntax;
     let typed = words.len() - 1;
     let rest: Vec<&str> = syntax
         .split(' ')
@@ -343,6 +263,33 @@ pub fn hint_for(line: &str) -> Option<String> {
     }
     let lead = if line.ends_with(' ') { "" } else { " " };
     Some(format!("{lead}{}", rest.join(" ")))
+}
+
+/// `help` in the REPL: the command table's syntax and summary for the named
+/// commands (like redis-cli's `help SET`), or how to ask.
+pub fn help_text(names: &[Vec<u8>]) -> String {
+    if names.is_empty() {
+        return "Type: \"help <command>\" for a command's syntax and summary, e.g. help set\n"
+            .into();
+    }
+    let mut out = String::new();
+    for n in names {
+        match super::cmd::lookup(n) {
+            Some(c) => out.push_str(&format!(
+                "\n  {} {}\n  summary: {}\n  since: {}\n  group: {}\n\n",
+                c.name.to_ascii_uppercase(),
+                c.syntax,
+                c.summary,
+                c.since,
+                c.group
+            )),
+            None => out.push_str(&format!(
+                "no such command: {}\n",
+                String::from_utf8_lossy(n)
+            )),
+        }
+    }
+    out
 }
 
 struct Helper;
@@ -400,6 +347,10 @@ fn repl(conn: &mut Conn, cfg: &ClientConfig, raw: bool) -> Result<bool> {
         let quit = args[0].eq_ignore_ascii_case(b"quit") || args[0].eq_ignore_ascii_case(b"exit");
         if args[0].eq_ignore_ascii_case(b"exit") {
             break;
+        }
+        if args[0].eq_ignore_ascii_case(b"help") {
+            print!("{}", help_text(&args[1..]));
+            continue;
         }
         let reply = conn.call(&args)?;
         io::stdout().write_all(&format_reply(&reply, raw))?;
@@ -459,17 +410,26 @@ mod tests {
     }
 
     #[test]
+    fn help_comes_from_the_command_table() {
+        let h = help_text(&[b"getex".to_vec()]);
+        assert!(h.contains("GETEX key [EX seconds"), "{h}");
+        assert!(h.contains(
+            "summary: Returns the string value of a key after setting its expiration time."
+        ));
+        assert!(help_text(&[b"nope".to_vec()]).contains("no such command"));
+    }
+
+    #[test]
     fn hints_complete_names_and_show_arguments() {
         assert_eq!(hint_for("ge").as_deref(), Some("t"));
         assert_eq!(hint_for("get").as_deref(), Some(" key"));
-        assert_eq!(
-            hint_for("set ").as_deref(),
-            Some("key value [NX|XX] [GET] [EX seconds|PX milliseconds|KEEPTTL]")
-        );
+        let set = crate::kv::cmd::lookup(b"set").unwrap().syntax;
+        assert_eq!(hint_for("set ").as_deref(), Some(set));
         assert_eq!(
             hint_for("set k v").as_deref(),
-            Some(" [NX|XX] [GET] [EX seconds|PX milliseconds|KEEPTTL]")
+            Some(format!(" {}", &set["key value ".len()..]).as_str())
         );
+        assert_eq!(hint_for("incrbyf").as_deref(), Some("loat"));
         assert_eq!(hint_for("get k"), None);
         assert_eq!(hint_for("nosuch "), None);
     }

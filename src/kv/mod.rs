@@ -1,77 +1,85 @@
-//! `netkit kv`: a small key-value server speaking RESP2 (so redis-cli and
-//! Redis client libraries work) and a line protocol (so nc works), plus a
-//! redis-cli-like client.
+//! `netkit kv`: a Redis-compatible key-value server (RESP2, RESP3, inline
+//! commands) that also speaks the seed's line protocol (so nc works), plus a
+//! redis-cli-like client and a log checker.
 //!
-//! - `protocol`: pure parsers (bytes -> need more | command | error) and the reply parser.
-//! - `command`: executes a parsed command against the store, writes the reply.
-//! - `store`: the sharded, expiring key space.
-//! - `aof`: the append-only log behind `--data`, replay, torn-tail repair, compaction.
-//! - `server`: the readiness-loop socket layer (why: see its module docs).
+//! - `protocol`: pure request parsing (resumable), the client's reply parser.
+//! - `reply`: the reply writer, RESP2 or RESP3 per connection.
+//! - `cmd`: the command table, dispatch and one file per command family.
+//! - `value`, `dict`, `db`: what a key holds, the scan-friendly hash table, databases.
+//! - `keyspace`: the only write path: log op, undo entry, change, watch notice.
+//! - `store`: the key space behind one lock, rounds that commit or undo.
+//! - `aof` (format, replay, check) and `logfile` (appends, fsync, compaction).
+//! - `session`, `shared`, `conn`, `server`: clients, shared state, the event loops.
+//! - `checklog`: `netkit kv check-log FILE [--fix]`.
 //! - `client`: one-shot commands, reply formatting and the REPL.
 
 pub mod aof;
+pub mod checklog;
 pub mod client;
-pub mod command;
+pub mod cmd;
+pub mod conn;
+pub mod db;
+pub mod dict;
+pub mod glob;
+pub mod keyspace;
+pub mod logfile;
 pub mod protocol;
+pub mod reply;
 pub mod server;
+pub mod session;
+pub mod shared;
 pub mod store;
+pub mod value;
 
-use std::path::Path;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::log::Log;
-use aof::{Aof, Fsync};
-use store::{Store, now_ms};
+use crate::net;
+use crate::shutdown::Shutdown;
+use logfile::Fsync;
+use shared::Config;
+use store::Store;
 
-/// How the store was opened, for the startup line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Opened {
-    /// Records replayed from the log.
-    pub records: u64,
-    /// Live keys after replay.
-    pub keys: usize,
-    /// Bytes dropped from a torn or corrupt tail.
-    pub dropped: u64,
-}
-
-/// Open the store: in memory only, or replayed from (and logging to) `data`.
-/// A torn or corrupt tail is truncated with a warning on `log`.
-pub fn open_store(data: Option<&Path>, fsync: Fsync, log: &Log) -> Result<(Arc<Store>, Opened)> {
-    let Some(path) = data else {
-        return Ok((
-            Arc::new(Store::new(None)),
-            Opened {
-                records: 0,
-                keys: 0,
-                dropped: 0,
-            },
-        ));
+/// `netkit kv serve`: open (replay) the store, bind `addr`, print the
+/// listening line, serve until a signal, print the summary.
+pub fn listen_and_serve(addr: SocketAddr, fsync: Fsync, cfg: Config) -> Result<()> {
+    let log = cfg.log;
+    let (store, mode) = match &cfg.data {
+        None => (
+            Store::new(cfg.databases),
+            "kv, in memory only: nothing is saved (--data FILE to persist)".to_string(),
+        ),
+        Some(p) => {
+            let (store, opened) = Store::open(p, cfg.databases, fsync)?;
+            if opened.torn > 0 {
+                log.warn(&format!(
+                    "warning: {}: cut a torn last record ({} bytes at offset {}, a crash mid-write); kept {} good records",
+                    p.display(),
+                    opened.torn,
+                    opened.torn_at,
+                    opened.records
+                ));
+            }
+            let mode = format!(
+                "kv, log {} fsync {}, {} keys from {} records",
+                p.display(),
+                fsync.name(),
+                opened.keys,
+                opened.records
+            );
+            (store, mode)
+        }
     };
-    let mem = Store::new(None);
-    let now = now_ms();
-    let replay = aof::replay(path, |rec| mem.apply(rec, now))
-        .with_context(|| format!("cannot read the log {}", path.display()))?;
-    if replay.dropped > 0 {
-        log.warn(&format!(
-            "warning: {}: dropped {} bytes of a torn or corrupt record at offset {}; kept {} good records",
-            path.display(),
-            replay.dropped,
-            replay.bad_at.unwrap_or(0),
-            replay.records
-        ));
-    }
-    let aof = Aof::open(path, fsync)
-        .with_context(|| format!("cannot open the log {}", path.display()))?;
-    let store = mem.with_aof(Arc::new(aof));
-    let keys = store.len();
-    Ok((
-        Arc::new(store),
-        Opened {
-            records: replay.records,
-            keys,
-            dropped: replay.dropped,
-        },
-    ))
+    let listener = net::bind_tcp(addr)?;
+    let local = listener.local_addr()?;
+    log.listening(local, "tcp", &mode, net::loopback_note(&local));
+    let shutdown = Shutdown::new();
+    shutdown.stop_on_signals()?;
+    let started = Instant::now();
+    let summary = server::run(listener, shutdown, Arc::new(store), cfg)?;
+    log.summary(&summary, started.elapsed(), "connections");
+    Ok(())
 }

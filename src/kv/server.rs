@@ -1,103 +1,54 @@
 //! The kv server's socket layer: readiness loops over non-blocking sockets.
 //!
-//! Why not thread-per-connection like the rest of netkit: measured on this
-//! machine with a minimal `+PONG` server under `redis-benchmark -c 50`,
-//! thread-per-connection reached ~0.78x of redis-server (0.73x pipelined),
-//! because every request costs two context switches between 50 threads on
-//! two cores; one readiness loop over non-blocking sockets (mio) reached
-//! ~0.94x. So each worker thread (one per core) runs a mio `Poll`, accepts
-//! from the shared listener and serves its own connections to completion:
-//! read everything available, parse and execute every complete command, and
-//! answer all of them with one `write` at the end of the round. With a log,
-//! the round ends with one [`Aof::commit`](super::aof::Aof::commit) for all
-//! connections of the worker before any reply is written (group commit).
+//! Why not thread-per-connection like the rest of netkit: measured under
+//! `redis-benchmark -c 50` on two cores, thread-per-connection reached ~0.78x
+//! of redis-server because every request costs two context switches; one
+//! readiness loop per core (mio) reached parity. Each loop accepts from the
+//! shared listener and serves its clients in rounds:
 //!
-//! The store, the parsers and the commands know nothing of this: they take
-//! bytes and return bytes, so the loop could be swapped without touching them.
+//! 1. read what each ready client sent (at most [`ROUND_READ`] each);
+//! 2. lock the store once, run every complete command, append the round's
+//!    log records with one write, unlock ([`Store::round`]);
+//! 3. with `--fsync always`, one fsync for everything appended so far;
+//! 4. write the replies.
+//!
+//! If the append fails, the store has already undone the round; the loop
+//! rewinds each client's input, output and session to where the round
+//! started and runs it again with writes refused (`-MISCONF`), so every
+//! reply matches what memory and the log hold. Effects on other loops
+//! (`CLIENT KILL`) wait in an outbox until the round commits.
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use mio::net::{TcpListener as MioListener, TcpStream};
+use mio::net::TcpListener as MioListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use super::command::{self, Action, Ctx, Info};
-use super::protocol::{self, Limits, Parsed, Proto};
-use super::store::Store;
-use crate::log::{ConnRecord, Log, Summary};
+use super::cmd::{self, Ctx};
+use super::conn::{Conn, OUT_HIGH};
+use super::keyspace::Batch;
+use super::logfile::Fsync;
+use super::protocol::{ParserMark, Proto, Step};
+use super::session::Session;
+use super::shared::{Config, Msg, Shared};
+use super::store::{Store, now_ms};
+use crate::log::{ConnRecord, Summary};
 use crate::shutdown::Shutdown;
-
-/// Server settings (plain data; `main` builds it from the command line).
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Parser limits.
-    pub limits: Limits,
-    /// Most clients at once; the next one gets an error and is closed.
-    pub max_conns: usize,
-    /// Event-loop threads (0: one per core).
-    pub threads: usize,
-    /// Diagnostics.
-    pub log: Log,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            limits: Limits::default(),
-            max_conns: 10_000,
-            threads: 0,
-            log: Log::default(),
-        }
-    }
-}
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
-const READ_CHUNK: usize = 64 * 1024;
-/// Stop executing a client's commands while this much output waits.
-const OUT_HIGH: usize = 1 << 20;
-
-#[derive(Default)]
-struct Totals {
-    connections: AtomicU64,
-    rejected: AtomicU64,
-    bytes_in: AtomicU64,
-    bytes_out: AtomicU64,
-    live: AtomicUsize,
-}
-
-struct Conn {
-    stream: TcpStream,
-    peer: SocketAddr,
-    started: Instant,
-    buf: Vec<u8>,
-    start: usize,
-    filled: usize,
-    out: Vec<u8>,
-    out_pos: usize,
-    proto: Option<Proto>,
-    /// Line protocol: skipping the rest of an over-long line.
-    discarding: bool,
-    /// Close once the output is flushed.
-    closing: Option<String>,
-    /// More input may be waiting (stopped because of output backlog).
-    paused: bool,
-    logged: u64,
-    bytes_in: u64,
-    bytes_out: u64,
-    dirty: bool,
-}
 
 /// Serve `listener` until `shutdown` triggers; returns the totals.
 pub fn run(
     listener: TcpListener,
     shutdown: Shutdown,
     store: Arc<Store>,
-    cfg: &Config,
+    cfg: Config,
 ) -> Result<Summary> {
     listener
         .set_nonblocking(true)
@@ -109,65 +60,51 @@ pub fn run(
     } else {
         cfg.threads
     };
-    let info = Info {
-        appendonly: store.aof().is_some(),
-        fsync: match store.aof().map(|a| a.fsync()) {
-            Some(super::aof::Fsync::Always) => "always",
-            Some(super::aof::Fsync::No) => "no",
-            _ => "everysec",
-        },
-        max_clients: cfg.max_conns,
-    };
-    let totals = Arc::new(Totals::default());
-    let housekeeping = spawn_housekeeping(store.clone(), shutdown.clone(), cfg.log)?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    let shared = Arc::new(Shared::new(cfg, store, addr, threads));
+    let housekeeping = spawn_housekeeping(shared.clone(), shutdown.clone())?;
     let mut workers = Vec::new();
     for i in 0..threads {
         let l = listener.try_clone().context("cannot clone the listener")?;
-        let (store, shutdown, totals, cfg) =
-            (store.clone(), shutdown.clone(), totals.clone(), cfg.clone());
+        let (sh, sd) = (shared.clone(), shutdown.clone());
         let h = std::thread::Builder::new()
-            .name(format!("kv-worker-{i}"))
-            .spawn(move || worker(l, shutdown, store, &cfg, info, &totals))
-            .context("cannot start a worker thread")?;
+            .name(format!("kv-loop-{i}"))
+            .spawn(move || Worker::new(i, &sh).and_then(|mut w| w.run(l, &sd)))
+            .context("cannot start an event-loop thread")?;
         workers.push(h);
     }
     let mut first_err = None;
     for w in workers {
-        match w.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                shutdown.trigger();
-                first_err.get_or_insert(e);
-            }
-            Err(_) => {
-                shutdown.trigger();
-                first_err.get_or_insert(anyhow::anyhow!("a kv worker thread panicked"));
-            }
+        let r = w
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("a kv event loop panicked")));
+        if let Err(e) = r {
+            shutdown.trigger();
+            first_err.get_or_insert(e);
         }
     }
     shutdown.trigger();
     let _ = housekeeping.join();
-    if let Some(aof) = store.aof() {
-        aof.sync_all().context("cannot flush the log at shutdown")?;
+    if let Some(aof) = shared.store.aof() {
+        aof.sync_all().context("cannot fsync the log at shutdown")?;
     }
     if let Some(e) = first_err {
         return Err(e);
     }
+    let st = &shared.stats;
     Ok(Summary {
-        connections: totals.connections.load(Ordering::Relaxed),
-        rejected: totals.rejected.load(Ordering::Relaxed),
-        bytes_in: totals.bytes_in.load(Ordering::Relaxed),
-        bytes_out: totals.bytes_out.load(Ordering::Relaxed),
+        connections: st.connections.load(Ordering::Relaxed),
+        rejected: st.rejected.load(Ordering::Relaxed),
+        bytes_in: st.net_in.load(Ordering::Relaxed),
+        bytes_out: st.net_out.load(Ordering::Relaxed),
     })
 }
 
-/// Expired-key sweeps (each shard about once a second), the everysec fsync
-/// and automatic log compaction.
-fn spawn_housekeeping(
-    store: Arc<Store>,
-    shutdown: Shutdown,
-    log: Log,
-) -> Result<std::thread::JoinHandle<()>> {
+/// Expired-key sweeps (10 a second, as Redis's hz), the everysec fsync and
+/// automatic log compaction.
+fn spawn_housekeeping(sh: Arc<Shared>, shutdown: Shutdown) -> Result<std::thread::JoinHandle<()>> {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let tx = std::sync::Mutex::new(tx);
     shutdown.on_trigger(move || {
@@ -179,28 +116,39 @@ fn spawn_housekeeping(
         .name("kv-housekeeping".into())
         .spawn(move || {
             let mut last_tick = Instant::now();
+            let mut batch = sh.store.batch();
+            let mut cursors = Vec::new();
             loop {
                 match rx.recv_timeout(Duration::from_millis(100)) {
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                     _ => return,
                 }
-                store.sweep(7);
-                let Some(aof) = store.aof() else { continue };
+                {
+                    let mut round = sh.store.round(&mut batch);
+                    if round.space().active_expire {
+                        round.ks(now_ms()).sweep(&mut cursors, 200);
+                    }
+                    if let Err(e) = round.commit() {
+                        sh.cfg
+                            .log
+                            .warn(&format!("expiry sweep not logged, undone: {}", e.0));
+                    }
+                }
+                let Some(aof) = sh.store.aof() else { continue };
                 if last_tick.elapsed() >= Duration::from_secs(1) {
                     last_tick = Instant::now();
                     if let Err(e) = aof.tick() {
-                        log.warn(&format!("cannot fsync the log: {e}"));
+                        sh.cfg.log.warn(&format!("cannot fsync the log: {e}"));
                     }
                     if aof.wants_rewrite() {
                         let before = aof.size();
-                        match store.rewrite_log() {
-                            Ok(true) => log.info(&format!(
-                                "compacted the log from {} to {} bytes",
-                                before,
+                        match sh.store.rewrite_log() {
+                            Ok(true) => sh.cfg.log.info(&format!(
+                                "compacted the log from {before} to {} bytes",
                                 aof.size()
                             )),
                             Ok(false) => {}
-                            Err(e) => log.warn(&format!("log compaction failed: {e}")),
+                            Err(e) => sh.cfg.log.warn(&format!("log compaction failed: {e}")),
                         }
                     }
                 }
@@ -209,409 +157,589 @@ fn spawn_housekeeping(
     Ok(h)
 }
 
-fn worker(
-    listener: TcpListener,
-    shutdown: Shutdown,
-    store: Arc<Store>,
-    cfg: &Config,
-    info: Info,
-    totals: &Totals,
-) -> Result<()> {
-    let mut poll = Poll::new().context("cannot create a poll instance")?;
-    let mut listener = MioListener::from_std(listener);
-    poll.registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)?;
-    let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-    // Keep a handle here: `trigger` drops its copy right after waking, and
-    // closing the eventfd would remove the pending event from epoll.
-    let wake = waker.clone();
-    shutdown.on_trigger(move || {
-        let _ = wake.wake();
-    });
-    let mut conns: Vec<Option<Conn>> = Vec::new();
-    let mut free: Vec<usize> = Vec::new();
-    let mut events = Events::with_capacity(1024);
-    let mut dirty: Vec<usize> = Vec::new();
-    let mut again: Vec<usize> = Vec::new();
-    let mut args = Vec::with_capacity(16);
-    while !shutdown.is_triggered() {
-        let timeout = if again.is_empty() {
-            None
-        } else {
-            Some(Duration::ZERO)
-        };
-        if let Err(e) = poll.poll(&mut events, timeout) {
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
+/// Where a client was when the round started (to rewind it).
+struct Mark {
+    token: usize,
+    start: usize,
+    parser: ParserMark,
+    out_len: usize,
+    sess: Session,
+    discarding: bool,
+}
+
+struct Worker<'a> {
+    id: usize,
+    sh: &'a Arc<Shared>,
+    poll: Poll,
+    conns: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    by_id: HashMap<u64, usize>,
+    batch: Batch,
+    outbox: Vec<(usize, Msg)>,
+}
+
+impl<'a> Worker<'a> {
+    fn new(id: usize, sh: &'a Arc<Shared>) -> Result<Worker<'a>> {
+        Ok(Worker {
+            id,
+            sh,
+            poll: Poll::new().context("cannot create a poll instance")?,
+            conns: Vec::new(),
+            free: Vec::new(),
+            by_id: HashMap::new(),
+            batch: sh.store.batch(),
+            outbox: Vec::new(),
+        })
+    }
+
+    fn run(&mut self, listener: TcpListener, shutdown: &Shutdown) -> Result<()> {
+        let mut listener = MioListener::from_std(listener);
+        self.poll
+            .registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let waker = Arc::new(Waker::new(self.poll.registry(), WAKER)?);
+        self.sh.mailboxes[self.id].set_waker(waker.clone());
+        let wake = waker.clone();
+        shutdown.on_trigger(move || {
+            let _ = wake.wake();
+        });
+        let mut events = Events::with_capacity(1024);
+        let mut ready: Vec<usize> = Vec::new();
+        let mut again: Vec<usize> = Vec::new();
+        let mut last_tick = Instant::now();
+        while !shutdown.is_triggered() {
+            let timeout = if again.is_empty() {
+                Some(Duration::from_millis(
+                    if self.sh.fd_limited.load(Ordering::Relaxed) {
+                        100
+                    } else {
+                        1000
+                    },
+                ))
+            } else {
+                Some(Duration::ZERO)
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e).context("poll failed");
             }
-            return Err(e).context("poll failed");
-        }
-        for ev in events.iter() {
-            match ev.token() {
-                LISTENER => accept_all(&listener, &poll, &mut conns, &mut free, cfg, totals),
-                WAKER => {}
-                Token(i) => {
-                    if let Some(Some(c)) = conns.get_mut(i) {
-                        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                            serve_input(c, &store, cfg, &info, &mut args);
+            for ev in events.iter() {
+                match ev.token() {
+                    LISTENER => self.accept_all(&listener),
+                    WAKER => {
+                        for m in self.sh.mailboxes[self.id].drain() {
+                            match m {
+                                Msg::Kill(id) => {
+                                    if let Some(&t) = self.by_id.get(&id) {
+                                        if let Some(Some(c)) = self.conns.get_mut(t) {
+                                            c.closing.get_or_insert_with(|| {
+                                                "killed by CLIENT KILL".into()
+                                            });
+                                            ready.push(t);
+                                        }
+                                    }
+                                }
+                                Msg::Accept => self.accept_all(&listener),
+                            }
                         }
-                        c.dirty = true;
-                        dirty.push(i);
+                    }
+                    Token(i) => {
+                        if ev.is_read_closed() || ev.is_error() {
+                            // The FIN may sit behind data a short read takes:
+                            // read on to the end this time.
+                            if let Some(Some(c)) = self.conns.get_mut(i) {
+                                c.read_to_end = true;
+                            }
+                        }
+                        ready.push(i);
                     }
                 }
             }
-        }
-        for i in std::mem::take(&mut again) {
-            if let Some(Some(c)) = conns.get_mut(i) {
-                serve_input(c, &store, cfg, &info, &mut args);
-                if !c.dirty {
-                    c.dirty = true;
-                    dirty.push(i);
+            ready.append(&mut again);
+            ready.sort_unstable();
+            ready.dedup();
+            for &i in &ready {
+                if let Some(Some(c)) = self.conns.get_mut(i) {
+                    if c.closing.is_some() || c.peer_closed {
+                        continue;
+                    }
+                    if c.pending() < OUT_HIGH {
+                        c.read_some(max_buffer(&self.sh.cfg));
+                    } else {
+                        // Output backed up: read later (no new edge will come).
+                        c.more = true;
+                    }
                 }
             }
-        }
-        finish_round(
-            &mut conns, &mut free, &mut dirty, &mut again, &store, &poll, cfg, totals,
-        );
-    }
-    // Shutdown: everything executed so far is committed and answered.
-    let all: Vec<usize> = (0..conns.len()).filter(|&i| conns[i].is_some()).collect();
-    for &i in &all {
-        if let Some(Some(c)) = conns.get_mut(i) {
-            c.closing.get_or_insert_with(|| "server shutdown".into());
-            c.dirty = true;
-        }
-    }
-    let mut dirty = all;
-    finish_round(
-        &mut conns, &mut free, &mut dirty, &mut again, &store, &poll, cfg, totals,
-    );
-    for i in 0..conns.len() {
-        if conns[i].is_some() {
-            close(
-                &mut conns,
-                &mut free,
-                i,
-                &poll,
-                cfg,
-                totals,
-                "server shutdown",
-            );
-        }
-    }
-    Ok(())
-}
-
-fn accept_all(
-    listener: &MioListener,
-    poll: &Poll,
-    conns: &mut Vec<Option<Conn>>,
-    free: &mut Vec<usize>,
-    cfg: &Config,
-    totals: &Totals,
-) {
-    loop {
-        let (mut stream, peer) = match listener.accept() {
-            Ok(x) => x,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                // EMFILE and friends: keep serving the clients we have.
-                cfg.log.warn(&format!("accept failed: {e}"));
-                return;
+            self.execute(&ready, None);
+            self.finish(&mut ready, &mut again);
+            if last_tick.elapsed() >= Duration::from_secs(1)
+                || self.sh.fd_limited.load(Ordering::Relaxed)
+            {
+                last_tick = Instant::now();
+                self.housekeep(&listener, &mut again);
             }
-        };
-        if totals.live.load(Ordering::Relaxed) >= cfg.max_conns {
-            totals.rejected.fetch_add(1, Ordering::Relaxed);
-            let _ = stream.write(b"-ERR max number of clients reached\r\n");
-            cfg.log
-                .verbose(&format!("{peer}: rejected, --max-conns reached"));
-            continue;
         }
-        let _ = stream.set_nodelay(true);
-        let i = free.pop().unwrap_or_else(|| {
-            conns.push(None);
-            conns.len() - 1
-        });
-        if let Err(e) = poll.registry().register(
-            &mut stream,
-            Token(i),
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
-            cfg.log.warn(&format!("cannot register {peer}: {e}"));
-            free.push(i);
-            continue;
+        // Shutdown: answer everything received, then close.
+        let all: Vec<usize> = (0..self.conns.len())
+            .filter(|&i| self.conns[i].is_some())
+            .collect();
+        self.execute(&all, None);
+        for &i in &all {
+            if let Some(Some(c)) = self.conns.get_mut(i) {
+                c.closing.get_or_insert_with(|| "server shutdown".into());
+            }
         }
-        totals.live.fetch_add(1, Ordering::Relaxed);
-        totals.connections.fetch_add(1, Ordering::Relaxed);
-        conns[i] = Some(Conn {
-            stream,
-            peer,
-            started: Instant::now(),
-            buf: vec![0; 16 * 1024],
-            start: 0,
-            filled: 0,
-            out: Vec::with_capacity(16 * 1024),
-            out_pos: 0,
-            proto: None,
-            discarding: false,
-            closing: None,
-            paused: false,
-            logged: 0,
-            bytes_in: 0,
-            bytes_out: 0,
-            dirty: false,
-        });
+        let mut all = all;
+        self.finish(&mut all, &mut Vec::new());
+        for i in 0..self.conns.len() {
+            if self.conns[i].is_some() {
+                self.close(i, "server shutdown");
+            }
+        }
+        Ok(())
     }
-}
 
-/// The largest read buffer a connection may have: one maximal command.
-fn max_buffer(lim: &Limits) -> usize {
-    lim.max_bulk
-        .saturating_add(lim.max_line)
-        .saturating_add(64 * 1024)
-}
-
-/// Read what is available and execute every complete command, until the
-/// socket would block, the client closed, or output piles up.
-fn serve_input(
-    c: &mut Conn,
-    store: &Arc<Store>,
-    cfg: &Config,
-    info: &Info,
-    args: &mut Vec<std::ops::Range<usize>>,
-) {
-    c.paused = false;
-    loop {
-        if c.closing.is_some() {
-            return;
-        }
-        execute_buffered(c, store, cfg, info, args);
-        if c.closing.is_some() {
-            return;
-        }
-        if c.out.len() - c.out_pos >= OUT_HIGH {
-            c.paused = true;
-            return;
-        }
-        // Make room: move the unparsed tail to the front, grow if one
-        // command needs more than the buffer holds.
-        if c.start > 0 {
-            c.buf.copy_within(c.start..c.filled, 0);
-            c.filled -= c.start;
-            c.start = 0;
-        }
-        if c.filled == c.buf.len() {
-            let want = match c.proto {
-                Some(Proto::Resp) => {
-                    protocol::resp_hint(&c.buf[..c.filled]).unwrap_or(c.buf.len() * 2)
+    fn accept_all(&mut self, listener: &MioListener) {
+        loop {
+            let (mut stream, peer) = match listener.accept() {
+                Ok(x) => x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.sh.fd_limited.store(false, Ordering::Relaxed);
+                    return;
                 }
-                _ => c.buf.len() * 2,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE/ENFILE: keep serving; accept again when a
+                    // descriptor frees up. One line per episode.
+                    if !self.sh.fd_limited.swap(true, Ordering::Relaxed) {
+                        self.sh.cfg.log.warn(&format!(
+                            "accept failed: {e}; waiting for a client to leave before accepting more"
+                        ));
+                    }
+                    return;
+                }
             };
-            let cap = max_buffer(&cfg.limits);
-            if c.buf.len() >= cap {
-                c.out
-                    .extend_from_slice(b"-ERR Protocol error: request too large\r\n");
-                c.closing = Some("request too large".into());
-                return;
+            self.sh.fd_limited.store(false, Ordering::Relaxed);
+            let st = &self.sh.stats;
+            if !self.sh.cfg.acl.permits(peer.ip()) {
+                st.rejected.fetch_add(1, Ordering::Relaxed);
+                self.sh
+                    .cfg
+                    .log
+                    .verbose(&format!("{peer}: refused by --allow/--deny"));
+                continue;
             }
-            let new_len = want.clamp(c.buf.len() + READ_CHUNK, cap);
-            c.buf.resize(new_len, 0);
+            if self.sh.registry.len() >= self.sh.cfg.max_conns {
+                st.rejected.fetch_add(1, Ordering::Relaxed);
+                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                self.sh
+                    .cfg
+                    .log
+                    .verbose(&format!("{peer}: rejected, --max-conns reached"));
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            let settings = self.sh.settings();
+            if settings.tcp_keepalive > 0 {
+                let ka = Duration::from_secs(settings.tcp_keepalive);
+                let sock = socket2::SockRef::from(&stream);
+                let _ = sock.set_tcp_keepalive(
+                    &socket2::TcpKeepalive::new()
+                        .with_time(ka)
+                        .with_interval((ka / 3).max(Duration::from_secs(1)))
+                        .with_retries(3),
+                );
+            }
+            let i = self.free.pop().unwrap_or_else(|| {
+                self.conns.push(None);
+                self.conns.len() - 1
+            });
+            if let Err(e) = self
+                .poll
+                .registry()
+                .register(&mut stream, Token(i), Interest::READABLE)
+            {
+                self.sh
+                    .cfg
+                    .log
+                    .warn(&format!("cannot register {peer}: {e}"));
+                self.free.push(i);
+                continue;
+            }
+            use std::os::fd::AsRawFd;
+            let laddr = stream.local_addr().unwrap_or(self.sh.addr);
+            let handle = self
+                .sh
+                .registry
+                .add(peer, laddr, stream.as_raw_fd(), self.id);
+            st.connections.fetch_add(1, Ordering::Relaxed);
+            self.by_id.insert(handle.id, i);
+            let sess = Session::new(handle, settings.requirepass.is_none());
+            self.conns[i] = Some(Conn::new(stream, peer, sess));
         }
-        match c.stream.read(&mut c.buf[c.filled..]) {
-            Ok(0) => {
-                c.closing = Some("closed by peer".into());
-                return;
+    }
+
+    /// Run every complete command of `tokens` in one locked round; on a
+    /// failed log append, rewind and run again refusing writes.
+    fn execute(&mut self, tokens: &[usize], refuse: Option<&str>) {
+        let logging = self.sh.store.aof().is_some();
+        let todo: Vec<usize> = tokens
+            .iter()
+            .copied()
+            .filter(|&i| {
+                matches!(self.conns.get(i), Some(Some(c)) if c.has_input() && c.pending() < OUT_HIGH && !c.sess.close)
+            })
+            .collect();
+        if todo.is_empty() {
+            return;
+        }
+        let mut marks: Vec<Mark> = Vec::new();
+        let mut wrote: Vec<usize> = Vec::new();
+        let sh = self.sh;
+        let calls = &sh.calls[self.id];
+        let commit = {
+            let mut round = sh.store.round(&mut self.batch);
+            for &i in &todo {
+                let Some(Some(c)) = self.conns.get_mut(i) else {
+                    continue;
+                };
+                if logging {
+                    marks.push(Mark {
+                        token: i,
+                        start: c.start,
+                        parser: c.parser.mark(),
+                        out_len: c.out.buf.len(),
+                        sess: c.sess.clone(),
+                        discarding: c.discarding,
+                    });
+                }
+                let before = round.log_len();
+                run_commands(c, &mut round, sh, &mut self.outbox, calls, refuse);
+                if round.log_len() != before {
+                    wrote.push(i);
+                }
             }
-            Ok(n) => {
-                c.filled += n;
-                c.bytes_in += n as u64;
+            round.commit()
+        };
+        match commit {
+            Ok(pos) => {
+                for (w, m) in self.outbox.drain(..) {
+                    match m {
+                        Msg::Kill(id) if w == self.id => {
+                            if let Some(&t) = self.by_id.get(&id) {
+                                if let Some(Some(c)) = self.conns.get_mut(t) {
+                                    c.closing
+                                        .get_or_insert_with(|| "killed by CLIENT KILL".into());
+                                }
+                            }
+                        }
+                        m => {
+                            if let Some(mb) = sh.mailboxes.get(w) {
+                                mb.send(m);
+                            }
+                        }
+                    }
+                }
+                if let (Some(pos), Some(aof)) = (pos, sh.store.aof()) {
+                    if aof.fsync() == Fsync::Always {
+                        if let Err(e) = aof.sync_to(pos) {
+                            sh.cfg.log.warn(&format!(
+                                "cannot fsync the log: {e}; refusing writes from now on"
+                            ));
+                            // Never acknowledge what may not be on disk.
+                            for m in &marks {
+                                if !wrote.contains(&m.token) {
+                                    continue;
+                                }
+                                if let Some(Some(c)) = self.conns.get_mut(m.token) {
+                                    c.out.buf.truncate(m.out_len);
+                                    c.out.err(&format!(
+                                        "MISCONF Errors writing to the AOF file: fsync failed: {e}"
+                                    ));
+                                    c.closing = Some(format!("log fsync failed: {e}"));
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                c.closing = Some(format!("read error: {e}"));
-                return;
+                sh.cfg.log.warn(&format!(
+                    "{}; the round was undone and its writes refused",
+                    e.0
+                ));
+                self.outbox.clear();
+                if refuse.is_some() {
+                    return; // cannot happen: a refusing round writes nothing
+                }
+                for m in marks {
+                    if let Some(Some(c)) = self.conns.get_mut(m.token) {
+                        c.start = m.start;
+                        c.parser.rewind(m.parser);
+                        c.out.buf.truncate(m.out_len);
+                        c.out.resp3 = m.sess.handle.resp.load(Ordering::Relaxed) == 3;
+                        c.sess = m.sess;
+                        c.discarding = m.discarding;
+                        c.closing = None;
+                    }
+                }
+                let why = e.0.trim_start_matches("cannot write the log: ").to_string();
+                self.execute(&todo, Some(&why));
             }
         }
     }
+
+    /// Flush output, close what must close, schedule what must come back.
+    fn finish(&mut self, ready: &mut Vec<usize>, again: &mut Vec<usize>) {
+        let limit = self.sh.settings.read().map_or(0, |s| s.output_limit) as usize;
+        for i in ready.drain(..) {
+            let Some(Some(c)) = self.conns.get_mut(i) else {
+                continue;
+            };
+            if c.sess.close {
+                c.closing.get_or_insert_with(|| "QUIT".into());
+            }
+            if c.peer_closed && !c.more && (!c.has_input() || c.pending() < OUT_HIGH) {
+                // Everything it sent before closing has been run.
+                c.closing.get_or_insert_with(|| "closed by peer".into());
+            }
+            if limit > 0 && c.pending() > limit {
+                let why = format!(
+                    "output buffer limit reached ({} bytes pending, limit {limit})",
+                    c.pending()
+                );
+                self.sh
+                    .stats
+                    .output_disconnects
+                    .fetch_add(1, Ordering::Relaxed);
+                self.sh.cfg.log.warn(&format!(
+                    "{}: closing client id={}: {why}",
+                    c.peer, c.sess.id
+                ));
+                c.out.buf.clear();
+                c.out_pos = 0;
+                self.close(i, &why);
+                continue;
+            }
+            match c.flush() {
+                Ok(true) => {
+                    if let Some(why) = c.closing.take() {
+                        self.close(i, &why);
+                        continue;
+                    }
+                    if c.want_write {
+                        // Drained: readable events only (no wakeup per ACK).
+                        c.want_write = false;
+                        let _ = self.poll.registry().reregister(
+                            &mut c.stream,
+                            Token(i),
+                            Interest::READABLE,
+                        );
+                    }
+                    if c.more || c.has_input() && complete_waiting(c) {
+                        again.push(i);
+                    }
+                }
+                Ok(false) => {
+                    if !c.want_write {
+                        c.want_write = true;
+                        let _ = self.poll.registry().reregister(
+                            &mut c.stream,
+                            Token(i),
+                            Interest::READABLE | Interest::WRITABLE,
+                        );
+                    }
+                    if c.closing.is_none() && c.pending() < OUT_HIGH && (c.more || c.has_input()) {
+                        again.push(i);
+                    }
+                }
+                Err(e) => self.close(i, &format!("write error: {e}")),
+            }
+        }
+    }
+
+    fn housekeep(&mut self, listener: &MioListener, again: &mut Vec<usize>) {
+        if self.sh.fd_limited.load(Ordering::Relaxed) {
+            self.accept_all(listener);
+        }
+        let timeout = self.sh.settings.read().map_or(0, |s| s.timeout);
+        if timeout == 0 {
+            return;
+        }
+        let limit = Duration::from_secs(timeout);
+        let idle: Vec<usize> = self
+            .conns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                c.as_ref()
+                    .filter(|c| c.last_active.elapsed() > limit)
+                    .map(|_| i)
+            })
+            .collect();
+        for i in idle {
+            self.sh.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+            self.close(i, &format!("idle for more than {timeout}s (--timeout)"));
+        }
+        again.retain(|&i| matches!(self.conns.get(i), Some(Some(_))));
+    }
+
+    fn close(&mut self, i: usize, why: &str) {
+        let Some(mut c) = self.conns.get_mut(i).and_then(Option::take) else {
+            return;
+        };
+        let _ = c.flush();
+        let _ = self.poll.registry().deregister(&mut c.stream);
+        self.free.push(i);
+        self.by_id.remove(&c.sess.id);
+        self.sh.registry.remove(c.sess.id);
+        {
+            let sh = self.sh;
+            let mut batch = std::mem::take(&mut self.batch);
+            if !c.sess.watched.is_empty() {
+                let mut round = sh.store.round(&mut batch);
+                round.space().unwatch(c.sess.id, &c.sess.watched);
+                let _ = round.commit();
+            }
+            self.batch = batch;
+        }
+        let st = &self.sh.stats;
+        st.net_in.fetch_add(c.bytes_in, Ordering::Relaxed);
+        st.net_out.fetch_add(c.bytes_out, Ordering::Relaxed);
+        drop(c.stream);
+        self.sh.wake_accept();
+        self.sh.cfg.log.connection(&ConnRecord {
+            peer: c.peer,
+            bytes_in: c.bytes_in,
+            bytes_out: c.bytes_out,
+            duration: c.started.elapsed(),
+            end: why.to_string(),
+        });
+    }
 }
 
-fn execute_buffered(
+/// True when the unconsumed input may hold a whole command (run it next round).
+fn complete_waiting(c: &Conn) -> bool {
+    c.pending() < OUT_HIGH && !c.sess.close
+}
+
+fn max_buffer(cfg: &Config) -> usize {
+    cfg.limits
+        .max_bulk
+        .saturating_add(cfg.limits.max_line)
+        .saturating_add(1 << 20)
+}
+
+/// Run the complete commands in `c`'s input.
+fn run_commands(
     c: &mut Conn,
-    store: &Arc<Store>,
-    cfg: &Config,
-    info: &Info,
-    args: &mut Vec<std::ops::Range<usize>>,
+    round: &mut super::store::Round<'_>,
+    sh: &Shared,
+    outbox: &mut Vec<(usize, Msg)>,
+    calls: &[AtomicU64],
+    refuse: Option<&str>,
 ) {
-    let mut ctx = Ctx {
-        store,
-        logged: c.logged,
-        info,
-    };
-    let mut argv: Vec<&[u8]> = Vec::with_capacity(8);
-    while c.start < c.filled && c.out.len() - c.out_pos < OUT_HIGH {
-        let data = &c.buf[c.start..c.filled];
-        if c.discarding {
+    let lim = sh.cfg.limits;
+    let mut n = 0u64;
+    while c.start < c.filled
+        && c.out.buf.len() - c.out_pos < OUT_HIGH
+        && !c.sess.close
+        && c.closing.is_none()
+    {
+        let Conn {
+            inbuf,
+            start,
+            filled,
+            parser,
+            out,
+            sess,
+            closing,
+            discarding,
+            ..
+        } = c;
+        let data = &inbuf[*start..*filled];
+        if *discarding {
             match data.iter().position(|&b| b == b'\n') {
                 Some(p) => {
-                    c.start += p + 1;
-                    c.discarding = false;
+                    *start += p + 1;
+                    *discarding = false;
                     continue;
                 }
                 None => {
-                    c.start = c.filled;
+                    *start = *filled;
                     break;
                 }
             }
         }
-        let proto = *c.proto.get_or_insert(Proto::detect(data[0]));
-        let parsed = match proto {
-            Proto::Resp => protocol::parse_resp(data, &cfg.limits, args),
-            Proto::Line => protocol::parse_line(data, &cfg.limits, args),
-        };
-        match parsed {
-            Ok(Parsed::Incomplete) => break,
-            Ok(Parsed::BadLine(n, why)) => {
-                c.start += n;
-                c.out.extend_from_slice(format!("ERR {why}\n").as_bytes());
+        match parser.next(data, &lim) {
+            Step::Incomplete => break,
+            Step::Skip(k) => *start += k,
+            Step::BadLine(k, why) => {
+                *start += k;
+                if k == data.len() && !data.ends_with(b"\n") {
+                    *discarding = true;
+                }
+                out.buf.extend_from_slice(format!("ERR {why}\n").as_bytes());
             }
-            Ok(Parsed::Command(n)) => {
-                argv.clear();
-                argv.extend(args.iter().map(|r| &data[r.clone()]));
-                let action = match proto {
-                    Proto::Resp => command::execute(&argv, &mut ctx, &mut c.out),
-                    Proto::Line => command::execute_line(&argv, &mut ctx, &mut c.out),
+            Step::Fatal(why) => {
+                out.err(&format!("ERR Protocol error: {why}"));
+                *closing = Some(format!("protocol error: {why}"));
+                *start = *filled;
+                break;
+            }
+            Step::Command { len, inline } => {
+                // Most commands have few arguments: no allocation for them.
+                let mut small: [&[u8]; 8] = [&[]; 8];
+                let mut big: Vec<&[u8]> = Vec::new();
+                let argc = if inline {
+                    parser.owned.len()
+                } else {
+                    parser.args.len()
                 };
-                c.start += n;
-                if action == Action::Close {
-                    c.closing = Some("QUIT".into());
-                    break;
+                let argv: &[&[u8]] = if argc <= small.len() {
+                    if inline {
+                        for (d, a) in small.iter_mut().zip(&parser.owned) {
+                            *d = a;
+                        }
+                    } else {
+                        for (d, r) in small.iter_mut().zip(&parser.args) {
+                            *d = &data[r.clone()];
+                        }
+                    }
+                    &small[..argc]
+                } else {
+                    if inline {
+                        big.extend(parser.owned.iter().map(|a| a.as_slice()));
+                    } else {
+                        big.extend(parser.args.iter().map(|r| &data[r.clone()]));
+                    }
+                    &big
+                };
+                let mut ctx = Ctx {
+                    ks: round.ks(now_ms()),
+                    sess,
+                    out,
+                    srv: sh,
+                    outbox,
+                    calls,
+                    refuse_writes: refuse,
+                };
+                if parser.proto == Some(Proto::Line) {
+                    cmd::line::execute(&mut ctx, argv);
+                } else {
+                    cmd::dispatch(&mut ctx, argv);
                 }
-            }
-            Err(e) => match proto {
-                Proto::Resp => {
-                    command::reply::err(&mut c.out, &format!("ERR {}", e.0));
-                    c.closing = Some(e.0);
-                    break;
-                }
-                Proto::Line => {
-                    c.out.extend_from_slice(format!("ERR {}\n", e.0).as_bytes());
-                    c.discarding = true;
-                }
-            },
-        }
-    }
-    if c.start == c.filled {
-        c.start = 0;
-        c.filled = 0;
-    }
-    c.logged = ctx.logged;
-}
-
-#[allow(clippy::too_many_arguments)]
-fn finish_round(
-    conns: &mut [Option<Conn>],
-    free: &mut Vec<usize>,
-    dirty: &mut Vec<usize>,
-    again: &mut Vec<usize>,
-    store: &Arc<Store>,
-    poll: &Poll,
-    cfg: &Config,
-    totals: &Totals,
-) {
-    // One commit covers every connection of this round.
-    let upto = dirty
-        .iter()
-        .filter_map(|&i| conns.get(i)?.as_ref())
-        .map(|c| c.logged)
-        .max()
-        .unwrap_or(0);
-    let mut commit_err = None;
-    if upto > 0 {
-        if let Some(aof) = store.aof() {
-            if let Err(e) = aof.commit(upto) {
-                cfg.log.warn(&format!("cannot write the log: {e}"));
-                commit_err = Some(e.to_string());
+                *start += len;
+                n += 1;
             }
         }
     }
-    let mut to_close = Vec::new();
-    for i in dirty.drain(..) {
-        let Some(Some(c)) = conns.get_mut(i) else {
-            continue;
-        };
-        c.dirty = false;
-        if let Some(e) = &commit_err {
-            if c.logged > 0 {
-                // Never acknowledge what is not in the log.
-                c.out.clear();
-                c.out_pos = 0;
-                to_close.push((i, format!("log write failed: {e}")));
-                continue;
-            }
-        }
-        match flush(c) {
-            Ok(true) => {
-                if let Some(why) = c.closing.take() {
-                    to_close.push((i, why));
-                } else if c.paused {
-                    again.push(i);
-                }
-            }
-            Ok(false) => {} // WRITABLE will fire when the socket drains
-            Err(e) => to_close.push((i, format!("write error: {e}"))),
-        }
+    if n > 0 {
+        sh.stats.commands.fetch_add(n, Ordering::Relaxed);
+        let ms = c.started.elapsed().as_millis() as u64;
+        c.sess.handle.last_active.store(ms, Ordering::Relaxed);
     }
-    for (i, why) in to_close {
-        close(conns, free, i, poll, cfg, totals, &why);
-    }
-}
-
-/// Write pending output; Ok(true) when all of it went out.
-fn flush(c: &mut Conn) -> io::Result<bool> {
-    while c.out_pos < c.out.len() {
-        match c.stream.write(&c.out[c.out_pos..]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => {
-                c.out_pos += n;
-                c.bytes_out += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    c.out.clear();
-    c.out_pos = 0;
-    if c.out.capacity() > 4 * OUT_HIGH {
-        c.out = Vec::with_capacity(16 * 1024);
-    }
-    Ok(true)
-}
-
-fn close(
-    conns: &mut [Option<Conn>],
-    free: &mut Vec<usize>,
-    i: usize,
-    poll: &Poll,
-    cfg: &Config,
-    totals: &Totals,
-    why: &str,
-) {
-    let Some(mut c) = conns.get_mut(i).and_then(Option::take) else {
-        return;
-    };
-    let _ = poll.registry().deregister(&mut c.stream);
-    free.push(i);
-    totals.live.fetch_sub(1, Ordering::Relaxed);
-    totals.bytes_in.fetch_add(c.bytes_in, Ordering::Relaxed);
-    totals.bytes_out.fetch_add(c.bytes_out, Ordering::Relaxed);
-    cfg.log.connection(&ConnRecord {
-        peer: c.peer,
-        bytes_in: c.bytes_in,
-        bytes_out: c.bytes_out,
-        duration: c.started.elapsed(),
-        end: why.to_string(),
-    });
 }

@@ -1,43 +1,23 @@
-//! The key space: a fixed number of shards, each a `Mutex<HashMap>`, picked
-//! by a hash of the key, so clients touching different keys rarely contend.
+//! The shared store: every database behind one lock, and the log.
 //!
-//! Expiry is an absolute Unix time in milliseconds stored with the value
-//! (0: none). Expired keys are invisible at once (every read checks) and are
-//! removed by [`Store::sweep`], which the server runs in the background.
-//! Every change is logged to the [`Aof`] while its shard is locked, so the log
-//! replays to the same state; each mutating call raises `logged` to the log
-//! position that must be committed before the change is acknowledged.
+//! Why one lock and not shards: a command, an `MSET` or a whole `EXEC` must
+//! be atomic and logged as one record, `WATCH` must see every change, and a
+//! failed log append must be undone before anyone else reads. Event loops
+//! take the lock once per round (not per command), run every complete
+//! command their clients sent, append the round's records with one write,
+//! and release it; socket reads and writes happen outside the lock, which is
+//! where a server like this spends its time. Redis runs commands on one
+//! thread for the same reasons.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::aof::{Aof, Op, Record};
-
-const SHARDS: usize = 64;
-
-/// A value and its expiry (Unix ms, 0 = never).
-#[derive(Debug, Clone)]
-struct Entry {
-    value: Vec<u8>,
-    expires_at: u64,
-}
-
-impl Entry {
-    fn live(&self, now: u64) -> bool {
-        self.expires_at == 0 || self.expires_at > now
-    }
-}
-
-type Shard = HashMap<Vec<u8>, Entry>;
-
-/// The shared store. Cheap to share behind an `Arc`.
-pub struct Store {
-    shards: Box<[Mutex<Shard>]>,
-    aof: Option<Arc<Aof>>,
-    sweep_next: AtomicUsize,
-}
+use super::aof::{self, Op, Problem};
+use super::db::Keyspace;
+use super::keyspace::{Batch, Ks, apply_record};
+use super::logfile::Aof;
+use super::value::Value;
 
 /// Now as Unix milliseconds.
 pub fn now_ms() -> u64 {
@@ -47,80 +27,160 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// What `SET` should do with the key's expiry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expiry {
-    /// No expiry (plain SET clears any).
-    None,
-    /// Expire at this Unix ms.
-    At(u64),
-    /// Keep the current expiry (KEEPTTL).
-    Keep,
+/// The key space and its log.
+pub struct Store {
+    space: Mutex<Keyspace>,
+    aof: Option<Arc<Aof>>,
 }
 
-/// SET options.
-#[derive(Debug, Clone, Copy)]
-pub struct SetOpts {
-    /// The expiry to apply.
-    pub expiry: Expiry,
-    /// Only if absent (NX).
-    pub nx: bool,
-    /// Only if present (XX).
-    pub xx: bool,
+/// The store locked for one round of commands.
+pub struct Round<'a> {
+    guard: MutexGuard<'a, Keyspace>,
+    batch: &'a mut Batch,
+    aof: Option<&'a Arc<Aof>>,
 }
 
-impl Default for SetOpts {
-    fn default() -> Self {
-        SetOpts {
-            expiry: Expiry::None,
-            nx: false,
-            xx: false,
+/// A round whose log append failed: everything it changed was undone.
+#[derive(Debug)]
+pub struct CommitError(pub String);
+
+impl Round<'_> {
+    /// Access for one command at time `now`.
+    pub fn ks(&mut self, now: u64) -> Ks<'_> {
+        Ks {
+            space: &mut self.guard,
+            batch: self.batch,
+            now,
+        }
+    }
+
+    /// Bytes of log records this round has produced so far.
+    pub fn log_len(&self) -> usize {
+        self.batch.buf.len()
+    }
+
+    /// The locked key space (read-only work such as INFO).
+    pub fn space(&mut self) -> &mut Keyspace {
+        &mut self.guard
+    }
+
+    /// Append the round's records (one write). On success returns the log
+    /// position to fsync to (with `--fsync always`); on failure the file was
+    /// truncated back and every change of the round undone, so nobody saw it.
+    pub fn commit(mut self) -> Result<Option<u64>, CommitError> {
+        let Some(aof) = self.aof else {
+            self.batch.clear();
+            return Ok(None);
+        };
+        if !self.batch.has_records() {
+            self.batch.clear();
+            return Ok(None);
+        }
+        match aof.append(&self.batch.buf) {
+            Ok(pos) => {
+                self.batch.clear();
+                Ok(Some(pos))
+            }
+            Err(e) => {
+                self.batch.rollback(&mut self.guard);
+                Err(CommitError(format!("cannot write the log: {e}")))
+            }
         }
     }
 }
 
-/// Why INCR failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IncrError {
-    /// The value is not a 64-bit integer.
-    NotInteger,
-    /// The result would overflow.
-    Overflow,
-}
-
-fn shard_of(key: &[u8]) -> usize {
-    // FNV-1a: cheap and good enough to spread keys over shards; the maps
-    // themselves use std's keyed hasher.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in key {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h as usize) % SHARDS
-}
-
-impl Default for Store {
-    fn default() -> Self {
-        Store::new(None)
-    }
+/// What opening a log found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Opened {
+    /// Records replayed.
+    pub records: u64,
+    /// Live keys after replay.
+    pub keys: usize,
+    /// Bytes of a torn tail that were cut (0: none).
+    pub torn: u64,
+    /// Where the torn tail started.
+    pub torn_at: u64,
 }
 
 impl Store {
-    /// An empty store, logging to `aof` when given.
-    pub fn new(aof: Option<Arc<Aof>>) -> Store {
+    /// An empty in-memory store with `databases` databases.
+    pub fn new(databases: usize) -> Store {
         Store {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            aof,
-            sweep_next: AtomicUsize::new(0),
+            space: Mutex::new(Keyspace::new(databases)),
+            aof: None,
         }
     }
 
-    /// The same data, from now on logging to `aof` (after a replay).
-    pub fn with_aof(self, aof: Arc<Aof>) -> Store {
-        Store {
-            aof: Some(aof),
-            ..self
+    /// A store replayed from the log at `path` (created if missing), logging
+    /// to it from now on. A torn tail is truncated (reported in `Opened`); a
+    /// corrupt record in the middle is an error naming its offset.
+    pub fn open(
+        path: &Path,
+        databases: usize,
+        fsync: super::logfile::Fsync,
+    ) -> anyhow::Result<(Store, Opened)> {
+        use anyhow::Context;
+        let data = match std::fs::read(path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read the log {}", path.display()));
+            }
+        };
+        let mut space = Keyspace::new(databases);
+        let now = now_ms();
+        let scan = aof::scan(&data, |ops| {
+            for op in ops {
+                apply_record(&mut space, op, now);
+            }
+        })
+        .with_context(|| format!("{}", path.display()))?;
+        let mut opened = Opened {
+            records: scan.records,
+            ..Opened::default()
+        };
+        for p in &scan.problems {
+            match *p {
+                Problem::Corrupt { at, next, why } => anyhow::bail!(
+                    "the log {} is corrupt at offset {at} ({why}; good records follow at offset {next}); \
+                     refusing to start: run `netkit kv check-log {} --fix` to repair it (a backup is kept)",
+                    path.display(),
+                    path.display()
+                ),
+                Problem::Torn { at, bytes } => {
+                    opened.torn = bytes;
+                    opened.torn_at = at;
+                }
+            }
         }
+        if opened.torn > 0 {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("cannot open {} to cut its torn tail", path.display()))?;
+            f.set_len(opened.torn_at)
+                .and_then(|_| f.sync_all())
+                .with_context(|| format!("cannot cut the torn tail of {}", path.display()))?;
+        }
+        // Time was frozen during replay; now drop what has expired.
+        for db in space.dbs.iter_mut() {
+            let gone = db.dict.retain_collect(|_, e| e.live(now));
+            db.expires -= gone.iter().filter(|(_, e)| e.expires_at != 0).count();
+        }
+        opened.keys = space.total_keys();
+        let aof = Aof::open(path, fsync)
+            .with_context(|| format!("cannot open the log {}", path.display()))?;
+        let store = Store {
+            space: Mutex::new(space),
+            aof: Some(Arc::new(aof)),
+        };
+        if scan.v1 {
+            // A seed log: rewrite it in the current format before appending.
+            store.rewrite_log().with_context(|| {
+                format!("cannot convert {} to the current format", path.display())
+            })?;
+        }
+        Ok((store, opened))
     }
 
     /// The log, if any.
@@ -128,246 +188,23 @@ impl Store {
         self.aof.as_ref()
     }
 
-    fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
-        lock(&self.shards[shard_of(key)])
-    }
-
-    fn log(&self, op: Op<'_>, logged: &mut u64) {
-        if let Some(aof) = &self.aof {
-            *logged = (*logged).max(aof.append(op));
+    /// Lock the store for a round of commands, recording into `batch`.
+    pub fn round<'a>(&'a self, batch: &'a mut Batch) -> Round<'a> {
+        Round {
+            guard: self.space.lock().unwrap_or_else(|p| p.into_inner()),
+            batch,
+            aof: self.aof.as_ref(),
         }
     }
 
-    /// Apply one replayed record (no logging; expired entries are skipped).
-    pub fn apply(&self, rec: Record, now: u64) {
-        match rec {
-            Record::Set(k, v, exp) => {
-                let mut s = self.shard(&k);
-                if exp != 0 && exp <= now {
-                    s.remove(&k);
-                } else {
-                    s.insert(
-                        k,
-                        Entry {
-                            value: v,
-                            expires_at: exp,
-                        },
-                    );
-                }
-            }
-            Record::Del(k) => {
-                self.shard(&k).remove(&k);
-            }
-            Record::Expire(k, exp) => {
-                let mut s = self.shard(&k);
-                if exp != 0 && exp <= now {
-                    s.remove(&k);
-                } else if let Some(e) = s.get_mut(&k) {
-                    e.expires_at = exp;
-                }
-            }
-            Record::Flush => {
-                for sh in self.shards.iter() {
-                    lock(sh).clear();
-                }
-            }
-        }
+    /// A fresh batch for this store's rounds.
+    pub fn batch(&self) -> Batch {
+        Batch::new(self.aof.is_some())
     }
 
-    /// Call `f` with the live value of `key`, or `None`.
-    pub fn get<R>(&self, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> R {
-        let now = now_ms();
-        let s = self.shard(key);
-        f(s.get(key)
-            .filter(|e| e.live(now))
-            .map(|e| e.value.as_slice()))
-    }
-
-    /// SET with options. Returns whether it was applied and, when `want_old`,
-    /// the previous live value.
-    pub fn set(
-        &self,
-        key: &[u8],
-        value: &[u8],
-        opts: SetOpts,
-        want_old: bool,
-        logged: &mut u64,
-    ) -> (bool, Option<Vec<u8>>) {
-        let now = now_ms();
-        let mut s = self.shard(key);
-        let current = s.get(key).filter(|e| e.live(now));
-        let exists = current.is_some();
-        let old = if want_old {
-            current.map(|e| e.value.clone())
-        } else {
-            None
-        };
-        let old_exp = current.map(|e| e.expires_at).unwrap_or(0);
-        if (opts.nx && exists) || (opts.xx && !exists) {
-            return (false, old);
-        }
-        let expires_at = match opts.expiry {
-            Expiry::None => 0,
-            Expiry::At(t) => t,
-            Expiry::Keep => old_exp,
-        };
-        if expires_at != 0 && expires_at <= now {
-            // Already in the past: Redis deletes the key.
-            if s.remove(key).is_some() {
-                self.log(Op::Del(key), logged);
-            }
-            return (true, old);
-        }
-        self.log(Op::Set(key, value, expires_at), logged);
-        match s.get_mut(key) {
-            Some(e) => {
-                e.value.clear();
-                e.value.extend_from_slice(value);
-                e.expires_at = expires_at;
-            }
-            None => {
-                s.insert(
-                    key.to_vec(),
-                    Entry {
-                        value: value.to_vec(),
-                        expires_at,
-                    },
-                );
-            }
-        }
-        (true, old)
-    }
-
-    /// Delete `key`; true if a live key was removed.
-    pub fn del(&self, key: &[u8], logged: &mut u64) -> bool {
-        let now = now_ms();
-        let mut s = self.shard(key);
-        match s.remove(key) {
-            Some(e) => {
-                self.log(Op::Del(key), logged);
-                e.live(now)
-            }
-            None => false,
-        }
-    }
-
-    /// True if `key` is live.
-    pub fn exists(&self, key: &[u8]) -> bool {
-        self.get(key, |v| v.is_some())
-    }
-
-    /// Add `delta` to the integer at `key` (missing: 0), keeping its expiry.
-    pub fn incr_by(&self, key: &[u8], delta: i64, logged: &mut u64) -> Result<i64, IncrError> {
-        let now = now_ms();
-        let mut s = self.shard(key);
-        let (cur, exp) = match s.get(key).filter(|e| e.live(now)) {
-            Some(e) => (
-                std::str::from_utf8(&e.value)
-                    .ok()
-                    .and_then(|t| super::protocol::parse_int(t.as_bytes()))
-                    .ok_or(IncrError::NotInteger)?,
-                e.expires_at,
-            ),
-            None => (0, 0),
-        };
-        let n = cur.checked_add(delta).ok_or(IncrError::Overflow)?;
-        let text = n.to_string().into_bytes();
-        self.log(Op::Set(key, &text, exp), logged);
-        s.insert(
-            key.to_vec(),
-            Entry {
-                value: text,
-                expires_at: exp,
-            },
-        );
-        Ok(n)
-    }
-
-    /// Set the expiry of a live key to `at` (Unix ms); a time in the past
-    /// deletes it. False if the key does not exist.
-    pub fn expire_at(&self, key: &[u8], at: u64, logged: &mut u64) -> bool {
-        let now = now_ms();
-        let mut s = self.shard(key);
-        let Some(e) = s.get_mut(key).filter(|e| e.live(now)) else {
-            return false;
-        };
-        if at <= now {
-            s.remove(key);
-            self.log(Op::Del(key), logged);
-        } else {
-            e.expires_at = at;
-            self.log(Op::Expire(key, at), logged);
-        }
-        true
-    }
-
-    /// Remaining life of `key` in ms: -2 if missing, -1 if it never expires.
-    pub fn ttl_ms(&self, key: &[u8]) -> i64 {
-        let now = now_ms();
-        let s = self.shard(key);
-        match s.get(key).filter(|e| e.live(now)) {
-            None => -2,
-            Some(e) if e.expires_at == 0 => -1,
-            Some(e) => (e.expires_at - now) as i64,
-        }
-    }
-
-    /// Live keys matching a glob pattern.
-    pub fn keys(&self, pattern: &[u8]) -> Vec<Vec<u8>> {
-        let now = now_ms();
-        let mut out = Vec::new();
-        for sh in self.shards.iter() {
-            let s = lock(sh);
-            out.extend(
-                s.iter()
-                    .filter(|(k, e)| e.live(now) && glob_match(pattern, k))
-                    .map(|(k, _)| k.clone()),
-            );
-        }
-        out
-    }
-
-    /// Number of live keys.
-    pub fn len(&self) -> usize {
-        let now = now_ms();
-        self.shards
-            .iter()
-            .map(|sh| lock(sh).values().filter(|e| e.live(now)).count())
-            .sum()
-    }
-
-    /// True when no key is live.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Remove every key.
-    pub fn flush(&self, logged: &mut u64) {
-        let mut guards: Vec<_> = self.shards.iter().map(|s| lock(s)).collect();
-        self.log(Op::Flush, logged);
-        for g in guards.iter_mut() {
-            g.clear();
-        }
-    }
-
-    /// Remove expired keys from the next `n` shards (round robin); returns
-    /// how many were removed. Not logged: records carry absolute expiry.
-    pub fn sweep(&self, n: usize) -> usize {
-        let now = now_ms();
-        let mut removed = 0;
-        for _ in 0..n {
-            let i = self.sweep_next.fetch_add(1, Ordering::Relaxed) % SHARDS;
-            let mut s = lock(&self.shards[i]);
-            let before = s.len();
-            s.retain(|_, e| e.live(now));
-            removed += before - s.len();
-        }
-        removed
-    }
-
-    /// Compact the log: snapshot the live data (with every shard locked, so the
+    /// Compact the log: snapshot the live data with the store locked (the
     /// snapshot and the start of capture are one instant), then write it out.
-    /// Returns false when there is no log or a rewrite is already running.
+    /// False when there is no log or a rewrite is already running.
     pub fn rewrite_log(&self) -> std::io::Result<bool> {
         let Some(aof) = &self.aof else {
             return Ok(false);
@@ -376,182 +213,37 @@ impl Store {
             return Ok(false);
         }
         let now = now_ms();
-        let snapshot: Vec<(Vec<u8>, Vec<u8>, u64)> = {
-            let guards: Vec<_> = self.shards.iter().map(|s| lock(s)).collect();
+        let snapshot: Vec<(u32, Vec<u8>, Value, u64)> = {
+            let space = self.space.lock().unwrap_or_else(|p| p.into_inner());
             aof.start_capture();
-            guards
-                .iter()
-                .flat_map(|g| g.iter())
-                .filter(|(_, e)| e.live(now))
-                .map(|(k, e)| (k.clone(), e.value.clone(), e.expires_at))
-                .collect()
+            let mut v = Vec::with_capacity(space.total_keys());
+            for (i, db) in space.dbs.iter().enumerate() {
+                for (k, e) in db.dict.iter() {
+                    if e.live(now) {
+                        v.push((i as u32, k.to_vec(), e.value.clone(), e.expires_at));
+                    }
+                }
+            }
+            v
         };
-        aof.finish_rewrite(snapshot.into_iter())?;
+        // Records of about 1 MiB each.
+        let mut it = snapshot.into_iter().peekable();
+        let records = std::iter::from_fn(move || {
+            it.peek()?;
+            let mut buf = Vec::new();
+            let s = aof::begin_record(&mut buf);
+            while buf.len() < 1 << 20 {
+                let Some((db, k, v, exp)) = it.next() else {
+                    break;
+                };
+                match &v {
+                    Value::Str(s) => aof::push_op(&mut buf, Op::SetStr(db, &k, s, exp)),
+                }
+            }
+            aof::end_record(&mut buf, s);
+            Some(buf)
+        });
+        aof.finish_rewrite(records)?;
         Ok(true)
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Redis-style glob: `*`, `?`, `[abc]`, `[^a-z]`, `\x`.
-pub fn glob_match(pat: &[u8], s: &[u8]) -> bool {
-    let (mut p, mut i) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while i < s.len() {
-        if p < pat.len() {
-            match pat[p] {
-                b'*' => {
-                    star = Some((p, i));
-                    p += 1;
-                    continue;
-                }
-                b'?' => {
-                    p += 1;
-                    i += 1;
-                    continue;
-                }
-                b'[' => {
-                    if let Some((matched, next)) = class_match(pat, p, s[i]) {
-                        if matched {
-                            p = next;
-                            i += 1;
-                            continue;
-                        }
-                    } else if s[i] == b'[' {
-                        p += 1;
-                        i += 1;
-                        continue;
-                    }
-                }
-                b'\\' if p + 1 < pat.len() => {
-                    if pat[p + 1] == s[i] {
-                        p += 2;
-                        i += 1;
-                        continue;
-                    }
-                }
-                c => {
-                    if c == s[i] {
-                        p += 1;
-                        i += 1;
-                        continue;
-                    }
-                }
-            }
-        }
-        match star {
-            Some((sp, si)) => {
-                p = sp + 1;
-                i = si + 1;
-                star = Some((sp, si + 1));
-            }
-            None => return false,
-        }
-    }
-    pat[p..].iter().all(|&c| c == b'*')
-}
-
-/// Match `c` against the class starting at `pat[p] == '['`: (matched, index after `]`).
-fn class_match(pat: &[u8], p: usize, c: u8) -> Option<(bool, usize)> {
-    let mut j = p + 1;
-    let negate = pat.get(j) == Some(&b'^');
-    if negate {
-        j += 1;
-    }
-    let mut hit = false;
-    let mut first = true;
-    loop {
-        let &x = pat.get(j)?;
-        if x == b']' && !first {
-            return Some((hit != negate, j + 1));
-        }
-        first = false;
-        let x = if x == b'\\' {
-            j += 1;
-            *pat.get(j)?
-        } else {
-            x
-        };
-        if pat.get(j + 1) == Some(&b'-') && pat.get(j + 2).is_some_and(|&e| e != b']') {
-            let hi = pat[j + 2];
-            let (lo, hi) = if x <= hi { (x, hi) } else { (hi, x) };
-            hit |= (lo..=hi).contains(&c);
-            j += 3;
-        } else {
-            hit |= x == c;
-            j += 1;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn globs_match_like_redis() {
-        for (p, s, ok) in [
-            ("*", "anything", true),
-            ("h?llo", "hello", true),
-            ("h?llo", "hllo", false),
-            ("h*llo", "heeeello", true),
-            ("h[ae]llo", "hallo", true),
-            ("h[ae]llo", "hillo", false),
-            ("h[^e]llo", "hallo", true),
-            ("h[^e]llo", "hello", false),
-            ("h[a-b]llo", "hbllo", true),
-            ("user:*:name", "user:42:name", true),
-            ("user:*:name", "user:42:mail", false),
-            ("a\\*", "a*", true),
-            ("a\\*", "ab", false),
-            ("[", "[", true),
-            ("", "", true),
-            ("**", "", true),
-        ] {
-            assert_eq!(glob_match(p.as_bytes(), s.as_bytes()), ok, "{p} vs {s}");
-        }
-    }
-
-    #[test]
-    fn set_options_and_expiry() {
-        let st = Store::default();
-        let mut l = 0;
-        let nx = SetOpts {
-            nx: true,
-            ..SetOpts::default()
-        };
-        assert!(st.set(b"k", b"1", nx, false, &mut l).0);
-        assert!(!st.set(b"k", b"2", nx, false, &mut l).0);
-        let xx = SetOpts {
-            xx: true,
-            ..SetOpts::default()
-        };
-        assert!(!st.set(b"missing", b"2", xx, false, &mut l).0);
-        let (ok, old) = st.set(b"k", b"x", xx, true, &mut l);
-        assert!(ok);
-        assert_eq!(old.as_deref(), Some(&b"1"[..]));
-        assert_eq!(st.ttl_ms(b"k"), -1);
-        assert_eq!(st.ttl_ms(b"nope"), -2);
-        assert!(st.expire_at(b"k", now_ms() + 100_000, &mut l));
-        assert!(st.ttl_ms(b"k") > 90_000);
-        assert_eq!(st.incr_by(b"k", 1, &mut l), Err(IncrError::NotInteger));
-        assert!(st.expire_at(b"k", 1, &mut l));
-        assert!(!st.exists(b"k"));
-        assert_eq!(st.incr_by(b"n", i64::MAX, &mut l), Ok(i64::MAX));
-        assert_eq!(st.incr_by(b"n", 1, &mut l), Err(IncrError::Overflow));
-        // An entry whose expiry passed is invisible before any sweep.
-        st.apply(
-            Record::Set(b"old".to_vec(), b"v".to_vec(), now_ms() + 1_000),
-            now_ms(),
-        );
-        {
-            let mut s = st.shard(b"old");
-            s.get_mut(&b"old"[..]).unwrap().expires_at = now_ms() - 1;
-        }
-        assert!(!st.exists(b"old"));
-        assert_eq!(st.sweep(SHARDS), 1);
-        assert_eq!(st.len(), 1);
     }
 }

@@ -23,13 +23,46 @@ pub mod services;
 pub mod tcp;
 pub mod udp;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
 
 use crate::acl::Acl;
 use crate::hexdump::HexDump;
 use crate::log::Log;
-use crate::net::StreamOptions;
+use crate::net::{self, StreamOptions};
+use crate::shutdown::Shutdown;
+
+/// `netkit serve tcp`: bind `addr`, print the listening line, serve until
+/// `--count` or a signal, print the summary.
+pub fn listen_and_serve_tcp(addr: SocketAddr, cfg: &TcpConfig) -> Result<()> {
+    let listener = net::bind_tcp(addr)?;
+    let local = listener.local_addr()?;
+    cfg.log
+        .listening(local, "tcp", cfg.mode.name(), net::loopback_note(&local));
+    let shutdown = Shutdown::new();
+    shutdown.stop_on_signals()?;
+    let started = Instant::now();
+    let summary = tcp::run(listener, shutdown, cfg)?;
+    cfg.log.summary(&summary, started.elapsed(), "connections");
+    Ok(())
+}
+
+/// `netkit serve udp`: the same for a UDP socket.
+pub fn listen_and_serve_udp(addr: SocketAddr, cfg: &UdpConfig) -> Result<()> {
+    let socket = net::bind_udp(addr)?;
+    let local = socket.local_addr()?;
+    cfg.log
+        .listening(local, "udp", cfg.mode.name(), net::loopback_note(&local));
+    let shutdown = Shutdown::new();
+    shutdown.stop_on_signals()?;
+    let started = Instant::now();
+    let summary = udp::run(socket, shutdown, cfg)?;
+    cfg.log.summary(&summary, started.elapsed(), "datagrams");
+    Ok(())
+}
 
 /// What a TCP server does with each connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,12 +3,16 @@
 //! test bound itself. No fixed ports, no sleeps: readiness is the bound socket.
 #![allow(dead_code)]
 
+pub mod kv;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread;
 use std::time::Duration;
+
+pub mod tmux;
 
 use netkit::log::Summary;
 use netkit::serve::TcpConfig;
@@ -102,6 +106,16 @@ impl Running {
             Ok(l) => Some(l),
             Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => None,
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// A stderr line already printed, without waiting.
+    pub fn try_stderr_line(&self) -> Option<String> {
+        self.stderr.try_recv().ok()
     }
 
     /// Wait for a stderr line containing `needle`; returns it.

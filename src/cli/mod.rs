@@ -1,0 +1,158 @@
+//! The command line: every clap type, with doc comments as help text, and the
+//! conversion of each subcommand's arguments into the plain config of the
+//! module that runs it. Nothing outside this module sees clap.
+//!
+//! - `serve`, `connect`, `bench`, `kv`: one file per subcommand, holding its
+//!   args and their `TryFrom` into `serve::TcpConfig`, `connect::ConnectConfig`...
+//!   Conversions check what clap cannot (a mode that refuses an option, a
+//!   missing port) and return usage errors; they may read files the options
+//!   name (`--allow-file`), but open no sockets.
+//! - `generated`: completion scripts and man pages rendered from these types.
+
+/// The exit-code table shown under `--help`, as a literal for `concat!`.
+macro_rules! exit_codes {
+    () => {
+        "Exit codes:\n  0  success\n  1  runtime failure (I/O error, port in use, protocol error)\n  \
+         2  usage error (bad flag, port, size or duration)\n  3  connection refused\n  \
+         4  timed out (connect or idle timeout)\n  5  no reply (UDP: nothing came back within --reply-timeout)"
+    };
+}
+
+mod bench;
+mod connect;
+mod generated;
+mod kv;
+mod serve;
+
+pub use bench::BenchArgs;
+pub use connect::ConnectArgs;
+pub use generated::{SHELLS, completion_file_name, completion_script, man_pages, write_man_pages};
+pub use kv::{FsyncArg, KvArgs, KvClientArgs, KvCommand, KvServeArgs};
+pub use serve::{
+    ServeArgs, ServeProto, ServerCommonArgs, TcpModeArgs, TcpServeArgs, UdpModeArgs, UdpServeArgs,
+};
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use clap_complete::Shell;
+
+use crate::log::{Level, Log};
+
+/// netkit — listen, connect, pipe, probe, benchmark and serve key-values over TCP and UDP.
+#[derive(Debug, Parser)]
+#[command(name = "netkit", version, about, long_about = None)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  netkit serve --echo 7878             echo server on 127.0.0.1:7878\n",
+    "  echo hi | netkit connect localhost 7878\n",
+    "  netkit serve 9000 > dir.tar          receive a file (tar c dir | netkit connect host 9000)\n",
+    "  netkit serve udp --time 0            UDP time service on a free port\n",
+    "  netkit connect -z 127.0.0.1 1-1024   which ports are open\n",
+    "  netkit bench latency -c 50           round-trip percentiles on this machine's loopback\n",
+    "  netkit kv serve                      a Redis-protocol key-value server on 127.0.0.1:6380\n\n",
+    exit_codes!()
+))]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run; boxing buys nothing
+pub enum Command {
+    /// Listen on a port: netcat listen mode or a classic service (echo, discard, chargen, time...).
+    Serve(ServeArgs),
+    /// Connect to HOST PORT and pipe stdin/stdout through the socket.
+    Connect(ConnectArgs),
+    /// A key-value server (Redis protocol and a line protocol) and its client.
+    Kv(KvArgs),
+    /// Measure throughput, latency, connection rate or UDP loss (in-process server or HOST:PORT).
+    Bench(BenchArgs),
+    /// Print a shell completion script to stdout.
+    #[command(after_help = "Example:\n  netkit completions bash > /etc/bash_completion.d/netkit")]
+    Completions {
+        /// The shell to generate completions for.
+        shell: Shell,
+    },
+    /// Print the man page (or write every page into a directory).
+    #[command(after_help = "Examples:\n  netkit man | man -l -\n  netkit man --out-dir man/")]
+    Man {
+        /// Write netkit.1 and one page per subcommand into this directory.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+/// How much a server says on stderr, and in which form.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log each connection (peer, bytes in/out, duration, how it ended).
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Logs and the summary as one JSON object per line on stderr.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl From<&LogArgs> for Log {
+    fn from(args: &LogArgs) -> Log {
+        Log {
+            level: if args.quiet {
+                Level::Quiet
+            } else if args.verbose {
+                Level::Verbose
+            } else {
+                Level::Normal
+            },
+            json: args.json,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("netkit").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn serve_accepts_the_three_spellings() {
+        for args in [
+            &["serve", "--echo", "7878"][..],
+            &["serve", "tcp", "--echo", "7878"],
+            &["serve", "udp", "--echo", "7878"],
+        ] {
+            let cli = parse(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            let Command::Serve(s) = cli.command else {
+                panic!("not serve")
+            };
+            let common = match &s.proto {
+                None => &s.tcp.common,
+                Some(ServeProto::Tcp(t)) => &t.common,
+                Some(ServeProto::Udp(u)) => &u.common,
+            };
+            assert_eq!(common.addr.as_deref(), Some("7878"));
+        }
+    }
+
+    #[test]
+    fn serve_rejects_two_modes_and_a_missing_port() {
+        assert!(parse(&["serve", "--echo", "--discard", "1"]).is_err());
+        assert!(parse(&["serve", "--echo"]).is_err());
+        assert!(parse(&["serve", "udp", "--upper", "1"]).is_err());
+    }
+}

@@ -1,0 +1,634 @@
+//! Server commands: database management, CONFIG, DEBUG, FUNCTION, TIME and
+//! the log's BGREWRITEAOF.
+
+use std::sync::atomic::Ordering;
+
+use super::arg::{self, SYNTAX, is};
+use super::{ADMIN, CommandSpec, Ctx, FAST, LOADING, NOSCRIPT, READONLY, STALE, WRITE, spec};
+use crate::kv::glob::glob_match;
+use crate::kv::logfile::Fsync;
+
+/// The Redis version netkit answers as (its replies follow this version).
+pub const REDIS_VERSION: &str = "7.0.15";
+
+const G: &str = "server";
+
+static CONFIG_SUBS: &[CommandSpec] = &[
+    spec(
+        "get",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "2.0.0",
+        "Returns the effective values of configuration parameters.",
+        "parameter [parameter ...]",
+        config,
+    ),
+    spec(
+        "set",
+        -4,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "2.0.0",
+        "Sets configuration parameters in-flight.",
+        "parameter value [parameter value ...]",
+        config,
+    ),
+    spec(
+        "resetstat",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "2.0.0",
+        "Resets the server's statistics.",
+        "",
+        config,
+    ),
+    spec(
+        "rewrite",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "2.8.0",
+        "Persists the effective configuration to file.",
+        "",
+        config,
+    ),
+    spec(
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        "",
+        config,
+    ),
+];
+
+static FUNCTION_SUBS: &[CommandSpec] = &[
+    spec(
+        "flush",
+        -2,
+        WRITE | NOSCRIPT,
+        (0, 0, 0),
+        "scripting",
+        "7.0.0",
+        "Deletes all libraries and functions.",
+        "[ASYNC|SYNC]",
+        function,
+    ),
+    spec(
+        "list",
+        -2,
+        NOSCRIPT,
+        (0, 0, 0),
+        "scripting",
+        "7.0.0",
+        "Returns information about all libraries.",
+        "[LIBRARYNAME library-name-pattern] [WITHCODE]",
+        function,
+    ),
+    spec(
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "scripting",
+        "7.0.0",
+        "Returns helpful text about the different subcommands.",
+        "",
+        function,
+    ),
+];
+
+/// The server family.
+pub static COMMANDS: &[CommandSpec] = &[
+    spec(
+        "dbsize",
+        1,
+        READONLY | FAST,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Returns the number of keys in the database.",
+        "",
+        dbsize,
+    ),
+    spec(
+        "flushdb",
+        -1,
+        WRITE,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Removes all keys from the current database.",
+        "[ASYNC|SYNC]",
+        flush,
+    ),
+    spec(
+        "flushall",
+        -1,
+        WRITE,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Removes all keys from all databases.",
+        "[ASYNC|SYNC]",
+        flush,
+    ),
+    spec(
+        "swapdb",
+        3,
+        WRITE | FAST,
+        (0, 0, 0),
+        G,
+        "4.0.0",
+        "Swaps two Redis databases.",
+        "index1 index2",
+        swapdb,
+    ),
+    spec(
+        "time",
+        1,
+        LOADING | STALE | FAST,
+        (0, 0, 0),
+        G,
+        "2.6.0",
+        "Returns the server time.",
+        "",
+        time,
+    ),
+    spec(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Returns the Unix timestamp of the last successful save to disk.",
+        "",
+        lastsave,
+    ),
+    spec(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Asynchronously rewrites the append-only file to disk.",
+        "",
+        bgrewriteaof,
+    ),
+    spec(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "A container for debugging commands.",
+        "SLEEP seconds|SET-ACTIVE-EXPIRE 0|1|OBJECT key|LOG message|HELP",
+        debug,
+    ),
+    CommandSpec {
+        subcommands: CONFIG_SUBS,
+        ..spec(
+            "config",
+            -2,
+            0,
+            (0, 0, 0),
+            G,
+            "2.0.0",
+            "A container for server configuration commands.",
+            "GET|SET|RESETSTAT|REWRITE|HELP ...",
+            super::no_subcommand,
+        )
+    },
+    CommandSpec {
+        subcommands: FUNCTION_SUBS,
+        ..spec(
+            "function",
+            -2,
+            0,
+            (0, 0, 0),
+            "scripting",
+            "7.0.0",
+            "A container for function commands.",
+            "FLUSH|LIST|HELP ...",
+            super::no_subcommand,
+        )
+    },
+];
+
+fn dbsize(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
+    let n = ctx.ks.space.dbs[ctx.db()].dict.len();
+    ctx.out.int(n as i64);
+}
+
+fn flush(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    if a.len() > 2 || (a.len() == 2 && !is(a[1], "ASYNC") && !is(a[1], "SYNC")) {
+        ctx.out.err(SYNTAX);
+        return;
+    }
+    if is(a[0], "flushall") {
+        ctx.ks.flush_all();
+    } else {
+        let db = ctx.db();
+        ctx.ks.flush_db(db);
+    }
+    ctx.out.ok();
+}
+
+fn swapdb(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    let n = ctx.ks.space.dbs.len() as i64;
+    let (Some(x), Some(y)) = (
+        crate::kv::protocol::parse_int(a[1]),
+        crate::kv::protocol::parse_int(a[2]),
+    ) else {
+        ctx.out.err("ERR invalid first DB index");
+        return;
+    };
+    if !(0..n).contains(&x) || !(0..n).contains(&y) {
+        ctx.out.err("ERR DB index is out of range");
+        return;
+    }
+    ctx.ks.swap_db(x as usize, y as usize);
+    ctx.out.ok();
+}
+
+fn time(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.out.array(2);
+    ctx.out.bulk(d.as_secs().to_string().as_bytes());
+    ctx.out.bulk(d.subsec_micros().to_string().as_bytes());
+}
+
+fn lastsave(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+        - ctx.srv.started.elapsed().as_secs();
+    ctx.out.int(t as i64);
+}
+
+fn bgrewriteaof(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
+    let Some(aof) = ctx.srv.store.aof() else {
+        ctx.out
+            .err("ERR no append-only file: start the server with --data FILE");
+        return;
+    };
+    if aof.rewriting() {
+        ctx.out
+            .err("ERR Background append only file rewriting already in progress");
+        return;
+    }
+    let store = ctx.srv.store.clone();
+    let log = ctx.srv.cfg.log;
+    let spawned = std::thread::Builder::new()
+        .name("kv-rewrite".into())
+        .spawn(move || {
+            if let Err(e) = store.rewrite_log() {
+                log.warn(&format!("log compaction failed: {e}"));
+            }
+        });
+    match spawned {
+        Ok(_) => ctx
+            .out
+            .status("Background append only file rewriting started"),
+        Err(_) => ctx.out.err("ERR cannot start the rewrite thread"),
+    }
+}
+
+const DEBUG_HELP: &[&str] = &[
+    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type.",
+    "OBJECT <key>",
+    "    Show low level info about the key and associated value.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+    "HELP",
+    "    Print this help.",
+];
+
+fn debug(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    let sub = String::from_utf8_lossy(a[1]).to_ascii_lowercase();
+    match (sub.as_str(), a.len()) {
+        ("help", 2) => super::keys::help(ctx, DEBUG_HELP),
+        ("sleep", 3) => {
+            let Some(secs) = arg::parse_float(a[2]).filter(|s| *s >= 0.0 && *s < 3600.0) else {
+                ctx.out.err(arg::NOT_FLOAT);
+                return;
+            };
+            // Like Redis, the whole server stops (the store lock is held).
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+            ctx.out.ok();
+        }
+        ("set-active-expire", 3) => {
+            ctx.ks.space.active_expire = a[2] != b"0";
+            ctx.out.ok();
+        }
+        ("protocol", 3) => debug_protocol(ctx, a[2]),
+        ("log", 3) => {
+            ctx.srv
+                .cfg
+                .log
+                .info(&format!("DEBUG LOG: {}", String::from_utf8_lossy(a[2])));
+            ctx.out.ok();
+        }
+        ("object", 3) => {
+            let db = ctx.db();
+            let now_s = (ctx.ks.now / 1000) as u32;
+            match ctx.ks.peek(db, a[2]) {
+                None => ctx.out.err("ERR no such key"),
+                Some(e) => {
+                    let len = match &e.value {
+                        crate::kv::value::Value::Str(s) => s.len(),
+                    };
+                    let s = format!(
+                        "Value at:0x0 refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+                        e.value.encoding(),
+                        len,
+                        e.access & 0xff_ffff,
+                        now_s.saturating_sub(e.access)
+                    );
+                    ctx.out.status(&s);
+                }
+            }
+        }
+        _ => ctx.out.err(&format!(
+            "ERR Unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(a[1])
+        )),
+    }
+}
+
+/// DEBUG PROTOCOL: one reply of each RESP3 type, as Redis sends them.
+#[allow(clippy::approx_constant)] // 3.141 is Redis's literal, not PI
+fn debug_protocol(ctx: &mut Ctx<'_>, name: &[u8]) {
+    let o = &mut *ctx.out;
+    match String::from_utf8_lossy(name).to_ascii_lowercase().as_str() {
+        "string" => o.bulk(b"Hello World"),
+        "integer" => o.int(12345),
+        "double" => o.double(3.141),
+        "bignum" => o.bignum("1234567999999999999999999999999999999"),
+        "null" => o.null(),
+        "array" | "set" => {
+            if is(name, "set") {
+                o.set(3);
+            } else {
+                o.array(3);
+            }
+            for j in 0..3 {
+                o.int(j);
+            }
+        }
+        "map" => {
+            o.map(3);
+            for j in 0..3 {
+                o.int(j);
+                o.boolean(j == 1);
+            }
+        }
+        "attrib" => {
+            if o.resp3 {
+                o.attribute(1);
+                o.bulk(b"key-popularity");
+                o.array(2);
+                o.bulk(b"key:123");
+                o.int(90);
+            }
+            o.bulk(b"Some real reply following the attribute");
+        }
+        "push" => {
+            if !o.resp3 {
+                o.err("ERR RESP2 is not supported by this command");
+                return;
+            }
+            o.push(2);
+            o.bulk(b"server-cpu-usage");
+            o.int(42);
+            o.bulk(b"Some real reply following the push reply");
+        }
+        "true" => o.boolean(true),
+        "false" => o.boolean(false),
+        "verbatim" => o.verbatim(b"This is a verbatim\nstring"),
+        _ => o.err("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"),
+    }
+}
+
+fn function(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    let sub = String::from_utf8_lossy(a[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "flush" => {
+            if a.len() > 3 || (a.len() == 3 && !is(a[2], "ASYNC") && !is(a[2], "SYNC")) {
+                ctx.out.err(SYNTAX);
+                return;
+            }
+            // No functions are stored: there is nothing to flush.
+            ctx.out.ok();
+        }
+        "list" => ctx.out.array(0),
+        _ => super::keys::help(
+            ctx,
+            &[
+                "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "FLUSH [ASYNC|SYNC]",
+                "    Delete all the libraries (netkit stores none).",
+                "LIST",
+                "    Return information about the libraries (none).",
+            ],
+        ),
+    }
+}
+
+/// A CONFIG parameter: its name and value (read when asked).
+fn params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
+    let s = ctx.srv.settings();
+    let cfg = &ctx.srv.cfg;
+    let aof = ctx.srv.store.aof();
+    vec![
+        ("databases", cfg.databases.to_string()),
+        ("maxclients", cfg.max_conns.to_string()),
+        ("port", ctx.srv.addr.port().to_string()),
+        ("bind", ctx.srv.addr.ip().to_string()),
+        (
+            "appendonly",
+            if aof.is_some() { "yes" } else { "no" }.into(),
+        ),
+        (
+            "appendfsync",
+            aof.map_or(Fsync::EverySec, |a| a.fsync()).name().into(),
+        ),
+        (
+            "appendfilename",
+            cfg.data
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
+        ("save", String::new()),
+        ("maxmemory", "0".into()),
+        (
+            "requirepass",
+            s.requirepass
+                .map(|p| String::from_utf8_lossy(&p).into_owned())
+                .unwrap_or_default(),
+        ),
+        ("timeout", s.timeout.to_string()),
+        ("tcp-keepalive", s.tcp_keepalive.to_string()),
+        ("proto-max-bulk-len", cfg.limits.max_bulk.to_string()),
+        (
+            "client-output-buffer-limit",
+            format!(
+                "normal {} 0 0 slave 0 0 0 pubsub {} 0 0",
+                s.output_limit, s.output_limit
+            ),
+        ),
+    ]
+}
+
+fn config(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    let sub = String::from_utf8_lossy(a[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "get" => {
+            let all = params(ctx);
+            let mut hits: Vec<&(&str, String)> = Vec::new();
+            for pat in &a[2..] {
+                let pat = pat.to_ascii_lowercase();
+                for p in &all {
+                    if glob_match(&pat, p.0.as_bytes()) && !hits.iter().any(|h| h.0 == p.0) {
+                        hits.push(p);
+                    }
+                }
+            }
+            ctx.out.map(hits.len());
+            for (k, v) in hits {
+                ctx.out.bulk(k.as_bytes());
+                ctx.out.bulk(v.as_bytes());
+            }
+        }
+        "set" => config_set(ctx, a),
+        "resetstat" => {
+            let st = &ctx.srv.stats;
+            for c in [
+                &st.commands,
+                &st.connections,
+                &st.rejected,
+                &st.net_in,
+                &st.net_out,
+            ] {
+                c.store(0, Ordering::Relaxed);
+            }
+            ctx.ks.space.stats = Default::default();
+            ctx.out.ok();
+        }
+        "rewrite" => ctx
+            .out
+            .err("ERR The server is running without a config file"),
+        _ => super::keys::help(
+            ctx,
+            &[
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>",
+                "    Return parameters matching the glob-like <pattern> and their values.",
+                "SET <directive> <value>",
+                "    Set the configuration <directive> to <value>.",
+                "RESETSTAT",
+                "    Reset statistics reported by the INFO command.",
+                "HELP",
+                "    Print this help.",
+            ],
+        ),
+    }
+}
+
+fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    if a.len() % 2 != 0 {
+        ctx.out.err(&format!(
+            "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+            String::from_utf8_lossy(a[a.len() - 1])
+        ));
+        return;
+    }
+    let mut s = ctx.srv.settings();
+    let mut fsync = None;
+    for pair in a[2..].chunks(2) {
+        let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
+        let v = pair[1];
+        let num = || {
+            crate::kv::protocol::parse_int(v)
+                .filter(|n| *n >= 0)
+                .map(|n| n as u64)
+        };
+        let bad = |why: &str| {
+            format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
+        };
+        let r: Result<(), String> = match name.as_str() {
+            "requirepass" => {
+                s.requirepass = (!v.is_empty()).then(|| v.to_vec());
+                Ok(())
+            }
+            "timeout" => num()
+                .map(|n| s.timeout = n)
+                .ok_or_else(|| bad("argument couldn't be parsed into an integer")),
+            "tcp-keepalive" => num()
+                .map(|n| s.tcp_keepalive = n)
+                .ok_or_else(|| bad("argument couldn't be parsed into an integer")),
+            "appendfsync" => match (
+                ctx.srv.store.aof(),
+                Fsync::parse(&String::from_utf8_lossy(v)),
+            ) {
+                (_, None) => Err(bad(
+                    "argument(s) must be one of the following: always, everysec, no",
+                )),
+                (None, Some(_)) => Err(bad("no append-only file (start with --data FILE)")),
+                (Some(_), Some(f)) => {
+                    fsync = Some(f);
+                    Ok(())
+                }
+            },
+            "save" if v.is_empty() => Ok(()),
+            "databases"
+            | "maxclients"
+            | "port"
+            | "bind"
+            | "appendonly"
+            | "appendfilename"
+            | "save"
+            | "maxmemory"
+            | "proto-max-bulk-len"
+            | "client-output-buffer-limit" => Err(bad("can't set immutable config")),
+            _ => Err(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                String::from_utf8_lossy(pair[0])
+            )),
+        };
+        if let Err(e) = r {
+            ctx.out.err(&e);
+            return;
+        }
+    }
+    if let (Some(f), Some(aof)) = (fsync, ctx.srv.store.aof()) {
+        aof.set_fsync(f);
+    }
+    if let Ok(mut w) = ctx.srv.settings.write() {
+        *w = s;
+    }
+    ctx.out.ok();
+}

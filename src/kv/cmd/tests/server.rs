@@ -1,0 +1,131 @@
+use super::{OK, T, bulk, int};
+
+#[test]
+fn flush_and_dbsize() {
+    let mut t = T::new();
+    t.r(&["MSET", "a", "1", "b", "2"]);
+    t.r(&["SELECT", "1"]);
+    t.r(&["SET", "c", "3"]);
+    assert_eq!(t.r(&["DBSIZE"]), int(1));
+    assert_eq!(t.r(&["FLUSHDB"]), OK);
+    assert_eq!(t.r(&["DBSIZE"]), int(0));
+    t.r(&["SELECT", "0"]);
+    assert_eq!(t.r(&["DBSIZE"]), int(2));
+    assert_eq!(t.r(&["FLUSHALL", "ASYNC"]), OK);
+    assert_eq!(t.r(&["FLUSHALL", "NOW"]), "-ERR syntax error\r\n");
+    assert_eq!(t.r(&["DBSIZE"]), int(0));
+    assert_eq!(t.r(&["FUNCTION", "FLUSH"]), OK);
+}
+
+#[test]
+fn time_info_config_debug() {
+    let mut t = T::new();
+    let r = t.r(&["TIME"]);
+    assert!(r.starts_with("*2\r\n$10\r\n"), "{r}");
+    t.r(&["SET", "k", "v", "EX", "100"]);
+    let info = t.r(&["INFO"]);
+    for field in [
+        "redis_version:7.0",
+        "connected_clients:",
+        "used_memory:",
+        "aof_enabled:0",
+        "total_commands_processed:",
+        "keyspace_hits:",
+        "role:master",
+        "used_cpu_user:",
+        "db0:keys=1,expires=1,avg_ttl=0",
+    ] {
+        assert!(info.contains(field), "INFO lacks {field}");
+    }
+    assert!(!info.contains("rejected_calls"));
+    let cpu = t.r(&["INFO", "cpu"]);
+    assert!(cpu.contains("used_cpu_user") && !cpu.contains("used_memory"));
+    assert!(
+        t.r(&["INFO", "commandstats"])
+            .contains("cmdstat_set:calls=1,")
+    );
+    assert!(t.r(&["INFO", "everything"]).contains("rejected_calls"));
+    assert_eq!(
+        t.r(&["CONFIG", "GET", "databases"]),
+        "*2\r\n$9\r\ndatabases\r\n$2\r\n16\r\n"
+    );
+    assert_eq!(
+        t.r(&["CONFIG", "GET", "appendf*"]),
+        "*4\r\n$11\r\nappendfsync\r\n$8\r\neverysec\r\n$14\r\nappendfilename\r\n$0\r\n\r\n"
+    );
+    assert_eq!(t.r(&["CONFIG", "SET", "timeout", "30"]), OK);
+    assert_eq!(
+        t.r(&["CONFIG", "GET", "timeout"]),
+        "*2\r\n$7\r\ntimeout\r\n$2\r\n30\r\n"
+    );
+    assert_eq!(
+        t.r(&["CONFIG", "SET", "nosuch", "1"]),
+        "-ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'\r\n"
+    );
+    assert!(
+        t.r(&["CONFIG", "SET", "databases", "3"])
+            .contains("can't set immutable config")
+    );
+    assert_eq!(t.r(&["DEBUG", "SLEEP", "0"]), OK);
+    assert_eq!(
+        t.r(&["DEBUG", "PROTOCOL", "bignum"]),
+        bulk("1234567999999999999999999999999999999")
+    );
+    assert_eq!(
+        t.r(&["DEBUG", "PROTOCOL", "map"]),
+        "*6\r\n:0\r\n:0\r\n:1\r\n:1\r\n:2\r\n:0\r\n"
+    );
+    t.r(&["HELLO", "3"]);
+    assert_eq!(
+        t.r(&["DEBUG", "PROTOCOL", "map"]),
+        "%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n"
+    );
+    assert_eq!(t.r(&["DEBUG", "PROTOCOL", "double"]), ",3.141\r\n");
+    assert!(t.r(&["DEBUG", "PROTOCOL", "push"]).starts_with(">2\r\n"));
+    assert!(t.r(&["DEBUG", "PROTOCOL", "attrib"]).starts_with("|1\r\n"));
+    t.r(&["HELLO", "2"]);
+    assert_eq!(t.r(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), OK);
+    assert!(
+        t.r(&["DEBUG", "NOPE"])
+            .starts_with("-ERR Unknown subcommand")
+    );
+    assert!(
+        t.r(&["BGREWRITEAOF"])
+            .starts_with("-ERR no append-only file")
+    );
+}
+
+#[test]
+fn command_introspection_comes_from_the_table() {
+    let mut t = T::new();
+    let n = crate::kv::cmd::all().count();
+    assert_eq!(t.r(&["COMMAND", "COUNT"]), int(n as i64));
+    let info = t.r(&["COMMAND", "INFO", "get", "nosuch"]);
+    assert!(
+        info.starts_with(
+            "*2\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n"
+        ),
+        "{info}"
+    );
+    assert!(info.ends_with("*-1\r\n"));
+    let docs = t.r(&["COMMAND", "DOCS", "set"]);
+    assert!(
+        docs.contains("$7\r\nsummary\r\n")
+            && docs.contains("$9\r\narguments\r\n")
+            && docs.contains("+optional\r\n"),
+        "{docs}"
+    );
+    assert_eq!(
+        t.r(&["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]),
+        "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+    );
+    assert!(t.r(&["COMMAND", "LIST"]).contains(&bulk("lcs")));
+    assert!(t.r(&["COMMAND"]).starts_with(&format!("*{n}\r\n")));
+    // Every entry is complete and unique.
+    let mut names = std::collections::HashSet::new();
+    for c in crate::kv::cmd::all() {
+        assert!(names.insert(c.name), "{} twice", c.name);
+        assert!(!c.summary.is_empty() && c.arity != 0, "{}", c.name);
+        assert_eq!(c.name, c.name.to_ascii_lowercase());
+    }
+}

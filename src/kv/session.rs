@@ -1,0 +1,185 @@
+//! Per-connection state (database, name, protocol, transaction, watches)
+//! and the server-wide client registry behind `CLIENT LIST|KILL|INFO`.
+//!
+//! A [`Session`] is owned by its event loop and changed only there; the
+//! [`ClientHandle`] is its shared face: what other loops may read
+//! (`CLIENT LIST`) or ask for (`CLIENT KILL` sets `kill` and wakes the owner
+//! through its mailbox).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// A queued `MULTI` command.
+pub type Queued = Vec<Vec<u8>>;
+
+/// One connection's protocol state.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// `CLIENT ID`.
+    pub id: u64,
+    /// `SELECT`ed database.
+    pub db: usize,
+    /// Passed `AUTH` (or no password is set).
+    pub authed: bool,
+    /// Inside `MULTI`: the queued commands.
+    pub multi: Option<Vec<Queued>>,
+    /// A command failed to queue: `EXEC` answers `EXECABORT`.
+    pub multi_error: bool,
+    /// `WATCH`ed keys.
+    pub watched: Vec<(usize, Box<[u8]>)>,
+    /// Close once the pending replies are written (`QUIT`, `CLIENT KILL` of self).
+    pub close: bool,
+    /// `CLIENT NO-EVICT`.
+    pub no_evict: bool,
+    /// `CLIENT NO-TOUCH`.
+    pub no_touch: bool,
+    /// The shared face.
+    pub handle: Arc<ClientHandle>,
+}
+
+impl Session {
+    /// A fresh session for `handle`.
+    pub fn new(handle: Arc<ClientHandle>, authed: bool) -> Session {
+        Session {
+            id: handle.id,
+            db: 0,
+            authed,
+            multi: None,
+            multi_error: false,
+            watched: Vec::new(),
+            close: false,
+            no_evict: false,
+            no_touch: false,
+            handle,
+        }
+    }
+}
+
+/// What other event loops may see of, or ask of, a client.
+#[derive(Debug)]
+pub struct ClientHandle {
+    /// `CLIENT ID`.
+    pub id: u64,
+    /// Peer address.
+    pub addr: SocketAddr,
+    /// Local address.
+    pub laddr: SocketAddr,
+    /// The socket's descriptor number.
+    pub fd: i32,
+    /// Which event loop owns it.
+    pub worker: usize,
+    /// When it connected.
+    pub created: Instant,
+    /// `CLIENT SETNAME`.
+    pub name: Mutex<Option<Vec<u8>>>,
+    /// `SELECT`ed database (mirrored for `CLIENT LIST`).
+    pub db: AtomicUsize,
+    /// Milliseconds since `created` of the last command.
+    pub last_active: AtomicU64,
+    /// RESP version (2 or 3).
+    pub resp: AtomicUsize,
+    /// In MULTI (for `CLIENT LIST` flags).
+    pub in_multi: AtomicBool,
+    /// Asked to close by `CLIENT KILL`.
+    pub kill: AtomicBool,
+}
+
+impl ClientHandle {
+    /// The `CLIENT LIST` / `CLIENT INFO` line (without newline).
+    pub fn line(&self) -> String {
+        let name = self
+            .name
+            .lock()
+            .map(|n| {
+                n.as_deref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+            })
+            .unwrap_or_default()
+            .unwrap_or_default();
+        let age = self.created.elapsed();
+        let idle_ms =
+            (age.as_millis() as u64).saturating_sub(self.last_active.load(Ordering::Relaxed));
+        let multi = self.in_multi.load(Ordering::Relaxed);
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.fd,
+            name,
+            age.as_secs(),
+            idle_ms / 1000,
+            if multi { "x" } else { "N" },
+            self.db.load(Ordering::Relaxed),
+            if multi { 0 } else { -1 },
+            "NULL",
+            self.resp.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Every connected client, by id.
+#[derive(Debug, Default)]
+pub struct Registry {
+    clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
+    next_id: AtomicU64,
+}
+
+impl Registry {
+    /// Register a new client; returns its handle.
+    pub fn add(
+        &self,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+        fd: i32,
+        worker: usize,
+    ) -> Arc<ClientHandle> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let h = Arc::new(ClientHandle {
+            id,
+            addr,
+            laddr,
+            fd,
+            worker,
+            created: Instant::now(),
+            name: Mutex::new(None),
+            db: AtomicUsize::new(0),
+            last_active: AtomicU64::new(0),
+            resp: AtomicUsize::new(2),
+            in_multi: AtomicBool::new(false),
+            kill: AtomicBool::new(false),
+        });
+        if let Ok(mut m) = self.clients.lock() {
+            m.insert(id, h.clone());
+        }
+        h
+    }
+
+    /// Forget a closed client.
+    pub fn remove(&self, id: u64) {
+        if let Ok(mut m) = self.clients.lock() {
+            m.remove(&id);
+        }
+    }
+
+    /// Every client, by id.
+    pub fn all(&self) -> Vec<Arc<ClientHandle>> {
+        self.clients
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// How many are connected.
+    pub fn len(&self) -> usize {
+        self.clients.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// True when none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

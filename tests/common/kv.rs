@@ -1,0 +1,155 @@
+//! An in-process kv server on port 0 and a RESP client over a real socket,
+//! shared by the kv test files.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread;
+
+use netkit::kv::protocol::{Limits, Reply, encode_command, parse_reply};
+use netkit::kv::server;
+use netkit::kv::shared::Config;
+use netkit::kv::store::Store;
+use netkit::log::Log;
+use netkit::shutdown::Shutdown;
+
+use super::PATIENCE;
+
+/// An in-process kv server on 127.0.0.1:0; stops (and checks) on drop.
+pub struct Kv {
+    pub addr: SocketAddr,
+    pub shutdown: Shutdown,
+    handle: Option<thread::JoinHandle<anyhow::Result<netkit::log::Summary>>>,
+}
+
+impl Kv {
+    pub fn start(store: Arc<Store>, cfg: Config) -> Kv {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = Shutdown::new();
+        let s = shutdown.clone();
+        let handle = thread::spawn(move || server::run(listener, s, store, cfg));
+        Kv {
+            addr,
+            shutdown,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn memory() -> Kv {
+        Kv::start(Arc::new(Store::new(16)), quiet())
+    }
+
+    pub fn conn(&self) -> Resp {
+        let s = TcpStream::connect(self.addr).expect("connect");
+        s.set_read_timeout(Some(PATIENCE)).expect("timeout");
+        Resp { s, buf: Vec::new() }
+    }
+
+    pub fn stop(mut self) {
+        self.shutdown.trigger();
+        let h = self.handle.take().expect("handle");
+        h.join().expect("server panicked").expect("server failed");
+    }
+}
+
+impl Drop for Kv {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+        if let Some(h) = self.handle.take() {
+            let r = h.join();
+            if !thread::panicking() {
+                r.expect("server panicked").expect("server failed");
+            }
+        }
+    }
+}
+
+pub fn quiet() -> Config {
+    Config {
+        log: Log {
+            level: netkit::log::Level::Quiet,
+            json: false,
+        },
+        threads: 2,
+        ..Config::default()
+    }
+}
+
+/// A RESP client over a real socket.
+pub struct Resp {
+    pub s: TcpStream,
+    pub buf: Vec<u8>,
+}
+
+impl Resp {
+    pub fn send(&mut self, args: &[&[u8]]) {
+        let v: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+        self.s.write_all(&encode_command(&v)).expect("write");
+    }
+
+    pub fn reply(&mut self) -> Reply {
+        let lim = Limits::default();
+        let mut chunk = [0u8; 65536];
+        loop {
+            if let Some((r, n)) = parse_reply(&self.buf, &lim).expect("bad reply") {
+                self.buf.drain(..n);
+                return r;
+            }
+            let n = match self.s.read(&mut chunk) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => r.expect("read"),
+            };
+            assert!(n > 0, "server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    pub fn call(&mut self, args: &[&str]) -> Reply {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.send(&a);
+        self.reply()
+    }
+
+    /// Read until the server closes; returns what came.
+    pub fn rest(&mut self) -> Vec<u8> {
+        let mut out = std::mem::take(&mut self.buf);
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.s.read(&mut chunk) {
+                Ok(0) => return out,
+                Ok(n) => out.extend_from_slice(&chunk[..n]),
+                // The server closed with our unread request bytes queued: a
+                // reset may follow the reply, which is already here.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && !out.is_empty() => {
+                    return out;
+                }
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+    }
+}
+
+pub fn bulk(s: &str) -> Reply {
+    Reply::Bulk(Some(s.as_bytes().to_vec()))
+}
+
+pub fn ok() -> Reply {
+    Reply::Status("OK".into())
+}
+
+pub fn temp_path(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    std::env::temp_dir().join(format!(
+        "netkit-kv-{}-{name}-{nanos}.aof",
+        std::process::id()
+    ))
+}
+
+pub fn quiet_log() -> Log {
+    quiet().log
+}
