@@ -1,0 +1,230 @@
+//! No byte waits for a later byte: a peer sends one line and waits, and
+//! whoever reads netkit's output gets that line while the connection is still
+//! open. For `connect` and `serve` (with and without -k), for stdout a pipe, a
+//! file, a terminal or a socket (a relay under `serve --sh-exec`), and for
+//! stdin through a pipe. Ordering tests with a generous deadline, never a
+//! timing assertion: the broken copy loop held such a line until the peer
+//! closed, so each test fails after `PATIENCE` instead of passing late.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::programs::TempDir;
+use common::{InProcess, PATIENCE, netkit, spawn_server};
+use netkit::serve::{TcpConfig, TcpMode};
+
+/// Lone lines per test, each awaited before the next is sent: the stall this
+/// guards against showed up in most tries, not all.
+const LINES: usize = 20;
+
+/// Lines read from `out` on a thread, so a test can wait with a deadline.
+fn lines_of(out: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn next(rx: &Receiver<String>, what: &str) -> String {
+    rx.recv_timeout(PATIENCE)
+        .unwrap_or_else(|_| panic!("{what} did not arrive while the connection was open"))
+}
+
+/// A socket line reader with the same deadline.
+fn socket_lines(s: &TcpStream) -> Receiver<String> {
+    lines_of(s.try_clone().expect("clone"))
+}
+
+/// `netkit connect` to `addr` with stdin and stdout pipes.
+fn connect_piped(addr: SocketAddr) -> Child {
+    netkit()
+        .args(["connect", &addr.ip().to_string(), &addr.port().to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start netkit connect")
+}
+
+fn exit_ok(mut child: Child) {
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let status = rx
+        .recv_timeout(PATIENCE)
+        .expect("netkit exits")
+        .expect("wait");
+    assert!(status.success(), "{status}");
+}
+
+/// Both directions, one lone line at a time: peer -> netkit's stdout, and
+/// netkit's stdin -> peer.
+fn exchange(
+    peer: &mut TcpStream,
+    from_peer: &Receiver<String>,
+    stdin: &mut impl Write,
+    stdout: &Receiver<String>,
+) {
+    for i in 0..LINES {
+        peer.write_all(format!("down {i}\n").as_bytes()).unwrap();
+        assert_eq!(next(stdout, "a line from the peer"), format!("down {i}"));
+        stdin.write_all(format!("up {i}\n").as_bytes()).unwrap();
+        assert_eq!(next(from_peer, "a line from stdin"), format!("up {i}"));
+    }
+}
+
+#[test]
+fn connect_passes_each_line_on_while_the_connection_stays_open() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut child = connect_piped(listener.local_addr().unwrap());
+    let (mut peer, _) = listener.accept().unwrap();
+    let from_peer = socket_lines(&peer);
+    let stdout = lines_of(child.stdout.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    exchange(&mut peer, &from_peer, &mut stdin, &stdout);
+    drop(stdin);
+    assert!(from_peer.recv_timeout(PATIENCE).is_err(), "EOF after stdin");
+    drop(peer);
+    exit_ok(child);
+}
+
+#[test]
+fn serve_passes_each_line_on_while_the_connection_stays_open() {
+    for args in [&["serve", "0"][..], &["serve", "-k", "0"]] {
+        let mut srv = spawn_server(args);
+        let mut peer = TcpStream::connect(srv.addr).unwrap();
+        let from_peer = socket_lines(&peer);
+        let stdout = lines_of(srv.stdout.take().unwrap());
+        let mut stdin = srv.stdin.take().unwrap();
+        exchange(&mut peer, &from_peer, &mut stdin, &stdout);
+    }
+}
+
+#[test]
+fn connect_to_a_file_writes_each_line_while_the_connection_stays_open() {
+    let dir = TempDir::new("stream-file");
+    let path = dir.join("out.txt");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let child = netkit()
+        .args(["connect", &addr.ip().to_string(), &addr.port().to_string()])
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create(&path).unwrap())
+        .spawn()
+        .expect("start netkit connect");
+    let (mut peer, _) = listener.accept().unwrap();
+    let mut expected = String::new();
+    for i in 0..LINES {
+        let line = format!("line {i}\n");
+        peer.write_all(line.as_bytes()).unwrap();
+        expected.push_str(&line);
+        let deadline = Instant::now() + PATIENCE;
+        while std::fs::read_to_string(&path).unwrap() != expected {
+            assert!(Instant::now() < deadline, "line {i} never reached the file");
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+    drop(peer);
+    drop(child.stdin);
+}
+
+#[test]
+fn connect_to_a_terminal_shows_each_line_while_the_connection_stays_open() {
+    // stdin is a pipe (from `cat`), so this is pipe mode with a terminal on stdout.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(format!(
+        "cat | '{}' connect {} {}",
+        env!("CARGO_BIN_EXE_netkit"),
+        addr.ip(),
+        addr.port()
+    ));
+    let mut p = rexpect::session::spawn_command(cmd, Some(PATIENCE.as_millis() as u64))
+        .expect("spawn in a pty");
+    let (mut peer, _) = listener.accept().unwrap();
+    for i in 0..LINES {
+        peer.write_all(format!("tty line {i}\n").as_bytes())
+            .unwrap();
+        p.exp_string(&format!("tty line {i}"))
+            .expect("the line did not reach the terminal while the connection was open");
+    }
+    drop(peer);
+    let _ = p.process_mut().exit();
+}
+
+#[test]
+fn a_relay_of_netkit_serve_sh_exec_netkit_connect_passes_each_line_on() {
+    let backend = InProcess::tcp(TcpConfig {
+        mode: TcpMode::Echo,
+        ..TcpConfig::default()
+    });
+    let inner = format!(
+        "'{}' connect {} {}",
+        env!("CARGO_BIN_EXE_netkit"),
+        backend.addr.ip(),
+        backend.addr.port()
+    );
+    let relay = spawn_server(&["serve", "--sh-exec", &inner, "0"]);
+    let mut child = connect_piped(relay.addr);
+    let stdout = lines_of(child.stdout.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    for i in 0..LINES {
+        stdin.write_all(format!("ping {i}\n").as_bytes()).unwrap();
+        assert_eq!(
+            next(&stdout, "an echo through the relay"),
+            format!("ping {i}")
+        );
+    }
+    // The end of stream passes through the relay both ways.
+    drop(stdin);
+    assert!(
+        stdout.recv_timeout(PATIENCE).is_err(),
+        "EOF through the relay"
+    );
+    exit_ok(child);
+}
+
+#[test]
+fn a_relay_passes_the_backend_close_on_as_end_of_stream() {
+    // The backend answers and closes; the client still has its stdin open.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let backend = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut line = String::new();
+        BufReader::new(s.try_clone().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        s.write_all(format!("bye {line}").as_bytes()).unwrap();
+    });
+    let inner = format!(
+        "'{}' connect {} {}",
+        env!("CARGO_BIN_EXE_netkit"),
+        backend.ip(),
+        backend.port()
+    );
+    let relay = spawn_server(&["serve", "--sh-exec", &inner, "0"]);
+    let mut client = TcpStream::connect(relay.addr).unwrap();
+    client.set_read_timeout(Some(PATIENCE)).unwrap();
+    client.write_all(b"hello\n").unwrap();
+    let mut got = Vec::new();
+    client
+        .read_to_end(&mut got)
+        .expect("the backend's close did not reach the client");
+    assert_eq!(got, b"bye hello\n");
+    server.join().unwrap();
+}
