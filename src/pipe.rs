@@ -253,7 +253,7 @@ pub fn run(
         if peer_done && (input_done || opts.input_is_tty) {
             if let (Some(q), true) = (opts.quit_after, input_eof) {
                 // nc -q: linger after both ends are done; only a stop cuts it.
-                if let Ok(Event::Stopped) = rx.recv_timeout(q) {
+                if linger(&rx, q) {
                     return Ok(outcome(PipeEnd::Stopped));
                 }
             }
@@ -267,6 +267,24 @@ pub fn run(
                 crate::units::format_duration(idle)
             ))
             .into());
+        }
+    }
+}
+
+/// Wait `q` (the copy threads are done); true if a stop came meanwhile.
+fn linger(rx: &mpsc::Receiver<Event>, q: Duration) -> bool {
+    let until = Instant::now() + q;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Event::Stopped) => return true,
+            Ok(_) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => return false,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                // No stop handle: nothing can cut the wait short.
+                thread::sleep(left);
+                return false;
+            }
         }
     }
 }
