@@ -1,0 +1,134 @@
+//! `serve -k`: stdin goes to every client through a queue bounded in bytes.
+//! A client that stops reading is dropped with a reset (an error, never an
+//! end of stream that passes for a complete transfer), the others get every
+//! byte, and stalled clients cost a few MiB, not a queue of chunks each.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::mpsc::channel;
+use std::thread;
+
+use common::{PATIENCE, Running, random_bytes, spawn_server};
+
+/// A client that never reads: a small receive buffer, so the server's side
+/// fills quickly.
+fn stalled_client(srv: &Running) -> TcpStream {
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    sock.set_recv_buffer_size(4096).expect("rcvbuf");
+    sock.connect(&srv.addr.into()).expect("connect");
+    sock.into()
+}
+
+/// Make sure the server serves each of `clients` (it subscribes a client
+/// before reading from it): each says hello and the hello reaches stdout.
+fn register(stdout: &mut impl BufRead, clients: &mut [&mut TcpStream]) {
+    for c in clients.iter_mut() {
+        c.write_all(b"hello\n").unwrap();
+    }
+    for _ in 0..clients.len() {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert_eq!(line, "hello\n");
+    }
+}
+
+/// A field of /proc/PID/status, in KiB.
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    text.lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+#[test]
+fn a_client_that_stops_reading_is_reset_and_the_others_get_every_byte() {
+    let mut srv = spawn_server(&["serve", "-k", "0"]);
+    let mut stdout = BufReader::new(srv.stdout.take().unwrap());
+    let mut fast = TcpStream::connect(srv.addr).unwrap();
+    let mut stalled = stalled_client(&srv);
+    register(&mut stdout, &mut [&mut fast, &mut stalled]);
+
+    let data = random_bytes(32 << 20, 8);
+    let reader = {
+        let mut fast = fast.try_clone().unwrap();
+        fast.set_read_timeout(Some(PATIENCE)).unwrap();
+        thread::spawn(move || {
+            let mut got = Vec::new();
+            fast.read_to_end(&mut got).map(|_| got)
+        })
+    };
+    let mut stdin = srv.stdin.take().unwrap();
+    let feed = {
+        let data = data.clone();
+        thread::spawn(move || {
+            stdin.write_all(&data).unwrap();
+            // EOF: the clients still served are half-closed.
+        })
+    };
+    srv.wait_stderr("dropped and reset");
+    feed.join().unwrap();
+    let got = reader
+        .join()
+        .unwrap()
+        .expect("the fast client reads to a clean end");
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "the fast client's bytes differ");
+
+    // The stalled client reads what reached it, then an error: never Ok(0).
+    stalled.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0usize;
+    let err = loop {
+        match stalled.read(&mut buf) {
+            Ok(0) => panic!("the dropped client saw a clean end after {total} bytes"),
+            Ok(n) => {
+                assert!(buf[..n] == data[total..total + n], "bytes out of order");
+                total += n;
+            }
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+    assert!(total < data.len());
+}
+
+#[test]
+fn four_stalled_clients_cost_a_few_mib() {
+    let mut srv = spawn_server(&["serve", "-k", "0"]);
+    let pid = srv.pid();
+    let mut stdout = BufReader::new(srv.stdout.take().unwrap());
+    let mut clients: Vec<TcpStream> = (0..4).map(|_| stalled_client(&srv)).collect();
+    {
+        let mut refs: Vec<&mut TcpStream> = clients.iter_mut().collect();
+        register(&mut stdout, &mut refs);
+    }
+    let before = status_kib(pid, "VmRSS:");
+    let mut stdin = srv.stdin.take().unwrap();
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        // 96 MiB: more than the old 64 MiB per-client queue could hold.
+        let chunk = random_bytes(1 << 20, 9);
+        for _ in 0..96 {
+            if stdin.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        let _ = tx.send(stdin); // keep stdin open: the server stays up to be measured
+    });
+    for _ in 0..4 {
+        srv.wait_stderr("dropped and reset");
+    }
+    let _stdin = rx
+        .recv_timeout(PATIENCE * 3)
+        .expect("stdin was taken in full");
+    let peak = status_kib(pid, "VmHWM:");
+    eprintln!("server RSS before {before} KiB, peak {peak} KiB");
+    assert!(
+        peak < before + 16 * 1024,
+        "peak RSS {peak} KiB, {before} KiB before the broadcast"
+    );
+}
