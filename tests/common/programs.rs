@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::mpsc::channel;
+use std::sync::mpsc::{Receiver, channel};
 use std::thread;
 use std::time::Duration;
 
@@ -55,40 +55,45 @@ pub fn run_within(mut cmd: Command, input: &[u8], deadline: Duration) -> Output 
     let feeder = thread::spawn(move || {
         let _ = stdin.write_all(&input);
     });
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out_reader = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stdout.read_to_end(&mut v);
-        v
-    });
-    let err_reader = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stderr.read_to_end(&mut v);
-        v
-    });
+    let out_rx = drain(child.stdout.take().expect("stdout"));
+    let err_rx = drain(child.stderr.take().expect("stderr"));
     let (tx, rx) = channel();
     thread::spawn(move || {
         let _ = tx.send(child.wait());
     });
+    // Output readers are never joined without a bound: a grandchild (a
+    // ProxyCommand) may hold the pipes open after a hang.
+    let collect = |r: &Receiver<Vec<u8>>| r.recv_timeout(Duration::from_secs(10)).ok();
     let status = match rx.recv_timeout(deadline) {
         Ok(s) => s.expect("wait"),
         Err(_) => {
             let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            let status = rx.recv().ok();
-            let err = err_reader.join().unwrap_or_default();
+            let err = collect(&err_rx).unwrap_or_default();
             panic!(
-                "{what} did not finish within {deadline:?} (killed: {status:?}); stderr:\n{}",
+                "{what} did not finish within {deadline:?} (killed); stderr:\n{}",
                 String::from_utf8_lossy(&err)
             );
         }
     };
     let _ = feeder.join();
+    let stdout = collect(&out_rx)
+        .unwrap_or_else(|| panic!("{what} exited but something kept its stdout open"));
     Output {
         status,
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: err_reader.join().unwrap_or_default(),
+        stdout,
+        stderr: collect(&err_rx).unwrap_or_default(),
     }
+}
+
+/// Read `r` to its end on a thread; the bytes arrive on the channel.
+fn drain(mut r: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = r.read_to_end(&mut v);
+        let _ = tx.send(v);
+    });
+    rx
 }
 
 /// Panic with the command's stderr unless it exited 0.
