@@ -28,9 +28,12 @@ use crate::units::{parse_duration, parse_size};
     "  netkit serve -k 9000                 many clients; stdin goes to all of them\n",
     "  netkit serve --discard -v 0          count bytes on a free port\n",
     "  netkit serve udp --echo --bind ::1 7\n",
-    "  netkit serve --sh-exec 'tr a-z A-Z' 9000   a process per connection (like ncat -c)\n",
+    "  netkit serve -k --sh-exec 'tr a-z A-Z' 9000   a process per connection (like ncat -lk -c)\n",
+    "  netkit serve -k --sh-exec 'netkit connect backend 22' 2222   a relay (ssh, git, ...)\n",
     "  netkit serve --chat 7000             line chat between clients (like ncat --chat)\n",
     "  netkit serve --echo --deny 127.0.0.2 --hexdump - 0\n\n",
+    "Every byte is passed on as it arrives. -k is accepted by every mode; only listen mode changes:\n",
+    "there a client whose 1 MiB queue of stdin stays full for 1 s is dropped with a TCP reset.\n",
     "Servers bind 127.0.0.1 unless --bind (or ADDR:PORT) says otherwise.\n",
     "The first stderr line is `listening on <addr> (<proto> <mode>)`; port 0 picks a free port.\n",
     "Ctrl-C or SIGTERM stops accepting, lets live connections finish for --grace, prints a summary."
