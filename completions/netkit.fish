@@ -58,7 +58,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -s q -l quiet -d 'Print nothing but errors'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l json -d 'Logs and the summary as one JSON object per line on stderr'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -s k -l keep-open -d 'Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do)'
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l nodelay -d 'Set TCP_NODELAY on each connection'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -l nodelay -d 'Set TCP_NODELAY on each connection (listen and exec modes always do)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -a "tcp" -d 'Serve over TCP (the default)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp help" -a "udp" -d 'Serve over UDP'
@@ -88,7 +88,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s q -l quiet -d 'Print nothing but errors'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l json -d 'Logs and the summary as one JSON object per line on stderr'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s k -l keep-open -d 'Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do)'
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l nodelay -d 'Set TCP_NODELAY on each connection'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l nodelay -d 'Set TCP_NODELAY on each connection (listen and exec modes always do)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
@@ -123,7 +123,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand connect" -s u -l udp -d 'U
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l no-shutdown -d 'Do not shut down the write side at stdin EOF'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 4 -d 'IPv4 only'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 6 -d 'IPv6 only'
-complete -c netkit -n "__fish_netkit_using_subcommand connect" -l nodelay -d 'Set TCP_NODELAY'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l nodelay -d 'Set TCP_NODELAY (pipe mode always does: a small write never waits for an ACK)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s v -l verbose -d 'Report the connection and how it ended on stderr (-z: every port, its state and time)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s i -l interactive -d 'A prompt even when stdin is not a terminal (one line, one send)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s C -l crlf -d 'Send every \\n from stdin as \\r\\n, like nc -C (a \\n already after \\r is left alone; the prompt ends lines with \\r\\n)'

@@ -80,7 +80,7 @@ pub struct ConnectArgs {
     /// Local port to connect from.
     #[arg(short = 'p', long, value_name = "PORT")]
     pub source_port: Option<u16>,
-    /// Set TCP_NODELAY.
+    /// Set TCP_NODELAY (pipe mode always does: a small write never waits for an ACK).
     #[arg(long)]
     pub nodelay: bool,
     /// Report the connection and how it ended on stderr (-z: every port, its state and time).

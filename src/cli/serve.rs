@@ -144,7 +144,7 @@ pub struct TcpServeArgs {
     /// At most N connections at once; further clients are accepted and closed at once.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_conns: Option<u64>,
-    /// Set TCP_NODELAY on each connection.
+    /// Set TCP_NODELAY on each connection (listen and exec modes always do).
     #[arg(long)]
     pub nodelay: bool,
     /// Enable TCP keepalive, probing after this much idle time.

@@ -220,6 +220,9 @@ fn socket_bytes(_stream: &TcpStream) -> (u64, u64) {
 
 /// Run `cmd` for one connection and wait for it.
 pub fn serve(conn: &mut Conn, cmd: &ExecCommand, children: &Children, log: Log) -> End {
+    // The command's small writes go out at once, not after the peer's ACK
+    // (a relay's `netkit connect` writes whatever it receives).
+    crate::pipe::no_delay(&conn.stream);
     let fds = conn
         .stream
         .try_clone()

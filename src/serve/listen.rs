@@ -140,6 +140,7 @@ fn client(
     stop: &Shutdown,
     tap: Option<Tap>,
 ) -> End {
+    pipe::no_delay(&conn.stream);
     let rx = hub.subscribe(conn.id);
     let sent = Arc::new(AtomicU64::new(0));
     let writer = match conn
