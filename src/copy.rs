@@ -12,7 +12,7 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::hexdump::TapReader;
@@ -37,6 +37,13 @@ pub enum CopyError {
 pub trait PlainFd {
     /// The descriptor to splice from or into, if the bytes may bypass user space.
     fn plain_fd(&self) -> Option<BorrowedFd<'_>>;
+
+    /// The descriptor to wait on when a read or write would block (stdin or
+    /// stdout left non-blocking by whoever started us); a wrapper gives its
+    /// inner end's.
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.plain_fd()
+    }
 }
 
 impl PlainFd for File {
@@ -55,17 +62,29 @@ impl<T: PlainFd + ?Sized> PlainFd for &T {
     fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
         (**self).plain_fd()
     }
-}
 
-impl<R> PlainFd for TapReader<R> {
-    fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
-        None
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        (**self).poll_fd()
     }
 }
 
-impl<R> PlainFd for Crlf<R> {
+impl<R: PlainFd> PlainFd for TapReader<R> {
     fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
         None
+    }
+
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.get_ref().poll_fd()
+    }
+}
+
+impl<R: PlainFd> PlainFd for Crlf<R> {
+    fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.inner.poll_fd()
     }
 }
 
@@ -85,22 +104,44 @@ where
     copy_plain(from, to, counter, touch)
 }
 
-/// The plain loop: read a chunk, write all of it, repeat until EOF.
-pub fn copy_plain(
-    mut from: impl Read,
-    mut to: impl Write,
+/// The plain loop: read a chunk, write all of it, repeat until EOF. A
+/// non-blocking end that would block is waited for with `poll`.
+pub fn copy_plain<R, W>(
+    mut from: R,
+    mut to: W,
     counter: &AtomicU64,
     touch: &dyn Fn(),
-) -> Result<(), CopyError> {
+) -> Result<(), CopyError>
+where
+    R: Read + PlainFd,
+    W: Write + PlainFd,
+{
+    let src = from.poll_fd().map(|f| f.as_raw_fd());
+    let dst = to.poll_fd().map(|f| f.as_raw_fd());
     let mut buf = vec![0u8; BUF];
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) => return Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && src.is_some() => {
+                zerocopy::wait(src, libc::POLLIN).map_err(CopyError::Read)?;
+                continue;
+            }
             Err(e) => return Err(CopyError::Read(e)),
         };
-        to.write_all(&buf[..n]).map_err(CopyError::Write)?;
+        let mut out = &buf[..n];
+        while !out.is_empty() {
+            match to.write(out) {
+                Ok(0) => return Err(CopyError::Write(io::ErrorKind::WriteZero.into())),
+                Ok(m) => out = &out[m..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && dst.is_some() => {
+                    zerocopy::wait(dst, libc::POLLOUT).map_err(CopyError::Write)?;
+                }
+                Err(e) => return Err(CopyError::Write(e)),
+            }
+        }
         counter.fetch_add(n as u64, Ordering::Relaxed);
         touch();
     }

@@ -136,7 +136,9 @@ fn grow_pipe(fd: RawFd) {
     }
 }
 
-/// One splice call without flags; `Ok(0)` is EOF of `from`.
+/// One splice call without flags; `Ok(0)` is EOF of `from`. An end left
+/// non-blocking by whoever started us makes it return EAGAIN: wait until
+/// `from` is readable and `to` writable, then try again.
 fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
     loop {
         // SAFETY: both descriptors are valid for the duration of the call and
@@ -147,17 +149,29 @@ fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
             return Ok(n as usize);
         }
         let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
+        match e.kind() {
+            io::ErrorKind::Interrupted => {}
+            io::ErrorKind::WouldBlock => {
+                wait(Some(from), libc::POLLIN)?;
+                wait(Some(to), libc::POLLOUT)?;
+            }
+            _ => return Err(e),
         }
     }
 }
 
 /// Block until `fd` has data to read, EOF or an error.
 fn wait_readable(fd: RawFd) -> io::Result<()> {
+    wait(Some(fd), libc::POLLIN)
+}
+
+/// Block until `fd` is ready for `events` (or in error); nothing to wait
+/// for without a descriptor.
+pub fn wait(fd: Option<RawFd>, events: libc::c_short) -> io::Result<()> {
+    let Some(fd) = fd else { return Ok(()) };
     let mut p = libc::pollfd {
         fd,
-        events: libc::POLLIN,
+        events,
         revents: 0,
     };
     loop {

@@ -119,7 +119,7 @@ fn connect_to_a_file_writes_each_line_while_the_connection_stays_open() {
     let path = dir.join("out.txt");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let child = netkit()
+    let mut child = netkit()
         .args(["connect", &addr.ip().to_string(), &addr.port().to_string()])
         .stdin(Stdio::piped())
         .stdout(std::fs::File::create(&path).unwrap())
@@ -138,7 +138,8 @@ fn connect_to_a_file_writes_each_line_while_the_connection_stays_open() {
         }
     }
     drop(peer);
-    drop(child.stdin);
+    drop(child.stdin.take());
+    exit_ok(child);
 }
 
 #[test]

@@ -261,3 +261,96 @@ fn large_payloads_arrive_byte_for_byte_on_every_route() {
     assert_eq!(counter.load(Ordering::Relaxed) as usize, data.len());
     assert!(back == *data, "socket -> file");
 }
+
+fn set_nonblocking(f: &File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_GETFL/F_SETFL on a descriptor we own.
+    unsafe {
+        let fl = libc::fcntl(f.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(f.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+}
+
+#[test]
+fn non_blocking_stdin_and_stdout_are_waited_for_on_every_path() {
+    let data: Arc<Vec<u8>> = Arc::new(
+        (0..2_000_000u32)
+            .map(|i| if i % 61 == 0 { b'\n' } else { (i % 251) as u8 })
+            .collect(),
+    );
+    for plain in [false, true] {
+        // stdin: a non-blocking pipe, fed in small pieces.
+        let (pr, mut pw) = pipe_pair();
+        set_nonblocking(&pr);
+        let (a, mut b) = tcp_pair();
+        let h = thread::spawn(move || {
+            let n = AtomicU64::new(0);
+            if plain {
+                let tap = crate::hexdump::Tap::new(|_, _| {});
+                copy::copy(
+                    tap.reader(&pr, crate::hexdump::Direction::Out),
+                    &a,
+                    &n,
+                    &|| {},
+                )
+            } else {
+                copy::copy(&pr, &a, &n, &|| {})
+            }
+            .expect("copy from a non-blocking pipe");
+        });
+        let d = data.clone();
+        let w = thread::spawn(move || {
+            for chunk in d.chunks(7000) {
+                pw.write_all(chunk).unwrap();
+            }
+        });
+        let mut back = Vec::new();
+        let rd = thread::spawn(move || {
+            b.read_to_end(&mut back).unwrap();
+            back
+        });
+        w.join().unwrap();
+        h.join().unwrap();
+        assert!(
+            rd.join().unwrap() == *data,
+            "non-blocking stdin, plain={plain}"
+        );
+
+        // stdout: a non-blocking pipe read 4 KiB at a time, so it fills.
+        let (a, b) = tcp_pair();
+        let (mut pr, pw) = pipe_pair();
+        set_nonblocking(&pw);
+        let h = thread::spawn(move || {
+            let n = AtomicU64::new(0);
+            if plain {
+                let tap = crate::hexdump::Tap::new(|_, _| {});
+                copy::copy(
+                    tap.reader(&a, crate::hexdump::Direction::In),
+                    &pw,
+                    &n,
+                    &|| {},
+                )
+            } else {
+                copy::copy(&a, &pw, &n, &|| {})
+            }
+            .expect("copy into a non-blocking pipe");
+        });
+        let d = data.clone();
+        let f = thread::spawn(move || {
+            let mut b = b;
+            b.write_all(&d).unwrap();
+        });
+        let mut back = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = pr.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            back.extend_from_slice(&buf[..n]);
+        }
+        f.join().unwrap();
+        h.join().unwrap();
+        assert!(back == *data, "non-blocking stdout, plain={plain}");
+    }
+}
