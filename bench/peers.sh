@@ -131,6 +131,12 @@ rtt_rounds() {
   done
 }
 
+rtt_row() {
+  printf '  %-7s netkit %6.1f us   nc %6.1f us (%sx)   socat %6.1f us (%sx)\n' "$1" \
+    "${RTT[netkit]}" "${RTT[nc]}" "$(ratio "${RTT[netkit]}" "${RTT[nc]}")" \
+    "${RTT[socat]}" "$(ratio "${RTT[netkit]}" "${RTT[socat]}")"
+}
+
 section_rtt() {
   RTT_N=${RTT_N:-2000}
   echo "== rtt: one 64-byte message, write to stdin pipe -> echo -> read from stdout pipe"
@@ -145,9 +151,7 @@ section_rtt() {
     [socat]="socat - TCP:127.0.0.1:$echo_port"
   )
   rtt_rounds direct
-  printf '  direct  netkit %6.1f us   nc %6.1f us (%sx)   socat %6.1f us (%sx)\n' \
-    "${RTT[netkit]}" "${RTT[nc]}" "$(ratio "${RTT[netkit]}" "${RTT[nc]}")" \
-    "${RTT[socat]}" "$(ratio "${RTT[netkit]}" "${RTT[socat]}")"
+  rtt_row direct
   # Relays: a listener running a pipe program per connection, and the same
   # program as the client: netkit serve --sh-exec 'netkit connect', ncat -lk
   # --sh-exec 'nc' (nc cannot run a command), socat fork EXEC:'socat -'.
@@ -164,9 +168,7 @@ section_rtt() {
     [socat]="socat - TCP:127.0.0.1:$socat_relay"
   )
   rtt_rounds relay
-  printf '  relay   netkit %6.1f us   nc %6.1f us (%sx)   socat %6.1f us (%sx)\n' \
-    "${RTT[netkit]}" "${RTT[nc]}" "$(ratio "${RTT[netkit]}" "${RTT[nc]}")" \
-    "${RTT[socat]}" "$(ratio "${RTT[netkit]}" "${RTT[socat]}")"
+  rtt_row relay
   if command -v hyperfine >/dev/null; then
     # The whole one-shot command, process start and connect included.
     local h

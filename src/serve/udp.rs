@@ -90,6 +90,12 @@ pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Sum
             ));
             continue;
         }
+        if cfg.mode == UdpMode::Listen
+            && let Ok(mut p) = last_peer.lock()
+        {
+            // Before anything is logged: whoever saw the log may answer at once.
+            *p = Some(peer);
+        }
         if let Some(d) = &cfg.hexdump {
             d.record(Direction::In, Some(peer), 0, &buf[..n]);
         }
@@ -105,9 +111,6 @@ pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Sum
             UdpMode::Discard => None,
             UdpMode::Time => Some(Cow::Owned(time_reply(data, unix_seconds()))),
             UdpMode::Listen => {
-                if let Ok(mut p) = last_peer.lock() {
-                    *p = Some(peer);
-                }
                 if let Some(out) = stdout.as_mut()
                     && let Err(e) = out.write_all(data)
                 {

@@ -59,6 +59,18 @@ fn read_within(r: &Arc<Mutex<File>>, n: usize) -> Vec<u8> {
 
 use std::sync::Mutex;
 
+/// Reads exactly `n` bytes from `s`, failing after `PATIENCE`.
+fn socket_reader(s: &TcpStream) -> impl FnMut(usize) -> Vec<u8> + '_ {
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    move |n| {
+        let mut buf = vec![0u8; n];
+        (&*s)
+            .read_exact(&mut buf)
+            .expect("a lone write did not reach the socket");
+        buf
+    }
+}
+
 fn lone_writes(mut send: impl FnMut(&[u8]), mut recv: impl FnMut(usize) -> Vec<u8>) {
     for i in 0..ROUNDS {
         let msg = format!("lone write {i}\n");
@@ -115,17 +127,7 @@ fn pipe_to_socket_delivers_a_lone_write_at_once() {
         Route::PipeToSocket
     );
     let (_, h) = spawn_copy(pr, a);
-    b.set_read_timeout(Some(PATIENCE)).unwrap();
-    let mut b2 = &b;
-    lone_writes(
-        |m| pw.write_all(m).unwrap(),
-        |n| {
-            let mut buf = vec![0u8; n];
-            b2.read_exact(&mut buf)
-                .expect("a lone write did not reach the socket");
-            buf
-        },
-    );
+    lone_writes(|m| pw.write_all(m).unwrap(), socket_reader(&b));
     drop(pw);
     h.join().unwrap();
 }
@@ -154,17 +156,7 @@ fn socket_to_socket_delivers_a_lone_write_at_once() {
         Route::ThroughPipe
     );
     let (_, h) = spawn_copy(a, c);
-    d.set_read_timeout(Some(PATIENCE)).unwrap();
-    let mut d2 = &d;
-    lone_writes(
-        |m| b.write_all(m).unwrap(),
-        |n| {
-            let mut buf = vec![0u8; n];
-            d2.read_exact(&mut buf)
-                .expect("a lone write did not reach the socket");
-            buf
-        },
-    );
+    lone_writes(|m| b.write_all(m).unwrap(), socket_reader(&d));
     drop(b);
     h.join().unwrap();
 }
