@@ -4,6 +4,7 @@
 #
 #   bench/peers.sh                 every section
 #   bench/peers.sh pipe echo10k    some of them
+#   NETKIT_BIN=/tmp/old/netkit bench/peers.sh pipe   another netkit build
 #
 # Sections: pipe (file and stream through connect -> serve vs nc), rtt (one
 # small message's round trip through connect with pipes on both ends, and
@@ -15,8 +16,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 here=$(pwd)
-cargo build --release --quiet
-NK="$here/target/release/netkit"
+# NETKIT_BIN=path compares another build (say, main's) against the same peers.
+if [ -z "${NETKIT_BIN:-}" ]; then cargo build --release --quiet; fi
+NK=${NETKIT_BIN:-"$here/target/release/netkit"}
 ROUNDS=${ROUNDS:-5}
 SIZE=${SIZE:-2G}
 work=$(mktemp -d)
