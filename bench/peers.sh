@@ -10,7 +10,9 @@
 # small message's round trip through connect with pipes on both ends, and
 # through a relay, vs nc and socat), echo10k (10,000 open echo connections,
 # server peak RSS), probe (nc -z vs connect -z), bench (bench/bench.sh:
-# iperf3, sockperf, socat), kv (bench/kv.sh: redis).
+# iperf3, sockperf, socat), kv (bench/kv.sh: redis), transports
+# (bench/transports.sh: --forward vs socat and ncat, TLS vs socat OPENSSL and
+# ncat --ssl, Unix sockets next to TCP).
 # Install the peers with:
 #   apt-get install -y netcat-openbsd ncat socat iperf3 sockperf redis-server redis-tools hyperfine
 set -euo pipefail
@@ -210,10 +212,11 @@ section_probe() {
 
 section_bench() { [ -x bench/bench.sh ] && bash bench/bench.sh || echo "== bench: bench/bench.sh missing"; }
 section_kv() { [ -x bench/kv.sh ] && bash bench/kv.sh || echo "== kv: bench/kv.sh missing"; }
+section_transports() { bash bench/transports.sh; }
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(pipe rtt echo10k probe bench kv)
+[ ${#sections[@]} -gt 0 ] || sections=(pipe rtt echo10k probe bench kv transports)
 for s in "${sections[@]}"; do
   "section_$s"
 done

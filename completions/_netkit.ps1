@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
         'netkit;serve' {
             [CompletionResult]::new('--exec', '--exec', [CompletionResultType]::ParameterName, 'Run CMD for each connection, the socket as its stdin/stdout (split at spaces, no shell)')
             [CompletionResult]::new('--sh-exec', '--sh-exec', [CompletionResultType]::ParameterName, 'Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout')
+            [CompletionResult]::new('--forward', '--forward', [CompletionResultType]::ParameterName, 'Relay each client to TARGET: HOST:PORT, or a Unix socket /path or @name (like socat TCP-LISTEN,fork TCP:HOST:PORT)')
             [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after this many connections (UDP: datagrams)')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close a connection with no traffic for this long (e.g. 30s)')
@@ -47,8 +48,22 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--deny-file', '--deny-file', [CompletionResultType]::ParameterName, 'Read --deny networks from FILE, one per line, `#` comments')
             [CompletionResult]::new('--hexdump', '--hexdump', [CompletionResultType]::ParameterName, 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)')
             [CompletionResult]::new('--max-conns', '--max-conns', [CompletionResultType]::ParameterName, 'At most N connections at once; further clients are accepted and closed at once')
-            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Enable TCP keepalive, probing after this much idle time')
             [CompletionResult]::new('--max-frame', '--max-frame', [CompletionResultType]::ParameterName, '--framed: the largest frame accepted; a bigger length closes the connection')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Certificate chain to present (PEM); implies --tls')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]')
+            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'Require client certificates signed by a CA in FILE (PEM); implies --tls')
+            [CompletionResult]::new('--tls-alpn', '--tls-alpn', [CompletionResultType]::ParameterName, 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls')
+            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Enable TCP keepalive, probing after this much idle time')
+            [CompletionResult]::new('--forward-tls-ca', '--forward-tls-ca', [CompletionResultType]::ParameterName, '--forward-tls: trust the CAs in FILE (PEM) for the target')
+            [CompletionResult]::new('--forward-tls-pin', '--forward-tls-pin', [CompletionResultType]::ParameterName, '--forward-tls: trust exactly the target certificate with this SHA-256')
+            [CompletionResult]::new('--forward-tls-sni', '--forward-tls-sni', [CompletionResultType]::ParameterName, '--forward-tls: the name to send (SNI) and check [default: the target''s host]')
+            [CompletionResult]::new('--proxy-auth', '--proxy-auth', [CompletionResultType]::ParameterName, '--socks5/--http-proxy: require these credentials from clients')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to a target after this long')
+            [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, '--forward: deliver each chunk (datagram) this much later, each direction (e.g. 80ms)')
+            [CompletionResult]::new('--jitter', '--jitter', [CompletionResultType]::ParameterName, '--forward: add up to plus or minus this much to --delay, at random (bytes of a stream never reorder)')
+            [CompletionResult]::new('--limit-rate', '--limit-rate', [CompletionResultType]::ParameterName, '--forward: at most SIZE bytes per second, each direction (UDP: datagrams beyond it are dropped)')
+            [CompletionResult]::new('--cut-after', '--cut-after', [CompletionResultType]::ParameterName, '--forward (TCP): reset both sides after SIZE bytes in all, or DURATION after connecting')
+            [CompletionResult]::new('--drop', '--drop', [CompletionResultType]::ParameterName, '--forward (UDP): drop this percentage of datagrams, each direction (e.g. 5 or 0.5)')
             [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Echo every byte back to its sender (RFC 862)')
             [CompletionResult]::new('--upper', '--upper', [CompletionResultType]::ParameterName, 'Line echo, upper-cased; `quit` answers `bye` and closes')
             [CompletionResult]::new('--discard', '--discard', [CompletionResultType]::ParameterName, 'Read and count everything (RFC 863); -v prints bytes per connection')
@@ -56,6 +71,8 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--time', '--time', [CompletionResultType]::ParameterName, 'Send the Unix time in seconds and a newline, then close')
             [CompletionResult]::new('--framed', '--framed', [CompletionResultType]::ParameterName, 'Echo frames: a 4-byte big-endian length, then that many bytes')
             [CompletionResult]::new('--chat', '--chat', [CompletionResultType]::ParameterName, 'Chat room: each line from a client goes to all the others, prefixed with the sender')
+            [CompletionResult]::new('--socks5', '--socks5', [CompletionResultType]::ParameterName, 'A SOCKS5 proxy (CONNECT; names resolved here), like microsocks')
+            [CompletionResult]::new('--http-proxy', '--http-proxy', [CompletionResultType]::ParameterName, 'An HTTP proxy for CONNECT tunnels only, like ncat -l --proxy-type http')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -63,17 +80,22 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Logs and the summary as one JSON object per line on stderr')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do)')
             [CompletionResult]::new('--keep-open', '--keep-open', [CompletionResultType]::ParameterName, 'Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do)')
-            [CompletionResult]::new('--nodelay', '--nodelay', [CompletionResultType]::ParameterName, 'Set TCP_NODELAY on each connection (listen and exec modes always do)')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)')
+            [CompletionResult]::new('--nodelay', '--nodelay', [CompletionResultType]::ParameterName, 'Set TCP_NODELAY on each connection (modes that forward bytes always do)')
+            [CompletionResult]::new('--forward-tls', '--forward-tls', [CompletionResultType]::ParameterName, '--forward: speak TLS to the target (verified against the system''s CAs, or --forward-tls-ca/-pin/-insecure)')
+            [CompletionResult]::new('--forward-tls-insecure', '--forward-tls-insecure', [CompletionResultType]::ParameterName, '--forward-tls: accept any certificate from the target')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('tcp', 'tcp', [CompletionResultType]::ParameterValue, 'Serve over TCP (the default)')
             [CompletionResult]::new('udp', 'udp', [CompletionResultType]::ParameterValue, 'Serve over UDP')
+            [CompletionResult]::new('unix', 'unix', [CompletionResultType]::ParameterValue, 'Serve on a Unix socket (a path, or @name for a Linux abstract socket): every TCP mode, or datagrams with --dgram')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'netkit;serve;tcp' {
             [CompletionResult]::new('--exec', '--exec', [CompletionResultType]::ParameterName, 'Run CMD for each connection, the socket as its stdin/stdout (split at spaces, no shell)')
             [CompletionResult]::new('--sh-exec', '--sh-exec', [CompletionResultType]::ParameterName, 'Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout')
+            [CompletionResult]::new('--forward', '--forward', [CompletionResultType]::ParameterName, 'Relay each client to TARGET: HOST:PORT, or a Unix socket /path or @name (like socat TCP-LISTEN,fork TCP:HOST:PORT)')
             [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after this many connections (UDP: datagrams)')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close a connection with no traffic for this long (e.g. 30s)')
@@ -84,8 +106,22 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--deny-file', '--deny-file', [CompletionResultType]::ParameterName, 'Read --deny networks from FILE, one per line, `#` comments')
             [CompletionResult]::new('--hexdump', '--hexdump', [CompletionResultType]::ParameterName, 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)')
             [CompletionResult]::new('--max-conns', '--max-conns', [CompletionResultType]::ParameterName, 'At most N connections at once; further clients are accepted and closed at once')
-            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Enable TCP keepalive, probing after this much idle time')
             [CompletionResult]::new('--max-frame', '--max-frame', [CompletionResultType]::ParameterName, '--framed: the largest frame accepted; a bigger length closes the connection')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Certificate chain to present (PEM); implies --tls')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]')
+            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'Require client certificates signed by a CA in FILE (PEM); implies --tls')
+            [CompletionResult]::new('--tls-alpn', '--tls-alpn', [CompletionResultType]::ParameterName, 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls')
+            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Enable TCP keepalive, probing after this much idle time')
+            [CompletionResult]::new('--forward-tls-ca', '--forward-tls-ca', [CompletionResultType]::ParameterName, '--forward-tls: trust the CAs in FILE (PEM) for the target')
+            [CompletionResult]::new('--forward-tls-pin', '--forward-tls-pin', [CompletionResultType]::ParameterName, '--forward-tls: trust exactly the target certificate with this SHA-256')
+            [CompletionResult]::new('--forward-tls-sni', '--forward-tls-sni', [CompletionResultType]::ParameterName, '--forward-tls: the name to send (SNI) and check [default: the target''s host]')
+            [CompletionResult]::new('--proxy-auth', '--proxy-auth', [CompletionResultType]::ParameterName, '--socks5/--http-proxy: require these credentials from clients')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to a target after this long')
+            [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, '--forward: deliver each chunk (datagram) this much later, each direction (e.g. 80ms)')
+            [CompletionResult]::new('--jitter', '--jitter', [CompletionResultType]::ParameterName, '--forward: add up to plus or minus this much to --delay, at random (bytes of a stream never reorder)')
+            [CompletionResult]::new('--limit-rate', '--limit-rate', [CompletionResultType]::ParameterName, '--forward: at most SIZE bytes per second, each direction (UDP: datagrams beyond it are dropped)')
+            [CompletionResult]::new('--cut-after', '--cut-after', [CompletionResultType]::ParameterName, '--forward (TCP): reset both sides after SIZE bytes in all, or DURATION after connecting')
+            [CompletionResult]::new('--drop', '--drop', [CompletionResultType]::ParameterName, '--forward (UDP): drop this percentage of datagrams, each direction (e.g. 5 or 0.5)')
             [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Echo every byte back to its sender (RFC 862)')
             [CompletionResult]::new('--upper', '--upper', [CompletionResultType]::ParameterName, 'Line echo, upper-cased; `quit` answers `bye` and closes')
             [CompletionResult]::new('--discard', '--discard', [CompletionResultType]::ParameterName, 'Read and count everything (RFC 863); -v prints bytes per connection')
@@ -93,6 +129,8 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--time', '--time', [CompletionResultType]::ParameterName, 'Send the Unix time in seconds and a newline, then close')
             [CompletionResult]::new('--framed', '--framed', [CompletionResultType]::ParameterName, 'Echo frames: a 4-byte big-endian length, then that many bytes')
             [CompletionResult]::new('--chat', '--chat', [CompletionResultType]::ParameterName, 'Chat room: each line from a client goes to all the others, prefixed with the sender')
+            [CompletionResult]::new('--socks5', '--socks5', [CompletionResultType]::ParameterName, 'A SOCKS5 proxy (CONNECT; names resolved here), like microsocks')
+            [CompletionResult]::new('--http-proxy', '--http-proxy', [CompletionResultType]::ParameterName, 'An HTTP proxy for CONNECT tunnels only, like ncat -l --proxy-type http')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -100,12 +138,16 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Logs and the summary as one JSON object per line on stderr')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do)')
             [CompletionResult]::new('--keep-open', '--keep-open', [CompletionResultType]::ParameterName, 'Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do)')
-            [CompletionResult]::new('--nodelay', '--nodelay', [CompletionResultType]::ParameterName, 'Set TCP_NODELAY on each connection (listen and exec modes always do)')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)')
+            [CompletionResult]::new('--nodelay', '--nodelay', [CompletionResultType]::ParameterName, 'Set TCP_NODELAY on each connection (modes that forward bytes always do)')
+            [CompletionResult]::new('--forward-tls', '--forward-tls', [CompletionResultType]::ParameterName, '--forward: speak TLS to the target (verified against the system''s CAs, or --forward-tls-ca/-pin/-insecure)')
+            [CompletionResult]::new('--forward-tls-insecure', '--forward-tls-insecure', [CompletionResultType]::ParameterName, '--forward-tls: accept any certificate from the target')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'netkit;serve;udp' {
+            [CompletionResult]::new('--forward', '--forward', [CompletionResultType]::ParameterName, 'Relay datagrams to HOST:PORT, one upstream socket per client (ended after --idle-timeout, default 60s)')
             [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after this many connections (UDP: datagrams)')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close a connection with no traffic for this long (e.g. 30s)')
@@ -115,6 +157,11 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--allow-file', '--allow-file', [CompletionResultType]::ParameterName, 'Read --allow networks from FILE, one per line, `#` comments')
             [CompletionResult]::new('--deny-file', '--deny-file', [CompletionResultType]::ParameterName, 'Read --deny networks from FILE, one per line, `#` comments')
             [CompletionResult]::new('--hexdump', '--hexdump', [CompletionResultType]::ParameterName, 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)')
+            [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, '--forward: deliver each chunk (datagram) this much later, each direction (e.g. 80ms)')
+            [CompletionResult]::new('--jitter', '--jitter', [CompletionResultType]::ParameterName, '--forward: add up to plus or minus this much to --delay, at random (bytes of a stream never reorder)')
+            [CompletionResult]::new('--limit-rate', '--limit-rate', [CompletionResultType]::ParameterName, '--forward: at most SIZE bytes per second, each direction (UDP: datagrams beyond it are dropped)')
+            [CompletionResult]::new('--cut-after', '--cut-after', [CompletionResultType]::ParameterName, '--forward (TCP): reset both sides after SIZE bytes in all, or DURATION after connecting')
+            [CompletionResult]::new('--drop', '--drop', [CompletionResultType]::ParameterName, '--forward (UDP): drop this percentage of datagrams, each direction (e.g. 5 or 0.5)')
             [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Send every datagram back to its sender')
             [CompletionResult]::new('--discard', '--discard', [CompletionResultType]::ParameterName, 'Count datagrams and bytes')
             [CompletionResult]::new('--time', '--time', [CompletionResultType]::ParameterName, 'Answer a `TIME` datagram with the Unix time; anything else with an error datagram')
@@ -129,9 +176,63 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'netkit;serve;unix' {
+            [CompletionResult]::new('--exec', '--exec', [CompletionResultType]::ParameterName, 'Run CMD for each connection, the socket as its stdin/stdout (split at spaces, no shell)')
+            [CompletionResult]::new('--sh-exec', '--sh-exec', [CompletionResultType]::ParameterName, 'Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout')
+            [CompletionResult]::new('--forward', '--forward', [CompletionResultType]::ParameterName, 'Relay each client to TARGET: HOST:PORT, or a Unix socket /path or @name (like socat TCP-LISTEN,fork TCP:HOST:PORT)')
+            [CompletionResult]::new('--unix-mode', '--unix-mode', [CompletionResultType]::ParameterName, 'Permissions of the socket file, in octal: who may connect (e.g. 660, 600)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after this many connections (UDP: datagrams)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close a connection with no traffic for this long (e.g. 30s)')
+            [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'On Ctrl-C/SIGTERM, how long live connections may take to finish')
+            [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Admit only clients in this network (CIDR or address; repeatable)')
+            [CompletionResult]::new('--deny', '--deny', [CompletionResultType]::ParameterName, 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)')
+            [CompletionResult]::new('--allow-file', '--allow-file', [CompletionResultType]::ParameterName, 'Read --allow networks from FILE, one per line, `#` comments')
+            [CompletionResult]::new('--deny-file', '--deny-file', [CompletionResultType]::ParameterName, 'Read --deny networks from FILE, one per line, `#` comments')
+            [CompletionResult]::new('--hexdump', '--hexdump', [CompletionResultType]::ParameterName, 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)')
+            [CompletionResult]::new('--max-conns', '--max-conns', [CompletionResultType]::ParameterName, 'At most N connections at once; further clients are accepted and closed at once')
+            [CompletionResult]::new('--max-frame', '--max-frame', [CompletionResultType]::ParameterName, '--framed: the largest frame accepted; a bigger length closes the connection')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Certificate chain to present (PEM); implies --tls')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]')
+            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'Require client certificates signed by a CA in FILE (PEM); implies --tls')
+            [CompletionResult]::new('--tls-alpn', '--tls-alpn', [CompletionResultType]::ParameterName, 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls')
+            [CompletionResult]::new('--forward-tls-ca', '--forward-tls-ca', [CompletionResultType]::ParameterName, '--forward-tls: trust the CAs in FILE (PEM) for the target')
+            [CompletionResult]::new('--forward-tls-pin', '--forward-tls-pin', [CompletionResultType]::ParameterName, '--forward-tls: trust exactly the target certificate with this SHA-256')
+            [CompletionResult]::new('--forward-tls-sni', '--forward-tls-sni', [CompletionResultType]::ParameterName, '--forward-tls: the name to send (SNI) and check [default: the target''s host]')
+            [CompletionResult]::new('--proxy-auth', '--proxy-auth', [CompletionResultType]::ParameterName, '--socks5/--http-proxy: require these credentials from clients')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to a target after this long')
+            [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, '--forward: deliver each chunk (datagram) this much later, each direction (e.g. 80ms)')
+            [CompletionResult]::new('--jitter', '--jitter', [CompletionResultType]::ParameterName, '--forward: add up to plus or minus this much to --delay, at random (bytes of a stream never reorder)')
+            [CompletionResult]::new('--limit-rate', '--limit-rate', [CompletionResultType]::ParameterName, '--forward: at most SIZE bytes per second, each direction (UDP: datagrams beyond it are dropped)')
+            [CompletionResult]::new('--cut-after', '--cut-after', [CompletionResultType]::ParameterName, '--forward (TCP): reset both sides after SIZE bytes in all, or DURATION after connecting')
+            [CompletionResult]::new('--drop', '--drop', [CompletionResultType]::ParameterName, '--forward (UDP): drop this percentage of datagrams, each direction (e.g. 5 or 0.5)')
+            [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Echo every byte back to its sender (RFC 862)')
+            [CompletionResult]::new('--upper', '--upper', [CompletionResultType]::ParameterName, 'Line echo, upper-cased; `quit` answers `bye` and closes')
+            [CompletionResult]::new('--discard', '--discard', [CompletionResultType]::ParameterName, 'Read and count everything (RFC 863); -v prints bytes per connection')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Send an endless chargen pattern until the client closes (RFC 864)')
+            [CompletionResult]::new('--time', '--time', [CompletionResultType]::ParameterName, 'Send the Unix time in seconds and a newline, then close')
+            [CompletionResult]::new('--framed', '--framed', [CompletionResultType]::ParameterName, 'Echo frames: a 4-byte big-endian length, then that many bytes')
+            [CompletionResult]::new('--chat', '--chat', [CompletionResultType]::ParameterName, 'Chat room: each line from a client goes to all the others, prefixed with the sender')
+            [CompletionResult]::new('--socks5', '--socks5', [CompletionResultType]::ParameterName, 'A SOCKS5 proxy (CONNECT; names resolved here), like microsocks')
+            [CompletionResult]::new('--http-proxy', '--http-proxy', [CompletionResultType]::ParameterName, 'An HTTP proxy for CONNECT tunnels only, like ncat -l --proxy-type http')
+            [CompletionResult]::new('--dgram', '--dgram', [CompletionResultType]::ParameterName, 'Datagrams (SOCK_DGRAM) instead of a stream; modes: listen, --echo, --discard, --time')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Logs and the summary as one JSON object per line on stderr')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do)')
+            [CompletionResult]::new('--keep-open', '--keep-open', [CompletionResultType]::ParameterName, 'Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do)')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)')
+            [CompletionResult]::new('--forward-tls', '--forward-tls', [CompletionResultType]::ParameterName, '--forward: speak TLS to the target (verified against the system''s CAs, or --forward-tls-ca/-pin/-insecure)')
+            [CompletionResult]::new('--forward-tls-insecure', '--forward-tls-insecure', [CompletionResultType]::ParameterName, '--forward-tls: accept any certificate from the target')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'netkit;serve;help' {
             [CompletionResult]::new('tcp', 'tcp', [CompletionResultType]::ParameterValue, 'Serve over TCP (the default)')
             [CompletionResult]::new('udp', 'udp', [CompletionResultType]::ParameterValue, 'Serve over UDP')
+            [CompletionResult]::new('unix', 'unix', [CompletionResultType]::ParameterValue, 'Serve on a Unix socket (a path, or @name for a Linux abstract socket): every TCP mode, or datagrams with --dgram')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -139,6 +240,9 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             break
         }
         'netkit;serve;help;udp' {
+            break
+        }
+        'netkit;serve;help;unix' {
             break
         }
         'netkit;serve;help;help' {
@@ -156,6 +260,18 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--source-port', '--source-port', [CompletionResultType]::ParameterName, 'Local port to connect from')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, '-z: how many ports to probe at once')
             [CompletionResult]::new('--hexdump', '--hexdump', [CompletionResultType]::ParameterName, 'Record every chunk both ways as a hex dump to FILE (`-`: stderr; at the prompt, the screen)')
+            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'Trust the CAs in FILE (PEM) instead of the system''s; implies --tls')
+            [CompletionResult]::new('--tls-pin', '--tls-pin', [CompletionResultType]::ParameterName, 'Trust exactly the certificate with this SHA-256 (as on netkit''s listening line, or `openssl x509 -fingerprint -sha256`); implies --tls')
+            [CompletionResult]::new('--tls-sni', '--tls-sni', [CompletionResultType]::ParameterName, 'Server name to send (SNI) and to check the certificate against [default: the host]; implies --tls')
+            [CompletionResult]::new('--tls-alpn', '--tls-alpn', [CompletionResultType]::ParameterName, 'ALPN protocols to offer (e.g. h2,http/1.1); implies --tls')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Client certificate chain (PEM), for servers that ask for one; implies --tls')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM)')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Go through a proxy: socks5://[USER:PASS@]HOST:PORT (the proxy resolves names) or http://[USER:PASS@]HOST:PORT (CONNECT)')
+            [CompletionResult]::new('--proxy-auth', '--proxy-auth', [CompletionResultType]::ParameterName, 'Credentials for --proxy, when not in its URL')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Run CMD with the connection as its stdin and stdout (split at spaces, no shell), like ncat -e')
+            [CompletionResult]::new('--exec', '--exec', [CompletionResultType]::ParameterName, 'Run CMD with the connection as its stdin and stdout (split at spaces, no shell), like ncat -e')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Run `/bin/sh -c CMD` with the connection as its stdin and stdout, like ncat -c')
+            [CompletionResult]::new('--sh-exec', '--sh-exec', [CompletionResultType]::ParameterName, 'Run `/bin/sh -c CMD` with the connection as its stdin and stdout, like ncat -c')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the session''s bytes, both ways as they are, to FILE (like ncat -o); also at the prompt')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the session''s bytes, both ways as they are, to FILE (like ncat -o); also at the prompt')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Use UDP: stdin chunks become datagrams, replies go to stdout')
@@ -175,12 +291,21 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--framed', '--framed', [CompletionResultType]::ParameterName, 'Send each stdin line as one frame (4-byte big-endian length + bytes); print each frame received as a line')
             [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'A live byte counter and rate on stderr while piping (hidden when stderr is not a terminal)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON summary object on stderr at exit (-z: one object per port on stdout)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Connect to a Unix socket: HOST is its path (@name: a Linux abstract name); with -u, a datagram socket')
+            [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'Connect to a Unix socket: HOST is its path (@name: a Linux abstract name); with -u, a datagram socket')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Speak TLS, verifying the server against the system''s CAs (or --tls-ca, --tls-pin)')
+            [CompletionResult]::new('--tls-insecure', '--tls-insecure', [CompletionResultType]::ParameterName, 'Accept any certificate (no verification at all); implies --tls')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'netkit;kv' {
             [CompletionResult]::new('--addr', '--addr', [CompletionResultType]::ParameterName, 'Server to talk to')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Talk to a server on this Unix socket instead (redis-server''s unixsocket)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'Talk to a server on this Unix socket instead (redis-server''s unixsocket)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Database number to select (SELECT); the prompt shows it, as in 127.0.0.1:6380[2]>')
+            [CompletionResult]::new('-3', '-3', [CompletionResultType]::ParameterName, 'Speak RESP3 (HELLO 3 on connect), as redis-cli -3')
+            [CompletionResult]::new('--resp3', '--resp3', [CompletionResultType]::ParameterName, 'Speak RESP3 (HELLO 3 on connect), as redis-cli -3')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies raw (bare values), even on a terminal')
             [CompletionResult]::new('--no-raw', '--no-raw', [CompletionResultType]::ParameterName, 'Print replies formatted like redis-cli, even when piped')
             [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Read the last argument from stdin')
@@ -188,7 +313,6 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)')
             [CompletionResult]::new('check-log', 'check-log', [CompletionResultType]::ParameterValue, 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'netkit;kv;serve' {
@@ -209,11 +333,16 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--deny', '--deny', [CompletionResultType]::ParameterName, 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)')
             [CompletionResult]::new('--allow-file', '--allow-file', [CompletionResultType]::ParameterName, 'Read --allow networks from FILE, one per line, `#` comments')
             [CompletionResult]::new('--deny-file', '--deny-file', [CompletionResultType]::ParameterName, 'Read --deny networks from FILE, one per line, `#` comments')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Certificate chain to present (PEM); implies --tls')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]')
+            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'Require client certificates signed by a CA in FILE (PEM); implies --tls')
+            [CompletionResult]::new('--tls-alpn', '--tls-alpn', [CompletionResultType]::ParameterName, 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each connection (peer, bytes in/out, duration, how it ended)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Logs and the summary as one JSON object per line on stderr')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -222,21 +351,6 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Repair: save FILE.bak, then rewrite FILE with only its good records')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            break
-        }
-        'netkit;kv;help' {
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a Redis-compatible key-value store (RESP2/RESP3, inline commands) and a line protocol (nc)')
-            [CompletionResult]::new('check-log', 'check-log', [CompletionResultType]::ParameterValue, 'Check a --data log for damage; --fix repairs it, keeping a backup (like redis-check-aof)')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'netkit;kv;help;serve' {
-            break
-        }
-        'netkit;kv;help;check-log' {
-            break
-        }
-        'netkit;kv;help;help' {
             break
         }
         'netkit;bench' {
@@ -256,12 +370,22 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Print a row of figures every DURATION (e.g. 1s)')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Connect timeout, and how long to wait for a reply before giving up')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Connect timeout, and how long to wait for a reply before giving up')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Over a Unix stream socket: the server at PATH (@name: abstract), or an in-process one')
+            [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'Over a Unix stream socket: the server at PATH (@name: abstract), or an in-process one')
+            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'Trust the CAs in FILE (PEM) instead of the system''s; implies --tls')
+            [CompletionResult]::new('--tls-pin', '--tls-pin', [CompletionResultType]::ParameterName, 'Trust exactly the certificate with this SHA-256 (as on netkit''s listening line, or `openssl x509 -fingerprint -sha256`); implies --tls')
+            [CompletionResult]::new('--tls-sni', '--tls-sni', [CompletionResultType]::ParameterName, 'Server name to send (SNI) and to check the certificate against [default: the host]; implies --tls')
+            [CompletionResult]::new('--tls-alpn', '--tls-alpn', [CompletionResultType]::ParameterName, 'ALPN protocols to offer (e.g. h2,http/1.1); implies --tls')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Client certificate chain (PEM), for servers that ask for one; implies --tls')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM)')
             [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'throughput: read from a source server instead of writing to a discard server')
             [CompletionResult]::new('--bidir', '--bidir', [CompletionResultType]::ParameterName, 'throughput: write and read at once through an echo server')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No progress bar (it is also hidden when stderr is not a terminal)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No progress bar (it is also hidden when stderr is not a terminal)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON summary object on stdout instead of the table')
             [CompletionResult]::new('--json-stream', '--json-stream', [CompletionResultType]::ParameterName, 'Print one JSON object per interval (default 1s) and a summary, one per line')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Speak TLS, verifying the server against the system''s CAs (or --tls-ca, --tls-pin)')
+            [CompletionResult]::new('--tls-insecure', '--tls-insecure', [CompletionResultType]::ParameterName, 'Accept any certificate (no verification at all); implies --tls')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -290,12 +414,16 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
         'netkit;help;serve' {
             [CompletionResult]::new('tcp', 'tcp', [CompletionResultType]::ParameterValue, 'Serve over TCP (the default)')
             [CompletionResult]::new('udp', 'udp', [CompletionResultType]::ParameterValue, 'Serve over UDP')
+            [CompletionResult]::new('unix', 'unix', [CompletionResultType]::ParameterValue, 'Serve on a Unix socket (a path, or @name for a Linux abstract socket): every TCP mode, or datagrams with --dgram')
             break
         }
         'netkit;help;serve;tcp' {
             break
         }
         'netkit;help;serve;udp' {
+            break
+        }
+        'netkit;help;serve;unix' {
             break
         }
         'netkit;help;connect' {

@@ -70,23 +70,14 @@ _netkit() {
             netkit__subcmd__help__subcmd__serve,udp)
                 cmd="netkit__subcmd__help__subcmd__serve__subcmd__udp"
                 ;;
+            netkit__subcmd__help__subcmd__serve,unix)
+                cmd="netkit__subcmd__help__subcmd__serve__subcmd__unix"
+                ;;
             netkit__subcmd__kv,check-log)
                 cmd="netkit__subcmd__kv__subcmd__check__subcmd__log"
                 ;;
-            netkit__subcmd__kv,help)
-                cmd="netkit__subcmd__kv__subcmd__help"
-                ;;
             netkit__subcmd__kv,serve)
                 cmd="netkit__subcmd__kv__subcmd__serve"
-                ;;
-            netkit__subcmd__kv__subcmd__help,check-log)
-                cmd="netkit__subcmd__kv__subcmd__help__subcmd__check__subcmd__log"
-                ;;
-            netkit__subcmd__kv__subcmd__help,help)
-                cmd="netkit__subcmd__kv__subcmd__help__subcmd__help"
-                ;;
-            netkit__subcmd__kv__subcmd__help,serve)
-                cmd="netkit__subcmd__kv__subcmd__help__subcmd__serve"
                 ;;
             netkit__subcmd__serve,help)
                 cmd="netkit__subcmd__serve__subcmd__help"
@@ -97,6 +88,9 @@ _netkit() {
             netkit__subcmd__serve,udp)
                 cmd="netkit__subcmd__serve__subcmd__udp"
                 ;;
+            netkit__subcmd__serve,unix)
+                cmd="netkit__subcmd__serve__subcmd__unix"
+                ;;
             netkit__subcmd__serve__subcmd__help,help)
                 cmd="netkit__subcmd__serve__subcmd__help__subcmd__help"
                 ;;
@@ -105,6 +99,9 @@ _netkit() {
                 ;;
             netkit__subcmd__serve__subcmd__help,udp)
                 cmd="netkit__subcmd__serve__subcmd__help__subcmd__udp"
+                ;;
+            netkit__subcmd__serve__subcmd__help,unix)
+                cmd="netkit__subcmd__serve__subcmd__help__subcmd__unix"
                 ;;
             *)
                 ;;
@@ -127,7 +124,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__bench)
-            opts="-t -n -l -P -c -i -w -q -h --duration --bytes --size --parallel --connections --reverse --bidir --warmup --rate --interval --timeout --quiet --json --json-stream --help"
+            opts="-t -n -l -P -c -i -w -q -U -h --duration --bytes --size --parallel --connections --reverse --bidir --warmup --rate --interval --timeout --quiet --json --json-stream --unix --tls --tls-ca --tls-insecure --tls-pin --tls-sni --tls-alpn --tls-cert --tls-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,6 +194,38 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --unix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -U)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-sni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-alpn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -219,7 +248,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__connect)
-            opts="-u -w -q -4 -6 -s -p -v -i -C -z -o -h --udp --timeout --idle-timeout --no-shutdown --reply-timeout --source --source-port --nodelay --verbose --interactive --crlf --probe --concurrency --framed --progress --json --hexdump --output --help"
+            opts="-u -w -q -4 -6 -s -p -v -i -C -z -U -e -c -o -h --udp --timeout --idle-timeout --no-shutdown --reply-timeout --source --source-port --nodelay --verbose --interactive --crlf --probe --concurrency --framed --progress --json --hexdump --unix --tls --tls-ca --tls-insecure --tls-pin --tls-sni --tls-alpn --tls-cert --tls-key --proxy --proxy-auth --exec --sh-exec --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -266,6 +295,54 @@ _netkit() {
                     return 0
                     ;;
                 --hexdump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-sni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-alpn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-auth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sh-exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -411,7 +488,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__help__subcmd__serve)
-            opts="tcp udp"
+            opts="tcp udp unix"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -452,14 +529,40 @@ _netkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        netkit__subcmd__help__subcmd__serve__subcmd__unix)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         netkit__subcmd__kv)
-            opts="-x -h --addr --raw --no-raw --help serve check-log help"
+            opts="-s -n -3 -x -h --addr --socket --resp3 --raw --no-raw --help serve check-log"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -484,64 +587,8 @@ _netkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        netkit__subcmd__kv__subcmd__help)
-            opts="serve check-log help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        netkit__subcmd__kv__subcmd__help__subcmd__check__subcmd__log)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        netkit__subcmd__kv__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        netkit__subcmd__kv__subcmd__help__subcmd__serve)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         netkit__subcmd__kv__subcmd__serve)
-            opts="-v -q -h --bind --data --fsync --max-conns --max-bulk --max-line --max-args --threads --databases --requirepass --timeout --tcp-keepalive --output-limit --allow --deny --allow-file --deny-file --verbose --quiet --json --help"
+            opts="-v -q -h --bind --data --fsync --max-conns --max-bulk --max-line --max-args --threads --databases --requirepass --timeout --tcp-keepalive --output-limit --allow --deny --allow-file --deny-file --verbose --quiet --json --tls --tls-cert --tls-key --tls-ca --tls-alpn --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -615,6 +662,22 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-alpn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -641,7 +704,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve)
-            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --nodelay --keepalive --max-frame --help tcp udp help"
+            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --nodelay --keepalive --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help tcp udp unix help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -652,6 +715,10 @@ _netkit() {
                     return 0
                     ;;
                 --sh-exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --forward)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -695,11 +762,67 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-frame)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-alpn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keepalive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --max-frame)
+                --forward-tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --forward-tls-pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --forward-tls-sni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-auth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jitter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cut-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drop)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -711,7 +834,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve__subcmd__help)
-            opts="tcp udp help"
+            opts="tcp udp unix help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -766,8 +889,22 @@ _netkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        netkit__subcmd__serve__subcmd__help__subcmd__unix)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         netkit__subcmd__serve__subcmd__tcp)
-            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --nodelay --keepalive --max-frame --help"
+            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --nodelay --keepalive --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -778,6 +915,10 @@ _netkit() {
                     return 0
                     ;;
                 --sh-exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --forward)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -821,11 +962,67 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-frame)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-alpn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keepalive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --max-frame)
+                --forward-tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --forward-tls-pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --forward-tls-sni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-auth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jitter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cut-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drop)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -837,12 +1034,16 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve__subcmd__udp)
-            opts="-v -q -k -h --echo --discard --time --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --help"
+            opts="-v -q -k -h --echo --discard --time --forward --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --delay --jitter --limit-rate --cut-after --drop --keep-open --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --forward)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --bind)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -876,6 +1077,152 @@ _netkit() {
                     return 0
                     ;;
                 --hexdump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jitter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cut-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        netkit__subcmd__serve__subcmd__unix)
+            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --dgram --unix-mode --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sh-exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --forward)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unix-mode)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deny)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deny-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hexdump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-conns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-frame)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-alpn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --forward-tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --forward-tls-pin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --forward-tls-sni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-auth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jitter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cut-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drop)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -20,6 +20,11 @@ pub mod code {
     pub const TIMED_OUT: i32 = 4;
     /// UDP: nothing came back within `--reply-timeout`.
     pub const NO_REPLY: i32 = 5;
+    /// TLS: the handshake failed (certificate expired, wrong name, unknown
+    /// CA, pin mismatch, or the peer refused ours).
+    pub const TLS: i32 = 6;
+    /// A proxy refused: bad credentials, a rule, or an unreachable target.
+    pub const PROXY: i32 = 7;
 }
 
 /// An error whose kind decides the exit code.
@@ -31,12 +36,20 @@ pub enum Failure {
     NoReply(String),
     /// A deadline expired; exit 4.
     TimedOut(String),
+    /// The TLS handshake failed; exit 6.
+    Tls(String),
+    /// A proxy refused the request; exit 7.
+    Proxy(String),
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Usage(m) | Failure::NoReply(m) | Failure::TimedOut(m) => f.write_str(m),
+            Failure::Usage(m)
+            | Failure::NoReply(m)
+            | Failure::TimedOut(m)
+            | Failure::Tls(m)
+            | Failure::Proxy(m) => f.write_str(m),
         }
     }
 }
@@ -64,9 +77,14 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
                 Failure::Usage(_) => code::USAGE,
                 Failure::NoReply(_) => code::NO_REPLY,
                 Failure::TimedOut(_) => code::TIMED_OUT,
+                Failure::Tls(_) => code::TLS,
+                Failure::Proxy(_) => code::PROXY,
             };
         }
         if let Some(io) = cause.downcast_ref::<io::Error>() {
+            if crate::transport::tls::as_tls_error(io).is_some() {
+                return code::TLS;
+            }
             match io.kind() {
                 io::ErrorKind::ConnectionRefused => return code::REFUSED,
                 io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => return code::TIMED_OUT,
@@ -81,6 +99,9 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
 pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
     for cause in err.chain() {
         if let Some(io) = cause.downcast_ref::<io::Error>() {
+            if let Some(t) = crate::transport::tls::as_tls_error(io) {
+                return crate::transport::tlsconfig::hint(t);
+            }
             return match io.kind() {
                 io::ErrorKind::AddrInUse => {
                     Some("another program listens there; pick another port or 0 for any free one")

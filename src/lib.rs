@@ -8,6 +8,11 @@
 //! - `error`: exit codes and the error kinds that pick them.
 //! - `units`: human durations and sizes.
 //! - `net`: address parsing, resolve-and-try-each connect, binding with socket options.
+//! - `transport`: one stream type for TCP, TLS and Unix sockets (and datagrams),
+//!   listeners, TLS configurations, and dialing a target.
+//! - `relay`: both directions between two endpoints, half-close passed through.
+//! - `faults`: delay, jitter, rate limits, cuts and drops for `serve --forward`.
+//! - `proxy`: SOCKS5 and HTTP CONNECT, as a client and as servers.
 //! - `shutdown`: the stop handle every server takes, with wakers for blocked calls.
 //! - `log`: stderr diagnostics: the listening line, `-v` records, summaries, JSON.
 //! - `pipe`: the two-way stdin/stdout session of `connect` and `serve`'s listen mode.
@@ -26,14 +31,18 @@ pub mod cli;
 pub mod connect;
 pub mod copy;
 pub mod error;
+pub mod faults;
 pub mod hexdump;
 pub mod kv;
 pub mod log;
 pub mod net;
 pub mod pipe;
+pub mod proxy;
+pub mod relay;
 pub mod serve;
 pub mod shutdown;
 pub mod sys;
 pub mod term;
+pub mod transport;
 pub mod units;
 pub mod zerocopy;

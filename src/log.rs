@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::transport::Peer;
 use crate::units::{format_bytes, format_duration};
 
 /// How much a server or client says on stderr.
@@ -34,8 +35,8 @@ pub struct Log {
 /// What a connection did, for its `-v` record.
 #[derive(Debug, Clone)]
 pub struct ConnRecord {
-    /// The client's address.
-    pub peer: SocketAddr,
+    /// The client.
+    pub peer: Peer,
     /// Bytes read from the client.
     pub bytes_in: u64,
     /// Bytes written to the client.
@@ -44,6 +45,21 @@ pub struct ConnRecord {
     pub duration: Duration,
     /// How it ended: `closed by peer`, `idle timeout`, an error...
     pub end: String,
+}
+
+/// What the listening line says.
+#[derive(Debug, Clone)]
+pub struct Listening<'a> {
+    /// `127.0.0.1:7878`, `/run/x.sock`, `@name`.
+    pub addr: String,
+    /// `tcp`, `udp`, `tls`, `unix`, `unixgram`, `unix+tls`.
+    pub proto: &'a str,
+    /// The mode.
+    pub mode: &'a str,
+    /// The certificate's SHA-256, for TLS.
+    pub tls_sha256: Option<&'a str>,
+    /// A note after the parenthesis (loopback only...).
+    pub note: Option<&'a str>,
 }
 
 /// Totals a server prints when it stops.
@@ -68,18 +84,42 @@ fn emit(line: &str) {
 impl Log {
     /// The first line of every server: `listening on <addr> (<proto> <mode>)`.
     pub fn listening(&self, addr: SocketAddr, proto: &str, mode: &str, note: Option<&str>) {
+        self.announce(&Listening {
+            addr: addr.to_string(),
+            proto,
+            mode,
+            tls_sha256: None,
+            note,
+        });
+    }
+
+    /// The listening line for any transport: a TLS server adds the SHA-256
+    /// of its certificate (`(tls echo, sha256 AB:CD:...)`), which a client
+    /// passes to `--tls-pin`.
+    pub fn announce(&self, l: &Listening<'_>) {
         if self.level == Level::Quiet {
             return;
         }
         if self.json {
-            emit(
-                &json!({"event": "listening", "addr": addr.to_string(), "proto": proto, "mode": mode, "note": note})
-                    .to_string(),
-            );
+            let mut v = json!({"event": "listening", "addr": l.addr, "proto": l.proto, "mode": l.mode, "note": l.note});
+            if let Some(fp) = l.tls_sha256 {
+                v["tls_sha256"] = json!(fp);
+            }
+            emit(&v.to_string());
         } else {
-            match note {
-                Some(n) => emit(&format!("listening on {addr} ({proto} {mode}); {n}")),
-                None => emit(&format!("listening on {addr} ({proto} {mode})")),
+            let tls = l
+                .tls_sha256
+                .map(|fp| format!(", sha256 {fp}"))
+                .unwrap_or_default();
+            match l.note {
+                Some(n) => emit(&format!(
+                    "listening on {} ({} {}{tls}); {n}",
+                    l.addr, l.proto, l.mode
+                )),
+                None => emit(&format!(
+                    "listening on {} ({} {}{tls})",
+                    l.addr, l.proto, l.mode
+                )),
             }
         }
     }

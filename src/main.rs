@@ -39,11 +39,21 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => match args.into_proto() {
             ServeProto::Tcp(a) => {
-                serve::listen_and_serve_tcp(a.common.listen_addr()?, &TcpConfig::try_from(&a)?)
+                serve::listen_and_serve_tcp(a.listen.listen_addr()?, &TcpConfig::try_from(&a)?)
             }
             ServeProto::Udp(a) => {
-                serve::listen_and_serve_udp(a.common.listen_addr()?, &UdpConfig::try_from(&a)?)
+                serve::listen_and_serve_udp(a.listen.listen_addr()?, &UdpConfig::try_from(&a)?)
             }
+            ServeProto::Unix(a) if a.dgram => serve::listen_and_serve_unix_dgram(
+                &a.unix_addr()?,
+                a.unix_mode,
+                &UdpConfig::try_from(&a)?,
+            ),
+            ServeProto::Unix(a) => serve::listen_and_serve_unix(
+                &a.unix_addr()?,
+                a.unix_mode,
+                &TcpConfig::try_from(&a)?,
+            ),
         },
         Command::Connect(a) if a.probe => connect::probe::run(&ProbeConfig::try_from(&a)?),
         Command::Connect(a) => connect::run(&ConnectConfig::try_from(&a)?),

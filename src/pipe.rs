@@ -1,9 +1,10 @@
-//! The netcat pipe: stdin to a TCP socket and the socket to stdout, both at
-//! once on two threads (`try_clone`), shared by `connect` and `serve` listen
-//! mode.
+//! The netcat pipe: stdin to a stream (TCP, TLS or Unix) and the stream to
+//! stdout, both at once on two threads (`try_clone`), shared by `connect`
+//! and `serve` listen mode.
 //!
 //! Each direction is one `copy::copy`: every chunk is written on the moment
-//! it is read, whatever stdin and stdout are. At input EOF the write side is
+//! it is read, whatever stdin and stdout are, and whatever carries the
+//! stream (TLS has no plain descriptor, so it always takes the plain loop). At input EOF the write side is
 //! shut down (unless `--no-shutdown`) and the socket is read until the peer
 //! closes; when stdout is itself a socket (a relay under `serve --exec`), the
 //! peer's EOF is passed on as a half-close too. The session ends when both
@@ -11,11 +12,11 @@
 //! since nobody is part-way through sending a file. `-q SECS` behaves like
 //! netcat-openbsd's (measured with 1.219): it never cuts the reply short; once
 //! both directions are done it waits SECS more before returning. The socket
-//! gets TCP_NODELAY (`no_delay`).
+//! gets TCP_NODELAY (`copy::no_delay`).
 
 use std::fs::File;
 use std::io;
-use std::net::{Shutdown as SockShutdown, TcpStream};
+use std::net::Shutdown as SockShutdown;
 use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +30,7 @@ use crate::copy::{self, CopyError, Crlf};
 use crate::error::Failure;
 use crate::hexdump::Direction::{In, Out};
 use crate::shutdown::Shutdown;
+use crate::transport::Stream;
 use crate::zerocopy::Kind;
 
 /// How a pipe session behaves at its ends.
@@ -129,21 +131,25 @@ enum Event {
 
 /// Run the two-way pipe between `input`/`output` and `stream` until done.
 pub fn run(
-    stream: TcpStream,
+    stream: impl Into<Stream>,
     input: File,
     output: File,
     opts: &PipeOptions,
     counters: Arc<Counters>,
     stop: Option<&Shutdown>,
 ) -> Result<PipeOutcome> {
+    let stream: Stream = stream.into();
     let (tx, rx) = mpsc::channel::<Event>();
-    no_delay(&stream);
+    copy::no_delay(stream.socket());
     let reader = stream.try_clone().context("cannot clone the socket")?;
     let writer = stream;
 
     if let Some(stop) = stop {
         let tx = tx.clone();
-        let s = reader.try_clone().context("cannot clone the socket")?;
+        let s = reader
+            .socket()
+            .try_clone()
+            .context("cannot clone the socket")?;
         stop.on_trigger(move || {
             let _ = tx.send(Event::Stopped);
             let _ = s.shutdown(SockShutdown::Both);
@@ -172,6 +178,8 @@ pub fn run(
                         Event::OutputClosed
                     }
                     Err(CopyError::Write(e)) => Event::OutputError(e),
+                    // No idle check was given: not reached.
+                    Err(CopyError::Idle) => Event::PeerError(io::ErrorKind::TimedOut.into()),
                 };
                 let _ = tx.send(ev);
             })
@@ -197,12 +205,12 @@ pub fn run(
                 let ev = match copied {
                     Ok(()) => {
                         if !no_shutdown {
-                            let _ = writer.shutdown(SockShutdown::Write);
+                            let _ = writer.shutdown_write();
                         }
                         Event::InputEof
                     }
                     Err(CopyError::Read(e)) => Event::InputError(e),
-                    Err(CopyError::Write(_)) => Event::SendError,
+                    Err(CopyError::Write(_) | CopyError::Idle) => Event::SendError,
                 };
                 let _ = tx.send(ev);
             })
@@ -271,16 +279,6 @@ pub fn run(
             .into());
         }
     }
-}
-
-/// Set TCP_NODELAY on a socket that forwards bytes: with Nagle's algorithm
-/// a small write that follows another one waits for the peer's ACK of the
-/// first, which a peer delaying its ACKs sends about 40 ms later (measured:
-/// a header and a body written 0.5 ms apart came back after 44 ms through
-/// `connect`, 48 ms through nc, 0.65 ms with this). Bulk data is unaffected:
-/// each write carries a whole chunk. Not a TCP socket: nothing to do.
-pub fn no_delay(s: &TcpStream) {
-    let _ = s.set_nodelay(true);
 }
 
 /// Wait `q` (the copy threads are done); true if a stop came meanwhile.

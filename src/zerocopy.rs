@@ -19,9 +19,9 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use crate::copy::CopyError;
+use crate::copy::{CopyError, Meter};
 
 /// Bytes asked for per `splice` call.
 const CHUNK: usize = 1 << 20;
@@ -101,25 +101,20 @@ pub enum Outcome {
 }
 
 /// Copy from `from` to `to` by splice when `route` allows it.
-pub fn copy(
-    from: BorrowedFd<'_>,
-    to: BorrowedFd<'_>,
-    counter: &AtomicU64,
-    touch: &dyn Fn(),
-) -> Result<Outcome, CopyError> {
+pub fn copy(from: BorrowedFd<'_>, to: BorrowedFd<'_>, m: &Meter<'_>) -> Result<Outcome, CopyError> {
     let (src, dst) = (Kind::of(from), Kind::of(to));
     let (f, t) = (from.as_raw_fd(), to.as_raw_fd());
     match route(src, dst) {
         Route::Plain => Ok(Outcome::NotTaken),
         Route::PipeToSocket => {
             grow_pipe(f);
-            direct(f, t, false, counter, touch)
+            direct(f, t, false, m)
         }
         Route::SocketToPipe => {
             grow_pipe(t);
-            direct(f, t, true, counter, touch)
+            direct(f, t, true, m)
         }
-        Route::ThroughPipe => through_pipe(f, to, counter, touch),
+        Route::ThroughPipe => through_pipe(f, to, m),
     }
 }
 
@@ -136,9 +131,9 @@ fn grow_pipe(fd: RawFd) {
     }
 }
 
-/// One splice call without flags; `Ok(0)` is EOF of `from`. An end left
-/// non-blocking by whoever started us makes it return EAGAIN: wait until
-/// `from` is readable and `to` writable, then try again.
+/// One splice call without flags; `Ok(0)` is EOF of `from`. EAGAIN (an
+/// end left non-blocking by whoever started us, or a socket timeout that
+/// ran out) is returned as `WouldBlock` for the caller to wait on.
 fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
     loop {
         // SAFETY: both descriptors are valid for the duration of the call and
@@ -149,35 +144,30 @@ fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
             return Ok(n as usize);
         }
         let e = io::Error::last_os_error();
-        match e.kind() {
-            io::ErrorKind::Interrupted => {}
-            io::ErrorKind::WouldBlock => {
-                wait(Some(from), libc::POLLIN)?;
-                wait(Some(to), libc::POLLOUT)?;
-            }
-            _ => return Err(e),
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
         }
     }
 }
 
-/// Block until `fd` has data to read, EOF or an error.
-fn wait_readable(fd: RawFd) -> io::Result<()> {
-    wait(Some(fd), libc::POLLIN)
+fn blocked(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
 }
 
-/// Block until `fd` is ready for `events` (or in error); nothing to wait
-/// for without a descriptor.
-pub fn wait(fd: Option<RawFd>, events: libc::c_short) -> io::Result<()> {
-    let Some(fd) = fd else { return Ok(()) };
+/// Block until `fd` is ready for `events` (or in error), at most `limit`
+/// (none: for ever); false when the limit ran out first.
+pub fn poll(fd: RawFd, events: libc::c_short, limit: Option<Duration>) -> io::Result<bool> {
     let mut p = libc::pollfd {
         fd,
         events,
         revents: 0,
     };
+    let ms = limit.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as libc::c_int);
     loop {
         // SAFETY: one valid pollfd for the duration of the call.
-        if unsafe { libc::poll(&mut p, 1, -1) } >= 0 {
-            return Ok(());
+        let n = unsafe { libc::poll(&mut p, 1, ms) };
+        if n >= 0 {
+            return Ok(n > 0);
         }
         let e = io::Error::last_os_error();
         if e.kind() != io::ErrorKind::Interrupted {
@@ -205,24 +195,21 @@ fn blame(e: io::Error, src_is_socket: bool) -> CopyError {
 }
 
 /// Splice straight from `f` to `t` (one of them a pipe) until EOF.
-fn direct(
-    f: RawFd,
-    t: RawFd,
-    src_is_socket: bool,
-    counter: &AtomicU64,
-    touch: &dyn Fn(),
-) -> Result<Outcome, CopyError> {
+fn direct(f: RawFd, t: RawFd, src_is_socket: bool, m: &Meter<'_>) -> Result<Outcome, CopyError> {
     let mut moved_any = false;
     loop {
         if src_is_socket {
-            wait_readable(f).map_err(CopyError::Read)?;
+            m.wait(Some(f), libc::POLLIN, CopyError::Read)?;
         }
         match splice(f, t, CHUNK) {
             Ok(0) => return Ok(Outcome::Done),
             Ok(n) => {
                 moved_any = true;
-                counter.fetch_add(n as u64, Ordering::Relaxed);
-                touch();
+                m.moved(n);
+            }
+            Err(e) if blocked(&e) => {
+                m.wait(Some(f), libc::POLLIN, CopyError::Read)?;
+                m.wait(Some(t), libc::POLLOUT, CopyError::Write)?;
             }
             Err(e) if !moved_any && unsupported(&e) => return Ok(Outcome::NotTaken),
             Err(e) => return Err(blame(e, src_is_socket)),
@@ -231,12 +218,7 @@ fn direct(
 }
 
 /// A socket into a socket, file or `/dev/null` through a pipe of our own.
-fn through_pipe(
-    f: RawFd,
-    to: BorrowedFd<'_>,
-    counter: &AtomicU64,
-    touch: &dyn Fn(),
-) -> Result<Outcome, CopyError> {
+fn through_pipe(f: RawFd, to: BorrowedFd<'_>, m: &Meter<'_>) -> Result<Outcome, CopyError> {
     let Ok((pr, pw)) = make_pipe() else {
         return Ok(Outcome::NotTaken);
     };
@@ -247,6 +229,11 @@ fn through_pipe(
         let n = match splice(f, pw_fd, CHUNK) {
             Ok(0) => return Ok(Outcome::Done),
             Ok(n) => n,
+            // Our pipe is empty here: only the socket can be the one waited for.
+            Err(e) if blocked(&e) => {
+                m.wait(Some(f), libc::POLLIN, CopyError::Read)?;
+                continue;
+            }
             Err(e) if !moved_any && unsupported(&e) => return Ok(Outcome::NotTaken),
             Err(e) => return Err(CopyError::Read(e)),
         };
@@ -254,16 +241,16 @@ fn through_pipe(
         while left > 0 {
             match splice(pr_fd, t, left) {
                 Ok(0) => return Err(CopyError::Write(io::ErrorKind::WriteZero.into())),
-                Ok(m) => {
-                    left -= m;
+                Ok(k) => {
+                    left -= k;
                     moved_any = true;
-                    counter.fetch_add(m as u64, Ordering::Relaxed);
-                    touch();
+                    m.moved(k);
                 }
+                Err(e) if blocked(&e) => m.wait(Some(t), libc::POLLOUT, CopyError::Write)?,
                 Err(e) if !moved_any && unsupported(&e) => {
                     // The sink refuses splice: hand what is in our pipe over
                     // by read/write, then let the plain loop go on.
-                    drain(&pr, to, left, counter)?;
+                    drain(&pr, to, left, m)?;
                     return Ok(Outcome::NotTaken);
                 }
                 Err(e) => return Err(CopyError::Write(e)),
@@ -286,7 +273,7 @@ fn drain(
     pipe: &OwnedFd,
     to: BorrowedFd<'_>,
     mut left: usize,
-    counter: &AtomicU64,
+    m: &Meter<'_>,
 ) -> Result<(), CopyError> {
     use std::io::{Read, Write};
     let mut reader = std::fs::File::from(pipe.try_clone().map_err(CopyError::Read)?);
@@ -299,7 +286,7 @@ fn drain(
             break;
         }
         writer.write_all(&buf[..n]).map_err(CopyError::Write)?;
-        counter.fetch_add(n as u64, Ordering::Relaxed);
+        m.moved(n);
         left -= n;
     }
     Ok(())

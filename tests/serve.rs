@@ -428,6 +428,7 @@ fn udp_server_stops_cleanly_when_asked() {
             },
             acl: Default::default(),
             hexdump: None,
+            forward: None,
         };
         let server = thread::spawn(move || netkit::serve::udp::run(socket, s, &cfg));
         if let Some(f) = flood {

@@ -1,6 +1,9 @@
 //! Connection rate: `-c` threads each open a TCP connection, time the
 //! handshake, and close it with a reset (SO_LINGER 0) so the client side
 //! leaves no TIME_WAIT behind and a long run does not run out of ports.
+//! With `--tls` the time includes the TLS handshake (a full one each time:
+//! no session resumption), so the rate is handshakes per second; with
+//! `--unix`, Unix socket connections.
 
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -16,7 +19,7 @@ use super::{BenchConfig, Clock, Meter, Target, nanos, new_histogram, spawn_named
 /// Run a connection-rate bench against `target`.
 pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
     // One connection first, so a refused or silent target fails with its own exit code.
-    drop(target.connect_tcp(cfg.timeout)?);
+    drop(target.connect(cfg)?);
     let meter = Arc::new(Meter::default());
     let clock = Clock::new(cfg);
     let mut workers = Vec::with_capacity(cfg.connections);
@@ -42,6 +45,7 @@ fn connect_loop(
     target: &Target,
 ) -> Result<(StreamFigures, Histogram<u64>)> {
     let addr = target.first_addr();
+    let plain_tcp = cfg.tls_client.is_none() && addr.is_some();
     let mut hist = new_histogram();
     let mut fig = StreamFigures {
         id,
@@ -53,21 +57,32 @@ fn connect_loop(
         if clock.over(t0) || meter.stopped() {
             break;
         }
-        let stream = TcpStream::connect_timeout(&addr, cfg.timeout).map_err(|e| {
-            let hint = if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
-                " (out of local ports; try fewer -c or a shorter -t)"
-            } else {
-                ""
-            };
-            anyhow::Error::new(e).context(format!(
-                "cannot connect to {} after {} connections{hint}",
-                target.describe(),
-                fig.ops
-            ))
-        })?;
-        let t1 = Instant::now();
-        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
-        drop(stream);
+        let t1 = if plain_tcp && let Some(addr) = addr {
+            let stream = TcpStream::connect_timeout(&addr, cfg.timeout).map_err(|e| {
+                let hint = if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
+                    " (out of local ports; try fewer -c or a shorter -t)"
+                } else {
+                    ""
+                };
+                anyhow::Error::new(e).context(format!(
+                    "cannot connect to {} after {} connections{hint}",
+                    target.describe(),
+                    fig.ops
+                ))
+            })?;
+            let t1 = Instant::now();
+            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+            t1
+        } else {
+            let stream = target
+                .connect(cfg)
+                .map_err(|e| e.context(format!("after {} connections", fig.ops)))?;
+            let t1 = Instant::now();
+            if let Some(t) = stream.socket().tcp() {
+                let _ = socket2::SockRef::from(t).set_linger(Some(Duration::ZERO));
+            }
+            t1
+        };
         if t0 >= clock.measure {
             hist.saturating_record(nanos(t1 - t0).max(1));
             fig.ops += 1;

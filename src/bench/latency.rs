@@ -15,8 +15,8 @@
 //! request (a source server) is an error at once; no reply within `--timeout`
 //! (a discard server) exits with "no reply".
 
+use crate::transport::Stream;
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::sync_channel;
@@ -41,15 +41,18 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
     let meter = Arc::new(Meter::default());
     let mut streams = Vec::with_capacity(cfg.connections);
     for _ in 0..cfg.connections {
-        let s = target.connect_tcp(cfg.timeout)?;
-        s.set_nodelay(true).context("cannot set TCP_NODELAY")?;
-        s.set_read_timeout(Some(cfg.timeout))?;
-        s.set_write_timeout(Some(cfg.timeout))?;
+        let s = target.connect(cfg)?;
+        if let Some(t) = s.socket().tcp() {
+            t.set_nodelay(true).context("cannot set TCP_NODELAY")?;
+        }
+        s.set_timeouts(Some(cfg.timeout))?;
         streams.push(s);
     }
     let clock = Clock::new(cfg);
     let cores = thread::available_parallelism().map_or(2, |n| n.get());
-    if cfg.rate.is_none() && streams.len() > cores {
+    // TLS keeps a thread per connection: the readiness loops of `mux` write
+    // plaintext without watching for ciphertext left behind.
+    if cfg.rate.is_none() && streams.len() > cores && cfg.tls_client.is_none() {
         return multiplexed(cfg, target, streams, clock, meter, cores);
     }
     let mut workers = Vec::with_capacity(streams.len());
@@ -77,13 +80,12 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
 fn multiplexed(
     cfg: &BenchConfig,
     target: &Target,
-    streams: Vec<TcpStream>,
+    streams: Vec<Stream>,
     clock: Clock,
     meter: Arc<Meter>,
     threads: usize,
 ) -> Result<Report> {
-    let mut shares: Vec<Vec<(usize, TcpStream, Vec<u8>)>> =
-        (0..threads).map(|_| Vec::new()).collect();
+    let mut shares: Vec<Vec<(usize, Stream, Vec<u8>)>> = (0..threads).map(|_| Vec::new()).collect();
     for (id, stream) in streams.into_iter().enumerate() {
         shares[id % threads].push((id, stream, request(id, cfg.size)));
     }
@@ -130,7 +132,7 @@ fn request(id: usize, size: usize) -> Vec<u8> {
 
 fn closed_loop(
     id: usize,
-    mut stream: TcpStream,
+    mut stream: Stream,
     cfg: &BenchConfig,
     clock: &Clock,
     meter: &Meter,
@@ -169,7 +171,7 @@ fn closed_loop(
 
 fn open_loop(
     id: usize,
-    stream: TcpStream,
+    stream: Stream,
     cfg: &BenchConfig,
     clock: &Clock,
     meter: &Meter,
@@ -266,7 +268,7 @@ fn check(req: &[u8], reply: &[u8], target: &Target) -> Result<()> {
     Ok(())
 }
 
-fn write_req(stream: &mut TcpStream, req: &[u8], target: &Target) -> Result<()> {
+fn write_req(stream: &mut Stream, req: &[u8], target: &Target) -> Result<()> {
     stream.write_all(req).map_err(|e| {
         if matches!(
             e.kind(),
@@ -293,7 +295,7 @@ fn read_error(e: io::Error, timeout: Duration, target: &Target) -> anyhow::Error
 }
 
 fn read_reply(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     buf: &mut [u8],
     timeout: Duration,
     target: &Target,

@@ -32,6 +32,10 @@ use crate::log::{Level, Log, Summary};
 use crate::net::{self, StreamOptions};
 use crate::serve::{self, TcpConfig, TcpMode, UdpConfig, UdpMode};
 use crate::shutdown::Shutdown;
+use crate::transport::Stream;
+use crate::transport::dial::{self, DialOptions};
+use crate::transport::tlsconfig::{TlsClient, TlsClientOptions, TlsServerOptions, parse_pin};
+use crate::transport::unix::{self, UnixAddr};
 
 pub use report::Report;
 
@@ -120,6 +124,13 @@ pub struct BenchConfig {
     pub quiet: bool,
     /// How the results are printed.
     pub output: Output,
+    /// `--tls`: TLS on every connection (the in-process server gets a fresh
+    /// certificate, trusted by its pin).
+    pub tls: Option<TlsClientOptions>,
+    /// `--unix`: a Unix stream socket; with a target, its path.
+    pub unix: Option<UnixAddr>,
+    /// The client TLS configuration `run` builds from `tls`.
+    pub tls_client: Option<TlsClient>,
 }
 
 /// The output format.
@@ -149,6 +160,9 @@ impl Default for BenchConfig {
             timeout: Duration::from_secs(5),
             quiet: true,
             output: Output::Text,
+            tls: None,
+            unix: None,
+            tls_client: None,
         }
     }
 }
@@ -247,22 +261,40 @@ pub fn validate(cfg: &BenchConfig) -> Result<()> {
     if cfg.timeout.is_zero() {
         return Err(usage("-w/--timeout must be above 0"));
     }
+    if cfg.kind == Kind::Udp && (cfg.tls.is_some() || cfg.unix.is_some()) {
+        return Err(usage(
+            "udp measures UDP; --tls and --unix are for the stream kinds",
+        ));
+    }
     Ok(())
 }
 
 /// Run one bench: start the in-process server if needed, measure, stop it.
 pub fn run(cfg: &BenchConfig) -> Result<Report> {
     validate(cfg)?;
-    let (target, server) = match &cfg.target {
-        Some((host, port)) => {
+    let mut cfg = cfg.clone();
+    let (target, server) = match (&cfg.target, &cfg.unix) {
+        (Some((host, port)), None) => {
             let addrs = net::resolve(host, *port, net::Family::Any)?;
             (Target::Remote(host.clone(), *port, addrs), None)
         }
-        None => {
-            let server = InProcess::start(cfg)?;
-            (Target::Local(server.addr), Some(server))
+        (_, Some(path)) if cfg.target.is_some() || !is_auto(path) => {
+            (Target::Unix(path.clone()), None)
+        }
+        _ => {
+            let server = InProcess::start(&cfg)?;
+            if let (Some(t), Some(fp)) = (&mut cfg.tls, &server.fingerprint) {
+                t.pin = Some(parse_pin(fp).map_err(|e| anyhow!(e))?);
+            }
+            let target = match &server.unix {
+                Some(u) => Target::Unix(u.clone()),
+                None => Target::Local(server.addr),
+            };
+            (target, Some(server))
         }
     };
+    cfg.tls_client = cfg.tls.as_ref().map(|t| t.build()).transpose()?;
+    let cfg = &cfg;
     let result = match cfg.kind {
         Kind::Throughput => throughput::run(cfg, &target),
         Kind::Latency => latency::run(cfg, &target),
@@ -279,6 +311,13 @@ pub fn run(cfg: &BenchConfig) -> Result<Report> {
     Ok(report)
 }
 
+/// `--unix` without a path: an in-process server on an abstract socket.
+pub const AUTO_UNIX: &str = "@netkit-bench";
+
+fn is_auto(a: &UnixAddr) -> bool {
+    *a == UnixAddr::Abstract(AUTO_UNIX.as_bytes()[1..].to_vec())
+}
+
 /// Where the workers connect.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -286,6 +325,8 @@ pub enum Target {
     Local(SocketAddr),
     /// A user-given server: its name, port and resolved addresses.
     Remote(String, u16, Vec<SocketAddr>),
+    /// A Unix stream socket (in-process or given).
+    Unix(UnixAddr),
 }
 
 impl Target {
@@ -295,26 +336,42 @@ impl Target {
             Target::Local(a) => a.to_string(),
             Target::Remote(h, p, _) if h.contains(':') => format!("[{h}]:{p}"),
             Target::Remote(h, p, _) => format!("{h}:{p}"),
+            Target::Unix(u) => u.to_string(),
         }
     }
 
-    /// Connect a TCP stream, trying every address; a refusal or timeout keeps its exit code.
-    pub fn connect_tcp(&self, timeout: Duration) -> Result<std::net::TcpStream> {
-        let opts = net::ConnectOptions {
-            timeout: Some(timeout),
-            ..Default::default()
+    /// Connect one stream, with TLS (and its handshake) when the run has it.
+    pub fn connect(&self, cfg: &BenchConfig) -> Result<Stream> {
+        let target = match self {
+            Target::Local(a) => dial::Target::Tcp {
+                host: a.ip().to_string(),
+                port: a.port(),
+            },
+            Target::Remote(h, p, _) => dial::Target::Tcp {
+                host: h.clone(),
+                port: *p,
+            },
+            Target::Unix(u) => dial::Target::Unix(u.clone()),
         };
-        match self {
-            Target::Local(a) => net::connect_tcp(&a.ip().to_string(), a.port(), &opts),
-            Target::Remote(h, p, _) => net::connect_tcp(h, *p, &opts),
-        }
+        dial::dial(
+            &target,
+            &DialOptions {
+                connect: net::ConnectOptions {
+                    timeout: Some(cfg.timeout),
+                    ..Default::default()
+                },
+                tls: cfg.tls_client.clone(),
+                ..Default::default()
+            },
+        )
     }
 
     /// The first resolved address (for the hot connect loop and UDP).
-    pub fn first_addr(&self) -> SocketAddr {
+    pub fn first_addr(&self) -> Option<SocketAddr> {
         match self {
-            Target::Local(a) => *a,
-            Target::Remote(_, _, addrs) => addrs[0],
+            Target::Local(a) => Some(*a),
+            Target::Remote(_, _, addrs) => Some(addrs[0]),
+            Target::Unix(_) => None,
         }
     }
 }
@@ -322,6 +379,10 @@ impl Target {
 /// The matching netkit server, run in this process on 127.0.0.1 port 0.
 struct InProcess {
     addr: SocketAddr,
+    /// `--unix`: the abstract socket it listens on.
+    unix: Option<UnixAddr>,
+    /// `--tls`: its certificate's SHA-256, for the client's pin.
+    fingerprint: Option<String>,
     shutdown: Shutdown,
     handle: JoinHandle<Result<Summary>>,
 }
@@ -350,10 +411,13 @@ impl InProcess {
                 log: quiet,
                 acl: Default::default(),
                 hexdump: None,
+                forward: None,
             };
             let handle = spawn_named("bench-server", move || serve::udp::run(socket, s, &scfg))?;
             return Ok(InProcess {
                 addr,
+                unix: None,
+                fingerprint: None,
                 shutdown,
                 handle,
             });
@@ -363,8 +427,11 @@ impl InProcess {
             (Kind::Throughput, Direction::Receive) => TcpMode::Source,
             _ => TcpMode::Echo,
         };
-        let listener: TcpListener = net::bind_tcp(loopback)?;
-        let addr = listener.local_addr()?;
+        let tls = match &cfg.tls {
+            Some(_) => Some(TlsServerOptions::default().build(&[])?),
+            None => None,
+        };
+        let fingerprint = tls.as_ref().map(|t| t.fingerprint.clone());
         let scfg = TcpConfig {
             mode,
             stream: StreamOptions {
@@ -373,12 +440,36 @@ impl InProcess {
             },
             grace: Duration::from_secs(2),
             log: quiet,
+            tls,
             ..TcpConfig::default()
         };
         let s = shutdown.clone();
+        if cfg.unix.is_some() {
+            // A name of our own, so runs at the same time never meet.
+            static N: AtomicU64 = AtomicU64::new(0);
+            let name = format!(
+                "{AUTO_UNIX}-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            );
+            let addr = UnixAddr::parse(&name)?;
+            let (listener, _) = unix::bind_listener(&addr, None)?;
+            let handle = spawn_named("bench-server", move || serve::tcp::run(listener, s, &scfg))?;
+            return Ok(InProcess {
+                addr: loopback,
+                unix: Some(addr),
+                fingerprint,
+                shutdown,
+                handle,
+            });
+        }
+        let listener: TcpListener = net::bind_tcp(loopback)?;
+        let addr = listener.local_addr()?;
         let handle = spawn_named("bench-server", move || serve::tcp::run(listener, s, &scfg))?;
         Ok(InProcess {
             addr,
+            unix: None,
+            fingerprint,
             shutdown,
             handle,
         })

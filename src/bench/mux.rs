@@ -10,8 +10,6 @@
 //! client, whose single round trip is the lowest latency.
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
-use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -21,12 +19,14 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use super::report::StreamFigures;
+use crate::transport::Stream;
+
 use super::{BenchConfig, Clock, Meter, Target, nanos, new_histogram, no_reply};
 
 const NEEDS: &str = "latency needs an echo server (netkit serve --echo)";
 
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     req: Vec<u8>,
     reply: Vec<u8>,
     written: usize,
@@ -42,7 +42,7 @@ struct Conn {
 /// Ping-pong on every `(id, stream, request)` until the clock says stop;
 /// returns one figure and histogram per connection.
 pub fn closed_loop(
-    conns: Vec<(usize, TcpStream, Vec<u8>)>,
+    conns: Vec<(usize, Stream, Vec<u8>)>,
     cfg: &BenchConfig,
     clock: &Clock,
     meter: &Meter,
@@ -53,7 +53,7 @@ pub fn closed_loop(
     for (i, (id, stream, req)) in conns.into_iter().enumerate() {
         stream.set_nonblocking(true)?;
         poll.registry().register(
-            &mut SourceFd(&stream.as_raw_fd()),
+            &mut SourceFd(&stream.raw_fd()),
             Token(i),
             Interest::READABLE | Interest::WRITABLE,
         )?;

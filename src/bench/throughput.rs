@@ -7,12 +7,14 @@
 //! `--timeout`; one that sends nothing fails the reads.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown as HalfClose, TcpStream};
+use std::net::Shutdown as HalfClose;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
+
+use crate::transport::Stream;
 
 use super::report::{Report, StreamFigures};
 use super::{
@@ -26,7 +28,7 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
     // Connect every stream first, so a refused or silent target fails before any thread starts.
     let mut streams = Vec::with_capacity(cfg.streams);
     for _ in 0..cfg.streams {
-        let s = target.connect_tcp(cfg.timeout)?;
+        let s = target.connect(cfg)?;
         tune(&s, cfg)?;
         streams.push(s);
     }
@@ -53,8 +55,8 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
     Ok(report)
 }
 
-fn tune(s: &TcpStream, cfg: &BenchConfig) -> Result<()> {
-    let sock = socket2::SockRef::from(s);
+fn tune(s: &Stream, cfg: &BenchConfig) -> Result<()> {
+    let sock = socket2::SockRef::from(s.socket());
     // Big buffers keep the pipe full; the kernel caps them at its limits.
     if cfg.direction != Direction::Receive {
         let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
@@ -62,10 +64,8 @@ fn tune(s: &TcpStream, cfg: &BenchConfig) -> Result<()> {
     if cfg.direction != Direction::Send {
         let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
     }
-    s.set_read_timeout(Some(cfg.timeout))
-        .context("cannot set a read timeout")?;
-    s.set_write_timeout(Some(cfg.timeout))
-        .context("cannot set a write timeout")?;
+    s.set_timeouts(Some(cfg.timeout))
+        .context("cannot set socket timeouts")?;
     Ok(())
 }
 
@@ -97,7 +97,7 @@ impl Moved {
 
 fn one_stream(
     id: usize,
-    stream: TcpStream,
+    stream: Stream,
     cfg: &BenchConfig,
     clock: &Clock,
     meter: &Meter,
@@ -156,7 +156,7 @@ fn one_stream(
 }
 
 fn write_blocks(
-    mut stream: &TcpStream,
+    mut stream: &Stream,
     cfg: &BenchConfig,
     clock: &Clock,
     meter: &Meter,
@@ -202,7 +202,7 @@ fn write_blocks(
 
 /// Read until EOF, the clock ends, or `limit` bytes (when `counting`).
 fn drain(
-    mut stream: &TcpStream,
+    mut stream: &Stream,
     clock: &Clock,
     meter: &Meter,
     limit: Option<u64>,
@@ -254,7 +254,7 @@ fn drain(
 
 /// The reading half of `--bidir`: read until the echo server closes.
 fn drain_echo(
-    mut stream: &TcpStream,
+    mut stream: &Stream,
     clock: &Clock,
     meter: &Meter,
     writer: &Meter,

@@ -34,7 +34,9 @@ struct Shared {
 
 /// Run a UDP bench against `target`.
 pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
-    let addr = target.first_addr();
+    let addr = target
+        .first_addr()
+        .ok_or_else(|| anyhow::anyhow!("udp needs a UDP target"))?;
     let local = match addr.ip() {
         IpAddr::V4(ip) if ip.is_loopback() => SocketAddr::new(IpAddr::V4(ip), 0),
         IpAddr::V4(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),

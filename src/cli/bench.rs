@@ -5,9 +5,11 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 
+use super::tls::TlsClientArgs;
 use crate::bench::{self, BenchConfig, Direction, Kind, Limit, Output};
 use crate::error;
 use crate::net;
+use crate::transport::unix::UnixAddr;
 use crate::units::{parse_duration, parse_size};
 
 /// `netkit bench [KIND] [OPTIONS] [HOST:PORT]`.
@@ -26,7 +28,10 @@ use crate::units::{parse_duration, parse_size};
     "  netkit bench latency -c 50 127.0.0.1:7    50 connections against any TCP echo server\n",
     "  netkit bench latency --rate 10000         open loop: measured from the intended send time\n",
     "  netkit bench connect -c 4 -t 2            connections per second\n",
-    "  netkit bench udp --rate 50000 --json      loss, reordering and RTT as one JSON object\n\n",
+    "  netkit bench udp --rate 50000 --json      loss, reordering and RTT as one JSON object\n",
+    "  netkit bench --tls -n 2GiB                TLS throughput (in-process TLS server, trusted by its pin)\n",
+    "  netkit bench connect --tls -c 4           TLS handshakes per second\n",
+    "  netkit bench latency --unix               over a Unix socket (in-process; --unix PATH for a server)\n\n",
     "With no HOST:PORT the matching netkit server runs in-process on 127.0.0.1 port 0.\n",
     "A server of the wrong kind is detected (no reply, or a reply that differs) within --timeout.\n\n",
     exit_codes!()
@@ -80,6 +85,11 @@ pub struct BenchArgs {
     /// Print one JSON object per interval (default 1s) and a summary, one per line.
     #[arg(long)]
     pub json_stream: bool,
+    /// Over a Unix stream socket: the server at PATH (@name: abstract), or an in-process one.
+    #[arg(short = 'U', long, value_name = "PATH", num_args = 0..=1, default_missing_value = bench::AUTO_UNIX, help_heading = "Transports")]
+    pub unix: Option<String>,
+    #[command(flatten)]
+    pub tls: TlsClientArgs,
 }
 
 impl TryFrom<BenchArgs> for BenchConfig {
@@ -98,6 +108,20 @@ impl TryFrom<BenchArgs> for BenchConfig {
                     )));
                 }
             },
+        };
+        let unix = a.unix.as_deref().map(UnixAddr::parse).transpose()?;
+        if unix.is_some() && target.is_some() {
+            return Err(error::usage(
+                "--unix PATH names the server; give no HOST:PORT with it",
+            ));
+        }
+        let tls = if a.tls.wanted() {
+            // The options are built in bench::run, which pins the in-process
+            // server's certificate; the files are checked here.
+            let _ = a.tls.build()?;
+            Some(a.tls.options())
+        } else {
+            None
         };
         let target = match target {
             None => None,
@@ -159,6 +183,9 @@ impl TryFrom<BenchArgs> for BenchConfig {
             } else {
                 Output::Text
             },
+            tls,
+            unix,
+            tls_client: None,
         })
     }
 }

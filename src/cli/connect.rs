@@ -6,13 +6,16 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 
-use super::serve::hexdump_of;
+use super::serve::{exec_command, hexdump_of};
+use super::tls::TlsClientArgs;
 use crate::connect::ConnectConfig;
 use crate::connect::probe::{self, ProbeConfig};
 use crate::connect::repl::{ReplOptions, history_path};
 use crate::error;
 use crate::net::{self, ConnectOptions, Family, StreamOptions};
 use crate::pipe::PipeOptions;
+use crate::proxy::{Credentials, ProxyUrl};
+use crate::transport::unix::UnixAddr;
 use crate::units::parse_duration;
 
 /// `netkit connect [OPTIONS] <HOST> <PORT>`.
@@ -31,6 +34,11 @@ use crate::units::parse_duration;
     "  echo cmd | netkit connect -q 1 host 9000   the whole reply; exit 1 s after the server closes\n",
     "  printf 'HEAD / HTTP/1.0\\n\\n' | netkit connect -C host 80   \\n sent as \\r\\n (nc -C)\n",
     "  ssh -o ProxyCommand='netkit connect %h %p' host\n",
+    "  netkit connect --tls example.com 443         TLS, verified against the system's CAs\n",
+    "  netkit connect --tls --tls-pin AB:CD:.. 127.0.0.1 4433   trust the one certificate `serve --tls` printed\n",
+    "  netkit connect -U /run/app.sock              a Unix socket (@name: abstract; -u: datagrams)\n",
+    "  netkit connect --proxy socks5://127.0.0.1:1080 host 22   through SOCKS5 (the proxy resolves names)\n",
+    "  netkit connect --sh-exec 'cat file' host 9000   hand the connection to a command (ncat -c)\n",
     "  netkit connect -o session.txt 127.0.0.1 25        a prompt, the session's bytes logged (ncat -o)\n\n",
     "At stdin EOF the write side is shut down and netkit reads until the peer closes; every byte is\n",
     "passed on as it arrives, whatever stdin and stdout are. -q SECS behaves like netcat-openbsd's: it\n",
@@ -110,6 +118,23 @@ pub struct ConnectArgs {
     /// Record every chunk both ways as a hex dump to FILE (`-`: stderr; at the prompt, the screen).
     #[arg(long, value_name = "FILE|-", conflicts_with_all = ["probe", "framed"])]
     pub hexdump: Option<String>,
+    /// Connect to a Unix socket: HOST is its path (@name: a Linux abstract name); with -u, a datagram socket.
+    #[arg(short = 'U', long = "unix", conflicts_with_all = ["probe", "source", "source_port", "ipv4", "ipv6"], help_heading = "Transports")]
+    pub unix: bool,
+    #[command(flatten)]
+    pub tls: TlsClientArgs,
+    /// Go through a proxy: socks5://[USER:PASS@]HOST:PORT (the proxy resolves names) or http://[USER:PASS@]HOST:PORT (CONNECT).
+    #[arg(long, value_name = "URL", value_parser = ProxyUrl::parse, conflicts_with_all = ["probe", "unix", "udp"], help_heading = "Transports")]
+    pub proxy: Option<ProxyUrl>,
+    /// Credentials for --proxy, when not in its URL.
+    #[arg(long, value_name = "USER:PASS", requires = "proxy", value_parser = Credentials::parse, help_heading = "Transports")]
+    pub proxy_auth: Option<Credentials>,
+    /// Run CMD with the connection as its stdin and stdout (split at spaces, no shell), like ncat -e.
+    #[arg(short = 'e', long, value_name = "CMD", conflicts_with_all = ["sh_exec", "probe", "interactive", "framed", "udp", "hexdump", "progress", "output"], help_heading = "Exec")]
+    pub exec: Option<String>,
+    /// Run `/bin/sh -c CMD` with the connection as its stdin and stdout, like ncat -c.
+    #[arg(short = 'c', long, value_name = "CMD", conflicts_with_all = ["probe", "interactive", "framed", "udp", "hexdump", "progress", "output"], help_heading = "Exec")]
+    pub sh_exec: Option<String>,
     /// Write the session's bytes, both ways as they are, to FILE (like ncat -o); also at the prompt.
     #[arg(short = 'o', long = "output", value_name = "FILE", conflicts_with_all = ["probe", "framed"])]
     pub output: Option<std::path::PathBuf>,
@@ -131,20 +156,48 @@ impl TryFrom<&ConnectArgs> for ConnectConfig {
     type Error = anyhow::Error;
 
     fn try_from(a: &ConnectArgs) -> Result<ConnectConfig> {
-        let (host, port) = match (net::split_host_port(&a.host)?, a.port.clone()) {
-            ((h, None), Some(p)) => (h, p),
-            ((h, Some(p)), None) => (h, p),
-            ((_, Some(_)), Some(_)) => {
+        let tls = a.tls.build()?;
+        if tls.is_some() && a.udp {
+            return Err(error::usage(
+                "--tls is for streams; TLS over UDP (DTLS) is not supported",
+            ));
+        }
+        let exec = exec_command(a.exec.as_deref(), a.sh_exec.as_deref())?;
+        let proxy = a.proxy.clone().map(|mut p| {
+            if a.proxy_auth.is_some() {
+                p.auth = a.proxy_auth.clone();
+            }
+            p
+        });
+        let unix = if a.unix {
+            if a.port.is_some() {
                 return Err(error::usage(format!(
-                    "'{}' already names a port; give HOST PORT or HOST:PORT",
+                    "-U takes a socket path, not a port: netkit connect -U {}",
                     a.host
                 )));
             }
-            ((_, None), None) => {
-                return Err(error::usage(format!(
-                    "no port given: netkit connect {} PORT",
-                    a.host
-                )));
+            Some(UnixAddr::parse(&a.host)?)
+        } else {
+            None
+        };
+        let (host, port) = if unix.is_some() {
+            (a.host.clone(), String::from("0"))
+        } else {
+            match (net::split_host_port(&a.host)?, a.port.clone()) {
+                ((h, None), Some(p)) => (h, p),
+                ((h, Some(p)), None) => (h, p),
+                ((_, Some(_)), Some(_)) => {
+                    return Err(error::usage(format!(
+                        "'{}' already names a port; give HOST PORT or HOST:PORT",
+                        a.host
+                    )));
+                }
+                ((_, None), None) => {
+                    return Err(error::usage(format!(
+                        "no port given: netkit connect {} PORT",
+                        a.host
+                    )));
+                }
             }
         };
         if a.udp && a.hexdump.is_some() {
@@ -154,7 +207,7 @@ impl TryFrom<&ConnectArgs> for ConnectConfig {
             return Err(error::usage("-o/--output is for TCP connections (not -u)"));
         }
         let port = net::parse_port(&port)?;
-        if port == 0 {
+        if port == 0 && unix.is_none() {
             return Err(error::usage("cannot connect to port 0"));
         }
         Ok(ConnectConfig {
@@ -197,6 +250,10 @@ impl TryFrom<&ConnectArgs> for ConnectConfig {
             framed: a.framed,
             progress: a.progress,
             json: a.json,
+            unix,
+            tls,
+            proxy,
+            exec,
         })
     }
 }
@@ -215,6 +272,9 @@ impl TryFrom<&ConnectArgs> for ProbeConfig {
         })?;
         if a.source.is_some() || a.source_port.is_some() {
             return Err(error::usage("-s/-p do not apply to -z"));
+        }
+        if a.tls.wanted() {
+            return Err(error::usage("--tls does not apply to -z (it probes ports)"));
         }
         Ok(ProbeConfig {
             host: a.host.clone(),

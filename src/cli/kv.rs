@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use super::LogArgs;
 use crate::acl::Cidr;
 use crate::error;
-use crate::kv::client::ClientConfig;
+use crate::kv::client::{ClientConfig, Target};
 use crate::kv::logfile::Fsync;
 use crate::kv::protocol::Limits;
 use crate::kv::shared::{Config, Settings};
@@ -19,7 +19,7 @@ use crate::units::parse_size;
 
 /// `netkit kv serve ...` or `netkit kv [OPTIONS] [COMMAND ARGS...]`.
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, disable_help_subcommand = true)]
 #[command(after_help = concat!(
     "Examples:\n",
     "  netkit kv serve                      server on 127.0.0.1:6380, in memory\n",
@@ -27,7 +27,16 @@ use crate::units::parse_size;
     "  netkit kv set greeting 'hello world'\n",
     "  netkit kv get greeting               value on stdout; exit 1 if there is none\n",
     "  netkit kv -x set blob < file.bin     last argument from stdin\n",
-    "  netkit kv                            a redis-cli style prompt (on a terminal)\n\n",
+    "  netkit kv                            a redis-cli style prompt (on a terminal)\n",
+    "  netkit kv -n 2 -s /run/redis.sock    database 2 of a server on a Unix socket\n",
+    "  netkit kv subscribe news             print messages as they come, until Ctrl-C\n\n",
+    "The prompt: Tab completes command names, grey hints show the arguments still to type,\n",
+    "`help`, `help SET` and `help @string` are answered locally. It shows the database\n",
+    "(127.0.0.1:6380[2]>), (TX) inside MULTI and `not connected>` when the server is gone;\n",
+    "the next command connects again. SUBSCRIBE enters subscribed mode: messages are printed\n",
+    "as they arrive, above the line being typed, until Ctrl-C (MONITOR likewise). Every line\n",
+    "is saved at once to ~/.netkit_kv_history ($NETKIT_KV_HISTORY; empty: none), except\n",
+    "lines with passwords (AUTH, ...). `3 incr n` runs a command 3 times.\n\n",
     "Any command is sent as RESP, so this also talks to redis-server.\n",
     "Output is formatted like redis-cli on a terminal and raw when piped.\n\n",
     exit_codes!()
@@ -74,6 +83,20 @@ pub struct KvClientArgs {
     /// Server to talk to.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:6380")]
     pub addr: String,
+    /// Talk to a server on this Unix socket instead (redis-server's unixsocket).
+    #[arg(
+        short = 's',
+        long = "socket",
+        value_name = "PATH",
+        conflicts_with = "addr"
+    )]
+    pub socket: Option<PathBuf>,
+    /// Database number to select (SELECT); the prompt shows it, as in 127.0.0.1:6380[2]>.
+    #[arg(short = 'n', value_name = "DB", default_value = "0")]
+    pub db: i64,
+    /// Speak RESP3 (HELLO 3 on connect), as redis-cli -3.
+    #[arg(short = '3', long = "resp3")]
+    pub resp3: bool,
     /// Print replies raw (bare values), even on a terminal.
     #[arg(long, conflicts_with = "no_raw")]
     pub raw: bool,
@@ -182,6 +205,8 @@ pub struct KvServeArgs {
     pub deny_file: Vec<PathBuf>,
     #[command(flatten)]
     pub log: LogArgs,
+    #[command(flatten)]
+    pub tls: super::tls::TlsServerArgs,
 }
 
 impl TryFrom<KvClientArgs> for ClientConfig {
@@ -189,18 +214,31 @@ impl TryFrom<KvClientArgs> for ClientConfig {
 
     fn try_from(a: KvClientArgs) -> Result<ClientConfig> {
         use std::os::unix::ffi::OsStringExt;
-        let (host, port) = match net::split_host_port(&a.addr)? {
-            (h, Some(p)) => (h, net::parse_port(&p)?),
-            (_, None) => {
-                return Err(error::usage(format!(
-                    "--addr '{}' needs a port, e.g. 127.0.0.1:6380",
-                    a.addr
-                )));
-            }
+        let target = match a.socket {
+            Some(path) => Target::Unix(path),
+            None => match net::split_host_port(&a.addr)? {
+                (host, Some(p)) => Target::Tcp {
+                    host,
+                    port: net::parse_port(&p)?,
+                },
+                (_, None) => {
+                    return Err(error::usage(format!(
+                        "--addr '{}' needs a port, e.g. 127.0.0.1:6380",
+                        a.addr
+                    )));
+                }
+            },
         };
+        if a.db < 0 {
+            return Err(error::usage(format!(
+                "-n {}: a database number is 0 or more",
+                a.db
+            )));
+        }
         Ok(ClientConfig {
-            host,
-            port,
+            target,
+            db: a.db,
+            resp3: a.resp3,
             raw: if a.raw {
                 Some(true)
             } else if a.no_raw {
@@ -253,6 +291,7 @@ impl TryFrom<&KvServeArgs> for Config {
                 output_limit: a.output_limit,
             },
             log: (&a.log).into(),
+            tls: a.tls.build(&a.bind.iter().cloned().collect::<Vec<_>>())?,
         })
     }
 }

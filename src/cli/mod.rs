@@ -14,23 +14,30 @@ macro_rules! exit_codes {
     () => {
         "Exit codes:\n  0  success\n  1  runtime failure (I/O error, port in use, protocol error)\n  \
          2  usage error (bad flag, port, size or duration)\n  3  connection refused\n  \
-         4  timed out (connect or idle timeout)\n  5  no reply (UDP: nothing came back within --reply-timeout)"
+         4  timed out (connect or idle timeout)\n  5  no reply (UDP: nothing came back within --reply-timeout)\n  \
+         6  TLS handshake failed (certificate expired, wrong name, unknown CA, pin mismatch)\n  \
+         7  proxy refused (credentials, rules, target unreachable)"
     };
 }
 
 mod bench;
 mod connect;
+mod forward;
 mod generated;
 mod kv;
 mod serve;
+mod tls;
 
 pub use bench::BenchArgs;
 pub use connect::ConnectArgs;
+pub use forward::{FaultArgs, UpstreamArgs};
 pub use generated::{SHELLS, completion_file_name, completion_script, man_pages, write_man_pages};
 pub use kv::{FsyncArg, KvArgs, KvClientArgs, KvCommand, KvServeArgs};
 pub use serve::{
-    ServeArgs, ServeProto, ServerCommonArgs, TcpModeArgs, TcpServeArgs, UdpModeArgs, UdpServeArgs,
+    ListenArgs, ServeArgs, ServeProto, ServerCommonArgs, StreamServeArgs, TcpModeArgs,
+    TcpServeArgs, UdpModeArgs, UdpServeArgs, UnixServeArgs,
 };
+pub use tls::{TlsClientArgs, TlsServerArgs};
 
 use std::path::PathBuf;
 
@@ -140,12 +147,13 @@ mod tests {
             let Command::Serve(s) = cli.command else {
                 panic!("not serve")
             };
-            let common = match &s.proto {
-                None => &s.tcp.common,
-                Some(ServeProto::Tcp(t)) => &t.common,
-                Some(ServeProto::Udp(u)) => &u.common,
+            let listen = match &s.proto {
+                None => &s.tcp.listen,
+                Some(ServeProto::Tcp(t)) => &t.listen,
+                Some(ServeProto::Udp(u)) => &u.listen,
+                Some(ServeProto::Unix(_)) => panic!("not unix"),
             };
-            assert_eq!(common.addr.as_deref(), Some("7878"));
+            assert_eq!(listen.addr.as_deref(), Some("7878"));
         }
     }
 

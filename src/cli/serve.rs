@@ -1,5 +1,6 @@
-//! `netkit serve [tcp|udp]`: the arguments and their conversion into
-//! [`TcpConfig`] / [`UdpConfig`].
+//! `netkit serve [tcp|udp|unix]`: the arguments and their conversion into
+//! [`TcpConfig`] (every stream server: TCP, TLS, Unix) / [`UdpConfig`]
+//! (datagrams: UDP, Unix `--dgram`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,15 +11,21 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use super::LogArgs;
+use super::forward::{FaultArgs, UpstreamArgs, parse_target};
+use super::tls::TlsServerArgs;
 use crate::acl::{self, Acl, Cidr};
 use crate::error;
 use crate::hexdump::HexDump;
 use crate::net::{self, StreamOptions};
+use crate::proxy::server::ProxyServer;
 use crate::serve::exec::ExecCommand;
+use crate::serve::forward::Forward;
+use crate::serve::udp_forward::UdpForward;
 use crate::serve::{TcpConfig, TcpMode, UdpConfig, UdpMode};
+use crate::transport::unix::{self, UnixAddr};
 use crate::units::{parse_duration, parse_size};
 
-/// `netkit serve [tcp|udp] [MODE] [OPTIONS] <[ADDR:]PORT>`; tcp when omitted.
+/// `netkit serve [tcp|udp|unix] [MODE] [OPTIONS] <[ADDR:]PORT|PATH>`; tcp when omitted.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 #[command(after_help = concat!(
@@ -31,7 +38,9 @@ use crate::units::{parse_duration, parse_size};
     "  netkit serve -k --sh-exec 'tr a-z A-Z' 9000   a process per connection (like ncat -lk -c)\n",
     "  netkit serve -k --sh-exec 'netkit connect backend 22' 2222   a relay (ssh, git, ...)\n",
     "  netkit serve --chat 7000             line chat between clients (like ncat --chat)\n",
-    "  netkit serve --echo --deny 127.0.0.2 --hexdump - 0\n\n",
+    "  netkit serve --echo --deny 127.0.0.2 --hexdump - 0\n",
+    "  netkit serve --tls --echo 4433      TLS with a certificate made at start (its SHA-256 on the listening line)\n",
+    "  netkit serve unix --echo /tmp/echo.sock   the same modes on a Unix socket\n\n",
     "Every byte is passed on as it arrives. -k is accepted by every mode; only listen mode changes:\n",
     "there a client whose 1 MiB queue of stdin stays full for 1 s is dropped with a TCP reset.\n",
     "Servers bind 127.0.0.1 unless --bind (or ADDR:PORT) says otherwise.\n",
@@ -47,7 +56,7 @@ pub struct ServeArgs {
     pub tcp: TcpServeArgs,
 }
 
-/// `serve tcp` or `serve udp`.
+/// `serve tcp`, `serve udp` or `serve unix`.
 #[derive(Debug, Subcommand)]
 pub enum ServeProto {
     /// Serve over TCP (the default).
@@ -59,6 +68,17 @@ pub enum ServeProto {
         "  netkit serve udp --time 9000         then: printf TIME | nc -u -w1 127.0.0.1 9000"
     ))]
     Udp(UdpServeArgs),
+    /// Serve on a Unix socket (a path, or @name for a Linux abstract socket): every TCP mode, or datagrams with --dgram.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  netkit serve unix --echo /tmp/echo.sock     then: netkit connect -U /tmp/echo.sock\n",
+        "  netkit serve unix --chat --unix-mode 660 /run/chat.sock\n",
+        "  netkit serve unix --dgram --echo @echo      abstract name; then: netkit connect -U -u @echo\n",
+        "  netkit serve unix /tmp/in.sock > out.bin    receive one client's bytes, like nc -lU\n\n",
+        "A stale socket file (nothing listens on it) is replaced; a live one is an error.\n",
+        "The file is removed when the server stops."
+    ))]
+    Unix(UnixServeArgs),
 }
 
 /// The TCP service, one at a time; netcat listen mode when none is given.
@@ -92,17 +112,31 @@ pub struct TcpModeArgs {
     /// Chat room: each line from a client goes to all the others, prefixed with the sender.
     #[arg(long, help_heading = "Modes")]
     pub chat: bool,
+    /// Relay each client to TARGET: HOST:PORT, or a Unix socket /path or @name (like socat TCP-LISTEN,fork TCP:HOST:PORT).
+    #[arg(long, value_name = "TARGET", help_heading = "Modes")]
+    pub forward: Option<String>,
+    /// A SOCKS5 proxy (CONNECT; names resolved here), like microsocks.
+    #[arg(long, help_heading = "Modes")]
+    pub socks5: bool,
+    /// An HTTP proxy for CONNECT tunnels only, like ncat -l --proxy-type http.
+    #[arg(long, help_heading = "Modes")]
+    pub http_proxy: bool,
 }
 
-/// Options every server shares.
+/// Where an IP server listens.
 #[derive(Debug, Args)]
-pub struct ServerCommonArgs {
+pub struct ListenArgs {
     /// Where to listen: PORT, ADDR:PORT or [V6]:PORT (0 picks a free port).
     #[arg(value_name = "[ADDR:]PORT", required = true)]
     pub addr: Option<String>,
     /// Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts).
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
+}
+
+/// Options every server shares.
+#[derive(Debug, Args)]
+pub struct ServerCommonArgs {
     #[command(flatten)]
     pub log: LogArgs,
     /// Exit after this many connections (UDP: datagrams).
@@ -131,28 +165,67 @@ pub struct ServerCommonArgs {
     pub hexdump: Option<String>,
 }
 
-/// `serve tcp` options.
+/// Options of every stream server (TCP and Unix).
 #[derive(Debug, Args)]
-pub struct TcpServeArgs {
-    #[command(flatten)]
-    pub mode: TcpModeArgs,
-    #[command(flatten)]
-    pub common: ServerCommonArgs,
+pub struct StreamServeArgs {
     /// Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do).
     #[arg(short = 'k', long)]
     pub keep_open: bool,
     /// At most N connections at once; further clients are accepted and closed at once.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_conns: Option<u64>,
-    /// Set TCP_NODELAY on each connection (listen and exec modes always do).
+    /// --framed: the largest frame accepted; a bigger length closes the connection.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "16MiB")]
+    pub max_frame: u64,
+    #[command(flatten)]
+    pub tls: TlsServerArgs,
+}
+
+/// `serve tcp` options.
+#[derive(Debug, Args)]
+pub struct TcpServeArgs {
+    #[command(flatten)]
+    pub mode: TcpModeArgs,
+    #[command(flatten)]
+    pub listen: ListenArgs,
+    #[command(flatten)]
+    pub common: ServerCommonArgs,
+    #[command(flatten)]
+    pub stream: StreamServeArgs,
+    /// Set TCP_NODELAY on each connection (modes that forward bytes always do).
     #[arg(long)]
     pub nodelay: bool,
     /// Enable TCP keepalive, probing after this much idle time.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, num_args = 0..=1, default_missing_value = "60s")]
     pub keepalive: Option<Duration>,
-    /// --framed: the largest frame accepted; a bigger length closes the connection.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "16MiB")]
-    pub max_frame: u64,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// `serve unix` options.
+#[derive(Debug, Args)]
+pub struct UnixServeArgs {
+    #[command(flatten)]
+    pub mode: TcpModeArgs,
+    /// The socket: a filesystem path, or @name for a Linux abstract socket.
+    #[arg(value_name = "PATH")]
+    pub path: String,
+    /// Datagrams (SOCK_DGRAM) instead of a stream; modes: listen, --echo, --discard, --time.
+    #[arg(long)]
+    pub dgram: bool,
+    /// Permissions of the socket file, in octal: who may connect (e.g. 660, 600).
+    #[arg(long, value_name = "MODE", value_parser = unix::parse_mode)]
+    pub unix_mode: Option<u32>,
+    #[command(flatten)]
+    pub common: ServerCommonArgs,
+    #[command(flatten)]
+    pub stream: StreamServeArgs,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+    #[command(flatten)]
+    pub faults: FaultArgs,
 }
 
 /// The UDP service; datagrams to stdout when none is given.
@@ -168,6 +241,9 @@ pub struct UdpModeArgs {
     /// Answer a `TIME` datagram with the Unix time; anything else with an error datagram.
     #[arg(long, help_heading = "Modes")]
     pub time: bool,
+    /// Relay datagrams to HOST:PORT, one upstream socket per client (ended after --idle-timeout, default 60s).
+    #[arg(long, value_name = "HOST:PORT", help_heading = "Modes")]
+    pub forward: Option<String>,
 }
 
 /// `serve udp` options.
@@ -176,7 +252,11 @@ pub struct UdpServeArgs {
     #[command(flatten)]
     pub mode: UdpModeArgs,
     #[command(flatten)]
+    pub listen: ListenArgs,
+    #[command(flatten)]
     pub common: ServerCommonArgs,
+    #[command(flatten)]
+    pub faults: FaultArgs,
     /// Accepted for nc -luk / ncat -luk: every UDP mode already serves all peers.
     #[arg(short = 'k', long)]
     pub keep_open: bool,
@@ -189,13 +269,51 @@ impl ServeArgs {
     }
 }
 
-impl ServerCommonArgs {
+impl ListenArgs {
     /// The address to bind: `[ADDR:]PORT` with `--bind`, loopback by default.
     pub fn listen_addr(&self) -> Result<SocketAddr> {
         let spec = self.addr.as_deref().ok_or_else(|| {
             error::usage("give a port to listen on, e.g. 7878 (0 picks a free one)")
         })?;
         net::listen_addr(spec, self.bind.as_deref())
+    }
+
+    /// Names a generated TLS certificate should also carry: the host given.
+    fn names(&self) -> Vec<String> {
+        let from_spec = self
+            .addr
+            .as_deref()
+            .and_then(|a| net::split_host_port(a).ok())
+            .and_then(|(h, p)| p.map(|_| h));
+        from_spec
+            .into_iter()
+            .chain(self.bind.clone())
+            .map(|h| h.trim_matches(['[', ']']).to_string())
+            .filter(|h| !h.is_empty())
+            .collect()
+    }
+}
+
+impl UnixServeArgs {
+    /// The socket address.
+    pub fn unix_addr(&self) -> Result<UnixAddr> {
+        UnixAddr::parse(&self.path)
+    }
+}
+
+impl ServerCommonArgs {
+    /// `--allow`/`--deny` filter IP clients; a Unix socket's gate is its file mode.
+    fn no_acl_for_unix(&self) -> Result<()> {
+        if !self.allow.is_empty()
+            || !self.deny.is_empty()
+            || !self.allow_file.is_empty()
+            || !self.deny_file.is_empty()
+        {
+            return Err(error::usage(
+                "--allow/--deny filter IP addresses; on a Unix socket use --unix-mode (file permissions)",
+            ));
+        }
+        Ok(())
     }
 
     /// The `--allow`/`--deny` rules, the list files included.
@@ -253,6 +371,12 @@ impl TcpModeArgs {
             TcpMode::Exec
         } else if self.chat {
             TcpMode::Chat
+        } else if self.forward.is_some() {
+            TcpMode::Forward
+        } else if self.socks5 {
+            TcpMode::Socks5
+        } else if self.http_proxy {
+            TcpMode::HttpProxy
         } else {
             TcpMode::Listen
         }
@@ -260,69 +384,184 @@ impl TcpModeArgs {
 
     /// The `--exec`/`--sh-exec` command, checked to be runnable.
     fn exec_command(&self) -> Result<Option<ExecCommand>> {
-        let cmd = match (&self.exec, &self.sh_exec) {
-            (Some(line), _) => ExecCommand::split(line)
-                .ok_or_else(|| error::usage("--exec needs a command, e.g. --exec 'tr a-z A-Z'"))?,
-            (None, Some(line)) if line.trim().is_empty() => {
-                return Err(error::usage(
-                    "--sh-exec needs a command, e.g. --sh-exec 'tr a-z A-Z'",
-                ));
-            }
-            (None, Some(line)) => ExecCommand::shell(line),
-            (None, None) => return Ok(None),
-        };
-        if !cmd.is_runnable(std::env::var_os("PATH").as_deref()) {
-            return Err(error::usage(format!(
-                "--exec: cannot find program '{}' (give a path, or use --sh-exec for shell syntax)",
-                cmd.program
-            )));
-        }
-        Ok(Some(cmd))
+        exec_command(self.exec.as_deref(), self.sh_exec.as_deref())
     }
+}
+
+/// `--exec`/`--sh-exec` (serve and connect), checked to be runnable.
+pub(super) fn exec_command(
+    exec: Option<&str>,
+    sh_exec: Option<&str>,
+) -> Result<Option<ExecCommand>> {
+    let cmd = match (exec, sh_exec) {
+        (Some(line), _) => ExecCommand::split(line)
+            .ok_or_else(|| error::usage("--exec needs a command, e.g. --exec 'tr a-z A-Z'"))?,
+        (None, Some(line)) if line.trim().is_empty() => {
+            return Err(error::usage(
+                "--sh-exec needs a command, e.g. --sh-exec 'tr a-z A-Z'",
+            ));
+        }
+        (None, Some(line)) => ExecCommand::shell(line),
+        (None, None) => return Ok(None),
+    };
+    if !cmd.is_runnable(std::env::var_os("PATH").as_deref()) {
+        return Err(error::usage(format!(
+            "--exec: cannot find program '{}' (give a path, or use --sh-exec for shell syntax)",
+            cmd.program
+        )));
+    }
+    Ok(Some(cmd))
+}
+
+/// The config of a stream server, TCP or Unix: what the two share.
+fn stream_config(
+    mode_args: &TcpModeArgs,
+    common: &ServerCommonArgs,
+    s: &StreamServeArgs,
+    sock: StreamOptions,
+    names: &[String],
+    upstream: &UpstreamArgs,
+    fault_args: &FaultArgs,
+) -> Result<TcpConfig> {
+    let mode = mode_args.mode();
+    let faults = fault_args.faults(mode == TcpMode::Forward, false)?;
+    let forward = match &mode_args.forward {
+        Some(t) => Some(Forward {
+            target: parse_target(t)?,
+            upstream: upstream.dial_options()?,
+            faults,
+        }),
+        None => {
+            upstream.check_unused("applies to --forward")?;
+            None
+        }
+    };
+    let proxy = match mode {
+        TcpMode::Socks5 | TcpMode::HttpProxy => Some(ProxyServer {
+            auth: upstream.proxy_auth.clone(),
+            upstream: upstream.dial_options()?,
+            idle_timeout: common.idle_timeout,
+            log: (&common.log).into(),
+        }),
+        _ if upstream.proxy_auth.is_some() => {
+            return Err(error::usage(
+                "--proxy-auth applies to --socks5 and --http-proxy",
+            ));
+        }
+        _ => None,
+    };
+    let exec = mode_args.exec_command()?;
+    if mode == TcpMode::Exec && common.idle_timeout.is_some() {
+        return Err(error::usage(
+            "--idle-timeout does not apply to --exec/--sh-exec: the command owns the socket",
+        ));
+    }
+    let hexdump_modes = [
+        TcpMode::Listen,
+        TcpMode::Echo,
+        TcpMode::Discard,
+        TcpMode::Chat,
+        TcpMode::Forward,
+    ];
+    if common.hexdump.is_some() && !hexdump_modes.contains(&mode) {
+        return Err(error::usage(format!(
+            "--hexdump works in listen, --echo, --discard, --chat and --forward modes, not --{}",
+            mode.name()
+        )));
+    }
+    // -k is harmless with the other modes, which serve many clients anyway,
+    // so ncat's `-lk -c CMD` translates as `serve -k --sh-exec CMD`.
+    Ok(TcpConfig {
+        mode,
+        keep_open: s.keep_open,
+        max_conns: s.max_conns,
+        idle_timeout: common.idle_timeout,
+        count: common.count,
+        stream: sock,
+        max_frame: s.max_frame,
+        grace: common.grace,
+        log: (&common.log).into(),
+        acl: common.acl()?,
+        hexdump: hexdump_of(common.hexdump.as_deref())?,
+        exec,
+        tls: s.tls.build(names)?,
+        forward,
+        proxy,
+    })
 }
 
 impl TryFrom<&TcpServeArgs> for TcpConfig {
     type Error = anyhow::Error;
 
     fn try_from(a: &TcpServeArgs) -> Result<TcpConfig> {
-        let mode = a.mode.mode();
-        let exec = a.mode.exec_command()?;
-        if mode == TcpMode::Exec && a.common.idle_timeout.is_some() {
-            return Err(error::usage(
-                "--idle-timeout does not apply to --exec/--sh-exec: the command owns the socket",
-            ));
+        let sock = StreamOptions {
+            nodelay: a.nodelay,
+            keepalive: a.keepalive,
+        };
+        stream_config(
+            &a.mode,
+            &a.common,
+            &a.stream,
+            sock,
+            &a.listen.names(),
+            &a.upstream,
+            &a.faults,
+        )
+    }
+}
+
+/// `serve unix` without `--dgram`.
+impl TryFrom<&UnixServeArgs> for TcpConfig {
+    type Error = anyhow::Error;
+
+    fn try_from(a: &UnixServeArgs) -> Result<TcpConfig> {
+        a.common.no_acl_for_unix()?;
+        stream_config(
+            &a.mode,
+            &a.common,
+            &a.stream,
+            StreamOptions::default(),
+            &[],
+            &a.upstream,
+            &a.faults,
+        )
+    }
+}
+
+/// `serve unix --dgram`: the datagram modes.
+impl TryFrom<&UnixServeArgs> for UdpConfig {
+    type Error = anyhow::Error;
+
+    fn try_from(a: &UnixServeArgs) -> Result<UdpConfig> {
+        a.common.no_acl_for_unix()?;
+        let mode = match a.mode.mode() {
+            TcpMode::Listen => UdpMode::Listen,
+            TcpMode::Echo => UdpMode::Echo,
+            TcpMode::Discard => UdpMode::Discard,
+            TcpMode::Time => UdpMode::Time,
+            TcpMode::Forward => UdpMode::Forward,
+            other => {
+                return Err(error::usage(format!(
+                    "--dgram serves datagrams: listen, --echo, --discard, --time or --forward, not --{}",
+                    other.name()
+                )));
+            }
+        };
+        if a.stream.tls.wanted() {
+            return Err(error::usage("--tls is for streams, not --dgram"));
         }
-        let hexdump_modes = [
-            TcpMode::Listen,
-            TcpMode::Echo,
-            TcpMode::Discard,
-            TcpMode::Chat,
-        ];
-        if a.common.hexdump.is_some() && !hexdump_modes.contains(&mode) {
-            return Err(error::usage(format!(
-                "--hexdump works in listen, --echo, --discard and --chat modes, not --{}",
-                mode.name()
-            )));
+        // -k is accepted (nc -lUuk): a datagram server serves every peer anyway.
+        if a.stream.max_conns.is_some() {
+            return Err(error::usage("--max-conns is for streams, not --dgram"));
         }
-        // -k is harmless with the other modes, which serve many clients anyway,
-        // so ncat's `-lk -c CMD` translates as `serve -k --sh-exec CMD`.
-        Ok(TcpConfig {
+        a.upstream.check_unused("is for streams, not --dgram")?;
+        datagram_config(
             mode,
-            keep_open: a.keep_open,
-            max_conns: a.max_conns,
-            idle_timeout: a.common.idle_timeout,
-            count: a.common.count,
-            stream: StreamOptions {
-                nodelay: a.nodelay,
-                keepalive: a.keepalive,
-            },
-            max_frame: a.max_frame,
-            grace: a.common.grace,
-            log: (&a.common.log).into(),
-            acl: a.common.acl()?,
-            hexdump: hexdump_of(a.common.hexdump.as_deref())?,
-            exec,
-        })
+            a.mode.forward.as_deref(),
+            &a.common,
+            &a.faults,
+            Acl::default(),
+        )
     }
 }
 
@@ -337,20 +576,56 @@ impl TryFrom<&UdpServeArgs> for UdpConfig {
             UdpMode::Discard
         } else if m.time {
             UdpMode::Time
+        } else if m.forward.is_some() {
+            UdpMode::Forward
         } else {
             UdpMode::Listen
         };
-        if a.common.idle_timeout.is_some() {
-            return Err(error::usage(
-                "--idle-timeout applies to TCP connections only",
-            ));
-        }
-        Ok(UdpConfig {
+        datagram_config(
             mode,
-            count: a.common.count,
-            log: (&a.common.log).into(),
-            acl: a.common.acl()?,
-            hexdump: hexdump_of(a.common.hexdump.as_deref())?,
-        })
+            m.forward.as_deref(),
+            &a.common,
+            &a.faults,
+            a.common.acl()?,
+        )
     }
+}
+
+/// The config of a datagram server, UDP or Unix `--dgram`.
+fn datagram_config(
+    mode: UdpMode,
+    forward: Option<&str>,
+    common: &ServerCommonArgs,
+    fault_args: &FaultArgs,
+    acl: Acl,
+) -> Result<UdpConfig> {
+    let faults = fault_args.faults(forward.is_some(), true)?;
+    let forward = match forward {
+        Some(t) => Some(UdpForward {
+            target: parse_target(t)?,
+            faults,
+            idle: common.idle_timeout.unwrap_or(Duration::from_secs(60)),
+        }),
+        None => {
+            if common.idle_timeout.is_some() {
+                return Err(error::usage(
+                    "--idle-timeout applies to streams, and to datagram --forward sessions",
+                ));
+            }
+            None
+        }
+    };
+    if forward.is_some() && common.hexdump.is_some() {
+        return Err(error::usage(
+            "--hexdump is not available with datagram --forward",
+        ));
+    }
+    Ok(UdpConfig {
+        mode,
+        count: common.count,
+        log: (&common.log).into(),
+        acl,
+        hexdump: hexdump_of(common.hexdump.as_deref())?,
+        forward,
+    })
 }

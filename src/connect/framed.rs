@@ -6,7 +6,6 @@
 //! stdin lines over it are refused the same way.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown as SockShutdown, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
@@ -16,6 +15,7 @@ use anyhow::{Context, Result, anyhow};
 
 use crate::pipe::{self, Counters, PipeEnd, PipeOutcome};
 use crate::serve::framed::{encode_header, parse_header};
+use crate::transport::Stream;
 
 /// The largest frame sent or accepted, like `serve --max-frame`'s default.
 pub const MAX_FRAME: u64 = 16 << 20;
@@ -26,7 +26,7 @@ enum Event {
 }
 
 /// Run a framed session until stdin is done and the peer has closed.
-pub fn run(stream: TcpStream, counters: Arc<Counters>) -> Result<PipeOutcome> {
+pub fn run(stream: Stream, counters: Arc<Counters>) -> Result<PipeOutcome> {
     let (tx, rx) = mpsc::channel();
     let reader = stream.try_clone().context("cannot clone the socket")?;
     {
@@ -37,7 +37,7 @@ pub fn run(stream: TcpStream, counters: Arc<Counters>) -> Result<PipeOutcome> {
             .name("framed-send".into())
             .spawn(move || {
                 let r = send_lines(BufReader::new(input), &stream, &c);
-                let _ = stream.shutdown(SockShutdown::Write);
+                let _ = stream.shutdown_write();
                 let _ = tx.send(Event::InputDone(r));
             })
             .context("cannot start the sender thread")?;
@@ -72,7 +72,7 @@ pub fn run(stream: TcpStream, counters: Arc<Counters>) -> Result<PipeOutcome> {
 }
 
 /// Send each line of `input` (without `\n`, and `\r\n` as a line end) as a frame.
-pub fn send_lines(mut input: impl BufRead, mut out: &TcpStream, c: &Counters) -> Result<()> {
+pub fn send_lines(mut input: impl BufRead, mut out: &Stream, c: &Counters) -> Result<()> {
     let mut line = Vec::new();
     loop {
         line.clear();

@@ -7,7 +7,9 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, UdpSocket};
+use std::net::UdpSocket;
+
+use crate::transport::Stream;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -27,7 +29,7 @@ const HOLD: Duration = Duration::from_millis(50);
 /// The socket the reader thread reads.
 pub enum Source {
     /// A TCP stream (a clone of the session's).
-    Tcp(TcpStream),
+    Tcp(Stream),
     /// A connected UDP socket: each datagram is shown on its own rows.
     Udp(UdpSocket),
 }
@@ -116,7 +118,7 @@ pub fn spawn(
     Ok(())
 }
 
-fn read_tcp(mut s: TcpStream, shared: &Shared, d: &Delivery) -> Ending {
+fn read_tcp(mut s: Stream, shared: &Shared, d: &Delivery) -> Ending {
     let mut buf = vec![0u8; 64 * 1024];
     let mut r = Renderer::new();
     let mut hex = false;
@@ -124,7 +126,7 @@ fn read_tcp(mut s: TcpStream, shared: &Shared, d: &Delivery) -> Ending {
     loop {
         if r.holding() != waiting {
             waiting = r.holding();
-            let _ = s.set_read_timeout(waiting.then_some(HOLD));
+            let _ = s.socket().set_read_timeout(waiting.then_some(HOLD));
         }
         let n = match s.read(&mut buf) {
             Ok(0) => {

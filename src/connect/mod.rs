@@ -24,6 +24,12 @@ use anyhow::Result;
 use crate::hexdump::HexDump;
 use crate::net::{self, ConnectOptions, StreamOptions};
 use crate::pipe::{self, Counters, PipeOptions};
+use crate::proxy::ProxyUrl;
+use crate::serve::exec::ExecCommand;
+use crate::transport::dial::{self, DialOptions, Target};
+use crate::transport::tlsconfig::TlsClient;
+use crate::transport::unix::UnixAddr;
+use crate::transport::{Peer, Stream};
 
 /// Everything `connect` needs, free of clap types.
 #[derive(Debug, Clone)]
@@ -58,6 +64,37 @@ pub struct ConnectConfig {
     pub hexdump: Option<Arc<HexDump>>,
     /// `-o FILE`: both directions as they are.
     pub transcript: Option<crate::hexdump::Tap>,
+    /// `-U`: a Unix socket instead of host and port.
+    pub unix: Option<UnixAddr>,
+    /// `--tls`: TLS on top, with this configuration.
+    pub tls: Option<TlsClient>,
+    /// `--proxy`: through a SOCKS5 or HTTP proxy.
+    pub proxy: Option<ProxyUrl>,
+    /// `--exec`/`--sh-exec`: hand the connection to a command.
+    pub exec: Option<ExecCommand>,
+}
+
+impl ConnectConfig {
+    /// Where to connect.
+    pub fn target(&self) -> Target {
+        match &self.unix {
+            Some(u) => Target::Unix(u.clone()),
+            None => Target::Tcp {
+                host: self.host.clone(),
+                port: self.port,
+            },
+        }
+    }
+
+    /// How to dial it.
+    pub fn dial_options(&self) -> DialOptions {
+        DialOptions {
+            connect: self.connect.clone(),
+            stream: self.stream,
+            tls: self.tls.clone(),
+            proxy: self.proxy.clone(),
+        }
+    }
 }
 
 /// Connect and run the session until both sides are done.
@@ -71,7 +108,7 @@ pub fn run(cfg: &ConnectConfig) -> Result<()> {
         ..cfg.repl.clone()
     };
     if cfg.udp {
-        if prompt {
+        if prompt && cfg.unix.is_none() {
             let socket = net::connect_udp(&cfg.host, cfg.port, &cfg.connect)?;
             let outcome = repl::run_udp(socket, &repl_opts)?;
             return report(cfg, outcome.sent, outcome.received, outcome.end, None);
@@ -79,13 +116,27 @@ pub fn run(cfg: &ConnectConfig) -> Result<()> {
         return udp::run(cfg);
     }
     let started = Instant::now();
-    let stream = net::connect_tcp(&cfg.host, cfg.port, &cfg.connect)?;
-    cfg.stream.apply(&stream)?;
-    let peer = stream.peer_addr().ok();
+    let stream = dial::dial(&cfg.target(), &cfg.dial_options())?;
+    let peer = stream.socket().peer().inet();
     if cfg.verbose {
-        if let (Some(peer), Ok(local)) = (peer, stream.local_addr()) {
-            eprintln!("netkit: connected to {peer} from {local}");
+        let via = cfg
+            .proxy
+            .as_ref()
+            .map(|p| format!(" through {p}"))
+            .unwrap_or_default();
+        let tls = match &stream {
+            Stream::Tls(t) => format!(" ({})", t.info()),
+            Stream::Plain(_) => String::new(),
+        };
+        match (stream.socket().peer(), stream.socket().local()) {
+            (Peer::Inet(p), Peer::Inet(l)) => {
+                eprintln!("netkit: connected to {p} from {l}{via}{tls}")
+            }
+            _ => eprintln!("netkit: connected to {}{tls}", cfg.target()),
         }
+    }
+    if let Some(cmd) = &cfg.exec {
+        return run_exec(cfg, cmd, stream, started, peer);
     }
     if prompt {
         let outcome = repl::run_tcp(stream, &repl_opts);
@@ -132,6 +183,38 @@ pub fn run(cfg: &ConnectConfig) -> Result<()> {
         }
     };
     finish(cfg, started, peer, outcome)
+}
+
+/// `connect --exec/--sh-exec`: the command gets the connection as its stdin
+/// and stdout; netkit exits when the command has (0 if it succeeded).
+fn run_exec(
+    cfg: &ConnectConfig,
+    cmd: &ExecCommand,
+    stream: Stream,
+    started: Instant,
+    peer: Option<std::net::SocketAddr>,
+) -> Result<()> {
+    use crate::serve::exec;
+    let stream = Arc::new(stream);
+    let mut command = std::process::Command::new(&cmd.program);
+    command
+        .args(&cmd.args)
+        .stderr(std::process::Stdio::inherit());
+    let relayed = exec::attach(&mut command, &stream)?;
+    exec::peer_env(&mut command, &stream, &stream.socket().peer());
+    let mut child = command
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", cmd.program))?;
+    drop(command);
+    let moved = exec::pump(&stream, &mut child, relayed)?;
+    let status = child.wait()?;
+    let (received, sent) = moved.unwrap_or((0, 0));
+    let end = exec::exit_end(status);
+    report(cfg, sent, received, &end.describe(), Some((started, peer)))?;
+    match end {
+        crate::serve::tcp::End::Done => Ok(()),
+        other => Err(anyhow::anyhow!("{}: {}", cmd.display, other.describe())),
+    }
 }
 
 fn finish(

@@ -5,7 +5,9 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, UdpSocket};
+use std::net::UdpSocket;
+
+use crate::transport::Stream;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -25,7 +27,7 @@ const BAR_THRESHOLD: u64 = 1 << 20;
 /// The session's socket, for sending.
 pub enum Link {
     /// TCP (with a send timeout of `SEND_SLICE`).
-    Tcp(TcpStream),
+    Tcp(Stream),
     /// Connected UDP: one line, one datagram.
     Udp(UdpSocket),
 }
@@ -67,7 +69,7 @@ impl Sender<'_> {
                 Ok(Sent::All)
             }
             Link::Tcp(s) => {
-                let mut s: &TcpStream = s;
+                let mut s: &Stream = s;
                 let mut done = 0;
                 while done < bytes.len() {
                     let order = self.shared.tap_order();

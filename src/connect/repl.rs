@@ -16,7 +16,7 @@
 
 use std::fs::File;
 use std::io;
-use std::net::{Shutdown as SockShutdown, SocketAddr, TcpStream, UdpSocket};
+use std::net::UdpSocket;
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -25,6 +25,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+
+use crate::transport::{Peer, Stream};
 
 use super::incoming::{self, Delivery, Source};
 use super::line::{self, Command, Input};
@@ -78,12 +80,13 @@ pub fn history_path() -> Option<PathBuf> {
     Some(base.join("netkit").join("history"))
 }
 
-/// Run the prompt over a connected TCP stream.
-pub fn run_tcp(stream: TcpStream, opts: &ReplOptions) -> Result<ReplOutcome> {
-    let peer = stream.peer_addr().context("cannot read the peer address")?;
+/// Run the prompt over a connected stream (TCP, TLS or Unix).
+pub fn run_tcp(stream: Stream, opts: &ReplOptions) -> Result<ReplOutcome> {
+    let peer = stream.peer();
     let reader = stream.try_clone().context("cannot clone the socket")?;
     // A blocked send gives the prompt back every SEND_SLICE (for Ctrl-C).
     stream
+        .socket()
         .set_write_timeout(Some(SEND_SLICE))
         .context("cannot set the send timeout")?;
     session(Link::Tcp(stream), Source::Tcp(reader), peer, opts)
@@ -91,7 +94,7 @@ pub fn run_tcp(stream: TcpStream, opts: &ReplOptions) -> Result<ReplOutcome> {
 
 /// Run the prompt over a connected UDP socket: each line is one datagram.
 pub fn run_udp(socket: UdpSocket, opts: &ReplOptions) -> Result<ReplOutcome> {
-    let peer = socket.peer_addr().context("cannot read the peer address")?;
+    let peer = Peer::Inet(socket.peer_addr().context("cannot read the peer address")?);
     let reader = socket.try_clone().context("cannot clone the socket")?;
     session(Link::Udp(socket), Source::Udp(reader), peer, opts)
 }
@@ -106,33 +109,8 @@ enum End {
     Signal(i32),
 }
 
-/// The terminal to draw on: stdout if it is one, else `/dev/tty`, else
-/// stderr; only when stdin is a terminal too (keys come from stdin).
-fn open_console() -> Option<Arc<Console>> {
-    if !tty::is_tty(0) {
-        return None;
-    }
-    let dup = |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().ok().map(File::from);
-    let file = if tty::is_tty(1) {
-        dup(io::stdout().as_fd())
-    } else {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty")
-            .ok()
-            .or_else(|| tty::is_tty(2).then(|| dup(io::stderr().as_fd())).flatten())
-    }?;
-    Some(Console::new(file))
-}
-
-fn session(
-    link: Link,
-    source: Source,
-    peer: SocketAddr,
-    opts: &ReplOptions,
-) -> Result<ReplOutcome> {
-    let ui = match open_console() {
+fn session(link: Link, source: Source, peer: Peer, opts: &ReplOptions) -> Result<ReplOutcome> {
+    let ui = match Console::open_terminal() {
         Some(c) => Ui::Console(c),
         None => Ui::Plain,
     };
@@ -146,14 +124,14 @@ fn session(
                 .context("cannot use stdout")?,
         ))
     };
-    let shared = Arc::new(Shared::new(peer));
+    let shared = Arc::new(Shared::new(peer.clone()));
     let hexdump = match (&opts.hexdump, &ui) {
         (Some(_), Ui::Console(c)) if opts.hexdump_on_stderr => {
             Some(Arc::new(HexDump::new(Box::new(RowsWriter::new(c.clone())))))
         }
         (h, _) => h.clone(),
     };
-    let tap = super::transcript::both(hexdump.map(|h| h.tap(Some(peer))), opts.transcript.clone());
+    let tap = super::transcript::both(hexdump.map(|h| h.tap(peer.inet())), opts.transcript.clone());
     let udp = matches!(link, Link::Udp(_));
     // The banner is shown whole before the reader can show anything.
     ui.notice(&format!(
@@ -394,7 +372,7 @@ impl Session {
         let Link::Tcp(stream) = &self.link else {
             return Ok(End::Quit("end of input"));
         };
-        let _ = stream.shutdown(SockShutdown::Write);
+        let _ = stream.shutdown_write();
         let wake = [self.wake.as_raw_fd()];
         let Some(prompt) = prompt else {
             loop {

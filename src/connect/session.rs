@@ -3,7 +3,6 @@
 //! session ended, and where messages go.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -52,7 +51,7 @@ impl Ui {
 /// Counters and flags both threads use.
 pub struct Shared {
     /// The peer's address.
-    pub peer: SocketAddr,
+    pub peer: crate::transport::Peer,
     started: Instant,
     /// `:hex on`.
     pub hex: AtomicBool,
@@ -71,7 +70,7 @@ pub struct Shared {
 
 impl Shared {
     /// A fresh session with `peer`.
-    pub fn new(peer: SocketAddr) -> Shared {
+    pub fn new(peer: crate::transport::Peer) -> Shared {
         Shared {
             peer,
             started: Instant::now(),

@@ -3,7 +3,6 @@
 //! passes without one; if none ever came, the exit code says "no reply".
 
 use std::io::{Read, Write};
-use std::net::UdpSocket;
 use std::sync::mpsc;
 use std::thread;
 
@@ -13,6 +12,8 @@ use super::ConnectConfig;
 use crate::error::Failure;
 use crate::net;
 use crate::pipe;
+use crate::transport::dgram::Dgram;
+use crate::transport::unix;
 
 const MAX_DATAGRAM: usize = 65536;
 
@@ -24,12 +25,27 @@ enum Event {
     OutputClosed,
 }
 
-/// Run a UDP session.
+/// Run a datagram session: UDP, or a Unix datagram socket (`-U -u`; the
+/// client binds an autobound abstract name so replies can come back).
 pub fn run(cfg: &ConnectConfig) -> Result<()> {
-    let socket = net::connect_udp(&cfg.host, cfg.port, &cfg.connect)?;
+    let socket: Dgram = match &cfg.unix {
+        Some(addr) => unix::connect_datagram(addr)
+            .with_context(|| format!("cannot reach {addr}"))?
+            .into(),
+        None => net::connect_udp(&cfg.host, cfg.port, &cfg.connect)?.into(),
+    };
     if cfg.verbose {
-        if let (Ok(peer), Ok(local)) = (socket.peer_addr(), socket.local_addr()) {
-            eprintln!("netkit: sending datagrams to {peer} from {local}");
+        match &socket {
+            Dgram::Udp(s) => {
+                if let (Ok(peer), Ok(local)) = (s.peer_addr(), s.local_addr()) {
+                    eprintln!("netkit: sending datagrams to {peer} from {local}");
+                }
+            }
+            Dgram::Unix(_) => eprintln!(
+                "netkit: sending datagrams to {} from {}",
+                cfg.host,
+                socket.describe()
+            ),
         }
     }
     let (tx, rx) = mpsc::channel();
@@ -56,21 +72,27 @@ pub fn run(cfg: &ConnectConfig) -> Result<()> {
             Event::StdinError(e) => return Err(anyhow::Error::new(e).context("cannot read stdin")),
             Event::OutputClosed => return Ok(()),
             Event::Refused => {
+                let what = match &cfg.unix {
+                    Some(a) => format!("{a}: nothing listens there"),
+                    None => format!(
+                        "{}:{}: port unreachable (nothing listens there)",
+                        cfg.host, cfg.port
+                    ),
+                };
                 return Err(anyhow::Error::new(std::io::Error::from(
                     std::io::ErrorKind::ConnectionRefused,
                 ))
-                .context(format!(
-                    "{}:{}: port unreachable (nothing listens there)",
-                    cfg.host, cfg.port
-                )));
+                .context(what));
             }
         }
     }
     if replies == 0 {
+        let from = match &cfg.unix {
+            Some(a) => a.to_string(),
+            None => format!("{}:{}", cfg.host, cfg.port),
+        };
         return Err(Failure::NoReply(format!(
-            "no reply from {}:{} within {}",
-            cfg.host,
-            cfg.port,
+            "no reply from {from} within {}",
             crate::units::format_duration(cfg.reply_timeout)
         ))
         .into());
@@ -78,7 +100,7 @@ pub fn run(cfg: &ConnectConfig) -> Result<()> {
     Ok(())
 }
 
-fn spawn_receiver(socket: UdpSocket, tx: mpsc::Sender<Event>) -> Result<()> {
+fn spawn_receiver(socket: Dgram, tx: mpsc::Sender<Event>) -> Result<()> {
     let mut out = pipe::stdout_file()?;
     thread::Builder::new()
         .name("udp-replies".into())
@@ -108,7 +130,7 @@ fn spawn_receiver(socket: UdpSocket, tx: mpsc::Sender<Event>) -> Result<()> {
     Ok(())
 }
 
-fn spawn_sender(socket: UdpSocket, tx: mpsc::Sender<Event>) -> Result<()> {
+fn spawn_sender(socket: Dgram, tx: mpsc::Sender<Event>) -> Result<()> {
     let mut stdin = pipe::stdin_file()?;
     thread::Builder::new()
         .name("udp-send".into())

@@ -7,11 +7,10 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use mio::net::TcpStream;
-
 use super::protocol::Parser;
 use super::reply::Out;
 use super::session::Session;
+use super::stream::KvStream;
 
 /// Input buffer size a connection starts with and shrinks back to.
 pub const SMALL: usize = 16 * 1024;
@@ -23,8 +22,8 @@ pub const OUT_HIGH: usize = 1 << 20;
 
 /// A client connection.
 pub struct Conn {
-    /// The socket.
-    pub stream: TcpStream,
+    /// The socket, plain or TLS.
+    pub stream: KvStream,
     /// Peer address.
     pub peer: SocketAddr,
     /// Received bytes live in `inbuf[start..filled]`.
@@ -65,7 +64,7 @@ pub struct Conn {
 
 impl Conn {
     /// A new connection.
-    pub fn new(stream: TcpStream, peer: SocketAddr, sess: Session) -> Conn {
+    pub fn new(stream: KvStream, peer: SocketAddr, sess: Session) -> Conn {
         let now = Instant::now();
         Conn {
             stream,
@@ -187,6 +186,12 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
+        }
+        // TLS: the replies are out only once their ciphertext is.
+        match self.stream.flush_pending() {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
         }
         self.out.buf.clear();
         self.out_pos = 0;

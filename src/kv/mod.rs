@@ -10,6 +10,7 @@
 //! - `store`: the key space behind one lock, rounds that commit or undo.
 //! - `aof` (format, replay, check) and `logfile` (appends, fsync, compaction).
 //! - `session`, `shared`, `conn`, `server`: clients, shared state, the event loops.
+//! - `stream`: a connection's socket, plain TCP or TLS (`kv serve --tls`).
 //! - `checklog`: `netkit kv check-log FILE [--fix]`.
 //! - `client`: one-shot commands, reply formatting and the REPL.
 
@@ -25,10 +26,12 @@ pub mod keyspace;
 pub mod logfile;
 pub mod protocol;
 pub mod reply;
+pub mod resp;
 pub mod server;
 pub mod session;
 pub mod shared;
 pub mod store;
+pub mod stream;
 pub mod value;
 
 use std::net::SocketAddr;
@@ -75,7 +78,13 @@ pub fn listen_and_serve(addr: SocketAddr, fsync: Fsync, cfg: Config) -> Result<(
     };
     let listener = net::bind_tcp(addr)?;
     let local = listener.local_addr()?;
-    log.listening(local, "tcp", &mode, net::loopback_note(&local));
+    log.announce(&crate::log::Listening {
+        addr: local.to_string(),
+        proto: if cfg.tls.is_some() { "tls" } else { "tcp" },
+        mode: &mode,
+        tls_sha256: cfg.tls.as_ref().map(|t| t.fingerprint.as_str()),
+        note: net::loopback_note(&local),
+    });
     let shutdown = Shutdown::new();
     shutdown.stop_on_signals()?;
     let started = Instant::now();

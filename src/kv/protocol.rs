@@ -19,6 +19,8 @@
 
 use std::ops::Range;
 
+pub use super::resp::{Reply, parse_reply};
+
 /// Bounds on what a peer may make the server buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -401,7 +403,7 @@ pub fn split_args(b: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     }
 }
 
-fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while let Some(p) = find(b'\r', buf, i) {
         if p + 1 >= buf.len() {
@@ -440,102 +442,6 @@ pub fn parse_int(s: &[u8]) -> Option<i64> {
         };
     }
     Some(n)
-}
-
-/// A reply from a RESP2 server, as the client sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    /// `+OK`
-    Status(String),
-    /// `-ERR ...`
-    Error(String),
-    /// `:1`
-    Int(i64),
-    /// `$3\r\nabc` or `$-1` (nil).
-    Bulk(Option<Vec<u8>>),
-    /// `*2 ...` or `*-1` (nil).
-    Array(Option<Vec<Reply>>),
-}
-
-/// Parse one reply from the front of `buf`: `Ok(None)` when incomplete,
-/// otherwise the reply and the bytes it took.
-pub fn parse_reply(buf: &[u8], lim: &Limits) -> Result<Option<(Reply, usize)>, ProtoError> {
-    parse_reply_at(buf, 0, lim, 0)
-}
-
-fn parse_reply_at(
-    buf: &[u8],
-    pos: usize,
-    lim: &Limits,
-    depth: usize,
-) -> Result<Option<(Reply, usize)>, ProtoError> {
-    if depth > 64 {
-        return Err(ProtoError("reply nested too deeply".into()));
-    }
-    let Some(&kind) = buf.get(pos) else {
-        return Ok(None);
-    };
-    let Some(end) = find_crlf(buf, pos + 1) else {
-        if buf.len() - pos > lim.max_line {
-            return Err(ProtoError("reply line too long".into()));
-        }
-        return Ok(None);
-    };
-    let line = &buf[pos + 1..end];
-    let next = end + 2;
-    let text = || String::from_utf8_lossy(line).into_owned();
-    let int = || parse_int(line).ok_or_else(|| ProtoError(format!("bad integer '{}'", text())));
-    match kind {
-        b'+' => Ok(Some((Reply::Status(text()), next))),
-        b'-' => Ok(Some((Reply::Error(text()), next))),
-        b':' => Ok(Some((Reply::Int(int()?), next))),
-        b'$' => {
-            let n = int()?;
-            if n < 0 {
-                return Ok(Some((Reply::Bulk(None), next)));
-            }
-            if n as u64 > lim.max_bulk as u64 {
-                return Err(ProtoError(format!(
-                    "bulk reply of {n} bytes is over the limit"
-                )));
-            }
-            let stop = next + n as usize;
-            if buf.len() < stop + 2 {
-                return Ok(None);
-            }
-            Ok(Some((
-                Reply::Bulk(Some(buf[next..stop].to_vec())),
-                stop + 2,
-            )))
-        }
-        b'*' => {
-            let n = int()?;
-            if n < 0 {
-                return Ok(Some((Reply::Array(None), next)));
-            }
-            if n as u64 > lim.max_args as u64 {
-                return Err(ProtoError(format!(
-                    "array reply of {n} items is over the limit"
-                )));
-            }
-            let mut items = Vec::new();
-            let mut p = next;
-            for _ in 0..n {
-                match parse_reply_at(buf, p, lim, depth + 1)? {
-                    None => return Ok(None),
-                    Some((r, q)) => {
-                        items.push(r);
-                        p = q;
-                    }
-                }
-            }
-            Ok(Some((Reply::Array(Some(items)), p)))
-        }
-        other => Err(ProtoError(format!(
-            "unexpected reply type '{}'",
-            other.escape_ascii()
-        ))),
-    }
 }
 
 /// Encode a command as a RESP2 array of bulk strings.
@@ -756,31 +662,6 @@ mod tests {
         assert_eq!(parse_int(b"1a"), None);
         assert_eq!(parse_int(b"01"), None);
         assert_eq!(parse_int(b" 1"), None);
-    }
-
-    #[test]
-    fn replies_parse_at_every_split_point() {
-        let input = b"*4\r\n+OK\r\n:-12\r\n$-1\r\n*2\r\n$2\r\n\xff\x00\r\n-ERR no\r\n";
-        let lim = Limits::default();
-        for cut in 0..input.len() {
-            assert_eq!(parse_reply(&input[..cut], &lim), Ok(None), "cut {cut}");
-        }
-        let (r, n) = parse_reply(input, &lim).unwrap().unwrap();
-        assert_eq!(n, input.len());
-        assert_eq!(
-            r,
-            Reply::Array(Some(vec![
-                Reply::Status("OK".into()),
-                Reply::Int(-12),
-                Reply::Bulk(None),
-                Reply::Array(Some(vec![
-                    Reply::Bulk(Some(vec![0xff, 0])),
-                    Reply::Error("ERR no".into())
-                ])),
-            ]))
-        );
-        assert!(parse_reply(b"$99999999999\r\n", &lim).is_err());
-        assert!(parse_reply(b"?x\r\n", &lim).is_err());
     }
 
     #[test]

@@ -37,6 +37,7 @@ use super::protocol::{ParserMark, Proto, Step};
 use super::session::Session;
 use super::shared::{Config, Msg, Shared};
 use super::store::{Store, now_ms};
+use super::stream::KvStream;
 use crate::log::{ConnRecord, Summary};
 use crate::shutdown::Shutdown;
 
@@ -353,6 +354,16 @@ impl<'a> Worker<'a> {
                         .with_retries(3),
                 );
             }
+            use std::os::fd::AsRawFd;
+            let laddr = stream.local_addr().unwrap_or(self.sh.addr);
+            let fd = stream.as_raw_fd();
+            let mut stream = match KvStream::new(stream, self.sh.cfg.tls.as_ref()) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.sh.cfg.log.warn(&format!("{peer}: {e}"));
+                    continue;
+                }
+            };
             let i = self.free.pop().unwrap_or_else(|| {
                 self.conns.push(None);
                 self.conns.len() - 1
@@ -369,12 +380,7 @@ impl<'a> Worker<'a> {
                 self.free.push(i);
                 continue;
             }
-            use std::os::fd::AsRawFd;
-            let laddr = stream.local_addr().unwrap_or(self.sh.addr);
-            let handle = self
-                .sh
-                .registry
-                .add(peer, laddr, stream.as_raw_fd(), self.id);
+            let handle = self.sh.registry.add(peer, laddr, fd, self.id);
             st.connections.fetch_add(1, Ordering::Relaxed);
             self.by_id.insert(handle.id, i);
             let sess = Session::new(handle, settings.requirepass.is_none());
@@ -612,7 +618,7 @@ impl<'a> Worker<'a> {
         drop(c.stream);
         self.sh.wake_accept();
         self.sh.cfg.log.connection(&ConnRecord {
-            peer: c.peer,
+            peer: crate::transport::Peer::Inet(c.peer),
             bytes_in: c.bytes_in,
             bytes_out: c.bytes_out,
             duration: c.started.elapsed(),

@@ -37,6 +37,8 @@ pub struct Config {
     pub settings: Settings,
     /// Diagnostics.
     pub log: Log,
+    /// `--tls`: every connection is a TLS session (see `stream`).
+    pub tls: Option<crate::transport::tlsconfig::TlsServer>,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             acl: Acl::default(),
             settings: Settings::default(),
             log: Log::default(),
+            tls: None,
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown as SockShutdown, SocketAddr, TcpStream};
+use std::net::Shutdown as SockShutdown;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -18,6 +18,7 @@ use super::broadcast::{Hub, Msg, Subscription};
 use super::tcp::{self, Conn, End};
 use crate::hexdump::{Direction, HexDump, Tap};
 use crate::log::Log;
+use crate::transport::{Peer, Stream};
 
 /// The longest line a client may send (its line ending included).
 pub const MAX_CHAT_LINE: usize = 16 * 1024;
@@ -34,7 +35,8 @@ pub struct Room {
 
 /// What the room needs to drop a client whose writer may be stuck.
 struct Member {
-    stream: TcpStream,
+    stream: Stream,
+    peer: Peer,
     dropped: Arc<AtomicBool>,
 }
 
@@ -65,18 +67,17 @@ impl Room {
         for id in dropped {
             let Some(m) = members.get(&id) else { continue };
             m.dropped.store(true, Ordering::Release);
-            let peer = m
-                .stream
-                .peer_addr()
-                .map(|p| p.to_string())
-                .unwrap_or_default();
             self.log.verbose(&format!(
-                "{peer}: chat client dropped: it fell {CHAT_QUEUE} bytes behind"
+                "{}: chat client dropped: it fell {CHAT_QUEUE} bytes behind",
+                m.peer
             ));
-            // Best effort, never blocking: the client is not reading.
-            let _ = socket2::SockRef::from(&m.stream)
-                .send_with_flags(b"\n*** you were dropped: too slow\n", libc::MSG_DONTWAIT);
-            let _ = m.stream.shutdown(SockShutdown::Both);
+            // Best effort, never blocking: the client is not reading. (Not
+            // over TLS: raw bytes would break its records.)
+            if let Some(fd) = m.stream.plain_fd() {
+                let _ = socket2::SockRef::from(&fd)
+                    .send_with_flags(b"\n*** you were dropped: too slow\n", libc::MSG_DONTWAIT);
+            }
+            let _ = m.stream.socket().shutdown(SockShutdown::Both);
         }
     }
 
@@ -86,7 +87,7 @@ impl Room {
 }
 
 /// What one line from `peer` becomes for the others; `None` for a blank line.
-pub fn chat_line(peer: SocketAddr, line: &[u8]) -> Option<Vec<u8>> {
+pub fn chat_line(peer: &Peer, line: &[u8]) -> Option<Vec<u8>> {
     let body = line
         .strip_suffix(b"\n")
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
@@ -102,7 +103,7 @@ pub fn chat_line(peer: SocketAddr, line: &[u8]) -> Option<Vec<u8>> {
 
 /// Serve one chat client until it leaves, is dropped, or sends a line too long.
 pub fn serve(conn: &mut Conn, room: &Room) -> End {
-    let tap: Option<Tap> = room.dump.as_ref().map(|d| d.tap(Some(conn.peer)));
+    let tap: Option<Tap> = room.dump.as_ref().map(|d| d.tap(conn.peer.inet()));
     let rx = room.hub.subscribe(conn.id);
     let others = room.hub.len().saturating_sub(1);
     // Announce before the welcome: once a client has read its welcome, every
@@ -126,6 +127,7 @@ pub fn serve(conn: &mut Conn, room: &Room) -> End {
                 conn.id,
                 Member {
                     stream: m,
+                    peer: conn.peer.clone(),
                     dropped: dropped.clone(),
                 },
             );
@@ -148,7 +150,7 @@ pub fn serve(conn: &mut Conn, room: &Room) -> End {
 
     room.members().remove(&conn.id);
     room.hub.unsubscribe(conn.id);
-    let _ = conn.stream.shutdown(SockShutdown::Both);
+    let _ = conn.stream.socket().shutdown(SockShutdown::Both);
     if let Some(w) = writer {
         let _ = w.join();
     }
@@ -188,7 +190,7 @@ fn read_lines(conn: &mut Conn, room: &Room, tap: Option<&Tap>) -> End {
             let _ = (&*conn.stream).write_all(msg.as_bytes());
             return End::Error(format!("line longer than {MAX_CHAT_LINE} bytes"));
         }
-        if let Some(out) = chat_line(conn.peer, &line) {
+        if let Some(out) = chat_line(&conn.peer, &line) {
             room.send(out, conn.id);
         }
     }
@@ -196,7 +198,7 @@ fn read_lines(conn: &mut Conn, room: &Room, tap: Option<&Tap>) -> End {
 
 /// The writer thread: the client's queue to its socket, until the queue is
 /// closed (the client left or was dropped) or the socket fails.
-fn write_queue(stream: TcpStream, rx: Subscription, sent: &AtomicU64, tap: Option<&Tap>) {
+fn write_queue(stream: Stream, rx: Subscription, sent: &AtomicU64, tap: Option<&Tap>) {
     let mut w = &stream;
     while let Msg::Data(d) = rx.recv() {
         if w.write_all(&d).is_err() {
@@ -208,7 +210,7 @@ fn write_queue(stream: TcpStream, rx: Subscription, sent: &AtomicU64, tap: Optio
         sent.fetch_add(d.len() as u64, Ordering::Relaxed);
     }
     // Wake the reader: this client is done either way.
-    let _ = stream.shutdown(SockShutdown::Both);
+    let _ = stream.socket().shutdown(SockShutdown::Both);
 }
 
 #[cfg(test)]
@@ -217,7 +219,7 @@ mod tests {
 
     #[test]
     fn lines_are_prefixed_and_endings_normalised() {
-        let p = SocketAddr::from(([127, 0, 0, 1], 5555));
+        let p = &Peer::Inet(std::net::SocketAddr::from(([127, 0, 0, 1], 5555)));
         assert_eq!(
             chat_line(p, b"hello\n").as_deref(),
             Some(&b"[127.0.0.1:5555] hello\n"[..])

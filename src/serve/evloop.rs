@@ -13,11 +13,14 @@
 //! Backpressure per client: bytes that cannot be written back at once wait in
 //! that client's buffer (at most one read, `BUF`), and the client is not read
 //! again until they are gone. A client that never reads stalls only itself.
+//!
+//! Any [`Stream`] works here, TLS included: its handshake runs inside the
+//! first reads, and ciphertext a write could not send yet counts as waiting
+//! output (`Stream::wants_write`), exactly like `pending`.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
+
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, atomic::AtomicBool, atomic::Ordering};
 use std::thread::{self, JoinHandle};
@@ -30,6 +33,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use super::tcp::End;
 use crate::hexdump::{Direction, HexDump, Tap};
 use crate::log::{ConnRecord, Log};
+use crate::transport::{Peer, Stream};
 
 /// One read, and the most a client may have waiting to be written back.
 const BUF: usize = 64 * 1024;
@@ -41,10 +45,10 @@ const WAKER: Token = Token(usize::MAX);
 pub struct NewConn {
     /// Server-wide id, also the key of the live list.
     pub id: u64,
-    /// The socket (shared with the live list, which may shut it down).
-    pub stream: Arc<TcpStream>,
-    /// The client's address.
-    pub peer: SocketAddr,
+    /// The stream (shared with the live list, which may shut it down).
+    pub stream: Arc<Stream>,
+    /// The client.
+    pub peer: Peer,
 }
 
 /// What a worker reports when a connection ends.
@@ -141,14 +145,21 @@ impl Workers {
 }
 
 struct Client {
-    stream: Arc<TcpStream>,
-    peer: SocketAddr,
+    stream: Arc<Stream>,
+    peer: Peer,
     started: Instant,
     last: Instant,
     pending: Vec<u8>,
     bytes_in: u64,
     bytes_out: u64,
     tap: Option<Tap>,
+}
+
+impl Client {
+    /// Output waits: echoed bytes not written, or TLS ciphertext not sent.
+    fn waiting(&self) -> bool {
+        !self.pending.is_empty() || self.stream.wants_write()
+    }
 }
 
 struct Worker {
@@ -219,11 +230,11 @@ impl Worker {
 
     fn adopt(&mut self) {
         while let Ok(nc) = self.rx.try_recv() {
-            let fd = nc.stream.as_raw_fd();
+            let fd = nc.stream.raw_fd();
             let token = Token(nc.id as usize);
             let now = Instant::now();
             let client = Client {
-                tap: self.cfg.hexdump.as_ref().map(|d| d.tap(Some(nc.peer))),
+                tap: self.cfg.hexdump.as_ref().map(|d| d.tap(nc.peer.inet())),
                 stream: nc.stream,
                 peer: nc.peer,
                 started: now,
@@ -250,9 +261,9 @@ impl Worker {
         let Some(client) = self.conns.get_mut(&id) else {
             return;
         };
-        let was_waiting = !client.pending.is_empty();
+        let was_waiting = client.waiting();
         let step = step(client, &mut self.buf);
-        let now_waiting = !client.pending.is_empty();
+        let now_waiting = self.conns.get(&id).is_some_and(Client::waiting);
         match step {
             Step::Close(end) => self.close(id, end),
             Step::MoreToRead => self.ready.push_back(id),
@@ -267,7 +278,7 @@ impl Worker {
             } else {
                 Interest::READABLE
             };
-            let fd = client.stream.as_raw_fd();
+            let fd = client.stream.raw_fd();
             if let Err(e) =
                 self.poll
                     .registry()
@@ -298,7 +309,7 @@ impl Worker {
         let Some(c) = self.conns.remove(&id) else {
             return;
         };
-        let fd = c.stream.as_raw_fd();
+        let fd = c.stream.raw_fd();
         let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
         let _ = c.stream.shutdown(std::net::Shutdown::Both);
         self.cfg.log.connection(&ConnRecord {
@@ -322,7 +333,7 @@ fn step(c: &mut Client, buf: &mut [u8]) -> Step {
     if let Err(e) = flush(c) {
         return Step::Close(End::from_io(&e));
     }
-    if !c.pending.is_empty() {
+    if c.waiting() {
         return Step::Continue;
     }
     for _ in 0..FAIR_READS {
@@ -343,7 +354,7 @@ fn step(c: &mut Client, buf: &mut [u8]) -> Step {
             Ok(w) => w,
             Err(e) => return Step::Close(End::from_io(&e)),
         };
-        if written < n {
+        if written < n || c.stream.wants_write() {
             c.pending.extend_from_slice(&buf[written..n]);
             return Step::Continue;
         }
@@ -374,6 +385,11 @@ fn write_some(c: &mut Client, data: &[u8]) -> io::Result<usize> {
 }
 
 fn flush(c: &mut Client) -> io::Result<()> {
+    match c.stream.flush_pending() {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+        Err(e) => return Err(e),
+    }
     if c.pending.is_empty() {
         return Ok(());
     }

@@ -2,7 +2,7 @@
 //! socket as its stdin and stdout, like `ncat -e` / `ncat -c`.
 //!
 //! The child gets duplicates of the socket as fds 0 and 1 (stderr is the
-//! server's) and nothing else: every fd netkit opens is close-on-exec, and a
+//! server's) — over TLS, pipes that netkit relays to the session — and nothing else: every fd netkit opens is close-on-exec, and a
 //! test lists `/proc/self/fd` from a child to keep it so. Each child runs in
 //! its own process group, so Ctrl-C reaches the server only and a stop can
 //! signal a whole `sh -c` pipeline. The connection thread waits for the child
@@ -11,8 +11,8 @@
 //! recycled pid.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::io;
-use std::net::TcpStream;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
@@ -21,9 +21,12 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use super::tcp::{Conn, End};
+use super::tcp::{self, Conn, End};
+use crate::copy;
 use crate::log::Log;
+use crate::relay::{self, Endpoint, RelayOptions};
 use crate::shutdown::Shutdown;
+use crate::transport::{Peer, Socket, Stream};
 
 /// The command run for each connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,8 +181,11 @@ fn wait_exited(pid: libc::pid_t) -> io::Result<()> {
 /// Bytes the kernel counted on this socket (in, out), for the `-v` record:
 /// the child moved them, not netkit.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn socket_bytes(stream: &TcpStream) -> (u64, u64) {
+fn socket_bytes(socket: &Socket) -> (u64, u64) {
     use std::os::fd::AsRawFd;
+    let Some(stream) = socket.tcp() else {
+        return (0, 0); // a Unix socket keeps no such counters
+    };
     // SAFETY: tcp_info is plain data.
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
@@ -214,38 +220,125 @@ fn socket_bytes(stream: &TcpStream) -> (u64, u64) {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn socket_bytes(_stream: &TcpStream) -> (u64, u64) {
+fn socket_bytes(_socket: &Socket) -> (u64, u64) {
     (0, 0)
+}
+
+/// Put the stream on the command's stdin and stdout. A plain socket is
+/// handed over itself (duplicates of its descriptor: the child reads and
+/// writes the socket directly); TLS has no descriptor carrying plaintext, so
+/// the child gets pipes that [`pump`] relays. Returns true when relayed.
+pub fn attach(command: &mut Command, stream: &Stream) -> io::Result<bool> {
+    if stream.plain_fd().is_some() {
+        // The command's small writes go out at once, not after the peer's
+        // ACK (a relay's `netkit connect` writes whatever it receives).
+        copy::no_delay(stream.socket());
+        let (a, b) = (stream.socket().try_clone()?, stream.socket().try_clone()?);
+        command
+            .stdin(Stdio::from(OwnedFd::from(a)))
+            .stdout(Stdio::from(OwnedFd::from(b)));
+        Ok(false)
+    } else {
+        command.stdin(Stdio::piped()).stdout(Stdio::piped());
+        Ok(true)
+    }
+}
+
+/// Tell the command who is at the other end: `NETKIT_PEER_ADDR`/`_PORT` and
+/// `NETKIT_LOCAL_ADDR`/`_PORT` over IP, `NETKIT_PEER_PID`/`_UID` over a Unix
+/// socket, `NETKIT_TLS_VERSION`, `NETKIT_TLS_SNI`, `NETKIT_TLS_ALPN` over TLS.
+pub fn peer_env(command: &mut Command, stream: &Stream, peer: &Peer) {
+    match peer {
+        Peer::Inet(a) => {
+            command
+                .env("NETKIT_PEER_ADDR", a.ip().to_string())
+                .env("NETKIT_PEER_PORT", a.port().to_string());
+        }
+        Peer::Unix { pid, uid, .. } => {
+            if let Some(p) = pid {
+                command.env("NETKIT_PEER_PID", p.to_string());
+            }
+            if let Some(u) = uid {
+                command.env("NETKIT_PEER_UID", u.to_string());
+            }
+        }
+        Peer::Unknown => {}
+    }
+    match stream.socket().local() {
+        Peer::Inet(l) => {
+            command
+                .env("NETKIT_LOCAL_ADDR", l.ip().to_string())
+                .env("NETKIT_LOCAL_PORT", l.port().to_string());
+        }
+        Peer::Unix { path: Some(p), .. } => {
+            command.env("NETKIT_LOCAL_PATH", p);
+        }
+        _ => {}
+    }
+    if let Stream::Tls(t) = stream {
+        let info = t.info();
+        command.env("NETKIT_TLS_VERSION", info.version);
+        if let Some(sni) = info.sni {
+            command.env("NETKIT_TLS_SNI", sni);
+        }
+        if let Some(alpn) = info.alpn {
+            command.env("NETKIT_TLS_ALPN", alpn);
+        }
+    }
+}
+
+/// Wait for a spawned command to exit (without reaping it), relaying its
+/// pipes to the stream first when [`attach`] said so. Once it has exited, the
+/// stream's read side is shut down so the relay's other direction ends too,
+/// while what the command wrote is still delivered. Returns the bytes moved
+/// (in from the peer, out to it) when netkit moved them.
+pub fn pump(
+    stream: &Arc<Stream>,
+    child: &mut std::process::Child,
+    relayed: bool,
+) -> io::Result<Option<(u64, u64)>> {
+    let pid = child.id() as libc::pid_t;
+    if !relayed {
+        return wait_exited(pid).map(|()| None);
+    }
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(io::Error::other("the command's pipes are missing"));
+    };
+    let s = stream.clone();
+    let waiter = thread::Builder::new()
+        .name("exec-wait".into())
+        .stack_size(tcp::CONN_STACK)
+        .spawn(move || {
+            let r = wait_exited(pid);
+            let _ = s.socket().shutdown(std::net::Shutdown::Read);
+            r
+        })?;
+    let outcome = relay::relay(
+        Endpoint::Stream(stream.clone()),
+        Endpoint::Pipes {
+            from: File::from(OwnedFd::from(stdout)),
+            to: File::from(OwnedFd::from(stdin)),
+        },
+        &RelayOptions::default(),
+    );
+    waiter
+        .join()
+        .map_err(|_| io::Error::other("the wait thread panicked"))??;
+    Ok(Some((outcome.a_to_b, outcome.b_to_a)))
 }
 
 /// Run `cmd` for one connection and wait for it.
 pub fn serve(conn: &mut Conn, cmd: &ExecCommand, children: &Children, log: Log) -> End {
-    // The command's small writes go out at once, not after the peer's ACK
-    // (a relay's `netkit connect` writes whatever it receives).
-    crate::pipe::no_delay(&conn.stream);
-    let fds = conn
-        .stream
-        .try_clone()
-        .and_then(|a| Ok((a, conn.stream.try_clone()?)));
-    let (fd_in, fd_out) = match fds {
-        Ok((a, b)) => (OwnedFd::from(a), OwnedFd::from(b)),
-        Err(e) => return End::Error(format!("cannot pass the socket: {e}")),
-    };
-    let local = conn.stream.local_addr().ok();
     let mut command = Command::new(&cmd.program);
     command
         .args(&cmd.args)
-        .stdin(Stdio::from(fd_in))
-        .stdout(Stdio::from(fd_out))
         .stderr(Stdio::inherit())
-        .env("NETKIT_PEER_ADDR", conn.peer.ip().to_string())
-        .env("NETKIT_PEER_PORT", conn.peer.port().to_string())
         .process_group(0);
-    if let Some(l) = local {
-        command
-            .env("NETKIT_LOCAL_ADDR", l.ip().to_string())
-            .env("NETKIT_LOCAL_PORT", l.port().to_string());
-    }
+    let relayed = match attach(&mut command, &conn.stream) {
+        Ok(r) => r,
+        Err(e) => return End::Error(format!("cannot pass the socket: {e}")),
+    };
+    peer_env(&mut command, &conn.stream, &conn.peer);
     // Hold the registry while spawning, so a stop cannot miss this child.
     let mut child = {
         let mut pids = children.pids();
@@ -263,13 +356,28 @@ pub fn serve(conn: &mut Conn, cmd: &ExecCommand, children: &Children, log: Log) 
     };
     // `command` holds the parent's copies of the socket fds until dropped.
     drop(command);
-    let waited = wait_exited(child.id() as libc::pid_t);
+    let waited = pump(&conn.stream, &mut child, relayed);
     children.pids().remove(&conn.id);
-    let status = match waited.and_then(|()| child.wait()) {
+    let moved = match waited {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = child.wait();
+            return End::Error(format!("cannot wait for {}: {e}", cmd.program));
+        }
+    };
+    let status = match child.wait() {
         Ok(s) => s,
         Err(e) => return End::Error(format!("cannot wait for {}: {e}", cmd.program)),
     };
-    (conn.bytes_in, conn.bytes_out) = socket_bytes(&conn.stream);
+    (conn.bytes_in, conn.bytes_out) = match moved {
+        Some(m) => m,
+        None => socket_bytes(conn.stream.socket()),
+    };
+    exit_end(status)
+}
+
+/// How a command's exit reads in a `-v` record.
+pub fn exit_end(status: std::process::ExitStatus) -> End {
     if status.success() {
         End::Done
     } else if let Some(sig) = status.signal() {

@@ -7,7 +7,7 @@
 
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
-use std::net::{Shutdown as SockShutdown, TcpListener, TcpStream};
+use std::net::Shutdown as SockShutdown;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -18,10 +18,13 @@ use anyhow::{Context, Result};
 use super::TcpConfig;
 use super::broadcast::{Hub, Msg, Subscription};
 use super::tcp::{self, Conn, End, Handler};
+use crate::copy;
 use crate::hexdump::{Direction, Tap};
 use crate::log::{ConnRecord, Summary};
 use crate::pipe::{self, Counters, PipeOptions};
 use crate::shutdown::Shutdown;
+use crate::transport::Stream;
+use crate::transport::listener::Listener;
 
 /// How many bytes of stdin a `-k` client may hold back: four stalled clients
 /// cost a few MiB (the chunks themselves are shared between clients).
@@ -34,31 +37,37 @@ const STALL: Duration = Duration::from_secs(1);
 const WRITE_POLL: Duration = Duration::from_millis(100);
 
 /// `nc -l`: one client, then exit.
-pub fn single(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
+pub fn single(listener: Listener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
     tcp::wake_accept_on_shutdown(&listener, &shutdown)?;
     let mut rejected = 0;
-    let (stream, peer) = loop {
-        let Some((stream, peer)) = tcp::accept_one(&listener, &shutdown, cfg)? else {
+    let (socket, peer) = loop {
+        let Some((socket, peer)) = tcp::accept_one(&listener, &shutdown, cfg)? else {
             return Ok(Summary {
                 rejected,
                 ..Summary::default()
             });
         };
-        if tcp::admit(cfg, peer) {
-            break (stream, peer);
+        if tcp::admit(cfg, &peer) {
+            break (socket, peer);
         }
         rejected += 1;
     };
     drop(listener); // later clients are refused, as with nc -l
-    cfg.stream
-        .apply(&stream)
-        .context("cannot set socket options")?;
+    if let Some(tcp) = socket.tcp() {
+        cfg.stream.apply(tcp).context("cannot set socket options")?;
+    }
+    let stream = tcp::wrap(socket, cfg)?;
+    if let Err(e) = tcp::start(&stream, None) {
+        cfg.log
+            .verbose(&format!("{peer}: {}", tcp::handshake_end(&e).describe()));
+        return Err(anyhow::Error::new(e).context(format!("{peer}: TLS handshake failed")));
+    }
     cfg.log.verbose(&format!("{peer}: connected"));
     let started = Instant::now();
     let opts = PipeOptions {
         idle_timeout: cfg.idle_timeout,
         input_is_tty: std::io::stdin().is_terminal(),
-        tap: cfg.hexdump.as_ref().map(|d| d.tap(Some(peer))),
+        tap: cfg.hexdump.as_ref().map(|d| d.tap(peer.inet())),
         ..PipeOptions::default()
     };
     let counters = Arc::new(Counters::default());
@@ -94,7 +103,7 @@ pub fn single(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Res
 }
 
 /// `ncat -lk`: many clients; stdin to all of them, each one's bytes to stdout.
-pub fn keep_open(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
+pub fn keep_open(listener: Listener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
     let hub = Arc::new(Hub::new(QUEUE_BYTES, STALL));
     let stdout = Arc::new(Mutex::new(pipe::stdout_file()?));
     spawn_stdin_broadcast(pipe::stdin_file()?, hub.clone(), cfg.log)?;
@@ -140,13 +149,13 @@ fn client(
     stop: &Shutdown,
     tap: Option<Tap>,
 ) -> End {
-    pipe::no_delay(&conn.stream);
+    copy::no_delay(conn.stream.socket());
     let rx = hub.subscribe(conn.id);
     let sent = Arc::new(AtomicU64::new(0));
     let writer = match conn
         .stream
         .try_clone()
-        .and_then(|w| w.set_write_timeout(Some(WRITE_POLL)).map(|()| w))
+        .and_then(|w| w.socket().set_write_timeout(Some(WRITE_POLL)).map(|()| w))
     {
         Ok(w) => w,
         Err(e) => {
@@ -190,7 +199,7 @@ fn client(
 
 /// The writer of one `-k` client: its queue to its socket. Returns true when
 /// the client was dropped (and its connection reset).
-fn write_queue(w: &TcpStream, rx: &Subscription, sent: &AtomicU64, tap: Option<Tap>) -> bool {
+fn write_queue(w: &Stream, rx: &Subscription, sent: &AtomicU64, tap: Option<Tap>) -> bool {
     loop {
         match rx.recv() {
             Msg::Data(d) => match send_all(w, &d, rx) {
@@ -202,17 +211,17 @@ fn write_queue(w: &TcpStream, rx: &Subscription, sent: &AtomicU64, tap: Option<T
                 }
                 Err(Stopped::Dropped) => return reset(w),
                 Err(Stopped::Failed) => {
-                    let _ = w.shutdown(SockShutdown::Both);
+                    let _ = w.socket().shutdown(SockShutdown::Both);
                     return false;
                 }
             },
             Msg::Close => {
-                let _ = w.shutdown(SockShutdown::Write);
+                let _ = w.shutdown_write();
                 return false;
             }
             Msg::Dropped => return reset(w),
             Msg::Gone => {
-                let _ = w.shutdown(SockShutdown::Both);
+                let _ = w.socket().shutdown(SockShutdown::Both);
                 return false;
             }
         }
@@ -226,7 +235,7 @@ enum Stopped {
 
 /// Write all of `d`, giving up when the client is dropped meanwhile (the
 /// socket's write timeout wakes a write stuck on a client that does not read).
-fn send_all(mut w: &TcpStream, d: &[u8], rx: &Subscription) -> Result<(), Stopped> {
+fn send_all(mut w: &Stream, d: &[u8], rx: &Subscription) -> Result<(), Stopped> {
     use std::io::ErrorKind::{Interrupted, TimedOut, WouldBlock};
     let mut off = 0;
     while off < d.len() {
@@ -248,9 +257,10 @@ fn send_all(mut w: &TcpStream, d: &[u8], rx: &Subscription) -> Result<(), Stoppe
 /// Reset a dropped client's connection: with a zero linger the close sends
 /// RST, never FIN, so the client cannot take the cut for a complete stream.
 /// `shutdown(SHUT_RD)` (which sends nothing) wakes our reader; the close
-/// happens when the connection's last descriptor is dropped.
-fn reset(w: &TcpStream) -> bool {
-    let s = socket2::SockRef::from(w);
+/// happens when the connection's last descriptor is dropped. (A Unix
+/// socket has no reset: its client sees the stream end.)
+fn reset(w: &Stream) -> bool {
+    let s = socket2::SockRef::from(w.socket());
     let _ = s.set_linger(Some(Duration::ZERO));
     let _ = s.shutdown(SockShutdown::Read);
     true

@@ -1,6 +1,7 @@
 //! Servers. Each entry point takes an already bound socket, a shutdown handle
 //! and a config, and returns a summary: `main` and the tests bind, the server
-//! serves.
+//! serves. Stream modes run on any [`crate::transport::Stream`] (TCP, TLS,
+//! Unix), datagram modes on UDP or Unix datagram sockets.
 //!
 //! - `tcp`: the accept loop, connection limits, a thread per connection and
 //!   the graceful stop; it dispatches to one handler per mode.
@@ -11,17 +12,21 @@
 //! - `broadcast`: bounded per-client queues for one-to-many sends.
 //! - `exec`: `--exec`/`--sh-exec`, a process per connection on the socket.
 //! - `chat`: `--chat`, lines from each client to all the others.
-//! - `udp`: the UDP modes on one socket.
+//! - `forward`: `--forward`, each client relayed to a target, with faults.
+//! - `udp`: the datagram modes on one socket (UDP or Unix).
+//! - `udp_forward`: `serve udp --forward`, one upstream socket per client.
 
 pub mod broadcast;
 pub mod chat;
 pub mod evloop;
 pub mod exec;
+pub mod forward;
 pub mod framed;
 pub mod listen;
 pub mod services;
 pub mod tcp;
 pub mod udp;
+pub mod udp_forward;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,17 +36,89 @@ use anyhow::Result;
 
 use crate::acl::Acl;
 use crate::hexdump::HexDump;
-use crate::log::Log;
+use crate::log::{Listening, Log};
 use crate::net::{self, StreamOptions};
 use crate::shutdown::Shutdown;
+use crate::transport::listener::Listener;
+use crate::transport::tlsconfig::TlsServer;
+use crate::transport::unix::{self, UnixAddr};
 
 /// `netkit serve tcp`: bind `addr`, print the listening line, serve until
 /// `--count` or a signal, print the summary.
 pub fn listen_and_serve_tcp(addr: SocketAddr, cfg: &TcpConfig) -> Result<()> {
     let listener = net::bind_tcp(addr)?;
     let local = listener.local_addr()?;
-    cfg.log
-        .listening(local, "tcp", cfg.mode.name(), net::loopback_note(&local));
+    announce(cfg, local.to_string(), "tcp", net::loopback_note(&local));
+    serve_stream(listener.into(), cfg)
+}
+
+/// `netkit serve unix`: bind the socket (replacing a stale file), print the
+/// listening line, serve; the socket file is removed at the end.
+pub fn listen_and_serve_unix(addr: &UnixAddr, mode: Option<u32>, cfg: &TcpConfig) -> Result<()> {
+    let (listener, file) = unix::bind_listener(addr, mode)?;
+    announce(cfg, addr.to_string(), "unix", None);
+    let r = serve_stream(listener.into(), cfg);
+    drop(file);
+    r
+}
+
+/// `netkit serve unix --dgram`.
+pub fn listen_and_serve_unix_dgram(
+    addr: &UnixAddr,
+    mode: Option<u32>,
+    cfg: &UdpConfig,
+) -> Result<()> {
+    let (socket, file) = unix::bind_datagram(addr, mode)?;
+    cfg.log.announce(&Listening {
+        addr: addr.to_string(),
+        proto: "unixgram",
+        mode: &cfg.describe(),
+        tls_sha256: None,
+        note: None,
+    });
+    let shutdown = Shutdown::new();
+    shutdown.stop_on_signals()?;
+    let started = Instant::now();
+    let r = udp::run(socket, shutdown, cfg);
+    drop(file);
+    cfg.log.summary(&r?, started.elapsed(), "datagrams");
+    Ok(())
+}
+
+/// The listening line of a stream server: `tls` (or `unix+tls`) and the
+/// certificate's fingerprint with `--tls`.
+fn announce(cfg: &TcpConfig, addr: String, proto: &str, note: Option<&str>) {
+    let proto = match (&cfg.tls, proto) {
+        (None, p) => p.to_string(),
+        (Some(_), "tcp") => "tls".to_string(),
+        (Some(_), p) => format!("{p}+tls"),
+    };
+    let mode = match &cfg.forward {
+        Some(f) => {
+            let faults = f
+                .faults
+                .as_ref()
+                .map(|x| format!(", {}", x.describe()))
+                .unwrap_or_default();
+            let tls = if f.upstream.tls.is_some() {
+                " over TLS"
+            } else {
+                ""
+            };
+            format!("forward to {}{tls}{faults}", f.target)
+        }
+        None => cfg.mode.name().to_string(),
+    };
+    cfg.log.announce(&Listening {
+        addr,
+        proto: &proto,
+        mode: &mode,
+        tls_sha256: cfg.tls.as_ref().map(|t| t.fingerprint.as_str()),
+        note,
+    });
+}
+
+fn serve_stream(listener: Listener, cfg: &TcpConfig) -> Result<()> {
     let shutdown = Shutdown::new();
     shutdown.stop_on_signals()?;
     let started = Instant::now();
@@ -54,8 +131,13 @@ pub fn listen_and_serve_tcp(addr: SocketAddr, cfg: &TcpConfig) -> Result<()> {
 pub fn listen_and_serve_udp(addr: SocketAddr, cfg: &UdpConfig) -> Result<()> {
     let socket = net::bind_udp(addr)?;
     let local = socket.local_addr()?;
-    cfg.log
-        .listening(local, "udp", cfg.mode.name(), net::loopback_note(&local));
+    cfg.log.announce(&Listening {
+        addr: local.to_string(),
+        proto: "udp",
+        mode: &cfg.describe(),
+        tls_sha256: None,
+        note: net::loopback_note(&local),
+    });
     let shutdown = Shutdown::new();
     shutdown.stop_on_signals()?;
     let started = Instant::now();
@@ -85,6 +167,12 @@ pub enum TcpMode {
     Exec,
     /// Lines from each client to all others.
     Chat,
+    /// Relay each client to a target (`TcpConfig::forward`).
+    Forward,
+    /// A SOCKS5 proxy (`TcpConfig::proxy`).
+    Socks5,
+    /// An HTTP CONNECT proxy (`TcpConfig::proxy`).
+    HttpProxy,
 }
 
 impl TcpMode {
@@ -100,6 +188,9 @@ impl TcpMode {
             TcpMode::Framed => "framed",
             TcpMode::Exec => "exec",
             TcpMode::Chat => "chat",
+            TcpMode::Forward => "forward",
+            TcpMode::Socks5 => "socks5",
+            TcpMode::HttpProxy => "http-proxy",
         }
     }
 }
@@ -115,6 +206,8 @@ pub enum UdpMode {
     Discard,
     /// `TIME` answered with the Unix time.
     Time,
+    /// Relay to a target (`UdpConfig::forward`).
+    Forward,
 }
 
 impl UdpMode {
@@ -125,6 +218,7 @@ impl UdpMode {
             UdpMode::Echo => "echo",
             UdpMode::Discard => "discard",
             UdpMode::Time => "time",
+            UdpMode::Forward => "forward",
         }
     }
 }
@@ -156,6 +250,12 @@ pub struct TcpConfig {
     pub hexdump: Option<Arc<HexDump>>,
     /// `--exec`/`--sh-exec`: the command `TcpMode::Exec` runs.
     pub exec: Option<exec::ExecCommand>,
+    /// `--tls`: every connection is a TLS session with this configuration.
+    pub tls: Option<TlsServer>,
+    /// `--forward`: the target, how to reach it, and the faults to inject.
+    pub forward: Option<forward::Forward>,
+    /// `--socks5`/`--http-proxy`: credentials and how targets are dialed.
+    pub proxy: Option<crate::proxy::server::ProxyServer>,
 }
 
 impl Default for TcpConfig {
@@ -173,6 +273,9 @@ impl Default for TcpConfig {
             acl: Acl::default(),
             hexdump: None,
             exec: None,
+            tls: None,
+            forward: None,
+            proxy: None,
         }
     }
 }
@@ -190,4 +293,23 @@ pub struct UdpConfig {
     pub acl: Acl,
     /// `--hexdump`: where datagrams in both directions are recorded.
     pub hexdump: Option<Arc<HexDump>>,
+    /// `--forward`: the target, faults and session idle timeout.
+    pub forward: Option<udp_forward::UdpForward>,
+}
+
+impl UdpConfig {
+    /// The mode as the listening line describes it.
+    pub fn describe(&self) -> String {
+        match &self.forward {
+            Some(f) => {
+                let faults = f
+                    .faults
+                    .as_ref()
+                    .map(|x| format!(", {}", x.describe()))
+                    .unwrap_or_default();
+                format!("forward to {}{faults}", f.target)
+            }
+            None => self.mode.name().to_string(),
+        }
+    }
 }

@@ -1,11 +1,17 @@
-//! The TCP accept loop shared by every mode: limits (`--max-conns`, `--count`),
-//! a small-stack thread per connection (10,000 idle clients cost about 20 KiB
-//! each), per-connection records for `-v`, and the graceful stop: stop
-//! accepting, give live connections `--grace` to finish, then close them.
+//! The stream accept loop shared by every mode, over TCP or a Unix socket:
+//! limits (`--max-conns`, `--count`), a small-stack thread per connection
+//! (10,000 idle clients cost about 20 KiB each), per-connection records for
+//! `-v`, and the graceful stop: stop accepting, give live connections
+//! `--grace` to finish, then close them.
+//!
+//! With `--tls` each accepted socket is wrapped in a TLS session here, and
+//! the handshake runs on the connection's own thread (bounded by
+//! `HANDSHAKE_TIMEOUT`) before the mode's handler sees a byte, so a client
+//! that never speaks holds no one but itself. Handlers read and write a
+//! [`Stream`] and never know which transport carries it.
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -13,22 +19,27 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::{TcpConfig, TcpMode, chat, evloop, exec, framed, listen, services};
+use super::{TcpConfig, TcpMode, chat, evloop, exec, forward, framed, listen, services};
 use crate::hexdump::Tap;
 use crate::log::{ConnRecord, Summary};
+use crate::proxy;
 use crate::shutdown::Shutdown;
+use crate::transport::listener::Listener;
+use crate::transport::{Peer, Socket, Stream, TlsStream};
 
 /// Stack size of a connection thread: handlers keep their buffers on the heap.
 pub const CONN_STACK: usize = 64 * 1024;
+/// How long a TLS client may take to finish its handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One accepted client, with the bytes counted so far.
 #[derive(Debug)]
 pub struct Conn {
-    /// The socket, shared with the server's list of live connections so a
+    /// The stream, shared with the server's list of live connections so a
     /// stop can shut it down without a second descriptor per client.
-    pub stream: Arc<TcpStream>,
-    /// The client's address.
-    pub peer: SocketAddr,
+    pub stream: Arc<Stream>,
+    /// The client: an address, or a Unix peer's credentials.
+    pub peer: Peer,
     /// A per-server id, unique while the server runs.
     pub id: u64,
     /// Bytes read from the client.
@@ -58,7 +69,10 @@ impl End {
             io::ErrorKind::ConnectionReset => End::Error("reset by peer".into()),
             io::ErrorKind::BrokenPipe => End::Error("peer stopped reading".into()),
             io::ErrorKind::UnexpectedEof => End::Error("peer closed mid-message".into()),
-            _ => End::Error(e.to_string()),
+            _ => match crate::transport::tls::as_tls_error(e) {
+                Some(t) => End::Error(format!("TLS: {t}")),
+                None => End::Error(e.to_string()),
+            },
         }
     }
 
@@ -76,8 +90,9 @@ impl End {
 /// A connection handler: runs until the connection is over.
 pub type Handler = Arc<dyn Fn(&mut Conn) -> End + Send + Sync>;
 
-/// Serve TCP on an already bound listener until `shutdown` (or `--count`).
-pub fn run(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
+/// Serve on an already bound listener (TCP or Unix) until `shutdown` (or `--count`).
+pub fn run(listener: impl Into<Listener>, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
+    let listener = listener.into();
     let max_frame = cfg.max_frame;
     let dump = cfg.hexdump.clone();
     let handler: Handler = match cfg.mode {
@@ -108,19 +123,41 @@ pub fn run(listener: TcpListener, shutdown: Shutdown, cfg: &TcpConfig) -> Result
             let room = chat::Room::new(cfg.log, cfg.hexdump.clone());
             Arc::new(move |c: &mut Conn| chat::serve(c, &room))
         }
+        TcpMode::Forward => {
+            let fwd = cfg
+                .forward
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("forward mode without a target"))?;
+            let (idle, log) = (cfg.idle_timeout, cfg.log);
+            Arc::new(move |c: &mut Conn| forward::serve(c, &fwd, idle, &dump, log))
+        }
+        TcpMode::Socks5 | TcpMode::HttpProxy => {
+            let p = cfg
+                .proxy
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("proxy mode without its settings"))?;
+            if cfg.mode == TcpMode::Socks5 {
+                Arc::new(move |c: &mut Conn| proxy::server::socks5(c, &p))
+            } else {
+                Arc::new(move |c: &mut Conn| proxy::server::http(c, &p))
+            }
+        }
     };
     accept_loop(listener, shutdown, cfg, handler)
 }
 
 /// The hexdump tap of one connection, when `--hexdump` is on.
 pub fn conn_tap(dump: &Option<Arc<crate::hexdump::HexDump>>, conn: &Conn) -> Option<Tap> {
-    dump.as_ref().map(|d| d.tap(Some(conn.peer)))
+    dump.as_ref().map(|d| d.tap(conn.peer.inet()))
 }
 
 /// `--allow`/`--deny`: true when `peer` may connect; a refusal is logged with -v.
-pub fn admit(cfg: &TcpConfig, peer: SocketAddr) -> bool {
-    if cfg.acl.permits(peer.ip()) {
-        return true;
+/// (Unix peers have no address; the command line refuses rules for them.)
+pub fn admit(cfg: &TcpConfig, peer: &Peer) -> bool {
+    match peer.ip() {
+        None => return true,
+        Some(ip) if cfg.acl.permits(ip) => return true,
+        Some(_) => {}
     }
     cfg.log
         .verbose(&format!("{peer}: rejected by --allow/--deny"));
@@ -130,12 +167,12 @@ pub fn admit(cfg: &TcpConfig, peer: SocketAddr) -> bool {
 /// Live connections, so a stop can wait for them and then close them.
 #[derive(Default)]
 struct Live {
-    streams: Mutex<HashMap<u64, Arc<TcpStream>>>,
+    streams: Mutex<HashMap<u64, Arc<Stream>>>,
     changed: Condvar,
 }
 
 impl Live {
-    fn insert(&self, id: u64, stream: Arc<TcpStream>) {
+    fn insert(&self, id: u64, stream: Arc<Stream>) {
         lock(&self.streams).insert(id, stream);
     }
 
@@ -203,22 +240,19 @@ impl Totals {
 }
 
 /// Make `shutdown` wake a blocked `accept` on this listener.
-pub fn wake_accept_on_shutdown(listener: &TcpListener, shutdown: &Shutdown) -> Result<()> {
+pub fn wake_accept_on_shutdown(listener: &Listener, shutdown: &Shutdown) -> Result<()> {
     let waker = listener.try_clone().context("cannot clone the listener")?;
-    shutdown.on_trigger(move || {
-        // On Linux, shutdown(2) on a listening socket makes accept return EINVAL.
-        let _ = socket2::SockRef::from(&waker).shutdown(std::net::Shutdown::Both);
-    });
+    shutdown.on_trigger(move || waker.wake());
     Ok(())
 }
 
 /// Accept one connection, retrying on errors that concern only that client.
 /// `Ok(None)` means the server is stopping.
 pub fn accept_one(
-    listener: &TcpListener,
+    listener: &Listener,
     shutdown: &Shutdown,
     cfg: &TcpConfig,
-) -> Result<Option<(TcpStream, SocketAddr)>> {
+) -> Result<Option<(Socket, Peer)>> {
     let mut warned = false;
     loop {
         if shutdown.is_triggered() {
@@ -244,17 +278,47 @@ pub fn accept_one(
     }
 }
 
-/// Prepare an accepted stream: socket options and the idle timeout.
-pub fn prepare(stream: &TcpStream, cfg: &TcpConfig) -> io::Result<()> {
-    cfg.stream.apply(stream)?;
-    stream.set_read_timeout(cfg.idle_timeout)?;
-    stream.set_write_timeout(cfg.idle_timeout)?;
+/// Prepare an accepted socket: socket options and the idle timeout.
+pub fn prepare(socket: &Socket, cfg: &TcpConfig) -> io::Result<()> {
+    if let Some(tcp) = socket.tcp() {
+        cfg.stream.apply(tcp)?;
+    }
+    socket.set_read_timeout(cfg.idle_timeout)?;
+    socket.set_write_timeout(cfg.idle_timeout)?;
     Ok(())
+}
+
+/// The stream for an accepted socket: TLS on top with `--tls` (the
+/// handshake waits for [`start`]).
+pub fn wrap(socket: Socket, cfg: &TcpConfig) -> io::Result<Stream> {
+    match &cfg.tls {
+        Some(tls) => Ok(Stream::Tls(TlsStream::new(socket, tls.session()?))),
+        None => Ok(Stream::Plain(socket)),
+    }
+}
+
+/// Run the TLS handshake of a new connection, if it has one, on a blocking
+/// socket; the idle timeout is restored afterwards.
+pub fn start(stream: &Stream, idle_timeout: Option<Duration>) -> io::Result<()> {
+    if let Stream::Tls(t) = stream {
+        let limit = idle_timeout.map_or(HANDSHAKE_TIMEOUT, |i| i.min(HANDSHAKE_TIMEOUT));
+        t.handshake(Some(limit))?;
+        stream.socket().set_read_timeout(idle_timeout)?;
+    }
+    Ok(())
+}
+
+/// How a failed handshake reads in a `-v` record.
+pub fn handshake_end(e: &io::Error) -> End {
+    match crate::transport::tls::as_tls_error(e) {
+        Some(t) => End::Error(format!("TLS handshake failed: {t}")),
+        None => End::Error(format!("TLS handshake failed: {e}")),
+    }
 }
 
 /// The accept loop: a thread per connection running `handler`.
 pub fn accept_loop(
-    listener: TcpListener,
+    listener: Listener,
     shutdown: Shutdown,
     cfg: &TcpConfig,
     handler: Handler,
@@ -265,7 +329,7 @@ pub fn accept_loop(
 /// Accept, admit and count clients; each runs `handler` on its own thread,
 /// or, without one, is echoed by the readiness loops of `evloop`.
 fn serve_accepted(
-    listener: TcpListener,
+    listener: Listener,
     shutdown: Shutdown,
     cfg: &TcpConfig,
     handler: Option<Handler>,
@@ -300,10 +364,10 @@ fn serve_accepted(
             listener = None;
             continue;
         }
-        let Some((stream, peer)) = accept_one(l, &shutdown, cfg)? else {
+        let Some((socket, peer)) = accept_one(l, &shutdown, cfg)? else {
             break;
         };
-        if !admit(cfg, peer) {
+        if !admit(cfg, &peer) {
             totals.rejected.fetch_add(1, Ordering::Relaxed);
             continue; // dropping the stream closes it
         }
@@ -313,10 +377,13 @@ fn serve_accepted(
                 .verbose(&format!("{peer}: rejected, --max-conns reached"));
             continue; // dropping the stream closes it
         }
-        if let Err(e) = prepare(&stream, cfg) {
-            cfg.log.verbose(&format!("{peer}: dropped: {e}"));
-            continue;
-        }
+        let stream = match prepare(&socket, cfg).and_then(|()| wrap(socket, cfg)) {
+            Ok(s) => s,
+            Err(e) => {
+                cfg.log.verbose(&format!("{peer}: dropped: {e}"));
+                continue;
+            }
+        };
         let id = next_id;
         next_id += 1;
         let stream = Arc::new(stream);
@@ -325,7 +392,11 @@ fn serve_accepted(
         let handler = match (&handler, workers.as_mut()) {
             (Some(h), _) => h.clone(),
             (None, Some(w)) => {
-                if let Err(e) = w.hand(evloop::NewConn { id, stream, peer }) {
+                if let Err(e) = w.hand(evloop::NewConn {
+                    id,
+                    stream,
+                    peer: peer.clone(),
+                }) {
                     live.remove(id);
                     cfg.log.warn(&format!("{peer}: dropped: {e:#}"));
                 }
@@ -333,7 +404,14 @@ fn serve_accepted(
             }
             (None, None) => unreachable!("a handler or event-loop workers exist"),
         };
-        let (h, lv, tot, log) = (handler, live.clone(), totals.clone(), cfg.log);
+        let (h, lv, tot, log, idle, who) = (
+            handler,
+            live.clone(),
+            totals.clone(),
+            cfg.log,
+            cfg.idle_timeout,
+            peer.clone(),
+        );
         let spawned = thread::Builder::new()
             .name(format!("conn-{id}"))
             .stack_size(CONN_STACK)
@@ -341,16 +419,19 @@ fn serve_accepted(
                 let started = Instant::now();
                 let mut conn = Conn {
                     stream,
-                    peer,
+                    peer: who,
                     id,
                     bytes_in: 0,
                     bytes_out: 0,
                 };
-                let end = h(&mut conn);
+                let end = match start(&conn.stream, idle) {
+                    Ok(()) => h(&mut conn),
+                    Err(e) => handshake_end(&e),
+                };
                 tot.bytes_in.fetch_add(conn.bytes_in, Ordering::Relaxed);
                 tot.bytes_out.fetch_add(conn.bytes_out, Ordering::Relaxed);
                 log.connection(&ConnRecord {
-                    peer,
+                    peer: conn.peer.clone(),
                     bytes_in: conn.bytes_in,
                     bytes_out: conn.bytes_out,
                     duration: started.elapsed(),

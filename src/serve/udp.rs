@@ -1,10 +1,13 @@
-//! UDP services on one socket: datagrams to stdout (stdin lines to the last
-//! peer), echo, discard, and time. A UDP peer never gets silence from the
-//! time service: anything but `TIME` is answered with an error datagram.
+//! Datagram services on one socket, UDP or Unix (`serve unix --dgram`):
+//! datagrams to stdout (stdin lines to the last peer), echo, discard, and
+//! time. A peer never gets silence from the time service: anything but
+//! `TIME` is answered with an error datagram. A Unix sender that bound no
+//! name cannot be answered; that is logged with `-v`.
 
 use std::borrow::Cow;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::os::unix::net::UnixDatagram;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -16,6 +19,7 @@ use crate::hexdump::Direction;
 use crate::log::{Level, Summary};
 use crate::pipe;
 use crate::shutdown::Shutdown;
+use crate::transport::dgram::{Dgram, DgramPeer};
 
 /// The largest datagram UDP can carry.
 const MAX_DATAGRAM: usize = 65536;
@@ -56,13 +60,33 @@ fn wake(local: SocketAddr) {
     }
 }
 
-/// Serve UDP on an already bound socket until `shutdown` (or `--count`).
-pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Summary> {
-    let local = socket
-        .local_addr()
-        .context("cannot read the bound address")?;
-    shutdown.on_trigger(move || wake(local));
-    let last_peer: Arc<Mutex<Option<SocketAddr>>> = Arc::new(Mutex::new(None));
+/// Make `shutdown` wake a `recv_from` blocked on `socket`.
+fn wake_on_shutdown(socket: &Dgram, shutdown: &Shutdown) -> Result<()> {
+    match socket {
+        Dgram::Udp(s) => {
+            let local = s.local_addr().context("cannot read the bound address")?;
+            shutdown.on_trigger(move || wake(local));
+        }
+        Dgram::Unix(s) => {
+            let local = s.local_addr().context("cannot read the bound address")?;
+            shutdown.on_trigger(move || {
+                if let Ok(w) = UnixDatagram::unbound() {
+                    let _ = w.send_to_addr(&[], &local);
+                }
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Serve datagrams on an already bound socket until `shutdown` (or `--count`).
+pub fn run(socket: impl Into<Dgram>, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Summary> {
+    let socket: Dgram = socket.into();
+    wake_on_shutdown(&socket, &shutdown)?;
+    if let Some(fwd) = &cfg.forward {
+        return super::udp_forward::run(socket, shutdown, cfg, fwd);
+    }
+    let last_peer: Arc<Mutex<Option<DgramPeer>>> = Arc::new(Mutex::new(None));
     let mut stdout = None;
     if cfg.mode == UdpMode::Listen {
         stdout = Some(pipe::stdout_file()?);
@@ -83,7 +107,9 @@ pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Sum
                 continue;
             }
         };
-        if !cfg.acl.permits(peer.ip()) {
+        if let Some(a) = peer.inet()
+            && !cfg.acl.permits(a.ip())
+        {
             summary.rejected += 1;
             cfg.log.verbose(&format!(
                 "{peer}: datagram ignored: rejected by --allow/--deny"
@@ -94,10 +120,10 @@ pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Sum
             && let Ok(mut p) = last_peer.lock()
         {
             // Before anything is logged: whoever saw the log may answer at once.
-            *p = Some(peer);
+            *p = Some(peer.clone());
         }
         if let Some(d) = &cfg.hexdump {
-            d.record(Direction::In, Some(peer), 0, &buf[..n]);
+            d.record(Direction::In, peer.inet(), 0, &buf[..n]);
         }
         summary.connections += 1;
         summary.bytes_in += n as u64;
@@ -108,7 +134,7 @@ pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Sum
         // Echo sends straight from the receive buffer: nothing per datagram.
         let reply: Option<Cow<[u8]>> = match cfg.mode {
             UdpMode::Echo => Some(Cow::Borrowed(data)),
-            UdpMode::Discard => None,
+            UdpMode::Discard | UdpMode::Forward => None,
             UdpMode::Time => Some(Cow::Owned(time_reply(data, unix_seconds()))),
             UdpMode::Listen => {
                 if let Some(out) = stdout.as_mut()
@@ -123,11 +149,16 @@ pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Sum
             }
         };
         if let Some(r) = reply {
-            match socket.send_to(&r, peer) {
+            if !peer.can_reply() {
+                cfg.log
+                    .verbose("cannot reply to an unnamed Unix socket (the client bound no name)");
+                continue;
+            }
+            match socket.send_to(&r, &peer) {
                 Ok(sent) => {
                     summary.bytes_out += sent as u64;
                     if let Some(d) = &cfg.hexdump {
-                        d.record(Direction::Out, Some(peer), 0, &r);
+                        d.record(Direction::Out, peer.inet(), 0, &r);
                     }
                 }
                 Err(e) => cfg.log.verbose(&format!("{peer}: cannot reply: {e}")),
@@ -138,8 +169,8 @@ pub fn run(socket: UdpSocket, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Sum
 }
 
 fn spawn_stdin_sender(
-    socket: UdpSocket,
-    last_peer: Arc<Mutex<Option<SocketAddr>>>,
+    socket: Dgram,
+    last_peer: Arc<Mutex<Option<DgramPeer>>>,
     cfg: &UdpConfig,
 ) -> Result<()> {
     let log = cfg.log;
@@ -161,10 +192,10 @@ fn spawn_stdin_sender(
                     Ok(0) | Err(_) => return,
                     Ok(_) => {}
                 }
-                let peer = last_peer.lock().ok().and_then(|p| *p);
+                let peer = last_peer.lock().ok().and_then(|p| p.clone());
                 match peer {
                     Some(p) => {
-                        if let Err(e) = socket.send_to(&line, p) {
+                        if let Err(e) = socket.send_to(&line, &p) {
                             log.warn(&format!("cannot send to {p}: {e}"));
                         }
                     }

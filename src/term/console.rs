@@ -6,7 +6,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::screen::{Footer, Screen};
@@ -54,6 +54,28 @@ impl Console {
             }),
             fd,
         })
+    }
+
+    /// The terminal a prompt draws on: stdout if it is one, else
+    /// `/dev/tty`, else stderr; only when stdin is a terminal too (keys
+    /// come from stdin). With stdout redirected, data goes there and the
+    /// prompt to the terminal, as with `nc host port > file`.
+    pub fn open_terminal() -> Option<Arc<Console>> {
+        if !tty::is_tty(0) {
+            return None;
+        }
+        let dup = |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().ok().map(File::from);
+        let file = if tty::is_tty(1) {
+            dup(io::stdout().as_fd())
+        } else {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/tty")
+                .ok()
+                .or_else(|| tty::is_tty(2).then(|| dup(io::stderr().as_fd())).flatten())
+        }?;
+        Some(Console::new(file))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

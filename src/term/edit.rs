@@ -53,6 +53,17 @@ struct Search {
     saved: (String, usize),
 }
 
+/// Tab completion in progress: Tab shows the next candidate (after the
+/// last, the line as typed), Esc goes back to the line as typed, any other
+/// key keeps the candidate shown and acts on it (as linenoise does).
+#[derive(Debug, Clone)]
+struct Completion {
+    candidates: Vec<String>,
+    /// The candidate shown; `candidates.len()` shows the saved line.
+    index: usize,
+    saved: (String, usize),
+}
+
 /// The edit buffer and its history.
 #[derive(Debug, Default)]
 pub struct Editor {
@@ -63,6 +74,7 @@ pub struct Editor {
     /// Walking the history: the index shown and the line being typed.
     browsing: Option<(usize, String)>,
     search: Option<Search>,
+    completion: Option<Completion>,
     kill: String,
     /// The previous key was Ctrl-C on an empty line.
     interrupted: bool,
@@ -137,8 +149,57 @@ impl Editor {
         }
     }
 
+    /// Start completing the line (after `Action::Tab`): show the first of
+    /// `candidates` (whole lines); further Tabs cycle. False when there is
+    /// none.
+    pub fn complete(&mut self, candidates: Vec<String>) -> bool {
+        let Some(first) = candidates.first().cloned() else {
+            return false;
+        };
+        self.completion = Some(Completion {
+            candidates,
+            index: 0,
+            saved: (std::mem::take(&mut self.line), self.pos),
+        });
+        self.pos = first.len();
+        self.line = first;
+        true
+    }
+
+    /// Keys while completing; `None` means the completion is over and the
+    /// key is handled as usual.
+    fn completion_key(&mut self, key: &Key) -> Option<Action> {
+        let c = self.completion.as_mut()?;
+        match key {
+            Key::Tab => {
+                c.index = (c.index + 1) % (c.candidates.len() + 1);
+                let (line, pos) = match c.candidates.get(c.index) {
+                    Some(cand) => (cand.clone(), cand.len()),
+                    None => c.saved.clone(),
+                };
+                self.line = line;
+                self.pos = pos;
+                Some(Action::Edited)
+            }
+            Key::Esc => {
+                let (line, pos) = c.saved.clone();
+                self.completion = None;
+                self.line = line;
+                self.pos = pos;
+                Some(Action::Edited)
+            }
+            _ => {
+                self.completion = None;
+                None
+            }
+        }
+    }
+
     /// Handle one key.
     pub fn key(&mut self, key: Key) -> Action {
+        if let Some(action) = self.completion_key(&key) {
+            return action;
+        }
         let interrupted = std::mem::take(&mut self.interrupted);
         if self.search.is_some() {
             if let Some(action) = self.search_key(&key) {
@@ -582,5 +643,33 @@ mod tests {
             e.key(Key::Paste("\n\n".into())),
             Action::Pasted(vec!["x\\ty\\x1b".into(), String::new()])
         );
+    }
+
+    #[test]
+    fn tab_cycles_candidates_then_the_typed_line() {
+        let mut e = Editor::new(vec![]);
+        typed(&mut e, "ge");
+        assert_eq!(e.key(Key::Tab), Action::Tab);
+        assert!(!e.complete(vec![]), "no candidate: the line stays");
+        assert_eq!(e.line(), "ge");
+        assert!(e.complete(vec!["GET".into(), "GETDEL".into()]));
+        assert_eq!((e.line(), e.view().cursor), ("GET", 3));
+        e.key(Key::Tab);
+        assert_eq!(e.line(), "GETDEL");
+        e.key(Key::Tab);
+        assert_eq!((e.line(), e.view().cursor), ("ge", 2));
+        e.key(Key::Tab);
+        assert_eq!(e.line(), "GET");
+        // Esc: back to what was typed.
+        e.key(Key::Esc);
+        assert_eq!(e.line(), "ge");
+        // Any other key keeps the candidate and acts on it.
+        e.key(Key::Tab);
+        e.complete(vec!["GET".into(), "GETDEL".into()]);
+        typed(&mut e, " k");
+        assert_eq!(e.line(), "GET k");
+        assert_eq!(e.key(Key::Tab), Action::Tab, "a new completion");
+        e.complete(vec!["CONFIG GET".into()]);
+        assert_eq!(e.key(Key::Enter), Action::Submit("CONFIG GET".into()));
     }
 }

@@ -104,6 +104,11 @@ impl Drop for Signals {
     }
 }
 
+/// Whole-line completions for a line (Tab).
+pub type Completer = Box<dyn Fn(&str) -> Vec<String>>;
+/// Grey text shown after a line (argument hints).
+pub type Hinter = Box<dyn Fn(&str) -> Option<String>>;
+
 /// The interactive prompt on a terminal.
 pub struct Prompt {
     console: Arc<Console>,
@@ -117,6 +122,8 @@ pub struct Prompt {
     history: Option<(PathBuf, FileHistory)>,
     history_failed: bool,
     signals: Signals,
+    completer: Option<Completer>,
+    hinter: Option<Hinter>,
 }
 
 impl Prompt {
@@ -146,7 +153,20 @@ impl Prompt {
             history,
             history_failed: false,
             signals,
+            completer: None,
+            hinter: None,
         })
+    }
+
+    /// Complete lines with `completer` on Tab (candidates with control
+    /// characters are dropped).
+    pub fn set_completer(&mut self, completer: Completer) {
+        self.completer = Some(completer);
+    }
+
+    /// Show `hinter`'s text, in grey, after the line being edited.
+    pub fn set_hinter(&mut self, hinter: Hinter) {
+        self.hinter = Some(hinter);
     }
 
     /// The console this prompt draws on.
@@ -180,6 +200,7 @@ impl Prompt {
             f.prompt = view.prompt.unwrap_or(prompt);
             f.line = view.line;
             f.cursor = view.cursor;
+            f.hint.clear();
         });
     }
 
@@ -208,12 +229,19 @@ impl Prompt {
 
     fn draw(&self) {
         let view = self.editor.view();
+        let hint = match (&self.hinter, &view.prompt) {
+            (Some(h), None) => h(&view.line)
+                .map(|t| t.chars().filter(|c| !c.is_control()).collect())
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
         let (visible, prompt) = (self.visible, &self.prompt);
         self.console.footer(|f| {
             f.show_prompt = visible;
             f.prompt = view.prompt.unwrap_or_else(|| prompt.clone());
             f.line = view.line;
             f.cursor = view.cursor;
+            f.hint = hint;
         });
     }
 
@@ -309,7 +337,17 @@ impl Prompt {
 
     fn handle(&mut self, key: Key) -> Option<Event> {
         match self.editor.key(key) {
-            Action::Edited | Action::Tab => None,
+            Action::Edited => None,
+            Action::Tab => {
+                if let Some(complete) = &self.completer {
+                    let candidates = complete(self.editor.line())
+                        .into_iter()
+                        .filter(|c| !c.chars().any(char::is_control))
+                        .collect();
+                    self.editor.complete(candidates);
+                }
+                None
+            }
             Action::Submit(l) => Some(Event::Line(l)),
             Action::Pasted(lines) if lines.is_empty() => None,
             Action::Pasted(lines) => Some(Event::Pasted(lines)),

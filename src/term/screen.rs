@@ -37,6 +37,9 @@ pub struct Footer {
     pub line: String,
     /// The cursor, a byte offset into `line`.
     pub cursor: usize,
+    /// Grey text after the line (argument hints), never past the row's
+    /// end: it is cut to the columns left so it never wraps.
+    pub hint: String,
 }
 
 /// Output position and footer state; see the module docs.
@@ -175,7 +178,8 @@ impl Screen {
         if row > 0 {
             let _ = write!(out, "\x1b[{row}A");
         }
-        out.push_str("\r\x1b[J");
+        out.push('\r');
+        erase_down(out);
         if self.col == self.width {
             // The full row's pending wrap was spent by the footer: output
             // continues at the start of this row.
@@ -249,7 +253,7 @@ impl Screen {
         if self.col > 0 {
             out.push_str("\r\n");
         }
-        out.push_str("\x1b[J");
+        erase_down(out);
         let width = self.width;
         for (i, s) in f.status.iter().enumerate() {
             if i > 0 {
@@ -290,6 +294,12 @@ impl Screen {
                     out.push(ch);
                 }
             }
+            if !f.hint.is_empty() && c + 1 < width {
+                let hint = truncate(&f.hint, width - c - 1);
+                if !hint.is_empty() {
+                    let _ = write!(out, "\x1b[90m{hint}\x1b[0m");
+                }
+            }
             if c == width {
                 // A full last row: move to the next so the cursor shows.
                 out.push_str("\r\n");
@@ -305,6 +315,17 @@ impl Screen {
         }
         self.drawn = Some(row);
     }
+}
+
+/// Erase from the cursor (at the start of a row) to the end of the screen,
+/// leaving the cursor where it was. Not a bare `ESC [J`: tmux takes that,
+/// at the top-left corner, for "clear the screen" and copies the screen
+/// into its scrollback first (`scroll-on-clear`), so a prompt on the first
+/// row would leave a copy of itself there at every key. Erasing the row
+/// (`ESC [K`), then the rest from its second column, is the same erase
+/// without being a whole-screen clear.
+fn erase_down(out: &mut String) {
+    out.push_str("\x1b[K\x1b[2G\x1b[J\r");
 }
 
 fn sane(width: usize) -> usize {
@@ -529,6 +550,38 @@ mod tests {
             ],
         );
         assert_eq!(vt.text(), ["x", "> 01234567", "89abc"]);
+    }
+
+    #[test]
+    fn hints_follow_the_line_in_grey_and_never_wrap() {
+        let hinted = |line: &str, cursor: usize, hint: &str| Footer {
+            hint: hint.into(),
+            ..prompt(line, cursor)
+        };
+        let (vt, _) = run(20, &[&|s, o| s.set_footer(hinted("get", 3, " key"), o)]);
+        assert_eq!(vt.text(), ["> get key"]);
+        assert_eq!(
+            (vt.r, vt.c),
+            (0, 5),
+            "the cursor stays at the end of the line"
+        );
+        // Cut to the columns left on the row (one kept free), never wrapped.
+        let (vt, _) = run(
+            20,
+            &[&|s, o| s.set_footer(hinted("set k v", 7, " [NX|XX] [GET] [EX seconds]"), o)],
+        );
+        assert_eq!(vt.text(), ["> set k v [NX|XX] ["]);
+        assert_eq!((vt.r, vt.c), (0, 9));
+        // Output arriving redraws it below; the cursor can sit mid-line.
+        let (vt, _) = run(
+            20,
+            &[
+                &|s, o| s.set_footer(hinted("get", 1, " key"), o),
+                &|s, o| s.output("msg\n", o),
+            ],
+        );
+        assert_eq!(vt.text(), ["msg", "> get key"]);
+        assert_eq!((vt.r, vt.c), (1, 3));
     }
 
     #[test]

@@ -25,7 +25,13 @@ pub struct Kv {
 
 impl Kv {
     pub fn start(store: Arc<Store>, cfg: Config) -> Kv {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        Kv::serve(TcpListener::bind("127.0.0.1:0").expect("bind"), store, cfg)
+    }
+
+    /// A server on a listener the test holds: the test keeps a clone, so
+    /// after `stop` the port stays bound and a new server can take over (a
+    /// restart with no port to race for).
+    pub fn serve(listener: TcpListener, store: Arc<Store>, cfg: Config) -> Kv {
         let addr = listener.local_addr().expect("addr");
         let shutdown = Shutdown::new();
         let s = shutdown.clone();

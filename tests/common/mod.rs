@@ -5,6 +5,7 @@
 
 pub mod kv;
 pub mod programs;
+pub mod redis;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -47,6 +48,8 @@ pub struct Running {
     child: Option<Child>,
     pid: u32,
     pub addr: SocketAddr,
+    /// The listening line itself.
+    pub listening: String,
     pub stdin: Option<ChildStdin>,
     pub stdout: Option<ChildStdout>,
     stderr: Receiver<String>,
@@ -82,12 +85,83 @@ pub fn spawn_server_cmd(mut cmd: Command) -> Running {
         .expect("server printed no listening line");
     let addr = parse_listening(&first).unwrap_or_else(|| panic!("not a listening line: {first}"));
     Running {
+        listening: first.clone(),
         stdin: child.stdin.take(),
         stdout: child.stdout.take(),
         pid: child.id(),
         child: Some(child),
         addr,
         stderr: rx,
+    }
+}
+
+pub mod peers;
+pub mod pki;
+
+/// Start `netkit ARGS` whose listening line names no IP address (a Unix
+/// socket): returns the child and that line.
+pub fn spawn_unix_server(args: &[&str]) -> (Child, String, Receiver<String>) {
+    let mut child = netkit()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start netkit");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx
+        .recv_timeout(PATIENCE)
+        .expect("server printed no listening line");
+    assert!(first.starts_with("listening on "), "{first}");
+    (child, first, rx)
+}
+
+/// The SHA-256 on a TLS server's listening line.
+pub fn fingerprint_of(listening: &str) -> String {
+    listening
+        .split("sha256 ")
+        .nth(1)
+        .and_then(|r| r.split([')', ' ', ';']).next())
+        .unwrap_or_else(|| panic!("no fingerprint in: {listening}"))
+        .to_string()
+}
+
+/// A directory under the system temp dir, removed (with its contents) on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// A fresh directory named after `tag` and this process.
+    pub fn new(tag: &str) -> TempDir {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "netkit-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+
+    /// A path inside it, as a string.
+    pub fn path(&self, name: &str) -> String {
+        self.0.join(name).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -195,7 +195,32 @@ fn parse_seq(s: &str) -> Vec<DocArg> {
     while i < words.len() {
         let w = &words[i];
         if w == "..." || w.ends_with("...]") {
-            if let Some(last) = out.last_mut() {
+            // `key value [key value ...]` repeats the last two arguments
+            // together: one block (Redis's `data`), so clients render it
+            // whole, not as `key value [value ...]`.
+            let repeated: Vec<&str> = w
+                .trim_start_matches('[')
+                .trim_end_matches("...]")
+                .split_whitespace()
+                .collect();
+            let k = repeated.len();
+            let same = k > 1
+                && out.len() >= k
+                && out[out.len() - k..]
+                    .iter()
+                    .zip(&repeated)
+                    .all(|(a, r)| a.name == *r && a.token.is_none());
+            if same {
+                let children = out.split_off(out.len() - k);
+                out.push(DocArg {
+                    name: "data".into(),
+                    kind: "block",
+                    token: None,
+                    optional: false,
+                    multiple: true,
+                    children,
+                });
+            } else if let Some(last) = out.last_mut() {
                 last.multiple = true;
             }
             i += 1;

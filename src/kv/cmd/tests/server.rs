@@ -129,3 +129,38 @@ fn command_introspection_comes_from_the_table() {
         assert_eq!(c.name, c.name.to_ascii_lowercase());
     }
 }
+
+#[test]
+fn command_docs_read_back_like_redis_cli_gives_the_table_syntax() {
+    // redis-cli builds its hints from COMMAND DOCS; read ours the same way
+    // (the client's reader follows redis-cli's cliConcatArguments) and
+    // every command's hint must be its documented syntax.
+    use crate::kv::client::help::Help;
+    use crate::kv::resp::parse_reply;
+    let mut t = T::new();
+    let wire = t.bytes(&[b"COMMAND", b"DOCS"]);
+    let (reply, _) = parse_reply(&wire, &Default::default())
+        .expect("parses")
+        .expect("whole");
+    let docs = Help::from_docs(&reply).expect("a docs map");
+    for c in crate::kv::cmd::all() {
+        if c.subcommands.is_empty() {
+            let hint = docs.hint(&format!("{} ", c.name)).unwrap_or_default();
+            assert_eq!(hint, c.syntax, "COMMAND DOCS of {}", c.name);
+        }
+        for s in c.subcommands {
+            let hint = docs
+                .hint(&format!("{} {} ", c.name, s.name))
+                .unwrap_or_default();
+            assert_eq!(hint, s.syntax, "COMMAND DOCS of {} {}", c.name, s.name);
+        }
+    }
+    assert_eq!(
+        docs.hint("mset ").as_deref(),
+        Some("key value [key value ...]")
+    );
+    assert_eq!(
+        docs.hint("config set ").as_deref(),
+        Some("parameter value [parameter value ...]")
+    );
+}
