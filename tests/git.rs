@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::programs::{TempDir, assert_success, run_within};
+use common::TempDir;
+use common::programs::{assert_success, run_within};
 use common::{Running, have, netkit, spawn_server_cmd};
 
 /// A generous bound for one git command; a hang fails the test.
@@ -40,8 +41,8 @@ impl Fixture {
              [init]\n\tdefaultBranch = main\n[protocol \"ext\"]\n\tallow = always\n",
         )
         .unwrap();
-        f.git_ok(&["init", "-q", "--bare", "srv/repo.git"], f.dir.path());
-        f.git_ok(&["init", "-q", "seed"], f.dir.path());
+        f.git_ok(&["init", "-q", "--bare", "srv/repo.git"], f.dir.root());
+        f.git_ok(&["init", "-q", "seed"], f.dir.root());
         let seed = f.dir.join("seed");
         std::fs::write(seed.join("README"), "first\n").unwrap();
         f.git_ok(&["add", "README"], &seed);
@@ -59,7 +60,7 @@ impl Fixture {
         let mut c = Command::new("git");
         c.args(args)
             .current_dir(cwd)
-            .env("HOME", self.dir.path())
+            .env("HOME", self.dir.root())
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_TERMINAL_PROMPT", "0");
         c
@@ -75,7 +76,7 @@ impl Fixture {
     fn serve(&self, sh: &str) -> Running {
         let mut c = netkit();
         c.args(["serve", "-k", "--sh-exec", sh, "0"])
-            .env("HOME", self.dir.path())
+            .env("HOME", self.dir.root())
             .env("GIT_CONFIG_NOSYSTEM", "1");
         spawn_server_cmd(c)
     }
@@ -94,7 +95,7 @@ impl Fixture {
             let name = format!("clone-{round}");
             let mut args: Vec<&str> = extra.to_vec();
             args.extend(["clone", "-q", url, &name]);
-            self.git_ok(&args, self.dir.path());
+            self.git_ok(&args, self.dir.root());
             let work = self.dir.join(&name);
             assert_eq!(self.head(&work), self.head(&bare), "round {round}: clone");
 

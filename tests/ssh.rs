@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::programs::{TempDir, assert_success, run_within};
+use common::TempDir;
+use common::programs::{assert_success, run_within};
 use common::{Running, have, random_bytes, spawn_server};
 
 /// A generous bound for one ssh command; a hang fails the test.

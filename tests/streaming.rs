@@ -15,8 +15,7 @@ use std::sync::mpsc::{Receiver, channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::programs::TempDir;
-use common::{InProcess, PATIENCE, netkit, spawn_server};
+use common::{InProcess, PATIENCE, TempDir, netkit, spawn_server};
 use netkit::serve::{TcpConfig, TcpMode};
 
 /// Lone lines per test, each awaited before the next is sent: the stall this

@@ -560,3 +560,6 @@ impl crate::faults::ChunkWriter for Writer {
         Writer::close(self)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -157,6 +157,16 @@ impl TempDir {
     pub fn path(&self, name: &str) -> String {
         self.0.join(name).to_string_lossy().into_owned()
     }
+
+    /// A path inside it.
+    pub fn join(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &std::path::Path {
+        &self.0
+    }
 }
 
 impl Drop for TempDir {

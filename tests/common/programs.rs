@@ -1,43 +1,13 @@
 //! Helpers for tests that drive real programs (ssh, sshd, git) through
-//! netkit: a temporary directory removed on drop, and running a command with
-//! a deadline, so a hang fails the test instead of stalling the suite.
+//! netkit: running a command with a deadline, so a hang fails the test
+//! instead of stalling the suite.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::thread;
 use std::time::Duration;
-
-/// A directory under the system temp dir, removed (with its contents) on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    /// A fresh, empty directory named after `tag` and this process.
-    pub fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("netkit-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    /// A path inside it.
-    pub fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Run `cmd` with `input` on stdin and collect its output; kill it and panic
 /// if it has not exited within `deadline` (the hangs this suite guards against).
