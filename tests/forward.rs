@@ -47,12 +47,7 @@ fn forward_relays_both_ways_and_logs_each_connection() {
 /// the fault-shaping loop (a rate limit far above what a test moves).
 const RELAY_PATHS: [&[&str]; 3] = [&[], &["--hexdump", "/dev/null"], &["--limit-rate", "1G"]];
 
-/// A forward in front of a listener the test controls.
-fn forward_to_own_listener() -> (common::Running, TcpListener) {
-    forward_with(&[])
-}
-
-/// The same with more options.
+/// A forward, with `extra` options, in front of a listener the test controls.
 fn forward_with(extra: &[&str]) -> (common::Running, TcpListener) {
     let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
     let target = upstream.local_addr().unwrap().to_string();
