@@ -2,9 +2,10 @@
 //! whoever reads netkit's output gets that line while the connection is still
 //! open. For `connect` and `serve` (with and without -k), for stdout a pipe, a
 //! file, a terminal or a socket (a relay under `serve --sh-exec`), and for
-//! stdin through a pipe. Ordering tests with a generous deadline, never a
-//! timing assertion: the broken copy loop held such a line until the peer
-//! closed, so each test fails after `PATIENCE` instead of passing late.
+//! stdin through a pipe; over TCP, TLS and Unix sockets. Ordering tests with
+//! a generous deadline, never a timing assertion: the broken copy loop held
+//! such a line until the peer closed, so each test fails after `PATIENCE`
+//! instead of passing late.
 
 mod common;
 
@@ -227,4 +228,126 @@ fn a_relay_passes_the_backend_close_on_as_end_of_stream() {
         .expect("the backend's close did not reach the client");
     assert_eq!(got, b"bye hello\n");
     server.join().unwrap();
+}
+
+/// `netkit connect ARGS` with stdin and stdout pipes.
+fn connect_with(args: &[&str]) -> Child {
+    netkit()
+        .arg("connect")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start netkit connect")
+}
+
+/// A netkit server and a netkit client, all four ends pipes: lone lines
+/// cross both ways while the connection stays open.
+fn both_ways(
+    srv_in: &mut impl Write,
+    srv_out: impl Read + Send + 'static,
+    client: &mut Child,
+    what: &str,
+) {
+    let srv_out = lines_of(srv_out);
+    let cli_out = lines_of(client.stdout.take().unwrap());
+    let mut cli_in = client.stdin.take().unwrap();
+    // Up first: once a line has reached the server, the client is being
+    // served (with -k, stdin read before that goes to the clients of then).
+    for i in 0..LINES {
+        cli_in.write_all(format!("up {i}\n").as_bytes()).unwrap();
+        assert_eq!(next(&srv_out, what), format!("up {i}"), "{what}");
+        srv_in.write_all(format!("down {i}\n").as_bytes()).unwrap();
+        assert_eq!(next(&cli_out, what), format!("down {i}"), "{what}");
+    }
+}
+
+#[test]
+fn tls_pipes_pass_each_line_on_both_ways() {
+    for keep in [false, true] {
+        let args: &[&str] = if keep {
+            &["serve", "--tls", "-k", "0"]
+        } else {
+            &["serve", "--tls", "0"]
+        };
+        let mut srv = spawn_server(args);
+        let fp = common::fingerprint_of(&srv.listening);
+        let port = srv.addr.port().to_string();
+        let mut client = connect_with(&["--tls", "--tls-pin", &fp, "127.0.0.1", &port]);
+        let mut srv_in = srv.stdin.take().unwrap();
+        let srv_out = srv.stdout.take().unwrap();
+        both_ways(
+            &mut srv_in,
+            srv_out,
+            &mut client,
+            &format!("TLS, -k {keep}"),
+        );
+        drop(srv_in);
+        let _ = client.kill();
+        let _ = client.wait();
+    }
+}
+
+#[test]
+fn unix_pipes_pass_each_line_on_both_ways() {
+    let dir = TempDir::new("stream-unix");
+    for keep in [false, true] {
+        let path = dir.path(&format!("s-{keep}.sock"));
+        let mut args = vec!["serve", "unix"];
+        if keep {
+            args.push("-k");
+        }
+        args.push(&path);
+        let (mut srv, _, _stderr) = common::spawn_unix_server(&args);
+        let mut client = connect_with(&["-U", &path]);
+        let mut srv_in = srv.stdin.take().unwrap();
+        let srv_out = srv.stdout.take().unwrap();
+        both_ways(
+            &mut srv_in,
+            srv_out,
+            &mut client,
+            &format!("Unix, -k {keep}"),
+        );
+        drop(srv_in);
+        for c in [&mut client, &mut srv] {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[test]
+fn a_tls_relay_to_netkit_connect_passes_each_line_on() {
+    // serve --tls --sh-exec: the command gets pipes that the relay copies
+    // to and from the TLS session (the plain loop: TLS cannot splice).
+    let backend = InProcess::tcp(TcpConfig {
+        mode: TcpMode::Echo,
+        ..TcpConfig::default()
+    });
+    let inner = format!(
+        "'{}' connect {} {}",
+        env!("CARGO_BIN_EXE_netkit"),
+        backend.addr.ip(),
+        backend.addr.port()
+    );
+    let relay = spawn_server(&["serve", "--tls", "-k", "--sh-exec", &inner, "0"]);
+    let fp = common::fingerprint_of(&relay.listening);
+    let port = relay.addr.port().to_string();
+    let mut child = connect_with(&["--tls", "--tls-pin", &fp, "127.0.0.1", &port]);
+    let stdout = lines_of(child.stdout.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    for i in 0..LINES {
+        stdin.write_all(format!("ping {i}\n").as_bytes()).unwrap();
+        assert_eq!(
+            next(&stdout, "an echo through the TLS relay"),
+            format!("ping {i}")
+        );
+    }
+    drop(stdin);
+    assert!(
+        stdout.recv_timeout(PATIENCE).is_err(),
+        "EOF through the TLS relay"
+    );
+    exit_ok(child);
 }
