@@ -199,4 +199,18 @@ fn k_is_accepted_with_modes_that_serve_many_clients() {
     let mut buf = [0u8; 16];
     let n = s.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"dgram");
+
+    // nc -lUuk: a Unix datagram server takes -k too.
+    let dir = common::TempDir::new("k-dgram");
+    let path = dir.path("echo.sock");
+    let (mut srv, line, _) =
+        common::spawn_unix_server(&["serve", "unix", "--dgram", "-k", "--echo", &path]);
+    assert!(line.contains(&path), "{line}");
+    let c = std::os::unix::net::UnixDatagram::bind(dir.path("me.sock")).unwrap();
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    c.send_to(b"unix dgram", &path).unwrap();
+    let n = c.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"unix dgram");
+    let _ = srv.kill();
+    let _ = srv.wait();
 }
