@@ -216,6 +216,9 @@ fn write_queue(w: &Stream, rx: &Subscription, sent: &AtomicU64, tap: Option<Tap>
                 }
             },
             Msg::Close => {
+                if let Err(Stopped::Dropped) = flush(w, rx) {
+                    return reset(w);
+                }
                 let _ = w.shutdown_write();
                 return false;
             }
@@ -235,23 +238,49 @@ enum Stopped {
 
 /// Write all of `d`, giving up when the client is dropped meanwhile (the
 /// socket's write timeout wakes a write stuck on a client that does not read).
+/// Over TLS a write that timed out keeps its ciphertext as pending: that is
+/// sent too before this returns, so no byte waits for the next chunk.
 fn send_all(mut w: &Stream, d: &[u8], rx: &Subscription) -> Result<(), Stopped> {
-    use std::io::ErrorKind::{Interrupted, TimedOut, WouldBlock};
+    use std::io::ErrorKind::Interrupted;
     let mut off = 0;
     while off < d.len() {
         match w.write(&d[off..]) {
             Ok(0) => return Err(Stopped::Failed),
             Ok(n) => off += n,
-            Err(e) if matches!(e.kind(), WouldBlock | TimedOut) => {
-                if rx.is_dropped() {
-                    return Err(Stopped::Dropped);
-                }
-            }
+            Err(e) if timed_out(&e) => still_wanted(rx)?,
             Err(e) if e.kind() == Interrupted => {}
             Err(_) => return Err(Stopped::Failed),
         }
     }
+    flush(w, rx)
+}
+
+/// Send what a TLS write left pending (nothing to do for a plain socket).
+fn flush(w: &Stream, rx: &Subscription) -> Result<(), Stopped> {
+    while w.wants_write() {
+        match w.flush_pending() {
+            Ok(()) => {}
+            Err(e) if timed_out(&e) => still_wanted(rx)?,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(Stopped::Failed),
+        }
+    }
     Ok(())
+}
+
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+fn still_wanted(rx: &Subscription) -> Result<(), Stopped> {
+    if rx.is_dropped() {
+        Err(Stopped::Dropped)
+    } else {
+        Ok(())
+    }
 }
 
 /// Reset a dropped client's connection: with a zero linger the close sends
