@@ -7,10 +7,11 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::process::{Command, Stdio};
 use std::sync::mpsc::channel;
 use std::thread;
 
-use common::{PATIENCE, Running, random_bytes, spawn_server};
+use common::{PATIENCE, Reaped, Running, random_bytes, spawn_server};
 
 /// A client that never reads: a small receive buffer, so the server's side
 /// fills quickly.
@@ -131,4 +132,67 @@ fn four_stalled_clients_cost_a_few_mib() {
         peak < before + 16 * 1024,
         "peak RSS {peak} KiB, {before} KiB before the broadcast"
     );
+}
+
+/// The same over TLS: a stalled `openssl s_client` (its stdout never read)
+/// is dropped, while `netkit connect --tls` gets every byte of 32 MiB
+/// (writes that time out on a full socket keep their ciphertext pending;
+/// it must all go out, in order, before the close_notify).
+#[test]
+fn over_tls_a_stalled_client_is_dropped_and_the_other_gets_every_byte() {
+    if !common::have("openssl") {
+        return;
+    }
+    let mut srv = spawn_server(&["serve", "--tls", "-k", "0"]);
+    let fp = common::fingerprint_of(&srv.listening);
+    let port = srv.addr.port().to_string();
+    let mut stdout = BufReader::new(srv.stdout.take().unwrap());
+    let fast = common::netkit()
+        .args(["connect", "--tls", "--tls-pin", &fp, "127.0.0.1", &port])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("netkit connect --tls");
+    let mut fast = Reaped(fast);
+    let stalled = Command::new("openssl")
+        .args([
+            "s_client",
+            "-quiet",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_client");
+    let mut stalled = Reaped(stalled);
+    let mut fast_in = fast.0.stdin.take().unwrap();
+    let mut stalled_in = stalled.0.stdin.take().unwrap();
+    for w in [&mut fast_in, &mut stalled_in] {
+        w.write_all(b"hello\n").unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert_eq!(line, "hello\n");
+    }
+    let mut fast_out = fast.0.stdout.take().unwrap();
+    let data = random_bytes(32 << 20, 12);
+    // Exactly the broadcast: netkit connect keeps its stdout open while its
+    // own stdin is.
+    let want = data.len();
+    let reader = thread::spawn(move || {
+        let mut got = vec![0u8; want];
+        fast_out.read_exact(&mut got).map(|()| got)
+    });
+    let mut stdin = srv.stdin.take().unwrap();
+    let feed = {
+        let data = data.clone();
+        thread::spawn(move || stdin.write_all(&data).unwrap())
+    };
+    srv.wait_stderr("dropped and reset");
+    feed.join().unwrap();
+    let got = reader.join().unwrap().expect("read netkit's stdout");
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "the TLS client's bytes differ");
+    drop(fast_in);
 }

@@ -16,26 +16,12 @@ use std::sync::mpsc::{Receiver, channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{InProcess, PATIENCE, TempDir, netkit, spawn_server};
+use common::{InProcess, PATIENCE, Reaped, TempDir, lines_of, netkit, spawn_server};
 use netkit::serve::{TcpConfig, TcpMode};
 
 /// Lone lines per test, each awaited before the next is sent: the stall this
 /// guards against showed up in most tries, not all.
 const LINES: usize = 20;
-
-/// Lines read from `out` on a thread, so a test can wait with a deadline.
-fn lines_of(out: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
 
 fn next(rx: &Receiver<String>, what: &str) -> String {
     rx.recv_timeout(PATIENCE)
@@ -168,7 +154,7 @@ fn connect_to_a_terminal_shows_each_line_while_the_connection_stays_open() {
 }
 
 #[test]
-fn a_relay_of_netkit_serve_sh_exec_netkit_connect_passes_each_line_on() {
+fn a_relay_of_netkit_serve_sh_exec_netkit_connect_passes_each_line_on_tcp_and_tls() {
     let backend = InProcess::tcp(TcpConfig {
         mode: TcpMode::Echo,
         ..TcpConfig::default()
@@ -179,24 +165,39 @@ fn a_relay_of_netkit_serve_sh_exec_netkit_connect_passes_each_line_on() {
         backend.addr.ip(),
         backend.addr.port()
     );
-    let relay = spawn_server(&["serve", "--sh-exec", &inner, "0"]);
-    let mut child = connect_piped(relay.addr);
-    let stdout = lines_of(child.stdout.take().unwrap());
-    let mut stdin = child.stdin.take().unwrap();
-    for i in 0..LINES {
-        stdin.write_all(format!("ping {i}\n").as_bytes()).unwrap();
-        assert_eq!(
-            next(&stdout, "an echo through the relay"),
-            format!("ping {i}")
+    // Over TLS the command gets pipes that the relay copies to and from the
+    // session (the plain loop: TLS cannot splice).
+    for tls in [false, true] {
+        let relay = if tls {
+            spawn_server(&["serve", "--tls", "-k", "--sh-exec", &inner, "0"])
+        } else {
+            spawn_server(&["serve", "--sh-exec", &inner, "0"])
+        };
+        let mut child = if tls {
+            let fp = common::fingerprint_of(&relay.listening);
+            let port = relay.addr.port().to_string();
+            connect_with(&["--tls", "--tls-pin", &fp, "127.0.0.1", &port])
+        } else {
+            connect_piped(relay.addr)
+        };
+        let stdout = lines_of(child.stdout.take().unwrap());
+        let mut stdin = child.stdin.take().unwrap();
+        for i in 0..LINES {
+            stdin.write_all(format!("ping {i}\n").as_bytes()).unwrap();
+            assert_eq!(
+                next(&stdout, "an echo through the relay"),
+                format!("ping {i}"),
+                "TLS {tls}"
+            );
+        }
+        // The end of stream passes through the relay both ways.
+        drop(stdin);
+        assert!(
+            stdout.recv_timeout(PATIENCE).is_err(),
+            "EOF through the relay, TLS {tls}"
         );
+        exit_ok(child);
     }
-    // The end of stream passes through the relay both ways.
-    drop(stdin);
-    assert!(
-        stdout.recv_timeout(PATIENCE).is_err(),
-        "EOF through the relay"
-    );
-    exit_ok(child);
 }
 
 #[test]
@@ -274,18 +275,21 @@ fn tls_pipes_pass_each_line_on_both_ways() {
         let mut srv = spawn_server(args);
         let fp = common::fingerprint_of(&srv.listening);
         let port = srv.addr.port().to_string();
-        let mut client = connect_with(&["--tls", "--tls-pin", &fp, "127.0.0.1", &port]);
+        let mut client = Reaped(connect_with(&[
+            "--tls",
+            "--tls-pin",
+            &fp,
+            "127.0.0.1",
+            &port,
+        ]));
         let mut srv_in = srv.stdin.take().unwrap();
         let srv_out = srv.stdout.take().unwrap();
         both_ways(
             &mut srv_in,
             srv_out,
-            &mut client,
+            &mut client.0,
             &format!("TLS, -k {keep}"),
         );
-        drop(srv_in);
-        let _ = client.kill();
-        let _ = client.wait();
     }
 }
 
@@ -299,55 +303,16 @@ fn unix_pipes_pass_each_line_on_both_ways() {
             args.push("-k");
         }
         args.push(&path);
-        let (mut srv, _, _stderr) = common::spawn_unix_server(&args);
-        let mut client = connect_with(&["-U", &path]);
-        let mut srv_in = srv.stdin.take().unwrap();
-        let srv_out = srv.stdout.take().unwrap();
+        let (srv, _, _stderr) = common::spawn_unix_server(&args);
+        let mut srv = Reaped(srv);
+        let mut client = Reaped(connect_with(&["-U", &path]));
+        let mut srv_in = srv.0.stdin.take().unwrap();
+        let srv_out = srv.0.stdout.take().unwrap();
         both_ways(
             &mut srv_in,
             srv_out,
-            &mut client,
+            &mut client.0,
             &format!("Unix, -k {keep}"),
         );
-        drop(srv_in);
-        for c in [&mut client, &mut srv] {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
     }
-}
-
-#[test]
-fn a_tls_relay_to_netkit_connect_passes_each_line_on() {
-    // serve --tls --sh-exec: the command gets pipes that the relay copies
-    // to and from the TLS session (the plain loop: TLS cannot splice).
-    let backend = InProcess::tcp(TcpConfig {
-        mode: TcpMode::Echo,
-        ..TcpConfig::default()
-    });
-    let inner = format!(
-        "'{}' connect {} {}",
-        env!("CARGO_BIN_EXE_netkit"),
-        backend.addr.ip(),
-        backend.addr.port()
-    );
-    let relay = spawn_server(&["serve", "--tls", "-k", "--sh-exec", &inner, "0"]);
-    let fp = common::fingerprint_of(&relay.listening);
-    let port = relay.addr.port().to_string();
-    let mut child = connect_with(&["--tls", "--tls-pin", &fp, "127.0.0.1", &port]);
-    let stdout = lines_of(child.stdout.take().unwrap());
-    let mut stdin = child.stdin.take().unwrap();
-    for i in 0..LINES {
-        stdin.write_all(format!("ping {i}\n").as_bytes()).unwrap();
-        assert_eq!(
-            next(&stdout, "an echo through the TLS relay"),
-            format!("ping {i}")
-        );
-    }
-    drop(stdin);
-    assert!(
-        stdout.recv_timeout(PATIENCE).is_err(),
-        "EOF through the TLS relay"
-    );
-    exit_ok(child);
 }
