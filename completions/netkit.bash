@@ -124,7 +124,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__bench)
-            opts="-t -n -l -P -c -i -w -q -U -h --duration --bytes --size --parallel --connections --reverse --bidir --warmup --rate --interval --timeout --quiet --json --json-stream --unix --tls --tls-ca --tls-insecure --tls-pin --tls-sni --tls-alpn --tls-cert --tls-key --help"
+            opts="-t -n -l -P -c -i -w -q -U -h --duration --bytes --size --parallel --connections --reverse --bidir --warmup --rate --interval --timeout --quiet --find-rate --max-loss --no-gso --json --json-stream --unix --tls --tls-ca --tls-insecure --tls-pin --tls-sni --tls-alpn --tls-cert --tls-key --help throughput latency connect udp"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -194,6 +194,10 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-loss)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --unix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -248,7 +252,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__connect)
-            opts="-u -w -q -4 -6 -s -p -v -i -C -z -U -e -c -o -h --udp --timeout --idle-timeout --no-shutdown --reply-timeout --source --source-port --nodelay --verbose --interactive --crlf --probe --concurrency --framed --progress --json --hexdump --unix --tls --tls-ca --tls-insecure --tls-pin --tls-sni --tls-alpn --tls-cert --tls-key --proxy --proxy-auth --exec --sh-exec --output --help"
+            opts="-u -w -q -4 -6 -s -p -v -i -C -z -U -e -c -o -h --udp --timeout --idle-timeout --no-shutdown --reply-timeout --expect-reply --source --source-port --nodelay --verbose --interactive --crlf --probe --concurrency --framed --progress --json --hexdump --unix --tls --tls-ca --tls-insecure --tls-pin --tls-sni --tls-alpn --tls-cert --tls-key --proxy --proxy-auth --exec --sh-exec --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -704,7 +708,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve)
-            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --nodelay --keepalive --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help tcp udp unix help"
+            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --bind --verbose --quiet --json --count --idle-timeout --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --grace --tls --tls-cert --tls-key --tls-ca --tls-alpn --nodelay --keepalive --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help tcp udp unix help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -734,10 +738,6 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --grace)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --allow)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -763,6 +763,10 @@ _netkit() {
                     return 0
                     ;;
                 --max-frame)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -904,7 +908,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve__subcmd__tcp)
-            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --nodelay --keepalive --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help"
+            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --bind --verbose --quiet --json --count --idle-timeout --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --grace --tls --tls-cert --tls-key --tls-ca --tls-alpn --nodelay --keepalive --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -934,10 +938,6 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --grace)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --allow)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -963,6 +963,10 @@ _netkit() {
                     return 0
                     ;;
                 --max-frame)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1034,7 +1038,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve__subcmd__udp)
-            opts="-v -q -k -h --echo --discard --time --forward --bind --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --delay --jitter --limit-rate --cut-after --drop --keep-open --help"
+            opts="-v -q -k -h --echo --discard --time --forward --bind --verbose --quiet --json --count --idle-timeout --allow --deny --allow-file --deny-file --hexdump --delay --jitter --limit-rate --cut-after --drop --keep-open --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1053,10 +1057,6 @@ _netkit() {
                     return 0
                     ;;
                 --idle-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1108,7 +1108,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve__subcmd__unix)
-            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --dgram --unix-mode --verbose --quiet --json --count --idle-timeout --grace --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --tls --tls-cert --tls-key --tls-ca --tls-alpn --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help"
+            opts="-v -q -k -h --echo --upper --discard --source --time --framed --exec --sh-exec --chat --forward --socks5 --http-proxy --dgram --unix-mode --verbose --quiet --json --count --idle-timeout --allow --deny --allow-file --deny-file --hexdump --keep-open --max-conns --max-frame --grace --tls --tls-cert --tls-key --tls-ca --tls-alpn --forward-tls --forward-tls-ca --forward-tls-pin --forward-tls-insecure --forward-tls-sni --proxy-auth --connect-timeout --delay --jitter --limit-rate --cut-after --drop --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1138,10 +1138,6 @@ _netkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --grace)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --allow)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1167,6 +1163,10 @@ _netkit() {
                     return 0
                     ;;
                 --max-frame)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -38,20 +38,20 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward -d 'Relay each client to TARGET: HOST:PORT, or a Unix socket /path or @name (like socat TCP-LISTEN,fork TCP:HOST:PORT)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s; datagrams: a --forward session)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l allow -d 'Admit only clients in this network (CIDR or address; repeatable)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l deny -d 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l allow-file -d 'Read --allow networks from FILE, one per line, `#` comments' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l deny-file -d 'Read --deny networks from FILE, one per line, `#` comments' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l max-conns -d 'At most N connections at once; further clients are accepted and closed at once' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l max-frame -d '--framed: the largest frame accepted; a bigger length closes the connection' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l max-conns -d 'At most N connections at once; further clients are accepted and closed at once [default: 100 with --exec/--sh-exec (a process each), else no limit]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l max-frame -d '--framed: the largest frame accepted; a bigger length closes the connection [default: 16MiB]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l tls-cert -d 'Certificate chain to present (PEM); implies --tls' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l tls-key -d 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l tls-ca -d 'Require client certificates signed by a CA in FILE (PEM); implies --tls' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l tls-alpn -d 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l keepalive -d 'Enable TCP keepalive, probing after this much idle time' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l keepalive -d 'Drop a client that vanished without closing (no FIN or RST) after about 2 x DURATION: probes start after DURATION of silence, then every DURATION/3; 3 unanswered probes (or unacknowledged data for as long) end it. Only as --keepalive or --keepalive=DURATION' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward-tls-ca -d '--forward-tls: trust the CAs in FILE (PEM) for the target' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward-tls-pin -d '--forward-tls: trust exactly the target certificate with this SHA-256' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward-tls-sni -d '--forward-tls: the name to send (SNI) and check [default: the target\'s host]' -r
@@ -89,20 +89,20 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward -d 'Relay each client to TARGET: HOST:PORT, or a Unix socket /path or @name (like socat TCP-LISTEN,fork TCP:HOST:PORT)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s; datagrams: a --forward session)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l allow -d 'Admit only clients in this network (CIDR or address; repeatable)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l deny -d 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l allow-file -d 'Read --allow networks from FILE, one per line, `#` comments' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l deny-file -d 'Read --deny networks from FILE, one per line, `#` comments' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l max-conns -d 'At most N connections at once; further clients are accepted and closed at once' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l max-frame -d '--framed: the largest frame accepted; a bigger length closes the connection' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l max-conns -d 'At most N connections at once; further clients are accepted and closed at once [default: 100 with --exec/--sh-exec (a process each), else no limit]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l max-frame -d '--framed: the largest frame accepted; a bigger length closes the connection [default: 16MiB]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l tls-cert -d 'Certificate chain to present (PEM); implies --tls' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l tls-key -d 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l tls-ca -d 'Require client certificates signed by a CA in FILE (PEM); implies --tls' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l tls-alpn -d 'ALPN protocols to agree to, in order of preference (e.g. h2,http/1.1); implies --tls' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l keepalive -d 'Enable TCP keepalive, probing after this much idle time' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l keepalive -d 'Drop a client that vanished without closing (no FIN or RST) after about 2 x DURATION: probes start after DURATION of silence, then every DURATION/3; 3 unanswered probes (or unacknowledged data for as long) end it. Only as --keepalive or --keepalive=DURATION' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls-ca -d '--forward-tls: trust the CAs in FILE (PEM) for the target' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls-pin -d '--forward-tls: trust exactly the target certificate with this SHA-256' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls-sni -d '--forward-tls: the name to send (SNI) and check [default: the target\'s host]' -r
@@ -130,12 +130,11 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l nodelay -d 'Set TCP_NODELAY on each connection (modes that forward bytes always do)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls -d '--forward: speak TLS to the target (verified against the system\'s CAs, or --forward-tls-ca/-pin/-insecure)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls-insecure -d '--forward-tls: accept any certificate from the target'
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l forward -d 'Relay datagrams to HOST:PORT, one upstream socket per client (ended after --idle-timeout, default 60s)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l bind -d 'Address to bind (default 127.0.0.1; 0.0.0.0 or :: accept other hosts)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s; datagrams: a --forward session)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l allow -d 'Admit only clients in this network (CIDR or address; repeatable)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l deny -d 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l allow-file -d 'Read --allow networks from FILE, one per line, `#` comments' -r -F
@@ -152,22 +151,22 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s q -l quiet -d 'Print nothing but errors'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l json -d 'Logs and the summary as one JSON object per line on stderr'
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s k -l keep-open -d 'Accepted for nc -luk / ncat -luk: every UDP mode already serves all peers'
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s k -l keep-open -d 'Accepted for nc -luk / ncat -luk: every UDP mode already serves all peers (hidden: it changes nothing here)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l exec -d 'Run CMD for each connection, the socket as its stdin/stdout (split at spaces, no shell)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l sh-exec -d 'Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l forward -d 'Relay each client to TARGET: HOST:PORT, or a Unix socket /path or @name (like socat TCP-LISTEN,fork TCP:HOST:PORT)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l unix-mode -d 'Permissions of the socket file, in octal: who may connect (e.g. 660, 600)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l count -d 'Exit after this many connections (UDP: datagrams)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l idle-timeout -d 'Close a connection with no traffic for this long (e.g. 30s; datagrams: a --forward session)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l allow -d 'Admit only clients in this network (CIDR or address; repeatable)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l deny -d 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l allow-file -d 'Read --allow networks from FILE, one per line, `#` comments' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l deny-file -d 'Read --deny networks from FILE, one per line, `#` comments' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l hexdump -d 'Record every chunk both ways as a hex dump to FILE (`-`: stderr)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l max-conns -d 'At most N connections at once; further clients are accepted and closed at once' -r
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l max-frame -d '--framed: the largest frame accepted; a bigger length closes the connection' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l max-conns -d 'At most N connections at once; further clients are accepted and closed at once [default: 100 with --exec/--sh-exec (a process each), else no limit]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l max-frame -d '--framed: the largest frame accepted; a bigger length closes the connection [default: 16MiB]' -r
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l grace -d 'On Ctrl-C/SIGTERM, how long live connections may take to finish' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l tls-cert -d 'Certificate chain to present (PEM); implies --tls' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l tls-key -d 'The private key of --tls-cert (PEM) [default: the key inside the --tls-cert file]' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l tls-ca -d 'Require client certificates signed by a CA in FILE (PEM); implies --tls' -r -F
@@ -207,7 +206,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s w -l timeout -d 'Connect timeout for each address [default: 10s; with -z, per port: 1s]' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l idle-timeout -d 'Close when no data moves either way for this long (exit code 4)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s q -d 'Like nc -q: after stdin EOF the whole reply is still read; once the peer has closed too, wait SECS, then exit' -r
-complete -c netkit -n "__fish_netkit_using_subcommand connect" -l reply-timeout -d 'UDP: how long to wait for replies after stdin EOF' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l reply-timeout -d 'UDP: how long to wait for replies after stdin EOF [default: 1s]' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s s -l source -d 'Local address to connect from' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s p -l source-port -d 'Local port to connect from' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l concurrency -d '-z: how many ports to probe at once' -r
@@ -225,6 +224,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand connect" -s c -l sh-exec -
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s o -l output -d 'Write the session\'s bytes, both ways as they are, to FILE (like ncat -o); also at the prompt' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s u -l udp -d 'Use UDP: stdin chunks become datagrams, replies go to stdout'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l no-shutdown -d 'Do not shut down the write side at stdin EOF'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l expect-reply -d 'UDP: exit 5 when no reply came within --reply-timeout (without it, exit 0 like nc)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 4 -d 'IPv4 only'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 6 -d 'IPv6 only'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l nodelay -d 'Set TCP_NODELAY (pipe mode always does: a small write never waits for an ACK)'
@@ -288,6 +288,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand bench" -l warmup -d 'Run t
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l rate -d 'latency: requests per second in all (open loop); udp: datagrams per second. Flat out when absent' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s i -l interval -d 'Print a row of figures every DURATION (e.g. 1s)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s w -l timeout -d 'Connect timeout, and how long to wait for a reply before giving up' -r
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l max-loss -d 'udp --find-rate: the loss bound, in percent' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s U -l unix -d 'Over a Unix stream socket: the server at PATH (@name: abstract), or an in-process one' -r
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l tls-ca -d 'Trust the CAs in FILE (PEM) instead of the system\'s; implies --tls' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l tls-pin -d 'Trust exactly the certificate with this SHA-256 (as on netkit\'s listening line, or `openssl x509 -fingerprint -sha256`); implies --tls' -r
@@ -298,11 +299,13 @@ complete -c netkit -n "__fish_netkit_using_subcommand bench" -l tls-key -d 'The 
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l reverse -d 'throughput: read from a source server instead of writing to a discard server'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l bidir -d 'throughput: write and read at once through an echo server'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -s q -l quiet -d 'No progress bar (it is also hidden when stderr is not a terminal)'
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l find-rate -d 'udp: find the highest rate with less than --max-loss lost (a trial of -t per step)'
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -l no-gso -d 'udp: one buffer per datagram (no GSO/GRO runs; still batched with sendmmsg/recvmmsg)'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l json -d 'Print one JSON summary object on stdout instead of the table'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l json-stream -d 'Print one JSON object per interval (default 1s) and a summary, one per line'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l tls -d 'Speak TLS, verifying the server against the system\'s CAs (or --tls-ca, --tls-pin)'
 complete -c netkit -n "__fish_netkit_using_subcommand bench" -l tls-insecure -d 'Accept any certificate (no verification at all); implies --tls'
-complete -c netkit -n "__fish_netkit_using_subcommand bench" -s h -l help -d 'Print help'
+complete -c netkit -n "__fish_netkit_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c netkit -n "__fish_netkit_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c netkit -n "__fish_netkit_using_subcommand man" -l out-dir -d 'Write netkit.1 and one page per subcommand into this directory' -r -F
 complete -c netkit -n "__fish_netkit_using_subcommand man" -s h -l help -d 'Print help'

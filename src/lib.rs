@@ -8,6 +8,7 @@
 //! - `error`: exit codes and the error kinds that pick them.
 //! - `units`: human durations and sizes.
 //! - `net`: address parsing, resolve-and-try-each connect, binding with socket options.
+//! - `sockopts`: TCP_NODELAY and keepalive on each stream.
 //! - `transport`: one stream type for TCP, TLS and Unix sockets (and datagrams),
 //!   listeners, TLS configurations, and dialing a target.
 //! - `relay`: both directions between two endpoints, half-close passed through.
@@ -17,7 +18,9 @@
 //! - `log`: stderr diagnostics: the listening line, `-v` records, summaries, JSON.
 //! - `pipe`: the two-way stdin/stdout session of `connect` and `serve`'s listen mode.
 //! - `copy` and `zerocopy`: one direction of it, each chunk passed on at once; splice where proven.
+//! - `portnames`: service names as ports (`/etc/services`).
 //! - `sys`: process-wide OS settings (the open-file limit).
+//! - `udpio`: batched UDP I/O (recvmmsg/sendmmsg, GRO/GSO) for the hot paths.
 //! - `serve`: TCP and UDP servers, one module per mode family.
 //! - `connect`: the TCP pipe client, the interactive prompt, the UDP client and the port probe.
 //! - `term`: the terminal's single owner: key decoding, line editor, screen model, prompt.
@@ -37,12 +40,15 @@ pub mod kv;
 pub mod log;
 pub mod net;
 pub mod pipe;
+pub mod portnames;
 pub mod proxy;
 pub mod relay;
 pub mod serve;
 pub mod shutdown;
+pub mod sockopts;
 pub mod sys;
 pub mod term;
 pub mod transport;
+pub mod udpio;
 pub mod units;
 pub mod zerocopy;

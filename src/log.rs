@@ -6,7 +6,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::transport::Peer;
 use crate::units::{format_bytes, format_duration};
@@ -75,6 +75,11 @@ pub struct Summary {
     pub bytes_out: u64,
 }
 
+/// Seconds, to the millisecond: the unit of every `duration_s`.
+pub fn secs(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
 fn emit(line: &str) {
     let mut err = std::io::stderr().lock();
     // stderr going away is not worth failing a server for.
@@ -138,6 +143,24 @@ impl Log {
         }
     }
 
+    /// Something that happened, shown at `at` and above: with `--json` one
+    /// object, `{"event": name, ...fields}` (the fields carry what the text
+    /// says: `peer`, `reason`, `error`...), else the `text` line.
+    pub fn event(&self, at: Level, name: &str, fields: Value, text: impl FnOnce() -> String) {
+        if self.level < at {
+            return;
+        }
+        if self.json {
+            let mut v = json!({ "event": name });
+            if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), fields) {
+                obj.extend(extra);
+            }
+            emit(&v.to_string());
+        } else {
+            emit(&format!("netkit: {}", text()));
+        }
+    }
+
     /// A problem worth reporting even with `-q`.
     pub fn warn(&self, msg: &str) {
         self.line("warning", msg);
@@ -163,7 +186,7 @@ impl Log {
                     "peer": rec.peer.to_string(),
                     "bytes_in": rec.bytes_in,
                     "bytes_out": rec.bytes_out,
-                    "duration_ms": rec.duration.as_millis() as u64,
+                    "duration_s": secs(rec.duration),
                     "end": rec.end,
                 })
                 .to_string(),
@@ -195,7 +218,7 @@ impl Log {
                     "rejected": s.rejected,
                     "bytes_in": s.bytes_in,
                     "bytes_out": s.bytes_out,
-                    "duration_ms": elapsed.as_millis() as u64,
+                    "duration_s": secs(elapsed),
                 })
                 .to_string(),
             );

@@ -18,21 +18,55 @@ use netkit::serve::{self, TcpConfig, UdpConfig};
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => e.exit(), // help/version exit 0, usage errors exit 2
+        Err(e) => return usage_error(e),
     };
     netkit::sys::raise_fd_limit();
+    let json_errors = cli.json_on_stderr();
     match run(cli) {
         Ok(()) => ExitCode::from(code::OK as u8),
         Err(e) if error::is_broken_pipe(&e) => ExitCode::from(code::OK as u8),
         Err(e) => {
-            let mut line = format!("netkit: error: {e:#}");
-            if let Some(hint) = error::hint(&e) {
-                line.push_str(&format!(" (hint: {hint})"));
+            let code = error::exit_code(&e);
+            // A Reported error is already on stderr as the --json summary.
+            if e.downcast_ref::<error::Reported>().is_none() {
+                let line = if json_errors {
+                    // stderr carries JSON objects only: the error is one too.
+                    serde_json::json!({
+                        "event": "summary",
+                        "error": format!("{e:#}"),
+                        "hint": error::hint(&e),
+                        "exit_code": code,
+                    })
+                    .to_string()
+                } else {
+                    format!("netkit: error: {}", error::one_line(&e))
+                };
+                let _ = writeln!(std::io::stderr(), "{line}");
             }
-            let _ = writeln!(std::io::stderr(), "{line}");
-            ExitCode::from(error::exit_code(&e) as u8)
+            ExitCode::from(code as u8)
         }
     }
+}
+
+/// A command line clap refused: `netkit: error: <what>` on one line, the
+/// usage line under it, exit 2 (help and version print as usual).
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let text = match cli::misplaced_protocol(&args) {
+        Some(fixed) => format!("netkit: error: the protocol goes right after serve: {fixed}\n"),
+        None => cli::short_usage_error(&e.render().to_string()),
+    };
+    let _ = std::io::stderr().write_all(text.as_bytes());
+    ExitCode::from(code::USAGE as u8)
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -79,8 +113,16 @@ fn run(cli: Cli) -> Result<()> {
         },
         Command::Bench(args) => {
             let cfg = BenchConfig::try_from(args)?;
-            let report = bench::run(&cfg)?;
-            Ok(bench::report::print(&report, cfg.output)?)
+            match bench::run(&cfg) {
+                Ok(report) => Ok(bench::report::print(&report, cfg.output)?),
+                Err(e) => {
+                    // A --json consumer reads one object on stdout either way.
+                    if cfg.output != bench::Output::Text {
+                        println!("{}", bench::report::error_json(&cfg, &e));
+                    }
+                    Err(e)
+                }
+            }
         }
         Command::Completions { shell } => {
             std::io::stdout().write_all(&cli::completion_script(shell))?;

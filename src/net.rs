@@ -7,9 +7,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, ToSocketAdd
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
-use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::error::usage;
+use crate::error::{Site, usage};
+
+pub use crate::sockopts::{KEEPALIVE_PROBES, StreamOptions, keepalive_plan};
 
 /// Which address families a client may use (`-4` / `-6`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,6 +44,15 @@ pub fn parse_port(s: &str) -> Result<u16> {
     })
 }
 
+/// A port number, or a service name from `/etc/services` (`http`, `ssh`).
+pub fn parse_port_or_service(s: &str, proto: crate::portnames::Proto) -> Result<u16> {
+    let t = s.trim();
+    if t.bytes().any(|b| b.is_ascii_alphabetic()) {
+        return crate::portnames::lookup(t, proto).map_err(usage);
+    }
+    parse_port(t)
+}
+
 /// Split `HOST:PORT`, `[v6]:PORT` or `v6::addr` (no port) into host and port text.
 /// Returns `None` for the port when the text has no port part.
 pub fn split_host_port(s: &str) -> Result<(String, Option<String>)> {
@@ -63,6 +74,16 @@ pub fn split_host_port(s: &str) -> Result<(String, Option<String>)> {
         }
         // A bare IPv6 address such as ::1 has no port.
         _ => Ok((s.to_string(), None)),
+    }
+}
+
+/// `host:port` as users write it: an IPv6 address in brackets (`[::1]:80`).
+pub fn host_port(host: &str, port: u16) -> String {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 
@@ -114,6 +135,12 @@ pub fn listen_addr(spec: &str, bind: Option<&str>) -> Result<SocketAddr> {
     Ok(addrs[0])
 }
 
+/// The address as people write it: an IPv4 client of a `::` listener
+/// (`::ffff:127.0.0.2`) becomes plain IPv4 (`127.0.0.2`).
+pub fn canonical(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}
+
 /// A note for the listening line when other hosts cannot reach the server.
 pub fn loopback_note(addr: &SocketAddr) -> Option<&'static str> {
     addr.ip()
@@ -126,47 +153,20 @@ pub fn bind_tcp(addr: SocketAddr) -> Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .context("cannot create a TCP socket")?;
     socket.set_reuse_address(true)?;
-    socket
-        .bind(&addr.into())
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    socket
-        .listen(4096)
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    socket.bind(&addr.into()).context(Site::Listen(addr))?;
+    socket.listen(4096).context(Site::Listen(addr))?;
     Ok(socket.into())
 }
 
-/// Bind a UDP socket.
+/// Bind a UDP socket exclusively: no `SO_REUSEADDR` or `SO_REUSEPORT`, so
+/// the bind fails while anyone else holds the port, and nobody can bind it
+/// next to this socket and take its datagrams (`serve::udp_sockets` adds
+/// this process's own sockets afterwards).
 pub fn bind_udp(addr: SocketAddr) -> Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
         .context("cannot create a UDP socket")?;
-    socket.set_reuse_address(true)?;
-    socket
-        .bind(&addr.into())
-        .with_context(|| format!("cannot bind {addr}"))?;
+    socket.bind(&addr.into()).context(Site::Bind(addr))?;
     Ok(socket.into())
-}
-
-/// Socket options a server or client applies to each TCP stream.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StreamOptions {
-    /// TCP_NODELAY.
-    pub nodelay: bool,
-    /// SO_KEEPALIVE with this idle time before probes.
-    pub keepalive: Option<Duration>,
-}
-
-impl StreamOptions {
-    /// Apply the options to a connected stream.
-    pub fn apply(&self, stream: &TcpStream) -> io::Result<()> {
-        if self.nodelay {
-            stream.set_nodelay(true)?;
-        }
-        if let Some(idle) = self.keepalive {
-            let ka = TcpKeepalive::new().with_time(idle);
-            socket2::SockRef::from(stream).set_tcp_keepalive(&ka)?;
-        }
-        Ok(())
-    }
 }
 
 /// How a client connects: timeout, family and optional source address/port.
@@ -214,6 +214,12 @@ impl ConnectOptions {
     }
 }
 
+/// The kind of the I/O error at the root of `e`.
+fn e_kind(e: &anyhow::Error) -> io::ErrorKind {
+    e.downcast_ref::<io::Error>()
+        .map_or(io::ErrorKind::Other, io::Error::kind)
+}
+
 /// Connect over TCP to `host:port`, trying every address the name resolves to
 /// in order. The error of the last attempt decides the exit code.
 pub fn connect_tcp(host: &str, port: u16, opts: &ConnectOptions) -> Result<TcpStream> {
@@ -250,7 +256,14 @@ pub fn connect_tcp(host: &str, port: u16, opts: &ConnectOptions) -> Result<TcpSt
     } else {
         format!(" ({addr})")
     };
-    Err(anyhow::Error::new(err).context(format!("cannot connect to {host}:{port}{tried}")))
+    let mut e = anyhow::Error::new(err);
+    if let (io::ErrorKind::AddrInUse, Some(p)) = (e_kind(&e), opts.source_port) {
+        e = e.context(Site::ClientPort(p));
+    }
+    Err(e.context(format!(
+        "cannot connect to {}{tried}",
+        host_port(host, port)
+    )))
 }
 
 /// A UDP socket connected to the first address of `host:port` that works.
@@ -267,7 +280,11 @@ pub fn connect_udp(host: &str, port: u16, opts: &ConnectOptions) -> Result<UdpSo
         }
     }
     let err = last.unwrap_or_else(|| io::Error::other("no address to try"));
-    Err(anyhow::Error::new(err).context(format!("cannot reach {host}:{port} over UDP")))
+    let mut e = anyhow::Error::new(err);
+    if let (io::ErrorKind::AddrInUse, Some(p)) = (e_kind(&e), opts.source_port) {
+        e = e.context(Site::ClientPort(p));
+    }
+    Err(e.context(format!("cannot reach {} over UDP", host_port(host, port))))
 }
 
 #[cfg(test)]
@@ -307,6 +324,14 @@ mod tests {
         assert!(listen_addr("x", None).is_err());
         assert!(listen_addr("127.0.0.1:1", Some("::1")).is_err());
         assert!(listen_addr("::1", None).is_err());
+    }
+
+    #[test]
+    fn ipv6_hosts_are_bracketed() {
+        assert_eq!(host_port("::1", 80), "[::1]:80");
+        assert_eq!(host_port("[::1]", 80), "[::1]:80");
+        assert_eq!(host_port("127.0.0.1", 80), "127.0.0.1:80");
+        assert_eq!(host_port("localhost", 7), "localhost:7");
     }
 
     #[test]

@@ -39,6 +39,25 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A duration that must be above zero (a timeout of 0 would end every
+/// connection at once): `0`, `0s` and `0ms` are refused at parse time.
+pub fn parse_nonzero_duration(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err(format!("'{s}' must be above zero"));
+    }
+    Ok(d)
+}
+
+/// A size that must be at least one byte.
+pub fn parse_nonzero_size(s: &str) -> Result<u64, String> {
+    let n = parse_size(s)?;
+    if n == 0 {
+        return Err(format!("'{s}' must be at least 1 byte"));
+    }
+    Ok(n)
+}
+
 /// Parse a size such as `64`, `128KiB`, `16MiB`, `1GiB`, `4k`, `10MB`.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let (value, unit) = number_and_unit(s, "a size (try 64, 128KiB, 1GiB)")?;

@@ -51,8 +51,7 @@ fn deny_closes_that_client_and_serves_the_others() {
 
 #[test]
 fn allow_file_admits_only_its_networks() {
-    let dir = std::env::temp_dir().join(format!("netkit-acl-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = common::TempDir::new("acl");
     let list = dir.join("allow.txt");
     std::fs::write(&list, "# only this host\n127.0.0.1/32   # loopback one\n\n").expect("write");
     let srv = spawn_server(&[
@@ -67,7 +66,6 @@ fn allow_file_admits_only_its_networks() {
     assert!(closed_at_once(connect_from("127.0.0.2", srv.addr)));
     // The allowed client is still served after a refusal.
     assert_eq!(roundtrip(&mut ok, b"again", 5), b"again");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -120,8 +118,7 @@ fn bad_networks_are_usage_errors() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("--allow") || err.contains("--deny"), "{err}");
     }
-    let dir = std::env::temp_dir().join(format!("netkit-acl-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = common::TempDir::new("acl-bad");
     let list = dir.join("deny.txt");
     std::fs::write(&list, "127.0.0.2\n127.0.0.300\n").expect("write");
     let out = netkit()
@@ -151,5 +148,4 @@ fn bad_networks_are_usage_errors() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
-    let _ = std::fs::remove_dir_all(&dir);
 }

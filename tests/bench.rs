@@ -5,10 +5,9 @@
 mod common;
 
 use std::net::{SocketAddr, TcpListener};
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{InProcess, netkit, spawn_server};
+use common::InProcess;
 use netkit::bench::{self, BenchConfig, Direction, Kind, Limit};
 use netkit::error::{code, exit_code};
 use netkit::serve::{TcpConfig, TcpMode};
@@ -130,9 +129,34 @@ fn latency_open_loop_sends_at_the_rate() {
     c.connections = 2;
     c.rate = Some(1000.0);
     let r = bench::run(&c).expect("bench");
+    // 1000/s for 0.4s: 400 requests, scheduled, whatever the server does,
+    // unless the machine starved the client past -t: then it stopped and
+    // the report says the rate was not met.
+    let issued: u64 = r.streams.iter().map(|s| s.issued).sum();
+    if r.rate_met() == Some(false) {
+        eprintln!("the client was starved: {issued} of 400 requests sent");
+        assert!(issued < 390);
+        return;
+    }
+    assert_eq!(issued, 400);
+    assert_eq!(r.rate_met(), Some(true));
     assert_ordered(&r.latency.expect("percentiles"));
-    // 1000/s for 0.4s: 400 requests, scheduled, whatever the server does.
     assert!((390..=410).contains(&r.ops()), "{}", r.ops());
+}
+
+#[test]
+fn latency_with_messages_larger_than_the_socket_buffers() {
+    // A 10 MiB request fills both socket buffers before netkit's own echo
+    // server can send its echo: the client must read while it writes.
+    let mut c = cfg(Kind::Latency, 300);
+    c.size = 10 << 20;
+    let r = bench::run(&c).expect("10 MiB round trips");
+    assert!(r.ops() > 0);
+    let sent: u64 = r.streams.iter().map(|s| s.sent).sum();
+    let server = r.server.clone().expect("summary");
+    assert_eq!(server.bytes_in, sent);
+    assert_eq!(server.bytes_out, sent);
+    assert_ordered(&r.latency.expect("percentiles"));
 }
 
 #[test]
@@ -142,21 +166,39 @@ fn connect_counts_connections_the_server_saw() {
     let r = bench::run(&c).expect("bench");
     assert!(r.ops() > 0);
     assert_ordered(&r.latency.expect("percentiles"));
-    // The server also saw the probe connection made before measuring; on a
-    // loaded machine many may still sit in its backlog (connected, never
-    // accepted) when it is stopped, so it can have seen fewer, never more.
+    // The server saw every connection: the measured ones and the first
+    // check (there is no warm-up here). The bench waits for its in-process
+    // server to accept what still sits in the backlog before stopping it,
+    // however loaded the machine.
     let seen = r.server.clone().expect("summary").connections;
-    assert!(seen > 0 && seen <= r.ops() + 1, "{seen} vs {} + 1", r.ops());
+    assert_eq!(r.opened, r.ops() + 1);
+    assert_eq!(
+        seen, r.opened,
+        "client opened {}, server saw {seen}",
+        r.opened
+    );
 }
 
 #[test]
 fn udp_at_a_modest_rate_loses_nothing() {
+    for gso in [true, false] {
+        udp_at_5000_per_second(gso);
+    }
+}
+
+fn udp_at_5000_per_second(gso: bool) {
     let mut c = cfg(Kind::Udp, 200);
     c.rate = Some(5000.0);
     c.size = 200;
+    c.gso = gso;
     let r = bench::run(&c).expect("bench");
     let u = r.udp.expect("udp figures");
-    assert!((990..=1010).contains(&u.sent), "{}", u.sent);
+    if r.rate_met() == Some(false) {
+        eprintln!("the client was starved: {} of 1000 datagrams", u.sent);
+        assert!(u.sent < 970);
+        return;
+    }
+    assert_eq!(u.sent, 1000, "the whole schedule");
     assert_eq!(u.received, u.sent, "loss on loopback at 5000/s");
     assert_eq!(u.lost(), 0);
     assert_eq!(u.duplicates, 0);
@@ -236,250 +278,35 @@ fn a_listener_that_never_accepts_is_no_reply() {
     assert_eq!(exit_code(&e), code::NO_REPLY, "{e:#}");
 }
 
-/// A port that refuses: a socket bound but not listening, kept open meanwhile.
-fn refusing_port() -> (socket2::Socket, SocketAddr) {
-    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("sock");
-    let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    s.bind(&addr.into()).expect("bind");
-    let bound = s.local_addr().expect("addr").as_socket().expect("inet");
-    (s, bound)
-}
-
-fn run_bin(args: &[&str]) -> Output {
-    netkit()
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run netkit")
-}
-
 #[test]
-fn refused_target_exits_3_with_one_line() {
-    let (_keep, addr) = refusing_port();
-    for kind in ["throughput", "latency", "connect"] {
-        let out = run_bin(&["bench", kind, &addr.to_string(), "-t", "200ms"]);
-        assert_eq!(out.status.code(), Some(code::REFUSED), "{kind}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.starts_with("netkit: error: "), "{err}");
-        assert_eq!(err.lines().count(), 1, "{err}");
-    }
-}
-
-#[test]
-fn bad_input_is_a_usage_error() {
-    for args in [
-        &["bench", "bogus"][..],
-        &["bench", "-l", "0"],
-        &["bench", "-l", "-5"],
-        &["bench", "latency", "-n", "1MiB"],
-        &["bench", "udp", "-l", "8"],
-        &["bench", "-t", "0s"],
-        &["bench", "latency", "127.0.0.1"],
-        &["bench", "--rate", "100"],
-        &["bench", "--rate", "-3", "latency"],
-    ] {
-        let out = run_bin(args);
-        assert_eq!(out.status.code(), Some(code::USAGE), "{args:?}");
-        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
-    }
-}
-
-#[test]
-fn json_summary_parses_field_by_field_and_stderr_is_clean() {
-    let out = run_bin(&["bench", "throughput", "-t", "200ms", "-P", "2", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // stderr is a pipe here: no progress bar, no escape codes, nothing at all.
-    assert!(
-        out.stderr.is_empty(),
-        "{:?}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    assert_eq!(text.lines().count(), 1, "{text}");
-    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-    assert_eq!(v["kind"], "throughput");
-    assert_eq!(v["direction"], "send");
-    assert_eq!(v["in_process"], true);
-    assert_eq!(v["size"], 1 << 20);
-    let streams = v["streams"].as_array().expect("streams");
-    assert_eq!(streams.len(), 2);
-    let sum: u64 = streams
-        .iter()
-        .map(|s| s["bytes_sent"].as_u64().expect("n"))
-        .sum();
-    assert_eq!(v["total"]["bytes_sent"].as_u64(), Some(sum));
-    assert_eq!(v["server"]["bytes_in"].as_u64(), Some(sum));
-    assert_eq!(v["server"]["connections"].as_u64(), Some(2));
-    let gbit = v["total"]["gbit_s"].as_f64().expect("gbit");
-    let gib = v["total"]["gib_s"].as_f64().expect("gib");
-    assert!(gbit > 0.0);
-    assert!((gbit * 1e9 / 8.0 / (1u64 << 30) as f64 - gib).abs() < 1e-6);
-    assert!(v["seconds"].as_f64().expect("s") > 0.1);
-}
-
-#[test]
-fn latency_json_against_a_real_echo_server() {
-    let server = spawn_server(&["serve", "--echo", "0"]);
-    let target = server.addr.to_string();
-    let out = run_bin(&[
-        "bench", "latency", &target, "-t", "200ms", "--warmup", "50ms", "-c", "2", "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(v["kind"], "latency");
-    assert_eq!(v["in_process"], false);
-    assert_eq!(v["target"], target.as_str());
-    assert_eq!(v["connections"], 2);
-    assert_eq!(v["warmup_seconds"].as_f64(), Some(0.05));
-    let rtt = &v["rtt_us"];
-    let n = v["requests"].as_u64().expect("requests");
-    assert!(n > 0);
-    assert_eq!(rtt["count"].as_u64(), Some(n));
-    let keys = ["min", "p50", "p90", "p99", "p99_9", "max"];
-    let vals: Vec<f64> = keys.iter().map(|k| rtt[k].as_f64().expect(k)).collect();
-    assert!(vals.windows(2).all(|w| w[0] <= w[1]), "{vals:?}");
-    assert!(v["requests_per_s"].as_f64().expect("rps") > 0.0);
-}
-
-#[test]
-fn json_stream_emits_one_object_per_interval_then_the_summary() {
-    let out = run_bin(&[
-        "bench",
-        "udp",
-        "-t",
-        "500ms",
-        "--rate",
-        "2000",
-        "--interval",
-        "100ms",
-        "--json-stream",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-        .collect();
-    let (summary, rows) = lines.split_last().expect("lines");
-    assert!((4..=6).contains(&rows.len()), "{} rows", rows.len());
-    let mut ops = 0;
-    for (i, row) in rows.iter().enumerate() {
-        assert_eq!(row["event"], "interval");
-        assert_eq!(row["kind"], "udp");
-        let (s, e) = (
-            row["start_s"].as_f64().expect("s"),
-            row["end_s"].as_f64().expect("e"),
-        );
-        assert!(e > s);
-        if i > 0 {
-            assert_eq!(
-                rows[i - 1]["end_s"].as_f64(),
-                Some(s),
-                "rows are contiguous"
-            );
-        }
-        ops += row["ops"].as_u64().expect("ops");
-    }
-    assert_eq!(summary["event"], "summary");
-    assert_eq!(summary["lost"].as_u64(), Some(0));
-    assert_eq!(summary["packets_received"].as_u64(), Some(ops));
-}
-
-#[test]
-fn text_table_and_interval_rows_without_escape_codes() {
-    let out = run_bin(&["bench", "connect", "-t", "300ms", "-c", "2", "-i", "100ms"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    assert!(text.contains("netkit bench connect: 127.0.0.1:"), "{text}");
-    assert!(text.contains("connect time (µs): p50"), "{text}");
-    assert!(
-        text.lines().filter(|l| l.starts_with('[')).count() >= 2,
-        "{text}"
-    );
-    assert!(!text.contains('\x1b') && out.stderr.is_empty());
-}
-
-#[test]
-fn the_bar_is_not_drawn_into_a_pipe_even_without_q() {
-    let child = Command::new(env!("CARGO_BIN_EXE_netkit"))
-        .args(["bench", "-t", "300ms"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success());
-    assert!(
-        out.stderr.is_empty(),
-        "{:?}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.stdout.contains(&0x1b));
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("Gbit/s]"));
-}
-
-#[test]
-fn tls_and_unix_transports() {
-    // In-process TLS server, trusted by its pin; in-process Unix socket.
-    for args in [
-        &["bench", "-n", "8MiB", "--tls", "--json"][..],
-        &["bench", "-n", "8MiB", "-U", "--json"],
-        &[
-            "bench", "latency", "-t", "300ms", "--warmup", "0s", "--tls", "-c", "3", "--json",
-        ],
-        &[
-            "bench", "latency", "-t", "300ms", "--warmup", "0s", "-U", "-c", "3", "--json",
-        ],
-        &["bench", "connect", "-t", "300ms", "--tls", "--json"],
-    ] {
-        let out = netkit().args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert!(v.to_string().len() > 10, "{args:?}");
-    }
-    // Against a TLS server of our own, with its pin; without it, exit 6.
-    let srv = spawn_server(&["serve", "--tls", "--discard", "0"]);
-    let fp = common::fingerprint_of(&srv.listening);
-    let addr = srv.addr.to_string();
-    let out = netkit()
-        .args(["bench", "-n", "4MiB", "--tls-pin", &fp, "-q", &addr])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = netkit()
-        .args(["bench", "-n", "4MiB", "--tls", "-q", &addr])
-        .output()
-        .unwrap();
+fn udp_flat_out_counts_every_datagram_both_ends() {
+    // Runs of datagrams (GSO) and coalesced receives (GRO) still count
+    // datagram by datagram, at the client and at the server.
+    let r = bench::run(&cfg(Kind::Udp, 200)).expect("bench");
+    let u = r.udp.expect("udp figures");
+    let server = r.server.clone().expect("summary");
+    assert!(u.received > 0 && u.received <= u.sent);
+    assert_eq!(u.duplicates, 0);
+    assert!(server.connections >= u.received && server.connections <= u.sent);
+    assert_eq!(server.bytes_in, server.connections * 1400);
     assert_eq!(
-        out.status.code(),
-        Some(6),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        server.bytes_out, server.bytes_in,
+        "echo answers every datagram"
     );
-    let out = netkit().args(["bench", "udp", "--tls"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn udp_find_rate_reports_a_rate_under_the_loss_bound() {
+    let mut c = cfg(Kind::Udp, 150);
+    c.find_rate = Some(1.0);
+    let r = bench::run(&c).expect("bench");
+    assert!(!r.trials.is_empty());
+    assert_eq!(
+        r.trials[0].rate_asked, None,
+        "the first trial runs flat out"
+    );
+    let u = r.udp.expect("udp figures");
+    assert!(u.loss_percent() < 1.0, "{}", u.loss_percent());
+    assert!(r.trials.iter().any(|t| t.loss_percent < 1.0));
+    assert_eq!(r.max_loss, Some(1.0));
 }

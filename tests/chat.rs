@@ -146,3 +146,33 @@ fn a_client_that_stops_reading_is_dropped_and_never_stalls_the_others() {
     );
     drop(slow);
 }
+
+#[test]
+fn a_burst_of_a_thousand_short_lines_drops_no_one() {
+    // The queue is bounded by bytes and time: 1000 two-byte lines in one
+    // write are a few kilobytes, not 1000 reasons to drop a reader.
+    let srv = spawn_server(&["serve", "--chat", "-v", "0"]);
+    let mut talker = Client::join(srv.addr);
+    let mut readers: Vec<Client> = Vec::new();
+    for _ in 0..5 {
+        let c = Client::join(srv.addr);
+        assert_eq!(talker.line(), format!("*** {} joined\n", c.addr));
+        for r in &mut readers {
+            assert_eq!(r.line(), format!("*** {} joined\n", c.addr));
+        }
+        readers.push(c);
+    }
+    let burst: String = (0..1000).map(|i| format!("{}\n", i % 10)).collect();
+    assert_eq!(burst.len(), 2000);
+    talker.say(&burst);
+    for r in &mut readers {
+        for i in 0..1000 {
+            assert_eq!(r.line(), format!("[{}] {}\n", talker.addr, i % 10));
+        }
+    }
+    // Everyone is still in the room.
+    talker.say("done\n");
+    for r in &mut readers {
+        assert_eq!(r.line(), format!("[{}] done\n", talker.addr));
+    }
+}

@@ -214,34 +214,45 @@ fn udp_time_prints_the_time() {
 }
 
 #[test]
-fn udp_with_no_reply_exits_5() {
+fn udp_with_no_reply_exits_0_like_nc_unless_a_reply_is_expected() {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port().to_string();
-    let (code, out, err) = run(
-        &[
-            "connect",
-            "-u",
-            "--reply-timeout",
-            "200ms",
-            "127.0.0.1",
-            &port,
-        ],
-        b"anyone?",
-    );
-    assert_eq!(code, Some(5), "{err}");
-    assert!(out.is_empty());
-    assert!(err.contains("no reply"), "{err}");
+    // Fire and forget (statsd, syslog): silence is not a failure.
+    let args = [
+        "connect",
+        "-u",
+        "--reply-timeout",
+        "200ms",
+        "127.0.0.1",
+        &port,
+    ];
+    let (code, out, err) = run(&args, b"anyone?");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.is_empty() && err.is_empty(), "{err}");
     let mut buf = [0u8; 16];
     let n = silent.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"anyone?");
+    // --expect-reply asks for the check: exit 5.
+    let mut args = args.to_vec();
+    args.insert(2, "--expect-reply");
+    let (code, out, err) = run(&args, b"anyone?");
+    assert_eq!(code, Some(5), "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("no reply"), "{err}");
 }
 
 #[test]
-fn udp_to_a_closed_port_exits_3() {
+fn udp_to_a_closed_port_says_so_and_fails_only_when_a_reply_is_expected() {
     let closed = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port().to_string();
     drop(closed);
     let (code, _, err) = run(&["connect", "-u", "127.0.0.1", &port], b"x");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("port unreachable"), "{err}");
+    let (code, _, err) = run(
+        &["connect", "-u", "--expect-reply", "127.0.0.1", &port],
+        b"x",
+    );
     assert_eq!(code, Some(3), "{err}");
 }
 

@@ -9,10 +9,11 @@ use std::process::{Command, Stdio};
 use common::{netkit, spawn_server};
 use rexpect::session::{PtySession, spawn_command};
 
-fn history_file(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("netkit-test-{}-{tag}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join("history")
+/// A history file in a temp dir that goes away with the returned guard.
+fn history_file(tag: &str) -> (common::TempDir, std::path::PathBuf) {
+    let dir = common::TempDir::new(&format!("history-{tag}"));
+    let path = dir.join("history");
+    (dir, path)
 }
 
 fn prompt(addr: std::net::SocketAddr, extra: &[&str], history: &std::path::Path) -> PtySession {
@@ -40,7 +41,7 @@ fn exited_ok(p: &mut PtySession) {
 #[test]
 fn prompt_sends_lines_shows_echo_status_hex_and_quits() {
     let server = spawn_server(&["serve", "--echo", "0"]);
-    let history = history_file("echo");
+    let (_dir, history) = history_file("echo");
     let _ = std::fs::remove_file(&history);
     let mut p = prompt(server.addr, &[], &history);
     // The escape makes the echo distinguishable from the typed text.
@@ -70,7 +71,7 @@ fn prompt_sends_lines_shows_echo_status_hex_and_quits() {
 #[test]
 fn peer_close_ends_the_prompt_with_exit_0() {
     let server = spawn_server(&["serve", "--upper", "0"]);
-    let history = history_file("upper");
+    let (_dir, history) = history_file("upper");
     let mut p = prompt(server.addr, &[], &history);
     p.send_line("quit").expect("send");
     p.exp_string("bye").expect("reply");
@@ -82,7 +83,7 @@ fn peer_close_ends_the_prompt_with_exit_0() {
 #[test]
 fn ctrl_d_half_closes_and_waits_for_the_peer() {
     let server = spawn_server(&["serve", "--echo", "0"]);
-    let history = history_file("eof");
+    let (_dir, history) = history_file("eof");
     let mut p = prompt(server.addr, &[], &history);
     p.send_control('d').expect("ctrl-d");
     p.exp_string("half-close").expect("eof notice");
@@ -94,7 +95,7 @@ fn ctrl_d_half_closes_and_waits_for_the_peer() {
 #[test]
 fn udp_prompt_prints_replies_with_the_sender() {
     let server = spawn_server(&["serve", "udp", "--echo", "0"]);
-    let history = history_file("udp");
+    let (_dir, history) = history_file("udp");
     let mut p = prompt(server.addr, &["-u"], &history);
     p.send_line(r"dgr\x41m").expect("send");
     p.exp_string(&format!("[{}] dgrAm", server.addr))
@@ -134,10 +135,9 @@ fn dash_i_reads_lines_from_a_pipe() {
 #[test]
 fn output_log_records_both_directions_in_pipe_mode_and_with_dash_i() {
     let server = spawn_server(&["serve", "--upper", "0"]);
-    let dir = std::env::temp_dir().join(format!("netkit-test-{}-olog", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = common::TempDir::new("olog");
     for (mode, extra) in [("pipe", None), ("prompt", Some("-i"))] {
-        let log = dir.join(format!("{mode}.txt"));
+        let log = dir.join(&format!("{mode}.txt"));
         let mut args = vec!["connect", "-o", log.to_str().expect("path")];
         args.extend(extra);
         let addr = server.addr.to_string();
@@ -161,7 +161,6 @@ fn output_log_records_both_directions_in_pipe_mode_and_with_dash_i() {
             "{mode}: {text:?}"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
     let out = netkit()
         .args(["connect", "-u", "-o", "x.txt", "127.0.0.1", "9"])
         .output()

@@ -452,6 +452,7 @@ fn udp_forward_drop_and_delay() {
         &[
             "connect",
             "-u",
+            "--expect-reply",
             "--reply-timeout",
             "300ms",
             "127.0.0.1",

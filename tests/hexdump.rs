@@ -22,15 +22,16 @@ fn headers(dump: &str) -> Vec<String> {
         .collect()
 }
 
-fn temp_file(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("netkit-hexdump-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    dir.join("dump.txt")
+/// A dump file in a temp dir that goes away with the returned guard.
+fn temp_file(name: &str) -> (common::TempDir, std::path::PathBuf) {
+    let dir = common::TempDir::new(&format!("hexdump-{name}"));
+    let path = dir.join("dump.txt");
+    (dir, path)
 }
 
 #[test]
 fn serve_echo_records_both_directions_to_a_file() {
-    let path = temp_file("echo");
+    let (_dir, path) = temp_file("echo");
     let mut srv = spawn_server(&[
         "serve",
         "--echo",

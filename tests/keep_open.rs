@@ -1,4 +1,4 @@
-//! `serve -k`: stdin goes to every client through a queue bounded in bytes.
+//! `serve -k`: stdin goes to every client through a queue bounded in bytes and time.
 //! A client that stops reading is dropped with a reset (an error, never an
 //! end of stream that passes for a complete transfer), the others get every
 //! byte, and stalled clients cost a few MiB, not a queue of chunks each.
@@ -7,6 +7,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::sync::mpsc::channel;
 use std::thread;
@@ -97,8 +98,10 @@ fn a_client_that_stops_reading_is_reset_and_the_others_get_every_byte() {
     assert!(total < data.len());
 }
 
+/// stdin waits at most a second for clients that take nothing; then they
+/// fill their 1 MiB and are dropped with a reset, costing a few MiB.
 #[test]
-fn four_stalled_clients_cost_a_few_mib() {
+fn four_stalled_clients_cost_a_few_mib_and_are_reset() {
     let mut srv = spawn_server(&["serve", "-k", "0"]);
     let pid = srv.pid();
     let mut stdout = BufReader::new(srv.stdout.take().unwrap());
@@ -123,6 +126,18 @@ fn four_stalled_clients_cost_a_few_mib() {
     for _ in 0..4 {
         srv.wait_stderr("dropped and reset");
     }
+    for mut c in clients {
+        c.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut buf = vec![0u8; 1 << 16];
+        let err = loop {
+            match c.read(&mut buf) {
+                Ok(0) => panic!("a dropped client saw a clean end"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+    }
     let _stdin = rx
         .recv_timeout(PATIENCE * 3)
         .expect("stdin was taken in full");
@@ -132,6 +147,55 @@ fn four_stalled_clients_cost_a_few_mib() {
         peak < before + 16 * 1024,
         "peak RSS {peak} KiB, {before} KiB before the broadcast"
     );
+}
+
+/// The time bound, on a Unix socket (its send buffer is fixed, where TCP's
+/// grows to take megabytes a stalled client never reads): 768 KiB is under
+/// the byte bound, but a client that leaves it unread for 10 s is dropped
+/// while stdin stays quiet (a Unix socket has no reset: it sees the stream
+/// end); a client that reads gets it all and stays connected.
+#[test]
+fn a_client_that_leaves_data_unread_for_10s_is_dropped() {
+    let dir = common::TempDir::new("keep-open-time");
+    let path = dir.path("k.sock");
+    let (child, _, stderr) = common::spawn_unix_server(&["serve", "unix", "-k", &path]);
+    let mut srv = Reaped(child);
+    let mut stdout = BufReader::new(srv.0.stdout.take().unwrap());
+    let mut reading = UnixStream::connect(&path).unwrap();
+    let mut stalled = UnixStream::connect(&path).unwrap();
+    for c in [&mut reading, &mut stalled] {
+        c.write_all(b"hello\n").unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert_eq!(line, "hello\n");
+    }
+    let data = random_bytes(768 << 10, 13);
+    let mut stdin = srv.0.stdin.take().unwrap();
+    stdin.write_all(&data).unwrap();
+    reading.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut got = vec![0u8; data.len()];
+    reading.read_exact(&mut got).unwrap();
+    assert!(got == data, "the reading client's bytes differ");
+    // Nothing more is sent: the stalled client's writer enforces the bound.
+    let deadline = std::time::Instant::now() + PATIENCE * 3;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = stderr
+            .recv_timeout(left)
+            .expect("the stalled client was not dropped");
+        if line.contains("dropped and reset") {
+            break;
+        }
+    }
+    stalled.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut held = Vec::new();
+    stalled.read_to_end(&mut held).unwrap();
+    assert!(held.len() < data.len() && held[..] == data[..held.len()]);
+    stdin.write_all(b"still here\n").unwrap();
+    drop(stdin);
+    let mut rest = Vec::new();
+    reading.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest, b"still here\n");
 }
 
 /// The same over TLS: a stalled `openssl s_client` (its stdout never read)

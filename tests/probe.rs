@@ -44,10 +44,18 @@ fn open_ports_are_printed_in_order_and_exit_0() {
     assert_eq!(text.lines().count(), 3);
 
     let out = probe(&["--json", "-v", "127.0.0.1", &list]);
-    let states: Vec<(u64, String)> = String::from_utf8_lossy(&out.stdout)
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("json line");
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let (summary, ports) = lines.split_last().expect("lines");
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["open"], 2);
+    assert_eq!(summary["closed"], 1);
+    let states: Vec<(u64, String)> = ports
+        .iter()
+        .map(|v| {
+            assert_eq!(v["event"], "port");
             (
                 v["port"].as_u64().unwrap(),
                 v["state"].as_str().unwrap().to_string(),
@@ -137,4 +145,22 @@ fn udp_is_open_closed_or_honestly_open_filtered() {
     let out = probe(&["-u", "-w", "200ms", "127.0.0.1", &s.to_string()]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("open|filtered"));
+}
+
+#[test]
+fn service_names_are_ports() {
+    if !std::path::Path::new("/etc/services").exists() {
+        eprintln!("SKIP: no /etc/services to look service names up in");
+        return;
+    }
+    let out = probe(&["-v", "-w", "300ms", "127.0.0.1", "http,ssh"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ports: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('/').next().unwrap_or(""))
+        .collect();
+    assert_eq!(ports, ["22", "80"], "{text}");
+    let out = probe(&["127.0.0.1", "no-such-service-netkit"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/etc/services"));
 }

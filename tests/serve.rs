@@ -45,23 +45,21 @@ fn echo_in_all_three_spellings_reports_its_address() {
 }
 
 #[test]
-fn listening_line_mentions_loopback_and_ipv6_bind_works() {
+fn listening_mentions_loopback_and_ipv6_bind_works() {
     let srv = spawn_server(&["serve", "--echo", "--bind", "::1", "0"]);
     assert_eq!(srv.addr.ip().to_string(), "::1");
     let mut c = connect(srv.addr);
     assert_eq!(roundtrip(&mut c, b"v6", 2), b"v6");
 
-    let out = common::netkit()
-        .args(["serve", "--echo", "--count", "0", "0"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("listening on 127.0.0.1:"), "{err}");
+    let mut srv = spawn_server(&["serve", "--echo", "--count", "1", "0"]);
+    let line = srv.listening.clone();
+    assert!(line.starts_with("listening on 127.0.0.1:"), "{line}");
     assert!(
-        err.contains("(tcp echo)") && err.contains("--bind 0.0.0.0"),
-        "{err}"
+        line.contains("(tcp echo)") && line.contains("--bind 0.0.0.0"),
+        "{line}"
     );
-    assert!(out.status.success());
+    drop(connect(srv.addr));
+    assert!(srv.wait_exit().success());
 }
 
 #[test]
@@ -169,44 +167,6 @@ fn framed_echoes_frames_and_drops_an_oversized_one_without_allocating() {
     assert!(line.contains("4294967295"), "{line}");
     // The first client is still served.
     assert_eq!(roundtrip(&mut c, &frame, 9), frame);
-}
-
-#[test]
-fn udp_time_answers_time_and_errors_on_anything_else() {
-    let srv = spawn_server(&["serve", "udp", "--time", "0"]);
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(PATIENCE)).unwrap();
-    let mut buf = [0u8; 256];
-    sock.send_to(b"TIME", srv.addr).unwrap();
-    let n = sock.recv(&mut buf).unwrap();
-    let t: u64 = std::str::from_utf8(&buf[..n])
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(t.abs_diff(netkit::serve::services::unix_seconds()) <= 5);
-    sock.send_to(b"hello?", srv.addr).unwrap();
-    let n = sock.recv(&mut buf).unwrap();
-    assert!(buf[..n].starts_with(b"ERR"));
-}
-
-#[test]
-fn udp_listen_writes_datagrams_to_stdout_and_stdin_lines_to_the_last_peer() {
-    let mut srv = spawn_server(&["serve", "udp", "--count", "2", "-v", "0"]);
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(PATIENCE)).unwrap();
-    sock.send_to(b"one\n", srv.addr).unwrap();
-    // Once the server has logged the datagram it has a peer; a stdin line goes to it.
-    srv.wait_stderr("byte datagram");
-    let mut stdin = srv.stdin.take().unwrap();
-    stdin.write_all(b"reply\n").unwrap();
-    stdin.flush().unwrap();
-    let mut buf = [0u8; 64];
-    let n = sock.recv(&mut buf).expect("the stdin line as a datagram");
-    assert_eq!(&buf[..n], b"reply\n");
-    sock.send_to(b"two\n", srv.addr).unwrap();
-    assert!(srv.wait_exit().success());
-    assert_eq!(srv.read_stdout(), b"one\ntwo\n");
 }
 
 #[test]
@@ -404,42 +364,39 @@ fn usage_errors_exit_2_with_one_line() {
 }
 
 #[test]
-fn udp_server_stops_cleanly_when_asked() {
-    // In-process: the stop handle ends the loop, idle or busy, repeatedly.
-    for round in 0..20 {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let addr = socket.local_addr().unwrap();
-        let flood = (round % 2 == 1).then(|| {
-            let c = UdpSocket::bind("127.0.0.1:0").unwrap();
-            thread::spawn(move || {
-                for _ in 0..20_000 {
-                    let _ = c.send_to(&[7u8; 512], addr);
-                }
-            })
-        });
-        let shutdown = netkit::shutdown::Shutdown::new();
-        let s = shutdown.clone();
-        let cfg = netkit::serve::UdpConfig {
-            mode: netkit::serve::UdpMode::Echo,
-            count: None,
-            log: netkit::log::Log {
-                level: netkit::log::Level::Quiet,
-                json: false,
-            },
-            acl: Default::default(),
-            hexdump: None,
-            forward: None,
-        };
-        let server = thread::spawn(move || netkit::serve::udp::run(socket, s, &cfg));
-        if let Some(f) = flood {
-            f.join().unwrap();
-        }
-        shutdown.trigger();
-        server.join().expect("no panic").expect("no error");
+fn a_stop_says_what_it_waits_for_and_cut_connections_are_logged_as_cut() {
+    // Echo runs on readiness loops, upper on a thread per connection.
+    for (mode, reply) in [("--echo", b"x\n"), ("--upper", b"X\n")] {
+        let mut srv = spawn_server(&["serve", mode, "-v", "--grace", "200ms", "0"]);
+        let mut c = connect(srv.addr);
+        // An answer proves the server holds the connection before the stop.
+        assert_eq!(roundtrip(&mut c, b"x\n", 2), reply);
+        srv.signal(15);
+        let waiting = srv.wait_stderr("stopping:");
+        assert!(
+            waiting.contains("waiting up to 200ms for 1 connection to finish"),
+            "{waiting}"
+        );
+        let record = srv.wait_stderr("127.0.0.1:");
+        assert!(
+            record.ends_with("cut at the end of --grace"),
+            "{mode}: {record}"
+        );
+        assert!(srv.wait_exit().success());
+        drop(c);
     }
-    // The binary: SIGINT prints the summary and exits 0.
-    let mut srv = spawn_server(&["serve", "udp", "--echo", "0"]);
-    srv.signal(2);
-    assert!(srv.wait_exit().success());
-    assert!(srv.wait_stderr("served").contains("0 datagrams"));
+}
+
+#[test]
+fn keepalive_takes_its_duration_only_after_an_equals_sign() {
+    // `--keepalive 0`: keepalive at its default, and 0 is the port.
+    let srv = spawn_server(&["serve", "--echo", "--keepalive", "0"]);
+    assert_ne!(srv.addr.port(), 0);
+    let srv = spawn_server(&["serve", "--echo", "--keepalive=5s", "0"]);
+    assert_ne!(srv.addr.port(), 0);
+    let out = common::netkit()
+        .args(["serve", "--echo", "--keepalive=0s", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a zero keepalive is refused");
 }

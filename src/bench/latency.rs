@@ -35,6 +35,12 @@ const NEEDS: &str = "latency needs an echo server (netkit serve --echo)";
 
 /// Requests in flight per connection in open-loop mode, at most.
 const MAX_IN_FLIGHT: usize = 1 << 20;
+/// The largest closed-loop message sent with a blocking write before its
+/// reply is read. A larger one fills both socket buffers while the echo
+/// server waits for room to answer: it goes through `mux`, which reads
+/// the reply while the request is still being written (with TLS, a writer
+/// thread does).
+const BLOCKING_MAX: usize = 64 * 1024;
 
 /// Run a latency bench against `target`.
 pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
@@ -52,8 +58,12 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
     let cores = thread::available_parallelism().map_or(2, |n| n.get());
     // TLS keeps a thread per connection: the readiness loops of `mux` write
     // plaintext without watching for ciphertext left behind.
-    if cfg.rate.is_none() && streams.len() > cores && cfg.tls_client.is_none() {
-        return multiplexed(cfg, target, streams, clock, meter, cores);
+    if cfg.rate.is_none()
+        && cfg.tls_client.is_none()
+        && (streams.len() > cores || cfg.size > BLOCKING_MAX)
+    {
+        let threads = cores.min(streams.len());
+        return multiplexed(cfg, target, streams, clock, meter, threads);
     }
     let mut workers = Vec::with_capacity(streams.len());
     for (id, stream) in streams.into_iter().enumerate() {
@@ -151,8 +161,21 @@ fn closed_loop(
         if clock.over(t0) || meter.stopped() {
             break;
         }
-        write_req(&mut stream, &req, target)?;
-        read_reply(&mut stream, &mut reply, cfg.timeout, target)?;
+        if req.len() > BLOCKING_MAX {
+            // (TLS) A request past the socket buffers is written from a
+            // second thread while this one reads the echo.
+            let mut writer = stream.try_clone().context("cannot clone the stream")?;
+            let (wrote, read) = thread::scope(|s| {
+                let w = s.spawn(|| write_req(&mut writer, &req, target));
+                let r = read_reply(&mut stream, &mut reply, cfg.timeout, target);
+                (w.join(), r)
+            });
+            read?;
+            wrote.map_err(|_| anyhow!("connection {id}: the writer panicked"))??;
+        } else {
+            write_req(&mut stream, &req, target)?;
+            read_reply(&mut stream, &mut reply, cfg.timeout, target)?;
+        }
         let t1 = Instant::now();
         check(&req, &reply, target)?;
         fig.sent += req.len() as u64;
@@ -179,29 +202,37 @@ fn open_loop(
     per_second: f64,
 ) -> Result<(StreamFigures, Histogram<u64>)> {
     let period = Duration::from_secs_f64(1.0 / per_second);
-    let (tx, rx) = sync_channel::<Instant>(MAX_IN_FLIGHT);
+    // (intended send time, actual send time) of each request in flight.
+    let (tx, rx) = sync_channel::<(Instant, Instant)>(MAX_IN_FLIGHT);
     let mut writer = stream.try_clone().context("cannot clone the stream")?;
     let req = request(id, cfg.size);
     let (clock2, target2) = (*clock, target.clone());
     let req2 = req.clone();
+    // The sender returns how many requests it sent on the measured part of
+    // its schedule.
     let sender = spawn_named(&format!("conn-{id}-sender"), move || -> Result<u64> {
         let mut k: u32 = 0;
-        let mut sent = 0u64;
+        let mut issued = 0u64;
         loop {
             // Spread connections over the period so they do not send in bursts.
             let intended = clock2.start + period.mul_f64(f64::from(k) + id as f64 / 1024.0);
-            if clock2.over(intended) {
+            // Stop near -t in real time too: a rate the machine cannot
+            // keep leaves the schedule behind the clock, and the report
+            // says so.
+            if clock2.over(intended) || clock2.late(Instant::now()) {
                 break;
             }
             wait_until(intended);
             write_req(&mut writer, &req2, &target2)?;
-            sent += 1;
-            if tx.send(intended).is_err() {
+            if intended >= clock2.measure {
+                issued += 1;
+            }
+            if tx.send((intended, Instant::now())).is_err() {
                 break; // the reader failed; its error is reported
             }
             k = k.saturating_add(1);
         }
-        Ok(sent)
+        Ok(issued)
     })?;
     let mut reader = stream;
     let mut reply = vec![0u8; cfg.size];
@@ -212,7 +243,7 @@ fn open_loop(
     };
     let mut last = clock.measure;
     let mut failure = None;
-    for intended in rx.iter() {
+    for (intended, sent_at) in rx.iter() {
         if let Err(e) = read_reply(&mut reader, &mut reply, cfg.timeout, target)
             .and_then(|()| check(&req, &reply, target))
         {
@@ -222,7 +253,10 @@ fn open_loop(
         let now = Instant::now();
         fig.sent += req.len() as u64;
         fig.received += reply.len() as u64;
-        if intended >= clock.measure {
+        // Requests sent in the measured window count, each timed from when
+        // it should have gone: a client or server that falls behind the
+        // schedule shows in every request it delays.
+        if sent_at >= clock.measure {
             hist.saturating_record(nanos(now.saturating_duration_since(intended)).max(1));
             fig.ops += 1;
             fig.measured += 2 * req.len() as u64;
@@ -239,7 +273,7 @@ fn open_loop(
         let _ = sender.join();
         return Err(e);
     }
-    sender
+    fig.issued = sender
         .join()
         .map_err(|_| anyhow!("connection {id}: the sender panicked"))??;
     fig.secs = last.duration_since(clock.measure).as_secs_f64();

@@ -32,6 +32,8 @@ struct Conn {
     written: usize,
     got: usize,
     t0: Instant,
+    /// When a byte last moved either way: silence is measured from here.
+    moved_at: Instant,
     /// No request outstanding and none will be sent: the run is over.
     done: bool,
     fig: StreamFigures,
@@ -66,6 +68,7 @@ pub fn closed_loop(
             written: 0,
             got: 0,
             t0: now,
+            moved_at: now,
             done: false,
             fig: StreamFigures {
                 id,
@@ -91,7 +94,7 @@ pub fn closed_loop(
         let now = Instant::now();
         if state
             .iter()
-            .any(|c| !c.done && now.duration_since(c.t0) > cfg.timeout)
+            .any(|c| !c.done && now.duration_since(c.moved_at) > cfg.timeout)
         {
             return Err(no_reply(target, cfg.timeout, NEEDS));
         }
@@ -108,41 +111,73 @@ pub fn closed_loop(
         .collect())
 }
 
-/// Move one connection along: finish writing the request, read the reply,
-/// and when it is complete, record it and send the next one.
+/// Send what the socket takes now of the rest of the request; true if
+/// anything moved.
+fn write_some(c: &mut Conn, target: &Target) -> Result<bool> {
+    let mut moved = false;
+    while c.written < c.req.len() {
+        match (&c.stream).write(&c.req[c.written..]) {
+            Ok(0) => return Err(anyhow!("{} stopped reading: {NEEDS}", target.describe())),
+            Ok(n) => {
+                c.written += n;
+                moved = true;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e).context(format!("cannot send to {}", target.describe()))
+                );
+            }
+        }
+    }
+    Ok(moved)
+}
+
+/// Read what has arrived of the reply; true if anything moved.
+fn read_some(c: &mut Conn, target: &Target) -> Result<bool> {
+    let mut moved = false;
+    while c.got < c.reply.len() {
+        match (&c.stream).read(&mut c.reply[c.got..]) {
+            Ok(0) => {
+                return Err(anyhow!(
+                    "{} closed the connection mid-reply: {NEEDS}",
+                    target.describe()
+                ));
+            }
+            Ok(n) => {
+                c.got += n;
+                moved = true;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("cannot read from {}", target.describe())));
+            }
+        }
+    }
+    Ok(moved)
+}
+
+/// Move one connection along: write the request and read the reply as the
+/// socket allows, and when the reply is complete, record it and send the
+/// next one.
 fn progress(c: &mut Conn, clock: &Clock, meter: &Meter, target: &Target) -> Result<()> {
     loop {
         if c.done {
             return Ok(());
         }
-        while c.written < c.req.len() {
-            match (&c.stream).write(&c.req[c.written..]) {
-                Ok(0) => return Err(anyhow!("{} stopped reading: {NEEDS}", target.describe())),
-                Ok(n) => c.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(anyhow::Error::new(e)
-                        .context(format!("cannot send to {}", target.describe())));
-                }
-            }
-        }
+        // Write and read in turns until neither can move: a request larger
+        // than the socket buffers is echoed while it is still being sent,
+        // and the server cannot send its echo until it is read.
         while c.got < c.reply.len() {
-            match (&c.stream).read(&mut c.reply[c.got..]) {
-                Ok(0) => {
-                    return Err(anyhow!(
-                        "{} closed the connection mid-reply: {NEEDS}",
-                        target.describe()
-                    ));
-                }
-                Ok(n) => c.got += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(anyhow::Error::new(e)
-                        .context(format!("cannot read from {}", target.describe())));
-                }
+            let wrote = write_some(c, target)?;
+            let read = read_some(c, target)?;
+            if !wrote && !read {
+                return Ok(());
             }
+            c.moved_at = Instant::now();
         }
         let t1 = Instant::now();
         if c.reply != c.req {

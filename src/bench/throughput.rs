@@ -151,6 +151,8 @@ fn one_stream(
         received: received.total,
         measured: sent.measured + received.measured,
         ops: 0,
+        opened: 1,
+        issued: 0,
         secs,
     })
 }

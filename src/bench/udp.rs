@@ -1,7 +1,11 @@
-//! UDP: a sender thread sends sequence-numbered, timestamped datagrams at
-//! `--rate` (or flat out) to a UDP echo server; the reader matches the echoes
-//! by their sequence number and counts loss, reordering and duplicates, and
-//! takes each round trip from the timestamp the datagram carries.
+//! UDP: a sender thread (`udp_send`) sends sequence-numbered, timestamped
+//! datagrams at `--rate` (or flat out) to a UDP echo server; the reader
+//! matches the echoes by their sequence number and counts loss, reordering
+//! and duplicates, and takes each round trip from the timestamp the
+//! datagram carries. Both ends move datagrams in batches (`udpio`): runs of
+//! datagrams with GSO out, `recvmmsg` with GRO in (`--no-gso`: one buffer
+//! per datagram, batched with `sendmmsg`). `--find-rate` (`udp_search`)
+//! repeats the run to find the highest rate under a loss bound.
 //!
 //! After the last send the reader waits a little for stragglers (at most a
 //! quarter of a second, or `--timeout` if nothing came back at all).
@@ -17,23 +21,40 @@ use anyhow::{Context, Result, anyhow};
 use super::report::{Percentiles, Report, StreamFigures, UdpFigures};
 use super::{
     BenchConfig, Clock, Meter, SOCKET_BUFFER, Target, nanos, new_histogram, no_reply, spawn_named,
-    supervise,
+    supervise, udp_send,
 };
+use crate::udpio::{self, RecvBatch};
 
 /// Bytes at the start of each datagram: sequence number and send time (ns), both big-endian.
 pub const HEADER: usize = 16;
-/// How long the reader waits for stragglers after the last send.
+/// How long the reader waits for stragglers after the last send: until
+/// this long passes without an echo.
 const LINGER: Duration = Duration::from_millis(250);
 /// Sequence numbers tracked for duplicates (2^27 bits = 16 MiB); beyond, duplicates are not told apart.
 const MAX_TRACKED: u64 = 1 << 27;
+/// Messages per receive.
+const BATCH: usize = 32;
 
-struct Shared {
-    sent: AtomicU64,
-    done: AtomicBool,
+/// What the sender and the reader share.
+pub(super) struct Shared {
+    /// Datagrams sent so far (published before they leave).
+    pub sent: AtomicU64,
+    /// The sender is done.
+    pub done: AtomicBool,
+    /// Datagrams sent during the warm-up.
+    pub warm: AtomicU64,
 }
 
-/// Run a UDP bench against `target`.
+/// Run a UDP bench against `target`: one run, or the search of `--find-rate`.
 pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
+    match cfg.find_rate {
+        Some(max_loss) => super::udp_search::run(cfg, target, max_loss),
+        None => run_once(cfg, target),
+    }
+}
+
+/// One run at `cfg.rate` (flat out when none) from a fresh socket.
+pub(super) fn run_once(cfg: &BenchConfig, target: &Target) -> Result<Report> {
     let addr = target
         .first_addr()
         .ok_or_else(|| anyhow::anyhow!("udp needs a UDP target"))?;
@@ -50,6 +71,9 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
     let sock = socket2::SockRef::from(&socket);
     let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
     let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
+    if cfg.gso {
+        udpio::enable_gro(&socket);
+    }
     socket.set_read_timeout(Some(Duration::from_millis(20)))?;
     let meter = Arc::new(Meter::default());
     let clock = Clock::new(cfg);
@@ -73,6 +97,51 @@ pub fn run(cfg: &BenchConfig, target: &Target) -> Result<Report> {
 
 type Outcome = (StreamFigures, hdrhistogram::Histogram<u64>, UdpFigures);
 
+/// What the reader has seen.
+struct Tally {
+    hist: hdrhistogram::Histogram<u64>,
+    udp: UdpFigures,
+    seen: Vec<u64>,
+    max_seq: Option<u64>,
+}
+
+impl Tally {
+    /// Count one echoed datagram that arrived at `now`.
+    fn datagram(&mut self, d: &[u8], now: Instant, sent: u64, clock: &Clock, meter: &Meter) {
+        if d.len() < HEADER {
+            return; // not ours
+        }
+        let seq = u64::from_be_bytes(d[..8].try_into().unwrap_or_default());
+        let ts = u64::from_be_bytes(d[8..16].try_into().unwrap_or_default());
+        if seq >= sent {
+            return; // never sent: not an echo of ours
+        }
+        if seq < MAX_TRACKED {
+            let (word, bit) = ((seq / 64) as usize, seq % 64);
+            if self.seen.len() <= word {
+                self.seen.resize(word + 1, 0);
+            }
+            if self.seen[word] & (1 << bit) != 0 {
+                self.udp.duplicates += 1;
+                return;
+            }
+            self.seen[word] |= 1 << bit;
+        }
+        self.udp.received += 1;
+        match self.max_seq {
+            Some(m) if seq < m => self.udp.reordered += 1,
+            _ => self.max_seq = Some(seq),
+        }
+        let sent_at = clock.start + Duration::from_nanos(ts);
+        if sent_at >= clock.measure {
+            self.hist
+                .saturating_record(nanos(now.saturating_duration_since(sent_at)).max(1));
+            meter.ops.fetch_add(1, Ordering::Relaxed);
+            meter.received.fetch_add(d.len() as u64, Ordering::Relaxed);
+        }
+    }
+}
+
 fn exchange(
     socket: UdpSocket,
     cfg: &BenchConfig,
@@ -83,60 +152,43 @@ fn exchange(
     let shared = Arc::new(Shared {
         sent: AtomicU64::new(0),
         done: AtomicBool::new(false),
+        warm: AtomicU64::new(0),
     });
     let sender_socket = socket.try_clone().context("cannot clone the socket")?;
-    let (sh, clock2, size, rate) = (shared.clone(), *clock, cfg.size, cfg.rate);
+    let (sh, clock2, cfg2) = (shared.clone(), *clock, cfg.clone());
     let stop = Arc::new(AtomicBool::new(false));
     let stop2 = stop.clone();
     let sender = spawn_named("udp-sender", move || -> Result<Instant> {
-        let r = send_loop(&sender_socket, &clock2, size, rate, &sh, &stop2);
+        let r = udp_send::send_loop(&sender_socket, &clock2, &cfg2, &sh, &stop2);
         sh.done.store(true, Ordering::Release);
         r
     })?;
 
-    let mut buf = vec![0u8; 65536];
-    let mut hist = new_histogram();
-    let mut udp = UdpFigures::default();
-    let mut seen: Vec<u64> = Vec::new();
-    let mut max_seq: Option<u64> = None;
-    let mut done_at: Option<Instant> = None;
+    let mut batch = RecvBatch::new(BATCH, udpio::MAX_PAYLOAD + 1);
+    let mut tally = Tally {
+        hist: new_histogram(),
+        udp: UdpFigures::default(),
+        seen: Vec::new(),
+        max_seq: None,
+    };
+    // When the reader last heard an echo, once the sender is done.
+    let mut quiet_since: Option<Instant> = None;
     let mut failure = None;
     loop {
         if meter.stopped() {
             stop.store(true, Ordering::Relaxed);
         }
-        match socket.recv(&mut buf) {
+        match batch.recv(&socket, false) {
             Ok(n) => {
                 let now = Instant::now();
-                if n < HEADER {
-                    continue; // not ours
+                if n > 0 && quiet_since.is_some() {
+                    quiet_since = Some(now);
                 }
-                let seq = u64::from_be_bytes(buf[..8].try_into().unwrap_or_default());
-                let ts = u64::from_be_bytes(buf[8..16].try_into().unwrap_or_default());
-                if seq >= shared.sent.load(Ordering::Acquire) {
-                    continue; // never sent: not an echo of ours
-                }
-                if seq < MAX_TRACKED {
-                    let (word, bit) = ((seq / 64) as usize, seq % 64);
-                    if seen.len() <= word {
-                        seen.resize(word + 1, 0);
+                let sent = shared.sent.load(Ordering::Acquire);
+                for i in 0..n {
+                    for d in batch.get(i).datagrams() {
+                        tally.datagram(d, now, sent, clock, meter);
                     }
-                    if seen[word] & (1 << bit) != 0 {
-                        udp.duplicates += 1;
-                        continue;
-                    }
-                    seen[word] |= 1 << bit;
-                }
-                udp.received += 1;
-                match max_seq {
-                    Some(m) if seq < m => udp.reordered += 1,
-                    _ => max_seq = Some(seq),
-                }
-                let sent_at = clock.start + Duration::from_nanos(ts);
-                if sent_at >= clock.measure {
-                    hist.saturating_record(nanos(now.saturating_duration_since(sent_at)).max(1));
-                    meter.ops.fetch_add(1, Ordering::Relaxed);
-                    meter.received.fetch_add(n as u64, Ordering::Relaxed);
                 }
             }
             Err(e)
@@ -144,7 +196,6 @@ fn exchange(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 failure = Some(anyhow::Error::new(e).context(format!(
                     "cannot receive from {} (is a UDP echo server listening there?)",
@@ -155,14 +206,14 @@ fn exchange(
             }
         }
         if shared.done.load(Ordering::Acquire) {
-            let t = *done_at.get_or_insert_with(Instant::now);
+            let t = *quiet_since.get_or_insert_with(Instant::now);
             let sent = shared.sent.load(Ordering::Acquire);
-            let wait = if udp.received == 0 {
+            let wait = if tally.udp.received == 0 {
                 cfg.timeout
             } else {
                 LINGER
             };
-            if udp.received >= sent || t.elapsed() >= wait {
+            if tally.udp.received >= sent || t.elapsed() >= wait {
                 break;
             }
         }
@@ -174,6 +225,7 @@ fn exchange(
         return Err(e);
     }
     let last_send = last_send?;
+    let mut udp = tally.udp;
     udp.sent = shared.sent.load(Ordering::Acquire);
     if udp.received == 0 && udp.sent > 0 {
         return Err(no_reply(
@@ -188,61 +240,11 @@ fn exchange(
         received: udp.received * cfg.size as u64,
         measured: udp.received * cfg.size as u64,
         ops: udp.received,
+        opened: 0,
+        issued: udp.sent.saturating_sub(shared.warm.load(Ordering::Relaxed)),
         secs: last_send
             .saturating_duration_since(clock.measure)
             .as_secs_f64(),
     };
-    Ok((fig, hist, udp))
-}
-
-/// Send until the clock ends; returns when the last datagram went out.
-fn send_loop(
-    socket: &UdpSocket,
-    clock: &Clock,
-    size: usize,
-    rate: Option<f64>,
-    shared: &Shared,
-    stop: &AtomicBool,
-) -> Result<Instant> {
-    let mut buf = super::throughput::pattern(size);
-    let period = rate.map(|r| Duration::from_secs_f64(1.0 / r));
-    let mut seq: u64 = 0;
-    let mut last = clock.start;
-    loop {
-        let now = Instant::now();
-        if clock.over(now) || stop.load(Ordering::Relaxed) {
-            return Ok(last);
-        }
-        if let Some(p) = period {
-            let intended = clock.start + p.mul_f64(seq as f64);
-            if clock.over(intended) {
-                return Ok(last);
-            }
-            super::latency::wait_until(intended);
-        }
-        let ts = nanos(Instant::now().duration_since(clock.start));
-        buf[..8].copy_from_slice(&seq.to_be_bytes());
-        buf[8..16].copy_from_slice(&ts.to_be_bytes());
-        // Publish the sequence number before the datagram can come back.
-        shared.sent.store(seq + 1, Ordering::Release);
-        match socket.send(&buf) {
-            Ok(_) => {
-                seq += 1;
-                last = Instant::now();
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) || e.raw_os_error() == Some(libc::ENOBUFS) =>
-            {
-                shared.sent.store(seq, Ordering::Release);
-                std::thread::yield_now();
-            }
-            Err(e) => {
-                shared.sent.store(seq, Ordering::Release);
-                return Err(anyhow::Error::new(e).context("cannot send a datagram"));
-            }
-        }
-    }
+    Ok((fig, tally.hist, udp))
 }

@@ -29,6 +29,7 @@ use crate::units::{parse_duration, parse_size};
     "  netkit bench latency --rate 10000         open loop: measured from the intended send time\n",
     "  netkit bench connect -c 4 -t 2            connections per second\n",
     "  netkit bench udp --rate 50000 --json      loss, reordering and RTT as one JSON object\n",
+    "  netkit bench udp --find-rate -t 1         highest rate with under 1% loss (1s per trial)\n",
     "  netkit bench --tls -n 2GiB                TLS throughput (in-process TLS server, trusted by its pin)\n",
     "  netkit bench connect --tls -c 4           TLS handshakes per second\n",
     "  netkit bench latency --unix               over a Unix socket (in-process; --unix PATH for a server)\n\n",
@@ -38,7 +39,7 @@ use crate::units::{parse_duration, parse_size};
 ))]
 pub struct BenchArgs {
     /// What to measure: throughput (default), latency, connect or udp.
-    #[arg(value_name = "KIND")]
+    #[arg(value_name = "KIND", value_parser = KindOrTarget)]
     pub kind: Option<String>,
     /// A server to measure instead of an in-process one: HOST:PORT or [V6]:PORT.
     #[arg(value_name = "HOST:PORT")]
@@ -79,6 +80,20 @@ pub struct BenchArgs {
     /// No progress bar (it is also hidden when stderr is not a terminal).
     #[arg(short, long)]
     pub quiet: bool,
+    /// udp: find the highest rate with less than --max-loss lost (a trial of -t per step).
+    #[arg(long, conflicts_with = "rate")]
+    pub find_rate: bool,
+    /// udp --find-rate: the loss bound, in percent.
+    #[arg(
+        long,
+        value_name = "PERCENT",
+        default_value_t = 1.0,
+        requires = "find_rate"
+    )]
+    pub max_loss: f64,
+    /// udp: one buffer per datagram (no GSO/GRO runs; still batched with sendmmsg/recvmmsg).
+    #[arg(long)]
+    pub no_gso: bool,
     /// Print one JSON summary object on stdout instead of the table.
     #[arg(long, conflicts_with = "json_stream")]
     pub json: bool,
@@ -90,6 +105,43 @@ pub struct BenchArgs {
     pub unix: Option<String>,
     #[command(flatten)]
     pub tls: TlsClientArgs,
+}
+
+/// KIND: any text (a bare `HOST:PORT` may stand in its place), offering
+/// the kinds to shell completion and `--help`.
+#[derive(Debug, Clone, Copy)]
+struct KindOrTarget;
+
+impl clap::builder::TypedValueParser for KindOrTarget {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        value
+            .to_str()
+            .map(str::to_string)
+            .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidUtf8))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let kinds = [
+            ("throughput", "bytes per second (default)"),
+            ("latency", "round trips"),
+            ("connect", "connections per second"),
+            ("udp", "datagrams, loss and round trips"),
+        ];
+        Some(Box::new(
+            kinds
+                .into_iter()
+                .map(|(k, h)| clap::builder::PossibleValue::new(k).help(h)),
+        ))
+    }
 }
 
 impl TryFrom<BenchArgs> for BenchConfig {
@@ -151,6 +203,8 @@ impl TryFrom<BenchArgs> for BenchConfig {
         let limit = match (a.bytes, a.duration) {
             (Some(n), _) => Limit::Bytes(n),
             (None, Some(d)) => Limit::Time(d),
+            // --find-rate: -t is each trial's length.
+            (None, None) if a.find_rate => Limit::Time(Duration::from_secs(2)),
             (None, None) => Limit::Time(Duration::from_secs(10)),
         };
         let warmup = a.warmup.unwrap_or(match kind {
@@ -176,6 +230,8 @@ impl TryFrom<BenchArgs> for BenchConfig {
             interval: a.interval,
             timeout: a.timeout,
             quiet: a.quiet,
+            find_rate: a.find_rate.then_some(a.max_loss),
+            gso: !a.no_gso,
             output: if a.json {
                 Output::Json
             } else if a.json_stream {

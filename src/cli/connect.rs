@@ -14,9 +14,10 @@ use crate::connect::repl::{ReplOptions, history_path};
 use crate::error;
 use crate::net::{self, ConnectOptions, Family, StreamOptions};
 use crate::pipe::PipeOptions;
+use crate::portnames::{self, Proto};
 use crate::proxy::{Credentials, ProxyUrl};
 use crate::transport::unix::UnixAddr;
-use crate::units::parse_duration;
+use crate::units::{parse_duration, parse_nonzero_duration};
 
 /// `netkit connect [OPTIONS] <HOST> <PORT>`.
 #[derive(Debug, Args)]
@@ -28,6 +29,7 @@ use crate::units::parse_duration;
     "  printf TIME | netkit connect -u 127.0.0.1 9000\n",
     "  netkit connect 127.0.0.1 7878              on a terminal: a prompt (:help lists commands)\n",
     "  netkit connect -z 127.0.0.1 1-1024,8080    which ports are open (exit 0 if any)\n",
+    "  netkit connect -z 127.0.0.1 http,ssh       service names from /etc/services\n",
     "  netkit connect -z -u -v 127.0.0.1 53,123   UDP: open, closed or open|filtered\n",
     "  echo hello | netkit connect --framed 127.0.0.1 9000\n",
     "  netkit connect --hexdump trace.txt host 80 < req   both directions, like socat -x\n",
@@ -56,26 +58,29 @@ use crate::units::parse_duration;
 pub struct ConnectArgs {
     /// Host name or address; also HOST:PORT or [V6]:PORT.
     pub host: String,
-    /// Port, unless given in HOST.
+    /// Port (a number or a service name: http, ssh), unless given in HOST; with -z a list.
     pub port: Option<String>,
     /// Use UDP: stdin chunks become datagrams, replies go to stdout.
     #[arg(short, long)]
     pub udp: bool,
     /// Connect timeout for each address [default: 10s; with -z, per port: 1s].
-    #[arg(short = 'w', long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(short = 'w', long, value_name = "DURATION", value_parser = parse_nonzero_duration)]
     pub timeout: Option<Duration>,
     /// Close when no data moves either way for this long (exit code 4).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_nonzero_duration)]
     pub idle_timeout: Option<Duration>,
     /// Like nc -q: after stdin EOF the whole reply is still read; once the peer has closed too, wait SECS, then exit.
-    #[arg(short = 'q', value_name = "SECS", value_parser = parse_duration, conflicts_with = "no_shutdown")]
+    #[arg(short = 'q', value_name = "SECS", value_parser = parse_duration, conflicts_with_all = ["no_shutdown", "probe"])]
     pub quit_after: Option<Duration>,
     /// Do not shut down the write side at stdin EOF.
     #[arg(long)]
     pub no_shutdown: bool,
-    /// UDP: how long to wait for replies after stdin EOF.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1s")]
-    pub reply_timeout: Duration,
+    /// UDP: how long to wait for replies after stdin EOF [default: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_nonzero_duration, requires = "udp")]
+    pub reply_timeout: Option<Duration>,
+    /// UDP: exit 5 when no reply came within --reply-timeout (without it, exit 0 like nc).
+    #[arg(long, requires = "udp", conflicts_with = "probe")]
+    pub expect_reply: bool,
     /// IPv4 only.
     #[arg(short = '4', conflicts_with = "ipv6")]
     pub ipv4: bool,
@@ -206,7 +211,8 @@ impl TryFrom<&ConnectArgs> for ConnectConfig {
         if a.udp && a.output.is_some() {
             return Err(error::usage("-o/--output is for TCP connections (not -u)"));
         }
-        let port = net::parse_port(&port)?;
+        let proto = if a.udp { Proto::Udp } else { Proto::Tcp };
+        let port = net::parse_port_or_service(&port, proto)?;
         if port == 0 && unix.is_none() {
             return Err(error::usage("cannot connect to port 0"));
         }
@@ -238,7 +244,8 @@ impl TryFrom<&ConnectArgs> for ConnectConfig {
                 .as_deref()
                 .map(crate::connect::transcript::open)
                 .transpose()?,
-            reply_timeout: a.reply_timeout,
+            reply_timeout: a.reply_timeout.unwrap_or(Duration::from_secs(1)),
+            expect_reply: a.expect_reply,
             verbose: a.verbose,
             interactive: a.interactive,
             repl: ReplOptions {
@@ -273,12 +280,14 @@ impl TryFrom<&ConnectArgs> for ProbeConfig {
         if a.source.is_some() || a.source_port.is_some() {
             return Err(error::usage("-s/-p do not apply to -z"));
         }
+        let proto = if a.udp { Proto::Udp } else { Proto::Tcp };
         if a.tls.wanted() {
             return Err(error::usage("--tls does not apply to -z (it probes ports)"));
         }
         Ok(ProbeConfig {
             host: a.host.clone(),
-            ports: probe::parse_ports(ports).map_err(error::usage)?,
+            ports: probe::parse_ports(ports, &|name| portnames::lookup(name, proto))
+                .map_err(error::usage)?,
             timeout: a.timeout.unwrap_or(Duration::from_secs(1)),
             concurrency: a
                 .concurrency

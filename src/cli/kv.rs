@@ -15,7 +15,7 @@ use crate::kv::logfile::Fsync;
 use crate::kv::protocol::Limits;
 use crate::kv::shared::{Config, Settings};
 use crate::net;
-use crate::units::parse_size;
+use crate::units::{parse_nonzero_size, parse_size};
 
 /// `netkit kv serve ...` or `netkit kv [OPTIONS] [COMMAND ARGS...]`.
 #[derive(Debug, Args)]
@@ -165,10 +165,10 @@ pub struct KvServeArgs {
     #[arg(long, value_name = "N", default_value = "10000", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_conns: u64,
     /// Largest bulk string (a key or value) a client may send.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "512MiB")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_nonzero_size, default_value = "512MiB")]
     pub max_bulk: u64,
     /// Longest line (line protocol) a client may send.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64KiB")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_nonzero_size, default_value = "64KiB")]
     pub max_line: u64,
     /// Most arguments in one command.
     #[arg(long, value_name = "N", default_value = "1048576", value_parser = clap::value_parser!(u64).range(1..))]

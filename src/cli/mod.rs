@@ -122,6 +122,83 @@ impl From<&LogArgs> for Log {
     }
 }
 
+impl Cli {
+    /// True when stderr carries JSON objects (`serve --json`, `kv serve
+    /// --json`, `connect --json` outside `-z`): an error is reported as one.
+    pub fn json_on_stderr(&self) -> bool {
+        match &self.command {
+            Command::Serve(s) => match &s.proto {
+                None => s.tcp.common.log.json,
+                Some(ServeProto::Tcp(t)) => t.common.log.json,
+                Some(ServeProto::Udp(u)) => u.common.log.json,
+                Some(ServeProto::Unix(u)) => u.common.log.json,
+            },
+            Command::Connect(c) => c.json && !c.probe,
+            Command::Kv(k) => matches!(&k.serve, Some(KvCommand::Serve(s)) if s.log.json),
+            _ => false,
+        }
+    }
+}
+
+/// `netkit serve --echo udp 9000`: the protocol named after an option,
+/// where clap reads it as the port. Returns the command line as it should
+/// be (`netkit serve udp --echo 9000`).
+pub fn misplaced_protocol(args: &[String]) -> Option<String> {
+    let is_proto = |a: &str| matches!(a, "tcp" | "udp" | "unix");
+    if args.get(1).map(String::as_str) != Some("serve") || args.get(2).is_some_and(|a| is_proto(a))
+    {
+        return None;
+    }
+    let pos = args.iter().skip(3).position(|a| is_proto(a))? + 3;
+    let mut fixed = vec!["netkit".to_string(), "serve".into(), args[pos].clone()];
+    fixed.extend(
+        args.iter()
+            .enumerate()
+            .skip(2)
+            .filter(|&(i, _)| i != pos)
+            .map(|(_, a)| a.clone()),
+    );
+    Some(fixed.join(" "))
+}
+
+/// Clap's rendered error in netkit's form: `netkit: error: <message>` on
+/// one line (tips in parentheses), then the usage line and where the help
+/// is. Two lines in all.
+pub fn short_usage_error(rendered: &str) -> String {
+    let mut message = Vec::new();
+    let mut tips = Vec::new();
+    let mut usage = None;
+    let mut lines = rendered.lines();
+    for line in lines.by_ref() {
+        if line.trim().is_empty() {
+            break;
+        }
+        message.push(line.trim().trim_start_matches("error:").trim());
+    }
+    for line in lines {
+        let t = line.trim();
+        if let Some(tip) = t.strip_prefix("tip:") {
+            tips.push(tip.trim().to_string());
+        } else if let Some(u) = t.strip_prefix("Usage:") {
+            usage.get_or_insert_with(|| u.trim().to_string());
+        }
+    }
+    let mut out = format!("netkit: error: {}", message.join(" "));
+    for tip in tips {
+        out.push_str(&format!(" ({tip})"));
+    }
+    out.push('\n');
+    if let Some(u) = usage {
+        // `netkit serve [OPTIONS] <PORT>` -> help is `netkit serve --help`.
+        let path: Vec<&str> = u
+            .split_whitespace()
+            .take_while(|w| !w.starts_with(['[', '<', '-']))
+            .collect();
+        out.push_str(&format!("usage: {u}  (more: {} --help)\n", path.join(" ")));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +232,44 @@ mod tests {
             };
             assert_eq!(listen.addr.as_deref(), Some("7878"));
         }
+    }
+
+    #[test]
+    fn usage_errors_are_two_lines() {
+        let rendered = "error: unexpected argument '--bogus' found\n\n  tip: to pass '--bogus' as a value, use '-- --bogus'\n\nUsage: netkit serve [OPTIONS] <[ADDR:]PORT>\n       netkit serve <COMMAND>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            short_usage_error(rendered),
+            "netkit: error: unexpected argument '--bogus' found (to pass '--bogus' as a value, use '-- --bogus')\n\
+             usage: netkit serve [OPTIONS] <[ADDR:]PORT>  (more: netkit serve --help)\n"
+        );
+        let missing = "error: the following required arguments were not provided:\n  <HOST>\n\nUsage: netkit connect <HOST> [PORT]\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            short_usage_error(missing),
+            "netkit: error: the following required arguments were not provided: <HOST>\n\
+             usage: netkit connect <HOST> [PORT]  (more: netkit connect --help)\n"
+        );
+        let bare = "error: invalid value 'x' for '--count <N>': invalid digit found in string\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            short_usage_error(bare),
+            "netkit: error: invalid value 'x' for '--count <N>': invalid digit found in string\n"
+        );
+    }
+
+    #[test]
+    fn a_protocol_after_options_is_put_back_after_serve() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            misplaced_protocol(&args(&["netkit", "serve", "--echo", "udp", "9000"])),
+            Some("netkit serve udp --echo 9000".into())
+        );
+        assert_eq!(
+            misplaced_protocol(&args(&["netkit", "serve", "udp", "--echo", "9"])),
+            None
+        );
+        assert_eq!(
+            misplaced_protocol(&args(&["netkit", "connect", "h", "udp"])),
+            None
+        );
     }
 
     #[test]

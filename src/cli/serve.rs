@@ -23,7 +23,7 @@ use crate::serve::forward::Forward;
 use crate::serve::udp_forward::UdpForward;
 use crate::serve::{TcpConfig, TcpMode, UdpConfig, UdpMode};
 use crate::transport::unix::{self, UnixAddr};
-use crate::units::{parse_duration, parse_size};
+use crate::units::{parse_duration, parse_nonzero_duration, parse_nonzero_size};
 
 /// `netkit serve [tcp|udp|unix] [MODE] [OPTIONS] <[ADDR:]PORT|PATH>`; tcp when omitted.
 #[derive(Debug, Args)]
@@ -42,10 +42,13 @@ use crate::units::{parse_duration, parse_size};
     "  netkit serve --tls --echo 4433      TLS with a certificate made at start (its SHA-256 on the listening line)\n",
     "  netkit serve unix --echo /tmp/echo.sock   the same modes on a Unix socket\n\n",
     "Every byte is passed on as it arrives. -k is accepted by every mode; only listen mode changes:\n",
-    "there a client whose 1 MiB queue of stdin stays full for 1 s is dropped with a TCP reset.\n",
+    "there a client that stops reading (1 MiB of stdin waiting, or data unread for 10s) is dropped\n",
+    "with a TCP reset; the others never wait for it.\n",
     "Servers bind 127.0.0.1 unless --bind (or ADDR:PORT) says otherwise.\n",
     "The first stderr line is `listening on <addr> (<proto> <mode>)`; port 0 picks a free port.\n",
-    "Ctrl-C or SIGTERM stops accepting, lets live connections finish for --grace, prints a summary."
+    "Ctrl-C or SIGTERM stops accepting, lets live connections finish for --grace, prints a summary.\n",
+    "A client that vanishes without closing is held for ever unless --idle-timeout or --keepalive\n",
+    "releases it (--keepalive=DUR: after about 2 x DUR)."
 ))]
 pub struct ServeArgs {
     /// Protocol; TCP when omitted.
@@ -60,8 +63,24 @@ pub struct ServeArgs {
 #[derive(Debug, Subcommand)]
 pub enum ServeProto {
     /// Serve over TCP (the default).
+    #[command(
+        long_about = "Serve over TCP (the default when no protocol is named): netcat listen \
+        mode, one client piped to stdin/stdout (-k: many, stdin to all), or one service per \
+        connection: echo, upper, discard, source (chargen), time, framed echo, a command per \
+        client (--exec, --sh-exec), a line chat (--chat), a relay (--forward) or a proxy \
+        (--socks5, --http-proxy); with --tls, over TLS. Every mode serves its clients at once; \
+        one slow client never stalls another."
+    )]
     Tcp(TcpServeArgs),
     /// Serve over UDP.
+    #[command(
+        long_about = "Serve over UDP: datagrams to stdout with stdin lines sent to the last \
+        peer, echo, discard, the time service, or a relay (--forward). The port is bound \
+        exclusively (no other process shares it); echo and discard run one socket per core and \
+        answer in batches. Datagrams from the server's own port, from UDP service ports (7, 9, \
+        13, 17, 19, 37) or port 0, and empty ones, are never answered, so a forged source \
+        address cannot start a loop."
+    )]
     #[command(after_help = concat!(
         "Examples:\n",
         "  netkit serve udp 9000                datagrams to stdout; stdin lines to the last peer\n",
@@ -140,14 +159,11 @@ pub struct ServerCommonArgs {
     #[command(flatten)]
     pub log: LogArgs,
     /// Exit after this many connections (UDP: datagrams).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
-    /// Close a connection with no traffic for this long (e.g. 30s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Close a connection with no traffic for this long (e.g. 30s; datagrams: a --forward session).
+    #[arg(long, value_name = "DURATION", value_parser = parse_nonzero_duration)]
     pub idle_timeout: Option<Duration>,
-    /// On Ctrl-C/SIGTERM, how long live connections may take to finish.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
-    pub grace: Duration,
     /// Admit only clients in this network (CIDR or address; repeatable).
     #[arg(long, value_name = "CIDR", help_heading = "Access")]
     pub allow: Vec<Cidr>,
@@ -171,12 +187,16 @@ pub struct StreamServeArgs {
     /// Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do).
     #[arg(short = 'k', long)]
     pub keep_open: bool,
-    /// At most N connections at once; further clients are accepted and closed at once.
+    /// At most N connections at once; further clients are accepted and closed at once
+    /// [default: 100 with --exec/--sh-exec (a process each), else no limit].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_conns: Option<u64>,
-    /// --framed: the largest frame accepted; a bigger length closes the connection.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "16MiB")]
-    pub max_frame: u64,
+    /// --framed: the largest frame accepted; a bigger length closes the connection [default: 16MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_nonzero_size)]
+    pub max_frame: Option<u64>,
+    /// On Ctrl-C/SIGTERM, how long live connections may take to finish.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub grace: Duration,
     #[command(flatten)]
     pub tls: TlsServerArgs,
 }
@@ -195,8 +215,10 @@ pub struct TcpServeArgs {
     /// Set TCP_NODELAY on each connection (modes that forward bytes always do).
     #[arg(long)]
     pub nodelay: bool,
-    /// Enable TCP keepalive, probing after this much idle time.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, num_args = 0..=1, default_missing_value = "60s")]
+    /// Drop a client that vanished without closing (no FIN or RST) after about 2 x DURATION:
+    /// probes start after DURATION of silence, then every DURATION/3; 3 unanswered probes (or
+    /// unacknowledged data for as long) end it. Only as --keepalive or --keepalive=DURATION.
+    #[arg(long, value_name = "DURATION", value_parser = parse_nonzero_duration, num_args = 0..=1, require_equals = true, default_missing_value = "60s")]
     pub keepalive: Option<Duration>,
     #[command(flatten)]
     pub upstream: UpstreamArgs,
@@ -257,8 +279,9 @@ pub struct UdpServeArgs {
     pub common: ServerCommonArgs,
     #[command(flatten)]
     pub faults: FaultArgs,
-    /// Accepted for nc -luk / ncat -luk: every UDP mode already serves all peers.
-    #[arg(short = 'k', long)]
+    /// Accepted for nc -luk / ncat -luk: every UDP mode already serves all peers
+    /// (hidden: it changes nothing here).
+    #[arg(short = 'k', long, hide = true)]
     pub keep_open: bool,
 }
 
@@ -451,6 +474,22 @@ fn stream_config(
         _ => None,
     };
     let exec = mode_args.exec_command()?;
+    if s.max_frame.is_some() && mode != TcpMode::Framed {
+        return Err(error::usage("--max-frame applies to --framed"));
+    }
+    if mode == TcpMode::Listen && !s.keep_open {
+        // One client, then exit: there is nothing to count or cap.
+        if s.max_conns.is_some() {
+            return Err(error::usage(
+                "--max-conns needs many clients: add -k, or pick a mode",
+            ));
+        }
+        if common.count.is_some() {
+            return Err(error::usage(
+                "--count needs many clients: add -k, or pick a mode",
+            ));
+        }
+    }
     if mode == TcpMode::Exec && common.idle_timeout.is_some() {
         return Err(error::usage(
             "--idle-timeout does not apply to --exec/--sh-exec: the command owns the socket",
@@ -474,12 +513,15 @@ fn stream_config(
     Ok(TcpConfig {
         mode,
         keep_open: s.keep_open,
-        max_conns: s.max_conns,
+        // A process per client: 400 clients must not make 800 processes.
+        max_conns: s
+            .max_conns
+            .or((mode == TcpMode::Exec).then_some(crate::serve::exec::DEFAULT_MAX_CONNS)),
         idle_timeout: common.idle_timeout,
         count: common.count,
         stream: sock,
-        max_frame: s.max_frame,
-        grace: common.grace,
+        max_frame: s.max_frame.unwrap_or(16 << 20),
+        grace: s.grace,
         log: (&common.log).into(),
         acl: common.acl()?,
         hexdump: hexdump_of(common.hexdump.as_deref())?,

@@ -7,6 +7,7 @@ pub mod framed;
 mod incoming;
 pub mod line;
 mod outgoing;
+mod ports;
 pub mod probe;
 pub mod render;
 pub mod repl;
@@ -15,6 +16,7 @@ pub mod transcript;
 pub mod udp;
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -48,6 +50,8 @@ pub struct ConnectConfig {
     pub pipe: PipeOptions,
     /// UDP: how long to wait for replies after stdin EOF.
     pub reply_timeout: Duration,
+    /// UDP: no reply at all is a failure (exit 5); otherwise exit 0, like nc.
+    pub expect_reply: bool,
     /// Report the connection and its end on stderr.
     pub verbose: bool,
     /// The prompt even when stdin is not a terminal (`-i`).
@@ -97,8 +101,121 @@ impl ConnectConfig {
     }
 }
 
-/// Connect and run the session until both sides are done.
+/// How a session failed, for its summary.
+struct Failed<'a> {
+    error: &'a str,
+    hint: Option<&'a str>,
+    code: i32,
+}
+
+/// What a session moved and with whom, kept where a summary can read it
+/// whatever ends the session (success, an error, Ctrl-C).
+#[derive(Default)]
+struct Stats {
+    counters: Arc<Counters>,
+    peer: std::sync::Mutex<Option<SocketAddr>>,
+}
+
+impl Stats {
+    fn set(&self, sent: u64, received: u64) {
+        self.counters.sent.store(sent, Ordering::Relaxed);
+        self.counters.received.store(received, Ordering::Relaxed);
+    }
+
+    fn set_peer(&self, peer: Option<SocketAddr>) {
+        if let Ok(mut p) = self.peer.lock() {
+            *p = peer;
+        }
+    }
+
+    /// The `--json` summary: netkit's one schema (`peer`, `bytes_in`,
+    /// `bytes_out`, `duration_s`, `end`, and `error` when it failed).
+    fn json(&self, cfg: &ConnectConfig, started: Instant, end: Result<&str, Failed<'_>>) -> String {
+        let peer = self.peer.lock().ok().and_then(|p| *p);
+        let mut v = serde_json::json!({
+            "event": "summary",
+            "proto": if cfg.udp { "udp" } else { "tcp" },
+            "host": cfg.host,
+            "port": cfg.port,
+            "peer": peer.map(|p| p.to_string()),
+            "bytes_out": self.counters.sent.load(Ordering::Relaxed),
+            "bytes_in": self.counters.received.load(Ordering::Relaxed),
+            "duration_s": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        });
+        match end {
+            Ok(end) => v["end"] = serde_json::json!(end),
+            Err(f) => {
+                v["end"] = serde_json::json!("error");
+                v["error"] = serde_json::json!(f.error);
+                v["hint"] = serde_json::json!(f.hint);
+                v["exit_code"] = serde_json::json!(f.code);
+            }
+        }
+        v.to_string()
+    }
+}
+
+/// Connect and run the session until both sides are done. With `--json`,
+/// exactly one summary object reaches stderr, however it ends: success,
+/// an error (refused, unknown host...) or Ctrl-C/SIGTERM.
 pub fn run(cfg: &ConnectConfig) -> Result<()> {
+    let started = Instant::now();
+    let stats = Arc::new(Stats::default());
+    if cfg.json {
+        summary_on_signal(cfg, stats.clone(), started)?;
+    }
+    let result = session(cfg, &stats);
+    match &result {
+        Ok(end) if cfg.json => eprintln!("{}", stats.json(cfg, started, Ok(end))),
+        Ok(end) if cfg.verbose => eprintln!(
+            "netkit: {end}: sent {} bytes, received {} bytes",
+            stats.counters.sent.load(Ordering::Relaxed),
+            stats.counters.received.load(Ordering::Relaxed)
+        ),
+        Err(e) if cfg.json && !crate::error::is_broken_pipe(e) => {
+            let error = format!("{e:#}");
+            let failed = Failed {
+                error: &error,
+                hint: crate::error::hint(e),
+                code: crate::error::exit_code(e),
+            };
+            eprintln!("{}", stats.json(cfg, started, Err(failed)));
+        }
+        _ => {}
+    }
+    match result {
+        Ok(_) => Ok(()),
+        // Shown as JSON already: main only picks the exit code.
+        Err(e) if cfg.json => Err(crate::error::Reported(e).into()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `--json`: Ctrl-C or SIGTERM prints the summary (with what moved so
+/// far and `"error": "interrupted"`) and exits 130.
+fn summary_on_signal(cfg: &ConnectConfig, stats: Arc<Stats>, started: Instant) -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .map_err(|e| anyhow::Error::new(e).context("cannot install signal handlers"))?;
+    let cfg = cfg.clone();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if signals.forever().next().is_some() {
+                let failed = Failed {
+                    error: "interrupted",
+                    hint: None,
+                    code: 130,
+                };
+                eprintln!("{}", stats.json(&cfg, started, Err(failed)));
+                std::process::exit(130);
+            }
+        })?;
+    Ok(())
+}
+
+/// The session itself; returns how it ended.
+fn session(cfg: &ConnectConfig, stats: &Stats) -> Result<String> {
     let prompt = !cfg.framed && (cfg.interactive || std::io::stdin().is_terminal());
     // The prompt records and times out like the pipe.
     let repl_opts = repl::ReplOptions {
@@ -110,14 +227,17 @@ pub fn run(cfg: &ConnectConfig) -> Result<()> {
     if cfg.udp {
         if prompt && cfg.unix.is_none() {
             let socket = net::connect_udp(&cfg.host, cfg.port, &cfg.connect)?;
+            stats.set_peer(socket.peer_addr().ok());
             let outcome = repl::run_udp(socket, &repl_opts)?;
-            return report(cfg, outcome.sent, outcome.received, outcome.end, None);
+            stats.set(outcome.sent, outcome.received);
+            return Ok(outcome.end.into());
         }
-        return udp::run(cfg);
+        let end = udp::run(cfg, &stats.counters, |peer| stats.set_peer(Some(peer)))?;
+        return Ok(end.into());
     }
-    let started = Instant::now();
     let stream = dial::dial(&cfg.target(), &cfg.dial_options())?;
     let peer = stream.socket().peer().inet();
+    stats.set_peer(peer);
     if cfg.verbose {
         let via = cfg
             .proxy
@@ -136,21 +256,17 @@ pub fn run(cfg: &ConnectConfig) -> Result<()> {
         }
     }
     if let Some(cmd) = &cfg.exec {
-        return run_exec(cfg, cmd, stream, started, peer);
+        return run_exec(cmd, stream, stats);
     }
     if prompt {
-        let outcome = repl::run_tcp(stream, &repl_opts);
-        return finish(
-            cfg,
-            started,
-            peer,
-            outcome.map(|o| (o.sent, o.received, o.end)),
-        );
+        let o = repl::run_tcp(stream, &repl_opts)?;
+        stats.set(o.sent, o.received);
+        return Ok(o.end.into());
     }
-    let counters = Arc::new(Counters::default());
+    let counters = stats.counters.clone();
     let bar = progress::Progress::start(cfg.progress, counters.clone());
     let outcome = if cfg.framed {
-        framed::run(stream, counters.clone())
+        framed::run(stream, counters)
     } else {
         let mut opts = cfg.pipe.clone();
         opts.input_is_tty = std::io::stdin().is_terminal();
@@ -163,37 +279,19 @@ pub fn run(cfg: &ConnectConfig) -> Result<()> {
             pipe::stdin_file()?,
             pipe::stdout_file()?,
             &opts,
-            counters.clone(),
+            counters,
             None,
         )
     };
     bar.stop();
-    let outcome = match outcome {
-        Ok(o) => Ok((o.sent, o.received, o.end.describe())),
-        Err(e) => {
-            // Still report what moved before the failure.
-            let (s, r) = (
-                counters.sent.load(Ordering::Relaxed),
-                counters.received.load(Ordering::Relaxed),
-            );
-            if cfg.json {
-                summary_json(cfg, started, peer, s, r, &format!("error: {e:#}"));
-            }
-            return Err(e);
-        }
-    };
-    finish(cfg, started, peer, outcome)
+    let o = outcome?;
+    stats.set(o.sent, o.received);
+    Ok(o.end.describe().into())
 }
 
 /// `connect --exec/--sh-exec`: the command gets the connection as its stdin
 /// and stdout; netkit exits when the command has (0 if it succeeded).
-fn run_exec(
-    cfg: &ConnectConfig,
-    cmd: &ExecCommand,
-    stream: Stream,
-    started: Instant,
-    peer: Option<std::net::SocketAddr>,
-) -> Result<()> {
+fn run_exec(cmd: &ExecCommand, stream: Stream, stats: &Stats) -> Result<String> {
     use crate::serve::exec;
     let stream = Arc::new(stream);
     let mut command = std::process::Command::new(&cmd.program);
@@ -209,66 +307,11 @@ fn run_exec(
     let moved = exec::pump(&stream, &mut child, relayed)?;
     let status = child.wait()?;
     let (received, sent) = moved.unwrap_or((0, 0));
-    let end = exec::exit_end(status);
-    report(cfg, sent, received, &end.describe(), Some((started, peer)))?;
-    match end {
-        crate::serve::tcp::End::Done => Ok(()),
+    stats.set(sent, received);
+    match exec::exit_end(status) {
+        crate::serve::tcp::End::Done => Ok(crate::serve::tcp::End::Done.describe()),
         other => Err(anyhow::anyhow!("{}: {}", cmd.display, other.describe())),
     }
-}
-
-fn finish(
-    cfg: &ConnectConfig,
-    started: Instant,
-    peer: Option<std::net::SocketAddr>,
-    outcome: Result<(u64, u64, &'static str)>,
-) -> Result<()> {
-    match outcome {
-        Ok((sent, received, end)) => report(cfg, sent, received, end, Some((started, peer))),
-        Err(e) => {
-            if cfg.json {
-                summary_json(cfg, started, peer, 0, 0, &format!("error: {e:#}"));
-            }
-            Err(e)
-        }
-    }
-}
-
-fn report(
-    cfg: &ConnectConfig,
-    sent: u64,
-    received: u64,
-    end: &str,
-    timing: Option<(Instant, Option<std::net::SocketAddr>)>,
-) -> Result<()> {
-    if cfg.json {
-        let (started, peer) = timing.unwrap_or((Instant::now(), None));
-        summary_json(cfg, started, peer, sent, received, end);
-    } else if cfg.verbose {
-        eprintln!("netkit: {end}: sent {sent} bytes, received {received} bytes");
-    }
-    Ok(())
-}
-
-fn summary_json(
-    cfg: &ConnectConfig,
-    started: Instant,
-    peer: Option<std::net::SocketAddr>,
-    sent: u64,
-    received: u64,
-    end: &str,
-) {
-    let v = serde_json::json!({
-        "event": "summary",
-        "host": cfg.host,
-        "port": cfg.port,
-        "peer": peer.map(|p| p.to_string()),
-        "sent": sent,
-        "received": received,
-        "duration_s": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        "end": end,
-    });
-    eprintln!("{v}");
 }
 
 /// The live byte counter of `--progress`.

@@ -1,11 +1,12 @@
 //! `connect -z`: which ports answer. TCP ports are probed with a connect
 //! each, many at once from a pool of threads that take the next port from a
 //! shared counter, each connect bounded by `-w` (SO_SNDTIMEO on a blocking
-//! connect: one syscall per port). UDP ports get an empty datagram: a reply
+//! connect: one syscall per port). UDP ports get a one-byte datagram (`X`,
+//! as nc sends; servers do not answer an empty one): a reply
 //! means open, an ICMP port unreachable means closed, and silence means
 //! `open|filtered`, which is all UDP can honestly say.
 //!
-//! The port list parser is pure and strict: `1-1024,8080`, nothing else.
+//! The port list is parsed in `ports`.
 
 use std::io::{self, ErrorKind};
 use std::net::{IpAddr, SocketAddr};
@@ -20,54 +21,10 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::net::Family;
 
+pub use super::ports::parse_ports;
+
 /// Default number of ports probed at once.
 pub const DEFAULT_CONCURRENCY: usize = 256;
-
-/// Parse a port list such as `22`, `1-1024`, `20-30,80,443` into sorted,
-/// distinct ports. Port 0, ports over 65535, reversed ranges, empty items
-/// and anything not a number are errors that say which item is wrong.
-pub fn parse_ports(spec: &str) -> Result<Vec<u16>, String> {
-    if spec.trim().is_empty() {
-        return Err("no ports given: write e.g. 80, 1-1024 or 20-30,80,443".into());
-    }
-    let mut seen = vec![false; 65536];
-    for item in spec.split(',') {
-        let item = item.trim();
-        if item.is_empty() {
-            return Err(format!("empty item in port list '{spec}'"));
-        }
-        let (lo, hi) = match item.split_once('-') {
-            Some((a, b)) => (one_port(a, item)?, one_port(b, item)?),
-            None => {
-                let p = one_port(item, item)?;
-                (p, p)
-            }
-        };
-        if lo > hi {
-            return Err(format!("reversed range '{item}': write {hi}-{lo}"));
-        }
-        for p in lo..=hi {
-            seen[usize::from(p)] = true;
-        }
-    }
-    Ok((1..=65535u16).filter(|&p| seen[usize::from(p)]).collect())
-}
-
-fn one_port(text: &str, item: &str) -> Result<u16, String> {
-    let t = text.trim();
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "bad port '{t}' in '{item}': ports are numbers 1-65535"
-        ));
-    }
-    match t.parse::<u32>() {
-        Ok(0) => Err(format!(
-            "port 0 in '{item}' cannot be probed: ports are 1-65535"
-        )),
-        Ok(p) if p <= 65535 => Ok(p as u16),
-        _ => Err(format!("port '{t}' in '{item}' is over 65535")),
-    }
-}
 
 /// What a probe found on one port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,7 +159,8 @@ fn probe_udp(addr: SocketAddr, timeout: Duration) -> State {
         .and_then(|s| {
             s.connect(&addr.into())?;
             s.set_read_timeout(Some(timeout))?;
-            s.send(&[])?;
+            // One byte, as nc sends: servers do not answer an empty datagram.
+            s.send(b"X")?;
             let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1];
             s.recv(&mut buf).map(|_| ())
         });
@@ -220,8 +178,9 @@ pub fn format_result(r: &PortResult, cfg: &ProbeConfig, ip: IpAddr) -> String {
     let ms = r.time.as_secs_f64() * 1000.0;
     if cfg.json {
         let mut v = json!({
-            "host": cfg.host, "addr": ip.to_string(), "port": r.port, "proto": proto,
-            "state": r.state.name(), "ms": (ms * 1000.0).round() / 1000.0,
+            "event": "port", "host": cfg.host, "peer": SocketAddr::new(ip, r.port).to_string(),
+            "port": r.port, "proto": proto, "state": r.state.name(),
+            "duration_s": (r.time.as_secs_f64() * 1e6).round() / 1e6,
         });
         if let State::Error(msg) = &r.state {
             v["error"] = json!(msg);
@@ -238,16 +197,73 @@ pub fn format_result(r: &PortResult, cfg: &ProbeConfig, ip: IpAddr) -> String {
     }
 }
 
+/// How many ports ended in each state.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    open: usize,
+    closed: usize,
+    filtered: usize,
+    open_filtered: usize,
+    errors: usize,
+}
+
+impl Tally {
+    fn of(results: &[PortResult]) -> Tally {
+        let mut t = Tally::default();
+        for r in results {
+            match r.state {
+                State::Open => t.open += 1,
+                State::Closed => t.closed += 1,
+                State::Filtered => t.filtered += 1,
+                State::OpenFiltered => t.open_filtered += 1,
+                State::Error(_) => t.errors += 1,
+            }
+        }
+        t
+    }
+}
+
 /// Resolve the host (its first address), probe, print, and fail (exit 1)
-/// when no port is open.
+/// when no port is open. With `--json` the last stdout line is a summary
+/// object, with `error` when the run failed.
 pub fn run(cfg: &ProbeConfig) -> Result<()> {
+    let started = Instant::now();
+    let mut tally = Tally::default();
+    let mut peer = None;
+    let result = probe_and_print(cfg, started, &mut tally, &mut peer);
+    if cfg.json && !result.as_ref().is_err_and(crate::error::is_broken_pipe) {
+        let mut v = json!({
+            "event": "summary", "host": cfg.host, "peer": peer.map(|ip: IpAddr| ip.to_string()),
+            "proto": if cfg.udp { "udp" } else { "tcp" }, "ports": cfg.ports.len(),
+            "open": tally.open, "closed": tally.closed, "filtered": tally.filtered,
+            "open_filtered": tally.open_filtered, "errors": tally.errors,
+            "duration_s": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        });
+        if let Err(e) = &result {
+            v["error"] = json!(format!("{e:#}"));
+            v["hint"] = json!(crate::error::hint(e));
+            v["exit_code"] = json!(crate::error::exit_code(e));
+        }
+        let mut out = io::stdout().lock();
+        use std::io::Write;
+        writeln!(out, "{v}").context("cannot write stdout")?;
+    }
+    result
+}
+
+fn probe_and_print(
+    cfg: &ProbeConfig,
+    started: Instant,
+    tally: &mut Tally,
+    peer: &mut Option<IpAddr>,
+) -> Result<()> {
     use std::io::Write;
     let host = cfg.host.trim_start_matches('[').trim_end_matches(']');
     let ip = crate::net::resolve(host, 0, cfg.family)?[0].ip();
-    let started = Instant::now();
+    *peer = Some(ip);
     let results = probe(ip, cfg)?;
+    *tally = Tally::of(&results);
     let mut out = io::BufWriter::new(io::stdout().lock());
-    let count = |s: &State| results.iter().filter(|r| &r.state == s).count();
     for r in &results {
         let shown = cfg.verbose || matches!(r.state, State::Open | State::OpenFiltered);
         if shown {
@@ -255,26 +271,26 @@ pub fn run(cfg: &ProbeConfig) -> Result<()> {
         }
     }
     out.flush().context("cannot write stdout")?;
-    let (open, open_filtered) = (count(&State::Open), count(&State::OpenFiltered));
+    let t = *tally;
     if cfg.verbose && !cfg.json {
         eprintln!(
-            "netkit: probed {} ports on {ip} in {}: {open} open, {} closed, {} filtered, {open_filtered} open|filtered, {} errors",
+            "netkit: probed {} ports on {ip} in {}: {} open, {} closed, {} filtered, {} open|filtered, {} errors",
             results.len(),
             crate::units::format_duration(started.elapsed()),
-            count(&State::Closed),
-            count(&State::Filtered),
-            results
-                .iter()
-                .filter(|r| matches!(r.state, State::Error(_)))
-                .count(),
+            t.open,
+            t.closed,
+            t.filtered,
+            t.open_filtered,
+            t.errors,
         );
     }
-    if open > 0 {
+    if t.open > 0 {
         return Ok(());
     }
-    if open_filtered > 0 {
+    if t.open_filtered > 0 {
         return Err(anyhow!(
-            "no port confirmed open on {ip}: {open_filtered} open|filtered (UDP silence is not proof)"
+            "no port confirmed open on {ip}: {} open|filtered (UDP silence is not proof)",
+            t.open_filtered
         ));
     }
     Err(anyhow!(
@@ -286,44 +302,6 @@ pub fn run(cfg: &ProbeConfig) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn port_lists() {
-        assert_eq!(parse_ports("80"), Ok(vec![80]));
-        assert_eq!(parse_ports("20-22,80, 443"), Ok(vec![20, 21, 22, 80, 443]));
-        assert_eq!(parse_ports("5,1-3,2"), Ok(vec![1, 2, 3, 5]));
-        assert_eq!(parse_ports("65535"), Ok(vec![65535]));
-        assert_eq!(parse_ports("1-65535").map(|v| v.len()), Ok(65535));
-        assert_eq!(parse_ports("7-7"), Ok(vec![7]));
-    }
-
-    #[test]
-    fn hostile_port_lists() {
-        for bad in [
-            "",
-            " ",
-            "0",
-            "0-10",
-            "70000",
-            "65536",
-            "5-1",
-            "a",
-            "1,,2",
-            "1-",
-            "-1",
-            "1-2-3",
-            "+80",
-            "80,",
-            "1 2",
-            "99999999999999999999",
-        ] {
-            let e = parse_ports(bad).expect_err(bad);
-            assert!(!e.contains('\n'), "{e}");
-        }
-        // A huge list is bounded by the 65535 distinct ports it can name.
-        let huge = vec!["1-65535"; 100].join(",") + &",80".repeat(10_000);
-        assert_eq!(parse_ports(&huge).map(|v| v.len()), Ok(65535));
-    }
 
     #[test]
     fn a_closed_and_an_open_port() {

@@ -78,6 +78,9 @@ pub fn listen_and_serve(addr: SocketAddr, fsync: Fsync, cfg: Config) -> Result<(
     };
     let listener = net::bind_tcp(addr)?;
     let local = listener.local_addr()?;
+    // Signals first: whoever reads the listening line may stop us at once.
+    let shutdown = Shutdown::new();
+    shutdown.stop_on_signals()?;
     log.announce(&crate::log::Listening {
         addr: local.to_string(),
         proto: if cfg.tls.is_some() { "tls" } else { "tcp" },
@@ -85,8 +88,6 @@ pub fn listen_and_serve(addr: SocketAddr, fsync: Fsync, cfg: Config) -> Result<(
         tls_sha256: cfg.tls.as_ref().map(|t| t.fingerprint.as_str()),
         note: net::loopback_note(&local),
     });
-    let shutdown = Shutdown::new();
-    shutdown.stop_on_signals()?;
     let started = Instant::now();
     let summary = server::run(listener, shutdown, Arc::new(store), cfg)?;
     log.summary(&summary, started.elapsed(), "connections");

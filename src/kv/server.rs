@@ -327,19 +327,23 @@ impl<'a> Worker<'a> {
             let st = &self.sh.stats;
             if !self.sh.cfg.acl.permits(peer.ip()) {
                 st.rejected.fetch_add(1, Ordering::Relaxed);
-                self.sh
-                    .cfg
-                    .log
-                    .verbose(&format!("{peer}: refused by --allow/--deny"));
+                self.sh.cfg.log.event(
+                    crate::log::Level::Verbose,
+                    "rejected",
+                    serde_json::json!({"peer": peer.to_string(), "reason": "acl"}),
+                    || format!("{peer}: refused by --allow/--deny"),
+                );
                 continue;
             }
             if self.sh.registry.len() >= self.sh.cfg.max_conns {
                 st.rejected.fetch_add(1, Ordering::Relaxed);
                 let _ = stream.write(b"-ERR max number of clients reached\r\n");
-                self.sh
-                    .cfg
-                    .log
-                    .verbose(&format!("{peer}: rejected, --max-conns reached"));
+                self.sh.cfg.log.event(
+                    crate::log::Level::Verbose,
+                    "rejected",
+                    serde_json::json!({"peer": peer.to_string(), "reason": "max_conns"}),
+                    || format!("{peer}: rejected, --max-conns reached"),
+                );
                 continue;
             }
             let _ = stream.set_nodelay(true);
@@ -521,10 +525,12 @@ impl<'a> Worker<'a> {
                     .stats
                     .output_disconnects
                     .fetch_add(1, Ordering::Relaxed);
-                self.sh.cfg.log.warn(&format!(
-                    "{}: closing client id={}: {why}",
-                    c.peer, c.sess.id
-                ));
+                self.sh.cfg.log.event(
+                    crate::log::Level::Quiet,
+                    "dropped",
+                    serde_json::json!({"peer": c.peer.to_string(), "client_id": c.sess.id, "reason": why}),
+                    || format!("{}: closing client id={}: {why}", c.peer, c.sess.id),
+                );
                 c.out.buf.clear();
                 c.out_pos = 0;
                 self.close(i, &why);

@@ -3,8 +3,10 @@
 //!
 //! Each client has a reader (the connection thread) and a writer thread that
 //! drains the client's bounded queue in the broadcast `Hub`. A client that
-//! stops reading falls behind, its queue fills, and it is dropped with a
-//! notice; the others never wait for it. Lines are bounded: a longer one
+//! stops reading falls behind, its queue fills (1 MiB waiting, or a line
+//! unread for 30 s), and it is dropped with a notice; the others never
+//! wait for it. A burst of many short lines is a few kilobytes and drops
+//! no one. Lines are bounded: a longer one
 //! closes that client with an error line. Joins and leaves are announced.
 
 use std::collections::HashMap;
@@ -13,8 +15,9 @@ use std::net::Shutdown as SockShutdown;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::Duration;
 
-use super::broadcast::{Hub, Msg, Subscription};
+use super::broadcast::{Hub, Limits, Msg, Subscription};
 use super::tcp::{self, Conn, End};
 use crate::hexdump::{Direction, HexDump, Tap};
 use crate::log::Log;
@@ -22,8 +25,13 @@ use crate::transport::{Peer, Stream};
 
 /// The longest line a client may send (its line ending included).
 pub const MAX_CHAT_LINE: usize = 16 * 1024;
-/// How many bytes of others' lines a client may fall behind before it is dropped.
-pub const CHAT_QUEUE: usize = 1 << 20;
+/// How far a client may fall behind before it is dropped.
+pub const CHAT_LIMITS: Limits = Limits {
+    max_bytes: 1 << 20,
+    max_wait: Duration::from_secs(30),
+};
+/// The most queued lines a writer sends with one write.
+const COALESCE: usize = 64 * 1024;
 
 /// The shared state of one chat server.
 pub struct Room {
@@ -44,7 +52,7 @@ impl Room {
     /// An empty room.
     pub fn new(log: Log, dump: Option<Arc<HexDump>>) -> Room {
         Room {
-            hub: Hub::new(CHAT_QUEUE, std::time::Duration::ZERO),
+            hub: Hub::new(CHAT_LIMITS),
             log,
             dump,
             members: Mutex::new(HashMap::new()),
@@ -67,10 +75,13 @@ impl Room {
         for id in dropped {
             let Some(m) = members.get(&id) else { continue };
             m.dropped.store(true, Ordering::Release);
-            self.log.verbose(&format!(
-                "{}: chat client dropped: it fell {CHAT_QUEUE} bytes behind",
-                m.peer
-            ));
+            let peer = m.peer.to_string();
+            self.log.event(
+                crate::log::Level::Verbose,
+                "dropped",
+                serde_json::json!({"peer": peer, "reason": "too slow"}),
+                || format!("{peer}: chat client dropped: it stopped reading (1 MiB waiting, or a line unread for 30s)"),
+            );
             // Best effort, never blocking: the client is not reading. (Not
             // over TLS: raw bytes would break its records.)
             if let Some(fd) = m.stream.plain_fd() {
@@ -197,17 +208,37 @@ fn read_lines(conn: &mut Conn, room: &Room, tap: Option<&Tap>) -> End {
 }
 
 /// The writer thread: the client's queue to its socket, until the queue is
-/// closed (the client left or was dropped) or the socket fails.
+/// closed (the client left or was dropped) or the socket fails. Lines that
+/// wait together go out in one write.
 fn write_queue(stream: Stream, rx: Subscription, sent: &AtomicU64, tap: Option<&Tap>) {
     let mut w = &stream;
-    while let Msg::Data(d) = rx.recv() {
-        if w.write_all(&d).is_err() {
-            break;
+    let mut out = Vec::new();
+    'writer: while let Msg::Data(first) = rx.recv() {
+        out.clear();
+        out.extend_from_slice(&first);
+        let mut closing = false;
+        while out.len() < COALESCE {
+            match rx.try_recv() {
+                Some(Msg::Data(d)) => out.extend_from_slice(&d),
+                Some(Msg::Dropped) => break 'writer,
+                // Closed, or left: what was queued is in `out`.
+                Some(Msg::Close | Msg::Gone) => {
+                    closing = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        if w.write_all(&out).is_err() {
+            break 'writer;
         }
         if let Some(t) = tap {
-            t.call(Direction::Out, &d);
+            t.call(Direction::Out, &out);
         }
-        sent.fetch_add(d.len() as u64, Ordering::Relaxed);
+        sent.fetch_add(out.len() as u64, Ordering::Relaxed);
+        if closing {
+            break;
+        }
     }
     // Wake the reader: this client is done either way.
     let _ = stream.socket().shutdown(SockShutdown::Both);

@@ -64,6 +64,8 @@ pub struct Finished {
 /// Settings every worker shares.
 #[derive(Clone)]
 pub struct LoopConfig {
+    /// Set when the server cuts what is left at the end of `--grace`.
+    pub cut: Arc<AtomicBool>,
     /// Close a client that moved nothing for this long.
     pub idle_timeout: Option<Duration>,
     /// `--hexdump`.
@@ -309,21 +311,30 @@ impl Worker {
         let Some(c) = self.conns.remove(&id) else {
             return;
         };
+        let end = if self.cfg.cut.load(Ordering::Acquire) {
+            end.cut()
+        } else {
+            end
+        };
         let fd = c.stream.raw_fd();
         let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
         let _ = c.stream.shutdown(std::net::Shutdown::Both);
         self.cfg.log.connection(&ConnRecord {
-            peer: c.peer,
+            peer: c.peer.clone(),
             bytes_in: c.bytes_in,
             bytes_out: c.bytes_out,
             duration: c.started.elapsed(),
             end: end.describe(),
         });
-        (self.done)(Finished {
+        let finished = Finished {
             id,
             bytes_in: c.bytes_in,
             bytes_out: c.bytes_out,
-        });
+        };
+        // Our reference to the socket goes first: once `done` takes it off
+        // the live list, the open-file budget counts its descriptor free.
+        drop(c);
+        (self.done)(finished);
     }
 }
 

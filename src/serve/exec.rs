@@ -28,6 +28,10 @@ use crate::relay::{self, Endpoint, RelayOptions};
 use crate::shutdown::Shutdown;
 use crate::transport::{Peer, Socket, Stream};
 
+/// `--max-conns` when none is given: as many children at once, like ncat's
+/// default of 100.
+pub const DEFAULT_MAX_CONNS: u64 = 100;
+
 /// The command run for each connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecCommand {
@@ -224,6 +228,20 @@ fn socket_bytes(_socket: &Socket) -> (u64, u64) {
     (0, 0)
 }
 
+/// Run `f` again while it fails for want of descriptors (other children
+/// being spawned hold a few for a moment), for up to five seconds.
+fn retry_out_of_fds<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    for _ in 0..100 {
+        match f() {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                thread::sleep(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+    f()
+}
+
 /// Put the stream on the command's stdin and stdout. A plain socket is
 /// handed over itself (duplicates of its descriptor: the child reads and
 /// writes the socket directly); TLS has no descriptor carrying plaintext, so
@@ -251,7 +269,8 @@ pub fn peer_env(command: &mut Command, stream: &Stream, peer: &Peer) {
     match peer {
         Peer::Inet(a) => {
             command
-                .env("NETKIT_PEER_ADDR", a.ip().to_string())
+                // An IPv4 client of a `::` listener as plain IPv4.
+                .env("NETKIT_PEER_ADDR", a.ip().to_canonical().to_string())
                 .env("NETKIT_PEER_PORT", a.port().to_string());
         }
         Peer::Unix { pid, uid, .. } => {
@@ -267,7 +286,7 @@ pub fn peer_env(command: &mut Command, stream: &Stream, peer: &Peer) {
     match stream.socket().local() {
         Peer::Inet(l) => {
             command
-                .env("NETKIT_LOCAL_ADDR", l.ip().to_string())
+                .env("NETKIT_LOCAL_ADDR", l.ip().to_canonical().to_string())
                 .env("NETKIT_LOCAL_PORT", l.port().to_string());
         }
         Peer::Unix { path: Some(p), .. } => {
@@ -334,24 +353,30 @@ pub fn serve(conn: &mut Conn, cmd: &ExecCommand, children: &Children, log: Log) 
         .args(&cmd.args)
         .stderr(Stdio::inherit())
         .process_group(0);
-    let relayed = match attach(&mut command, &conn.stream) {
+    let relayed = match retry_out_of_fds(|| attach(&mut command, &conn.stream)) {
         Ok(r) => r,
         Err(e) => return End::Error(format!("cannot pass the socket: {e}")),
     };
     peer_env(&mut command, &conn.stream, &conn.peer);
     // Hold the registry while spawning, so a stop cannot miss this child.
-    let mut child = {
+    // (Each attempt takes the lock anew: a wait for descriptors must not
+    // hold up the other connections or a stop.)
+    let spawned = retry_out_of_fds(|| {
         let mut pids = children.pids();
-        match command.spawn() {
-            Ok(c) => {
-                pids.insert(conn.id, c.id() as libc::pid_t);
-                c
-            }
-            Err(e) => {
-                drop(pids);
-                log.warn(&format!("{}: cannot run {}: {e}", conn.peer, cmd.program));
-                return End::Error(format!("cannot run {}: {e}", cmd.program));
-            }
+        let c = command.spawn()?;
+        pids.insert(conn.id, c.id() as libc::pid_t);
+        Ok(c)
+    });
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            log.event(
+                crate::log::Level::Quiet,
+                "exec_failed",
+                serde_json::json!({"peer": conn.peer.to_string(), "command": cmd.display, "error": e.to_string()}),
+                || format!("{}: cannot run {}: {e}", conn.peer, cmd.program),
+            );
+            return End::Error(format!("cannot run {}: {e}", cmd.program));
         }
     };
     // `command` holds the parent's copies of the socket fds until dropped.

@@ -2,8 +2,11 @@
 //! stdin/stdout like `nc -l`, exit when both directions are done. With `-k`:
 //! many clients at once, each one's bytes to stdout (whole chunks, never
 //! interleaved mid-chunk) and stdin broadcast to all through queues bounded
-//! in bytes. A client whose queue stays full is dropped with a reset, so it
-//! sees an error, never an end of stream that passes for a complete transfer.
+//! in bytes and time (`KEEP_OPEN_LIMITS`). A client past them is dropped
+//! with a reset, so it sees an error, never an end of stream that passes
+//! for a complete transfer. stdin is read as fast as the clients that read
+//! take it; one that stopped is waited for at most a second, then dropped
+//! as stdin goes on.
 
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
@@ -16,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use super::TcpConfig;
-use super::broadcast::{Hub, Msg, Subscription};
+use super::broadcast::{Hub, Limits, Msg, Subscription};
 use super::tcp::{self, Conn, End, Handler};
 use crate::copy;
 use crate::hexdump::{Direction, Tap};
@@ -26,12 +29,20 @@ use crate::shutdown::Shutdown;
 use crate::transport::Stream;
 use crate::transport::listener::Listener;
 
-/// How many bytes of stdin a `-k` client may hold back: four stalled clients
-/// cost a few MiB (the chunks themselves are shared between clients).
-const QUEUE_BYTES: usize = 1 << 20;
-/// How long a client's full queue may go without it taking anything before
-/// it is dropped; until then stdin waits for it.
-const STALL: Duration = Duration::from_secs(1);
+/// How far a `-k` client may fall behind stdin before it is dropped: 1 MiB
+/// waiting (four stalled clients cost a few MiB; the chunks are shared
+/// between clients), or data unread for 10 s.
+pub const KEEP_OPEN_LIMITS: Limits = Limits {
+    max_bytes: 1 << 20,
+    max_wait: Duration::from_secs(10),
+};
+/// How a client past `KEEP_OPEN_LIMITS` ends.
+const DROPPED: &str = "dropped and reset: it stopped reading";
+/// stdin is read once every client that keeps reading has no more than
+/// this waiting...
+const READ_WHEN_BELOW: usize = KEEP_OPEN_LIMITS.max_bytes / 4;
+/// ...and a client that took nothing for this long is not waited for.
+const STUCK: Duration = Duration::from_secs(1);
 /// How often a writer stuck on a client that does not read checks whether
 /// that client was dropped.
 const WRITE_POLL: Duration = Duration::from_millis(100);
@@ -62,7 +73,12 @@ pub fn single(listener: Listener, shutdown: Shutdown, cfg: &TcpConfig) -> Result
             .verbose(&format!("{peer}: {}", tcp::handshake_end(&e).describe()));
         return Err(anyhow::Error::new(e).context(format!("{peer}: TLS handshake failed")));
     }
-    cfg.log.verbose(&format!("{peer}: connected"));
+    cfg.log.event(
+        crate::log::Level::Verbose,
+        "connected",
+        serde_json::json!({"peer": peer.to_string()}),
+        || format!("{peer}: connected"),
+    );
     let started = Instant::now();
     let opts = PipeOptions {
         idle_timeout: cfg.idle_timeout,
@@ -104,36 +120,41 @@ pub fn single(listener: Listener, shutdown: Shutdown, cfg: &TcpConfig) -> Result
 
 /// `ncat -lk`: many clients; stdin to all of them, each one's bytes to stdout.
 pub fn keep_open(listener: Listener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
-    let hub = Arc::new(Hub::new(QUEUE_BYTES, STALL));
+    let hub = Arc::new(Hub::new(KEEP_OPEN_LIMITS));
     let stdout = Arc::new(Mutex::new(pipe::stdout_file()?));
-    spawn_stdin_broadcast(pipe::stdin_file()?, hub.clone(), cfg.log)?;
+    spawn_stdin_broadcast(pipe::stdin_file()?, hub.clone())?;
 
     let stop = shutdown.clone();
     let dump = cfg.hexdump.clone();
+    let log = cfg.log;
     let handler: Handler = Arc::new(move |conn: &mut Conn| {
         let tap = tcp::conn_tap(&dump, conn);
-        client(conn, &hub, &stdout, &stop, tap)
+        let end = client(conn, &hub, &stdout, &stop, tap);
+        if matches!(&end, End::Error(e) if e == DROPPED) {
+            let peer = conn.peer.to_string();
+            log.event(
+                crate::log::Level::Normal,
+                "dropped",
+                serde_json::json!({"peer": peer, "reason": "too slow"}),
+                || format!("{peer}: {DROPPED} (1 MiB waiting, or data unread for 10s)"),
+            );
+        }
+        end
     });
     tcp::accept_loop(listener, shutdown, cfg, handler)
 }
 
-fn spawn_stdin_broadcast(mut stdin: File, hub: Arc<Hub>, log: crate::log::Log) -> Result<()> {
+fn spawn_stdin_broadcast(mut stdin: File, hub: Arc<Hub>) -> Result<()> {
     thread::Builder::new()
         .name("stdin-broadcast".into())
         .spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
+                hub.wait_for_room(READ_WHEN_BELOW, STUCK);
                 match stdin.read(&mut buf) {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        for id in hub.send(Arc::from(&buf[..n]), None) {
-                            log.info(&format!(
-                                "client {id} dropped and reset: its {} KiB queue stayed full for {}",
-                                QUEUE_BYTES >> 10,
-                                crate::units::format_duration(STALL)
-                            ));
-                        }
-                    }
+                    // Each client's writer reports its own drop.
+                    Ok(n) => drop(hub.send(Arc::from(&buf[..n]), None)),
                 }
             }
             hub.close();
@@ -192,7 +213,7 @@ fn client(
     let dropped = writer_thread.map(|t| t.join().unwrap_or(false));
     conn.bytes_out = sent.load(Ordering::Relaxed);
     match dropped {
-        Ok(true) => End::Error("dropped and reset: fell behind stdin".into()),
+        Ok(true) => End::Error(DROPPED.into()),
         _ => end,
     }
 }
@@ -247,7 +268,7 @@ fn send_all(mut w: &Stream, d: &[u8], rx: &Subscription) -> Result<(), Stopped> 
         match w.write(&d[off..]) {
             Ok(0) => return Err(Stopped::Failed),
             Ok(n) => off += n,
-            Err(e) if timed_out(&e) => still_wanted(rx)?,
+            Err(e) if timed_out(&e) => wanted(rx)?,
             Err(e) if e.kind() == Interrupted => {}
             Err(_) => return Err(Stopped::Failed),
         }
@@ -260,7 +281,7 @@ fn flush(w: &Stream, rx: &Subscription) -> Result<(), Stopped> {
     while w.wants_write() {
         match w.flush_pending() {
             Ok(()) => {}
-            Err(e) if timed_out(&e) => still_wanted(rx)?,
+            Err(e) if timed_out(&e) => wanted(rx)?,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => return Err(Stopped::Failed),
         }
@@ -268,19 +289,20 @@ fn flush(w: &Stream, rx: &Subscription) -> Result<(), Stopped> {
     Ok(())
 }
 
+/// A write timed out: go on unless the client was dropped meanwhile.
+fn wanted(rx: &Subscription) -> Result<(), Stopped> {
+    if rx.still_wanted(Instant::now()) {
+        Ok(())
+    } else {
+        Err(Stopped::Dropped)
+    }
+}
+
 fn timed_out(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
     )
-}
-
-fn still_wanted(rx: &Subscription) -> Result<(), Stopped> {
-    if rx.is_dropped() {
-        Err(Stopped::Dropped)
-    } else {
-        Ok(())
-    }
 }
 
 /// Reset a dropped client's connection: with a zero linger the close sends

@@ -11,15 +11,23 @@
 //! - `listen`: netcat listen mode (stdin/stdout), single client or `-k`.
 //! - `broadcast`: bounded per-client queues for one-to-many sends.
 //! - `exec`: `--exec`/`--sh-exec`, a process per connection on the socket.
+//! - `fdbudget`: how many connections fit under the open-file limit.
 //! - `chat`: `--chat`, lines from each client to all the others.
 //! - `forward`: `--forward`, each client relayed to a target, with faults.
-//! - `udp`: the datagram modes on one socket (UDP or Unix).
+//! - `udp`: the UDP modes, in batches; `dgram`: the same on a Unix datagram
+//!   socket; `udp_sockets`: one
+//!   UDP socket per core on one port; `udp_guard`: which datagrams are never
+//!   answered.
 //! - `udp_forward`: `serve udp --forward`, one upstream socket per client.
 
 pub mod broadcast;
 pub mod chat;
+mod conns;
+mod dgram;
+mod end;
 pub mod evloop;
 pub mod exec;
+pub mod fdbudget;
 pub mod forward;
 pub mod framed;
 pub mod listen;
@@ -27,6 +35,9 @@ pub mod services;
 pub mod tcp;
 pub mod udp;
 pub mod udp_forward;
+pub mod udp_guard;
+pub mod udp_sockets;
+mod udp_stdin;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,16 +59,26 @@ use crate::transport::unix::{self, UnixAddr};
 pub fn listen_and_serve_tcp(addr: SocketAddr, cfg: &TcpConfig) -> Result<()> {
     let listener = net::bind_tcp(addr)?;
     let local = listener.local_addr()?;
+    let shutdown = stop_on_signals()?;
     announce(cfg, local.to_string(), "tcp", net::loopback_note(&local));
-    serve_stream(listener.into(), cfg)
+    serve_stream(listener.into(), shutdown, cfg)
+}
+
+/// A stop handle that SIGINT/SIGTERM trigger. Installed before the
+/// listening line: whoever reads it may stop the server at once.
+fn stop_on_signals() -> Result<Shutdown> {
+    let shutdown = Shutdown::new();
+    shutdown.stop_on_signals()?;
+    Ok(shutdown)
 }
 
 /// `netkit serve unix`: bind the socket (replacing a stale file), print the
 /// listening line, serve; the socket file is removed at the end.
 pub fn listen_and_serve_unix(addr: &UnixAddr, mode: Option<u32>, cfg: &TcpConfig) -> Result<()> {
     let (listener, file) = unix::bind_listener(addr, mode)?;
+    let shutdown = stop_on_signals()?;
     announce(cfg, addr.to_string(), "unix", None);
-    let r = serve_stream(listener.into(), cfg);
+    let r = serve_stream(listener.into(), shutdown, cfg);
     drop(file);
     r
 }
@@ -69,6 +90,7 @@ pub fn listen_and_serve_unix_dgram(
     cfg: &UdpConfig,
 ) -> Result<()> {
     let (socket, file) = unix::bind_datagram(addr, mode)?;
+    let shutdown = stop_on_signals()?;
     cfg.log.announce(&Listening {
         addr: addr.to_string(),
         proto: "unixgram",
@@ -76,8 +98,6 @@ pub fn listen_and_serve_unix_dgram(
         tls_sha256: None,
         note: None,
     });
-    let shutdown = Shutdown::new();
-    shutdown.stop_on_signals()?;
     let started = Instant::now();
     let r = udp::run(socket, shutdown, cfg);
     drop(file);
@@ -118,9 +138,7 @@ fn announce(cfg: &TcpConfig, addr: String, proto: &str, note: Option<&str>) {
     });
 }
 
-fn serve_stream(listener: Listener, cfg: &TcpConfig) -> Result<()> {
-    let shutdown = Shutdown::new();
-    shutdown.stop_on_signals()?;
+fn serve_stream(listener: Listener, shutdown: Shutdown, cfg: &TcpConfig) -> Result<()> {
     let started = Instant::now();
     let summary = tcp::run(listener, shutdown, cfg)?;
     cfg.log.summary(&summary, started.elapsed(), "connections");
@@ -131,6 +149,8 @@ fn serve_stream(listener: Listener, cfg: &TcpConfig) -> Result<()> {
 pub fn listen_and_serve_udp(addr: SocketAddr, cfg: &UdpConfig) -> Result<()> {
     let socket = net::bind_udp(addr)?;
     let local = socket.local_addr()?;
+    let shutdown = stop_on_signals()?;
+    let group = udp::group(socket, cfg);
     cfg.log.announce(&Listening {
         addr: local.to_string(),
         proto: "udp",
@@ -138,10 +158,8 @@ pub fn listen_and_serve_udp(addr: SocketAddr, cfg: &UdpConfig) -> Result<()> {
         tls_sha256: None,
         note: net::loopback_note(&local),
     });
-    let shutdown = Shutdown::new();
-    shutdown.stop_on_signals()?;
     let started = Instant::now();
-    let summary = udp::run(socket, shutdown, cfg)?;
+    let summary = udp::run_group(group, shutdown, cfg)?;
     cfg.log.summary(&summary, started.elapsed(), "datagrams");
     Ok(())
 }

@@ -10,22 +10,26 @@
 //! that never speaks holds no one but itself. Handlers read and write a
 //! [`Stream`] and never know which transport carries it.
 
-use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::{TcpConfig, TcpMode, chat, evloop, exec, forward, framed, listen, services};
+pub use super::conns::Counters;
+use super::conns::Live;
+pub use super::end::End;
+use super::{TcpConfig, TcpMode, chat, evloop, exec, fdbudget, forward, framed, listen, services};
 use crate::hexdump::Tap;
-use crate::log::{ConnRecord, Summary};
+use crate::log::{ConnRecord, Level, Summary};
 use crate::proxy;
 use crate::shutdown::Shutdown;
 use crate::transport::listener::Listener;
 use crate::transport::{Peer, Socket, Stream, TlsStream};
+use crate::units::format_duration;
+use serde_json::json;
 
 /// Stack size of a connection thread: handlers keep their buffers on the heap.
 pub const CONN_STACK: usize = 64 * 1024;
@@ -48,50 +52,23 @@ pub struct Conn {
     pub bytes_out: u64,
 }
 
-/// How a connection ended, for the `-v` record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum End {
-    /// The client closed its side.
-    PeerClosed,
-    /// The service finished on its own (`time`, `quit`).
-    Done,
-    /// No traffic for `--idle-timeout`.
-    Idle,
-    /// Anything else, described.
-    Error(String),
-}
-
-impl End {
-    /// Classify an I/O error that ended a connection.
-    pub fn from_io(e: &io::Error) -> End {
-        match e.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => End::Idle,
-            io::ErrorKind::ConnectionReset => End::Error("reset by peer".into()),
-            io::ErrorKind::BrokenPipe => End::Error("peer stopped reading".into()),
-            io::ErrorKind::UnexpectedEof => End::Error("peer closed mid-message".into()),
-            _ => match crate::transport::tls::as_tls_error(e) {
-                Some(t) => End::Error(format!("TLS: {t}")),
-                None => End::Error(e.to_string()),
-            },
-        }
-    }
-
-    /// How the `-v` record puts it.
-    pub fn describe(&self) -> String {
-        match self {
-            End::PeerClosed => "closed by peer".into(),
-            End::Done => "done".into(),
-            End::Idle => "idle timeout".into(),
-            End::Error(e) => e.clone(),
-        }
-    }
-}
-
 /// A connection handler: runs until the connection is over.
 pub type Handler = Arc<dyn Fn(&mut Conn) -> End + Send + Sync>;
 
 /// Serve on an already bound listener (TCP or Unix) until `shutdown` (or `--count`).
 pub fn run(listener: impl Into<Listener>, shutdown: Shutdown, cfg: &TcpConfig) -> Result<Summary> {
+    run_counted(listener, shutdown, cfg, Arc::default())
+}
+
+/// `run`, with the running totals in `counters`, so the caller can watch
+/// them while the server runs (bench waits until its in-process server has
+/// accepted every connection it made before stopping it).
+pub fn run_counted(
+    listener: impl Into<Listener>,
+    shutdown: Shutdown,
+    cfg: &TcpConfig,
+    counters: Arc<Counters>,
+) -> Result<Summary> {
     let listener = listener.into();
     let max_frame = cfg.max_frame;
     let dump = cfg.hexdump.clone();
@@ -102,7 +79,7 @@ pub fn run(listener: impl Into<Listener>, shutdown: Shutdown, cfg: &TcpConfig) -
             let tap = conn_tap(&dump, c);
             services::discard_tapped(c, tap.as_ref())
         }),
-        TcpMode::Echo => return serve_accepted(listener, shutdown, cfg, None),
+        TcpMode::Echo => return serve_accepted(listener, shutdown, cfg, None, counters),
         TcpMode::Upper => Arc::new(services::upper),
         TcpMode::Discard => Arc::new(services::discard),
         TcpMode::Source => Arc::new(services::source),
@@ -143,7 +120,7 @@ pub fn run(listener: impl Into<Listener>, shutdown: Shutdown, cfg: &TcpConfig) -
             }
         }
     };
-    accept_loop(listener, shutdown, cfg, handler)
+    serve_accepted(listener, shutdown, cfg, Some(handler), counters)
 }
 
 /// The hexdump tap of one connection, when `--hexdump` is on.
@@ -159,84 +136,13 @@ pub fn admit(cfg: &TcpConfig, peer: &Peer) -> bool {
         Some(ip) if cfg.acl.permits(ip) => return true,
         Some(_) => {}
     }
-    cfg.log
-        .verbose(&format!("{peer}: rejected by --allow/--deny"));
+    cfg.log.event(
+        Level::Verbose,
+        "rejected",
+        json!({"peer": peer.to_string(), "reason": "acl"}),
+        || format!("{peer}: rejected by --allow/--deny"),
+    );
     false
-}
-
-/// Live connections, so a stop can wait for them and then close them.
-#[derive(Default)]
-struct Live {
-    streams: Mutex<HashMap<u64, Arc<Stream>>>,
-    changed: Condvar,
-}
-
-impl Live {
-    fn insert(&self, id: u64, stream: Arc<Stream>) {
-        lock(&self.streams).insert(id, stream);
-    }
-
-    fn remove(&self, id: u64) {
-        lock(&self.streams).remove(&id);
-        self.changed.notify_all();
-    }
-
-    fn len(&self) -> usize {
-        lock(&self.streams).len()
-    }
-
-    /// Wait until no connection is live or `deadline` passes; true if none is left.
-    fn wait_empty(&self, deadline: Option<Instant>, shutdown: Option<&Shutdown>) -> bool {
-        let mut guard = lock(&self.streams);
-        loop {
-            if guard.is_empty() {
-                return true;
-            }
-            if shutdown.is_some_and(|s| s.is_triggered()) {
-                return false;
-            }
-            let wait = match deadline {
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(left) => left.min(Duration::from_millis(100)),
-                    None => return false,
-                },
-                None => Duration::from_millis(100),
-            };
-            guard = match self.changed.wait_timeout(guard, wait) {
-                Ok((g, _)) => g,
-                Err(p) => p.into_inner().0,
-            };
-        }
-    }
-
-    fn close_all(&self) {
-        for s in lock(&self.streams).values() {
-            let _ = s.shutdown(std::net::Shutdown::Both);
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-#[derive(Default)]
-struct Totals {
-    connections: AtomicU64,
-    rejected: AtomicU64,
-    bytes_in: AtomicU64,
-    bytes_out: AtomicU64,
-}
-
-impl Totals {
-    fn summary(&self) -> Summary {
-        Summary {
-            connections: self.connections.load(Ordering::Relaxed),
-            rejected: self.rejected.load(Ordering::Relaxed),
-            bytes_in: self.bytes_in.load(Ordering::Relaxed),
-            bytes_out: self.bytes_out.load(Ordering::Relaxed),
-        }
-    }
 }
 
 /// Make `shutdown` wake a blocked `accept` on this listener.
@@ -259,14 +165,22 @@ pub fn accept_one(
             return Ok(None);
         }
         match listener.accept() {
+            // An IPv4 client of a `::` listener is shown, filtered and
+            // handed to --exec as plain IPv4.
+            Ok((socket, Peer::Inet(a))) => {
+                return Ok(Some((socket, Peer::Inet(crate::net::canonical(a)))));
+            }
             Ok(pair) => return Ok(Some(pair)),
             Err(_) if shutdown.is_triggered() => return Ok(None),
             Err(e) => match e.raw_os_error() {
                 Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
                     if !warned {
-                        cfg.log.warn(&format!(
-                            "cannot accept: {e}; waiting for connections to end"
-                        ));
+                        cfg.log.event(
+                            Level::Quiet,
+                            "accept_failed",
+                            json!({"error": e.to_string(), "waiting": true}),
+                            || format!("cannot accept: {e}; waiting for connections to end"),
+                        );
                         warned = true;
                     }
                     thread::sleep(Duration::from_millis(50));
@@ -323,7 +237,7 @@ pub fn accept_loop(
     cfg: &TcpConfig,
     handler: Handler,
 ) -> Result<Summary> {
-    serve_accepted(listener, shutdown, cfg, Some(handler))
+    serve_accepted(listener, shutdown, cfg, Some(handler), Arc::default())
 }
 
 /// Accept, admit and count clients; each runs `handler` on its own thread,
@@ -333,10 +247,10 @@ fn serve_accepted(
     shutdown: Shutdown,
     cfg: &TcpConfig,
     handler: Option<Handler>,
+    totals: Arc<Counters>,
 ) -> Result<Summary> {
     wake_accept_on_shutdown(&listener, &shutdown)?;
     let live = Arc::new(Live::default());
-    let totals = Arc::new(Totals::default());
     let mut workers = match handler {
         Some(_) => None,
         None => {
@@ -347,6 +261,7 @@ fn serve_accepted(
                 lv.remove(f.id);
             });
             let loop_cfg = evloop::LoopConfig {
+                cut: live.cut_flag(),
                 idle_timeout: cfg.idle_timeout,
                 hexdump: cfg.hexdump.clone(),
                 log: cfg.log,
@@ -357,11 +272,39 @@ fn serve_accepted(
     };
     let mut next_id = 0u64;
     let mut listener = Some(listener);
+    let budget = fdbudget::Budget::of_process(cfg.mode, cfg.keep_open, cfg.tls.is_some());
+    let mut warned_fds = false;
 
     while let Some(l) = listener.as_ref() {
         if cfg.count.is_some_and(|c| next_id >= c) {
             // Later clients are refused by the kernel, not left hanging.
             listener = None;
+            continue;
+        }
+        if let Some(b) = budget
+            && live.len() as u64 >= b.conns
+        {
+            // The next client would not fit under the open-file limit:
+            // it waits in the backlog until a connection ends.
+            if !warned_fds {
+                let n = live.len();
+                cfg.log.event(
+                    Level::Quiet,
+                    "fd_limit",
+                    json!({"limit": b.limit, "connections": n}),
+                    || {
+                        format!(
+                            "open-file limit ({}) reached at {n} connections: new clients wait until one ends",
+                            b.limit
+                        )
+                    },
+                );
+                warned_fds = true;
+            }
+            live.wait_below(b.conns, &shutdown);
+            if shutdown.is_triggered() {
+                break;
+            }
             continue;
         }
         let Some((socket, peer)) = accept_one(l, &shutdown, cfg)? else {
@@ -373,14 +316,23 @@ fn serve_accepted(
         }
         if cfg.max_conns.is_some_and(|m| live.len() as u64 >= m) {
             totals.rejected.fetch_add(1, Ordering::Relaxed);
-            cfg.log
-                .verbose(&format!("{peer}: rejected, --max-conns reached"));
+            cfg.log.event(
+                Level::Verbose,
+                "rejected",
+                json!({"peer": peer.to_string(), "reason": "max_conns"}),
+                || format!("{peer}: rejected, --max-conns reached"),
+            );
             continue; // dropping the stream closes it
         }
         let stream = match prepare(&socket, cfg).and_then(|()| wrap(socket, cfg)) {
             Ok(s) => s,
             Err(e) => {
-                cfg.log.verbose(&format!("{peer}: dropped: {e}"));
+                cfg.log.event(
+                    Level::Verbose,
+                    "dropped",
+                    json!({"peer": peer.to_string(), "error": e.to_string()}),
+                    || format!("{peer}: dropped: {e}"),
+                );
                 continue;
             }
         };
@@ -398,7 +350,12 @@ fn serve_accepted(
                     peer: peer.clone(),
                 }) {
                     live.remove(id);
-                    cfg.log.warn(&format!("{peer}: dropped: {e:#}"));
+                    cfg.log.event(
+                        Level::Quiet,
+                        "dropped",
+                        json!({"peer": peer.to_string(), "error": format!("{e:#}")}),
+                        || format!("{peer}: dropped: {e:#}"),
+                    );
                 }
                 continue;
             }
@@ -424,10 +381,13 @@ fn serve_accepted(
                     bytes_in: 0,
                     bytes_out: 0,
                 };
-                let end = match start(&conn.stream, idle) {
+                let mut end = match start(&conn.stream, idle) {
                     Ok(()) => h(&mut conn),
                     Err(e) => handshake_end(&e),
                 };
+                if lv.cut() {
+                    end = end.cut();
+                }
                 tot.bytes_in.fetch_add(conn.bytes_in, Ordering::Relaxed);
                 tot.bytes_out.fetch_add(conn.bytes_out, Ordering::Relaxed);
                 log.connection(&ConnRecord {
@@ -437,6 +397,9 @@ fn serve_accepted(
                     duration: started.elapsed(),
                     end: end.describe(),
                 });
+                // Close the socket before it leaves the live list: the
+                // open-file budget counts on its descriptor being free.
+                drop(conn);
                 lv.remove(id);
             });
         if let Err(e) = spawned {
@@ -451,11 +414,28 @@ fn serve_accepted(
     if !shutdown.is_triggered() {
         live.wait_empty(None, Some(&shutdown));
     }
+    let waiting = live.len();
+    if waiting > 0 {
+        // Say what a stop waits for, and how to cut it short.
+        cfg.log.event(
+            Level::Normal,
+            "stopping",
+            json!({"connections": waiting, "grace_s": crate::log::secs(cfg.grace)}),
+            || {
+                format!(
+                    "stopping: waiting up to {} for {waiting} connection{} to finish (Ctrl-C again to quit now)",
+                    format_duration(cfg.grace),
+                    if waiting == 1 { "" } else { "s" }
+                )
+            },
+        );
+    }
     if !live.wait_empty(Some(Instant::now() + cfg.grace), None) {
-        cfg.log.info(&format!(
-            "grace period over, closing {} connection(s)",
-            live.len()
-        ));
+        let n = live.len();
+        cfg.log
+            .event(Level::Normal, "cutting", json!({"connections": n}), || {
+                format!("grace period over: cutting {n} connection(s)")
+            });
         live.close_all();
         live.wait_empty(Some(Instant::now() + Duration::from_secs(2)), None);
     }

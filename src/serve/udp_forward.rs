@@ -267,6 +267,10 @@ pub fn run(
     cfg: &UdpConfig,
     fwd: &UdpForward,
 ) -> Result<Summary> {
+    let local = match &socket {
+        Dgram::Udp(s) => s.local_addr().ok(),
+        Dgram::Unix(_) => None,
+    };
     let socket = Arc::new(socket);
     let delays = fwd
         .faults
@@ -301,6 +305,19 @@ pub fn run(
             cfg.log.verbose(&format!(
                 "{peer}: datagram ignored: rejected by --allow/--deny"
             ));
+            continue;
+        }
+        if let (Some(l), Some(a)) = (local, peer.inet())
+            && let Some(why) = super::udp_guard::check(l, a, n.max(1))
+        {
+            // From our own port or a service port: forwarding it could
+            // loop through the target back to us (an empty one still goes).
+            cfg.log.event(
+                crate::log::Level::Verbose,
+                "not_forwarded",
+                serde_json::json!({"peer": a.to_string(), "reason": why.code()}),
+                || format!("{a}: datagram not forwarded: {}", why.describe()),
+            );
             continue;
         }
         summary.connections += 1;

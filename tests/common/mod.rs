@@ -14,6 +14,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread;
 use std::time::Duration;
 
+pub mod screen;
 pub mod tmux;
 
 use netkit::log::Summary;
@@ -209,13 +210,16 @@ impl Running {
         self.stderr.try_recv().ok()
     }
 
-    /// Wait for a stderr line containing `needle`; returns it.
+    /// Wait for a stderr line containing `needle`; returns it. Bounded by
+    /// `PATIENCE` in all, so a server that logs without end fails the test.
     pub fn wait_stderr(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + PATIENCE;
         loop {
-            match self.stderr_line() {
-                Some(l) if l.contains(needle) => return l,
-                Some(_) => {}
-                None => panic!("stderr never said '{needle}'"),
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(l) if l.contains(needle) => return l,
+                Ok(_) => {}
+                Err(_) => panic!("stderr never said '{needle}'"),
             }
         }
     }
@@ -232,17 +236,10 @@ impl Running {
     /// Wait for exit with a bound; panics (after killing it) if the child hangs.
     pub fn wait_exit(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("already waited for");
-        let (tx, rx) = channel();
-        thread::spawn(move || {
-            let _ = tx.send(child.wait());
-        });
-        match rx.recv_timeout(PATIENCE) {
-            Ok(status) => status.expect("wait"),
-            Err(_) => {
-                self.signal(9);
-                panic!("netkit did not exit in time");
-            }
-        }
+        within_patience(self.pid, "netkit did not exit in time", move || {
+            child.wait()
+        })
+        .expect("wait")
     }
 
     /// Read all of stdout until EOF.
@@ -310,6 +307,40 @@ impl Drop for InProcess {
             if !thread::panicking() {
                 result.expect("server panicked").expect("server failed");
             }
+        }
+    }
+}
+
+/// Run `netkit ARGS` (stdin empty) with a bound: a run that does not end
+/// within `PATIENCE` is killed and fails the test.
+pub fn run_bounded(args: &[&str]) -> std::process::Output {
+    let child = netkit()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run netkit");
+    let what = format!("netkit {args:?} did not end within {PATIENCE:?}");
+    within_patience(child.id(), &what, move || child.wait_with_output()).expect("wait")
+}
+
+/// Run `wait` (a wait for process `pid`) on a thread and give it
+/// `PATIENCE`; past that, SIGKILL the process and fail with `what`.
+fn within_patience<T: Send + 'static>(
+    pid: u32,
+    what: &str,
+    wait: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        let _ = tx.send(wait());
+    });
+    match rx.recv_timeout(PATIENCE) {
+        Ok(v) => v,
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("{what}");
         }
     }
 }

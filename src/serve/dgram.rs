@@ -1,0 +1,164 @@
+//! Datagram services on a Unix datagram socket (`serve unix --dgram`):
+//! datagrams to stdout (stdin lines to the last peer), echo, discard, and
+//! time, one datagram at a time. A peer never gets silence from the time
+//! service: anything but `TIME` is answered with an error datagram. A Unix
+//! sender that bound no name cannot be answered; that is logged with `-v`.
+
+use std::borrow::Cow;
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::os::unix::net::UnixDatagram;
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use anyhow::{Context, Result};
+
+use super::services::unix_seconds;
+use super::udp::time_reply;
+use super::{UdpConfig, UdpMode};
+use crate::hexdump::Direction;
+use crate::log::{Level, Summary};
+use crate::pipe;
+use crate::shutdown::Shutdown;
+use crate::transport::dgram::{Dgram, DgramPeer};
+
+/// The largest datagram UDP can carry.
+const MAX_DATAGRAM: usize = 65536;
+
+/// Make `shutdown` wake a `recv_from` blocked on `socket`. A Unix socket
+/// gets an empty datagram from this process (its path or name is ours
+/// alone); UDP sockets are shut down instead (see `udp`).
+pub fn wake_on_shutdown(socket: &Dgram, shutdown: &Shutdown) -> Result<()> {
+    match socket {
+        Dgram::Udp(_) => {}
+        Dgram::Unix(s) => {
+            let local = s.local_addr().context("cannot read the bound address")?;
+            shutdown.on_trigger(move || {
+                if let Ok(w) = UnixDatagram::unbound() {
+                    let _ = w.send_to_addr(&[], &local);
+                }
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Serve datagrams on a bound Unix datagram socket until `shutdown` (or
+/// `--count`), one datagram at a time.
+pub fn run(socket: Dgram, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Summary> {
+    let last_peer: Arc<Mutex<Option<DgramPeer>>> = Arc::new(Mutex::new(None));
+    let mut stdout = None;
+    if cfg.mode == UdpMode::Listen {
+        stdout = Some(pipe::stdout_file()?);
+        spawn_stdin_sender(socket.try_clone()?, last_peer.clone(), cfg)?;
+    }
+    let mut summary = Summary::default();
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    while cfg.count.is_none_or(|c| summary.connections < c) {
+        let received = socket.recv_from(&mut buf);
+        if shutdown.is_triggered() {
+            break;
+        }
+        let (n, peer) = match received {
+            Ok(pair) => pair,
+            // An ICMP error for an earlier reply; it concerns that peer only.
+            Err(e) => {
+                cfg.log.verbose(&format!("receive error: {e}"));
+                continue;
+            }
+        };
+        if let Some(a) = peer.inet()
+            && !cfg.acl.permits(a.ip())
+        {
+            summary.rejected += 1;
+            cfg.log.verbose(&format!(
+                "{peer}: datagram ignored: rejected by --allow/--deny"
+            ));
+            continue;
+        }
+        if let Some(d) = &cfg.hexdump {
+            d.record(Direction::In, peer.inet(), 0, &buf[..n]);
+        }
+        summary.connections += 1;
+        summary.bytes_in += n as u64;
+        if cfg.log.level >= Level::Verbose {
+            cfg.log.verbose(&format!("{peer}: {n} byte datagram"));
+        }
+        let data = &buf[..n];
+        // Echo sends straight from the receive buffer: nothing per datagram.
+        let reply: Option<Cow<[u8]>> = match cfg.mode {
+            UdpMode::Echo => Some(Cow::Borrowed(data)),
+            UdpMode::Discard | UdpMode::Forward => None,
+            UdpMode::Time => Some(Cow::Owned(time_reply(data, unix_seconds()))),
+            UdpMode::Listen => {
+                if let Ok(mut p) = last_peer.lock() {
+                    *p = Some(peer.clone());
+                }
+                if let Some(out) = stdout.as_mut()
+                    && let Err(e) = out.write_all(data)
+                {
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        break;
+                    }
+                    return Err(anyhow::Error::new(e).context("cannot write to stdout"));
+                }
+                None
+            }
+        };
+        if let Some(r) = reply {
+            if !peer.can_reply() {
+                cfg.log
+                    .verbose("cannot reply to an unnamed Unix socket (the client bound no name)");
+                continue;
+            }
+            match socket.send_to(&r, &peer) {
+                Ok(sent) => {
+                    summary.bytes_out += sent as u64;
+                    if let Some(d) = &cfg.hexdump {
+                        d.record(Direction::Out, peer.inet(), 0, &r);
+                    }
+                }
+                Err(e) => cfg.log.verbose(&format!("{peer}: cannot reply: {e}")),
+            }
+        }
+    }
+    Ok(summary)
+}
+
+fn spawn_stdin_sender(
+    socket: Dgram,
+    last_peer: Arc<Mutex<Option<DgramPeer>>>,
+    cfg: &UdpConfig,
+) -> Result<()> {
+    let log = cfg.log;
+    let stdin = pipe::stdin_file()?;
+    if std::io::stdin().is_terminal() {
+        log.info("type a line to send it to the last peer");
+    }
+    thread::Builder::new()
+        .name("stdin-to-peer".into())
+        .spawn(move || {
+            let mut reader = BufReader::new(stdin);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match (&mut reader)
+                    .take(MAX_DATAGRAM as u64 - 1)
+                    .read_until(b'\n', &mut line)
+                {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                let peer = last_peer.lock().ok().and_then(|p| p.clone());
+                match peer {
+                    Some(p) => {
+                        if let Err(e) = socket.send_to(&line, &p) {
+                            log.warn(&format!("cannot send to {p}: {e}"));
+                        }
+                    }
+                    None => log.warn("no peer has sent a datagram yet; line dropped"),
+                }
+            }
+        })
+        .context("cannot start the stdin thread")?;
+    Ok(())
+}
