@@ -37,6 +37,28 @@ fn register(stdout: &mut impl BufRead, clients: &mut [&mut TcpStream]) {
     }
 }
 
+/// A dropped client reads what reached it (in order: a prefix of `sent`),
+/// then a reset, never a clean end. Returns how much it read.
+fn read_until_reset(c: &mut TcpStream, sent: Option<&[u8]>) -> usize {
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0usize;
+    let err = loop {
+        match c.read(&mut buf) {
+            Ok(0) => panic!("the dropped client saw a clean end after {total} bytes"),
+            Ok(n) => {
+                if let Some(sent) = sent {
+                    assert!(buf[..n] == sent[total..total + n], "bytes out of order");
+                }
+                total += n;
+            }
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+    total
+}
+
 /// A field of /proc/PID/status, in KiB.
 fn status_kib(pid: u32, field: &str) -> u64 {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
@@ -80,21 +102,7 @@ fn a_client_that_stops_reading_is_reset_and_the_others_get_every_byte() {
     assert_eq!(got.len(), data.len());
     assert!(got == data, "the fast client's bytes differ");
 
-    // The stalled client reads what reached it, then an error: never Ok(0).
-    stalled.set_read_timeout(Some(PATIENCE)).unwrap();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut total = 0usize;
-    let err = loop {
-        match stalled.read(&mut buf) {
-            Ok(0) => panic!("the dropped client saw a clean end after {total} bytes"),
-            Ok(n) => {
-                assert!(buf[..n] == data[total..total + n], "bytes out of order");
-                total += n;
-            }
-            Err(e) => break e,
-        }
-    };
-    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+    let total = read_until_reset(&mut stalled, Some(&data));
     assert!(total < data.len());
 }
 
@@ -127,16 +135,7 @@ fn four_stalled_clients_cost_a_few_mib_and_are_reset() {
         srv.wait_stderr("dropped and reset");
     }
     for mut c in clients {
-        c.set_read_timeout(Some(PATIENCE)).unwrap();
-        let mut buf = vec![0u8; 1 << 16];
-        let err = loop {
-            match c.read(&mut buf) {
-                Ok(0) => panic!("a dropped client saw a clean end"),
-                Ok(_) => {}
-                Err(e) => break e,
-            }
-        };
-        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+        read_until_reset(&mut c, None);
     }
     let _stdin = rx
         .recv_timeout(PATIENCE * 3)

@@ -43,7 +43,7 @@ use crate::units::{parse_duration, parse_nonzero_duration, parse_nonzero_size};
     "  netkit serve unix --echo /tmp/echo.sock   the same modes on a Unix socket\n\n",
     "Every byte is passed on as it arrives. -k is accepted by every mode; only listen mode changes:\n",
     "there a client that stops reading (1 MiB of stdin waiting, or data unread for 10s) is dropped\n",
-    "with a TCP reset; the others never wait for it.\n",
+    "with a TCP reset; stdin waits at most 1s for a client that takes nothing.\n",
     "Servers bind 127.0.0.1 unless --bind (or ADDR:PORT) says otherwise.\n",
     "The first stderr line is `listening on <addr> (<proto> <mode>)`; port 0 picks a free port.\n",
     "Ctrl-C or SIGTERM stops accepting, lets live connections finish for --grace, prints a summary.\n",
