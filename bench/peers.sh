@@ -4,19 +4,23 @@
 #
 #   bench/peers.sh                 every section
 #   bench/peers.sh pipe echo10k    some of them
+#   NETKIT_BIN=/tmp/old/netkit bench/peers.sh pipe   another netkit build
 #
-# Sections: pipe (file and stream through connect -> serve vs nc), echo10k
-# (10,000 open echo connections, server peak RSS), probe (nc -z vs connect -z),
-# bench (bench/bench.sh: iperf3, sockperf, socat), kv (bench/kv.sh: redis),
-# transports (bench/transports.sh: --forward vs socat and ncat, TLS vs socat
-# OPENSSL and ncat --ssl, Unix sockets next to TCP).
+# Sections: pipe (file and stream through connect -> serve vs nc), rtt (one
+# small message's round trip through connect with pipes on both ends, and
+# through a relay, vs nc and socat), echo10k (10,000 open echo connections,
+# server peak RSS), probe (nc -z vs connect -z), bench (bench/bench.sh:
+# iperf3, sockperf, socat), kv (bench/kv.sh: redis), transports
+# (bench/transports.sh: --forward vs socat and ncat, TLS vs socat OPENSSL and
+# ncat --ssl, Unix sockets next to TCP).
 # Install the peers with:
 #   apt-get install -y netcat-openbsd ncat socat iperf3 sockperf redis-server redis-tools hyperfine
 set -euo pipefail
 cd "$(dirname "$0")/.."
 here=$(pwd)
-cargo build --release --quiet
-NK="$here/target/release/netkit"
+# NETKIT_BIN=path compares another build (say, main's) against the same peers.
+if [ -z "${NETKIT_BIN:-}" ]; then cargo build --release --quiet; fi
+NK=${NETKIT_BIN:-"$here/target/release/netkit"}
 ROUNDS=${ROUNDS:-5}
 SIZE=${SIZE:-2G}
 work=$(mktemp -d)
@@ -46,7 +50,8 @@ port_of() {
 # Start `netkit serve ARGS` (port 0) in the background; sets SERVER_PID, SERVER_PORT.
 netkit_server() {
   local out=$1; shift
-  "$NK" serve "$@" 0 >"$out" 2>"$work/serve.err" &
+  rm -f "$work/serve.err" # never read the last server's port
+  "$NK" serve "$@" 0 </dev/null >"$out" 2>"$work/serve.err" &
   SERVER_PID=$!
   pids+=("$SERVER_PID")
   for _ in $(seq 200); do
@@ -60,7 +65,7 @@ netkit_server() {
 
 nc_server() {
   local out=$1
-  nc -l 127.0.0.1 0 >"$out" &
+  nc -l 127.0.0.1 0 </dev/null >"$out" &
   SERVER_PID=$!
   pids+=("$SERVER_PID")
   SERVER_PORT=$(port_of "$SERVER_PID")
@@ -114,6 +119,74 @@ section_pipe() {
   rm -f "$file" "$work/out.bin"
 }
 
+# Median of bench/rtt.py's median round trips over ROUNDS runs of one
+# command; the runs of the commands compared are interleaved.
+rtt_rounds() {
+  local -n _cmds=$1
+  local -A med=()
+  local r k
+  for r in $(seq "$ROUNDS"); do
+    for k in "${!_cmds[@]}"; do
+      med[$k]+="$(eval "python3 bench/rtt.py $RTT_N 64 ${_cmds[$k]}" | cut -d' ' -f1) "
+    done
+  done
+  for k in "${!_cmds[@]}"; do
+    RTT[$k]=$(echo ${med[$k]} | tr ' ' '\n' | median)
+  done
+}
+
+rtt_row() {
+  printf '  %-7s netkit %6.1f us   nc %6.1f us (%sx)   socat %6.1f us (%sx)\n' "$1" \
+    "${RTT[netkit]}" "${RTT[nc]}" "$(ratio "${RTT[netkit]}" "${RTT[nc]}")" \
+    "${RTT[socat]}" "$(ratio "${RTT[netkit]}" "${RTT[socat]}")"
+}
+
+section_rtt() {
+  RTT_N=${RTT_N:-2000}
+  echo "== rtt: one 64-byte message, write to stdin pipe -> echo -> read from stdout pipe"
+  echo "   (median of $ROUNDS runs of each run's median over $RTT_N round trips; time ratio netkit/peer, target <= 1.20)"
+  netkit_server /dev/null --echo
+  local echo_port=$SERVER_PORT
+  declare -gA RTT=()
+  # shellcheck disable=SC2034 # used through a nameref
+  local -A direct=(
+    [netkit]="'$NK' connect 127.0.0.1 $echo_port"
+    [nc]="nc -N 127.0.0.1 $echo_port"
+    [socat]="socat - TCP:127.0.0.1:$echo_port"
+  )
+  rtt_rounds direct
+  rtt_row direct
+  # Relays: a listener running a pipe program per connection, and the same
+  # program as the client: netkit serve --sh-exec 'netkit connect', ncat -lk
+  # --sh-exec 'nc' (nc cannot run a command), socat fork EXEC:'socat -'.
+  netkit_server /dev/null -k --sh-exec "'$NK' connect 127.0.0.1 $echo_port"
+  local nk_relay=$SERVER_PORT
+  ncat -lk 127.0.0.1 0 --sh-exec "nc -N 127.0.0.1 $echo_port" </dev/null &
+  pids+=($!); local nc_relay; nc_relay=$(port_of $!)
+  socat TCP-LISTEN:0,bind=127.0.0.1,fork,reuseaddr "EXEC:socat - TCP\:127.0.0.1\:$echo_port" </dev/null &
+  pids+=($!); local socat_relay; socat_relay=$(port_of $!)
+  # shellcheck disable=SC2034
+  local -A relay=(
+    [netkit]="'$NK' connect 127.0.0.1 $nk_relay"
+    [nc]="nc -N 127.0.0.1 $nc_relay"
+    [socat]="socat - TCP:127.0.0.1:$socat_relay"
+  )
+  rtt_rounds relay
+  rtt_row relay
+  if command -v hyperfine >/dev/null; then
+    # The whole one-shot command, process start and connect included.
+    local h
+    h=$(hyperfine -N -w 20 -r 300 --export-json "$work/oneshot.json" \
+      "sh -c 'echo hello | $NK connect 127.0.0.1 $echo_port'" \
+      "sh -c 'echo hello | nc -N 127.0.0.1 $echo_port'" \
+      "sh -c 'echo hello | socat - TCP:127.0.0.1:$echo_port'" >/dev/null 2>&1 &&
+      python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(" ".join("%.2f" % (x["median"]*1000) for x in r))' "$work/oneshot.json")
+    read -r a b c <<<"$h"
+    printf '  one-shot (echo hello | CMD, whole process) netkit %s ms   nc %s ms (%sx)   socat %s ms (%sx)\n' \
+      "$a" "$b" "$(ratio "$a" "$b")" "$c" "$(ratio "$a" "$c")"
+  fi
+}
+
 section_echo10k() {
   local n=${CONNS:-10000}
   echo "== echo10k: $n concurrent connections to netkit serve --echo"
@@ -143,7 +216,7 @@ section_transports() { bash bench/transports.sh; }
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(pipe echo10k probe bench kv transports)
+[ ${#sections[@]} -gt 0 ] || sections=(pipe rtt echo10k probe bench kv transports)
 for s in "${sections[@]}"; do
   "section_$s"
 done

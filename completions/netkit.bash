@@ -252,7 +252,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__connect)
-            opts="-u -w -q -4 -6 -s -p -v -i -z -U -e -c -o -h --udp --timeout --idle-timeout --no-shutdown --reply-timeout --expect-reply --source --source-port --nodelay --verbose --interactive --crlf --probe --concurrency --framed --progress --json --hexdump --unix --tls --tls-ca --tls-insecure --tls-pin --tls-sni --tls-alpn --tls-cert --tls-key --proxy --proxy-auth --exec --sh-exec --output --help"
+            opts="-u -w -q -4 -6 -s -p -v -i -C -z -U -e -c -o -h --udp --timeout --idle-timeout --no-shutdown --reply-timeout --expect-reply --source --source-port --nodelay --verbose --interactive --crlf --probe --concurrency --framed --progress --json --hexdump --unix --tls --tls-ca --tls-insecure --tls-pin --tls-sni --tls-alpn --tls-cert --tls-key --proxy --proxy-auth --exec --sh-exec --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1046,7 +1046,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__serve__subcmd__udp)
-            opts="-v -q -h --echo --discard --time --forward --bind --verbose --quiet --json --count --idle-timeout --allow --deny --allow-file --deny-file --hexdump --delay --jitter --limit-rate --cut-after --drop --help"
+            opts="-v -q -k -h --echo --discard --time --forward --bind --verbose --quiet --json --count --idle-timeout --allow --deny --allow-file --deny-file --hexdump --delay --jitter --limit-rate --cut-after --drop --keep-open --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -74,9 +74,9 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -s q -l quiet -d 'Print nothing but errors'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l json -d 'Logs and the summary as one JSON object per line on stderr'
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -s k -l keep-open -d 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -s k -l keep-open -d 'Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l tls -d 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)'
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l nodelay -d 'Set TCP_NODELAY on each connection'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l nodelay -d 'Set TCP_NODELAY on each connection (modes that forward bytes always do)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward-tls -d '--forward: speak TLS to the target (verified against the system\'s CAs, or --forward-tls-ca/-pin/-insecure)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -l forward-tls-insecure -d '--forward-tls: accept any certificate from the target'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and not __fish_seen_subcommand_from tcp udp unix help" -s h -l help -d 'Print help'
@@ -125,9 +125,9 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s q -l quiet -d 'Print nothing but errors'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l json -d 'Logs and the summary as one JSON object per line on stderr'
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s k -l keep-open -d 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s k -l keep-open -d 'Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l tls -d 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)'
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l nodelay -d 'Set TCP_NODELAY on each connection'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l nodelay -d 'Set TCP_NODELAY on each connection (modes that forward bytes always do)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls -d '--forward: speak TLS to the target (verified against the system\'s CAs, or --forward-tls-ca/-pin/-insecure)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -l forward-tls-insecure -d '--forward-tls: accept any certificate from the target'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from tcp" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -151,6 +151,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s q -l quiet -d 'Print nothing but errors'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -l json -d 'Logs and the summary as one JSON object per line on stderr'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s k -l keep-open -d 'Accepted for nc -luk / ncat -luk: every UDP mode already serves all peers (hidden: it changes nothing here)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from udp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l exec -d 'Run CMD for each connection, the socket as its stdin/stdout (split at spaces, no shell)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l sh-exec -d 'Run `/bin/sh -c CMD` for each connection, the socket as its stdin/stdout' -r
@@ -193,7 +194,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -s v -l verbose -d 'Log each connection (peer, bytes in/out, duration, how it ended)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -s q -l quiet -d 'Print nothing but errors'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l json -d 'Logs and the summary as one JSON object per line on stderr'
-complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -s k -l keep-open -d 'Keep listening after the first client (netcat mode: many clients, stdin to all)'
+complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -s k -l keep-open -d 'Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l tls -d 'Speak TLS. Without --tls-cert a self-signed certificate is made at start and its SHA-256 is printed on the listening line (for `connect --tls --tls-pin`)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l forward-tls -d '--forward: speak TLS to the target (verified against the system\'s CAs, or --forward-tls-ca/-pin/-insecure)'
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from unix" -l forward-tls-insecure -d '--forward-tls: accept any certificate from the target'
@@ -204,7 +205,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_sub
 complete -c netkit -n "__fish_netkit_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s w -l timeout -d 'Connect timeout for each address [default: 10s; with -z, per port: 1s]' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l idle-timeout -d 'Close when no data moves either way for this long (exit code 4)' -r
-complete -c netkit -n "__fish_netkit_using_subcommand connect" -s q -d 'Quit this long after stdin EOF, even if the peer has not closed (0: at once)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s q -d 'Like nc -q: after stdin EOF the whole reply is still read; once the peer has closed too, wait SECS, then exit' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l reply-timeout -d 'UDP: how long to wait for replies after stdin EOF [default: 1s]' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s s -l source -d 'Local address to connect from' -r
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s p -l source-port -d 'Local port to connect from' -r
@@ -226,10 +227,10 @@ complete -c netkit -n "__fish_netkit_using_subcommand connect" -l no-shutdown -d
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l expect-reply -d 'UDP: exit 5 when no reply came within --reply-timeout (without it, exit 0 like nc)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 4 -d 'IPv4 only'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s 6 -d 'IPv6 only'
-complete -c netkit -n "__fish_netkit_using_subcommand connect" -l nodelay -d 'Set TCP_NODELAY'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -l nodelay -d 'Set TCP_NODELAY (pipe mode always does: a small write never waits for an ACK)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s v -l verbose -d 'Report the connection and how it ended on stderr (-z: every port, its state and time)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s i -l interactive -d 'A prompt even when stdin is not a terminal (one line, one send)'
-complete -c netkit -n "__fish_netkit_using_subcommand connect" -l crlf -d 'Prompt: end each line with \\r\\n instead of \\n'
+complete -c netkit -n "__fish_netkit_using_subcommand connect" -s C -l crlf -d 'Send every \\n from stdin as \\r\\n, like nc -C (a \\n already after \\r is left alone; the prompt ends lines with \\r\\n)'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -s z -l probe -d 'Probe PORT (a list: 20-30,80,443) and print the open ports; exit 0 if any is open'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l framed -d 'Send each stdin line as one frame (4-byte big-endian length + bytes); print each frame received as a line'
 complete -c netkit -n "__fish_netkit_using_subcommand connect" -l progress -d 'A live byte counter and rate on stderr while piping (hidden when stderr is not a terminal)'

@@ -217,6 +217,13 @@ pub struct TapReader<R> {
     dir: Direction,
 }
 
+impl<R> TapReader<R> {
+    /// The wrapped reader.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+}
+
 impl<R: Read> Read for TapReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;

@@ -16,7 +16,8 @@
 //! - `proxy`: SOCKS5 and HTTP CONNECT, as a client and as servers.
 //! - `shutdown`: the stop handle every server takes, with wakers for blocked calls.
 //! - `log`: stderr diagnostics: the listening line, `-v` records, summaries, JSON.
-//! - `pipe` and `zerocopy`: the two-way stdin/stdout pipe and the fastest byte copy.
+//! - `pipe`: the two-way stdin/stdout session of `connect` and `serve`'s listen mode.
+//! - `copy` and `zerocopy`: one direction of it, each chunk passed on at once; splice where proven.
 //! - `portnames`: service names as ports (`/etc/services`).
 //! - `sys`: process-wide OS settings (the open-file limit).
 //! - `udpio`: batched UDP I/O (recvmmsg/sendmmsg, GRO/GSO) for the hot paths.
@@ -31,6 +32,7 @@ pub mod acl;
 pub mod bench;
 pub mod cli;
 pub mod connect;
+pub mod copy;
 pub mod error;
 pub mod faults;
 pub mod hexdump;

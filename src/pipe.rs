@@ -2,16 +2,22 @@
 //! stdout, both at once on two threads (`try_clone`), shared by `connect`
 //! and `serve` listen mode.
 //!
-//! At input EOF the write side is shut down (unless `--no-shutdown`) and the
-//! socket is read until the peer closes. The session ends when both
+//! Each direction is one `copy::copy`: every chunk is written on the moment
+//! it is read, whatever stdin and stdout are, and whatever carries the
+//! stream (TLS has no plain descriptor, so it always takes the plain loop). At input EOF the write side is
+//! shut down (unless `--no-shutdown`) and the socket is read until the peer
+//! closes; when stdout is itself a socket (a relay under `serve --exec`), the
+//! peer's EOF is passed on as a half-close too. The session ends when both
 //! directions are done; with a terminal on stdin the peer closing is enough,
-//! since nobody is part-way through sending a file. Data moves through large
-//! buffers, and on Linux by `splice(2)` where both ends allow it (see
-//! `zerocopy`).
+//! since nobody is part-way through sending a file. `-q SECS` behaves like
+//! netcat-openbsd's (measured with 1.219): it never cuts the reply short; once
+//! both directions are done it waits SECS more before returning. The socket
+//! gets TCP_NODELAY (`copy::no_delay`).
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::Shutdown as SockShutdown;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -20,19 +26,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use crate::copy::{self, CopyError, Crlf};
 use crate::error::Failure;
 use crate::hexdump::Direction::{In, Out};
 use crate::shutdown::Shutdown;
 use crate::transport::Stream;
-use crate::zerocopy;
-
-/// Copy buffer size: large buffers halve the syscalls of nc's 16 KiB.
-pub const BUF: usize = 256 * 1024;
+use crate::zerocopy::Kind;
 
 /// How a pipe session behaves at its ends.
 #[derive(Debug, Clone, Default)]
 pub struct PipeOptions {
-    /// Quit this long after input EOF even if the peer has not closed (`-q`).
+    /// `-q`: after input EOF, once the peer has closed too, wait this long
+    /// before returning (netcat-openbsd's quit timer; it never cuts a reply).
     pub quit_after: Option<Duration>,
     /// Fail with "timed out" when nothing moves either way for this long.
     pub idle_timeout: Option<Duration>,
@@ -42,6 +47,8 @@ pub struct PipeOptions {
     pub input_is_tty: bool,
     /// `--hexdump`: see every chunk; data then takes the plain copy path.
     pub tap: Option<crate::hexdump::Tap>,
+    /// `--crlf`: every `\n` from the input goes out as `\r\n` (like `nc -C`).
+    pub crlf: bool,
 }
 
 /// Byte counters and the time of the last activity, readable while the pipe runs.
@@ -83,8 +90,6 @@ impl Counters {
 pub enum PipeEnd {
     /// The peer closed (and our side was done).
     PeerClosed,
-    /// `-q` expired after input EOF.
-    QuitAfterEof,
     /// Our stdout went away (`| head`): a quiet, successful end.
     OutputClosed,
     /// A stop was requested (server shutdown).
@@ -96,7 +101,6 @@ impl PipeEnd {
     pub fn describe(self) -> &'static str {
         match self {
             PipeEnd::PeerClosed => "closed by peer",
-            PipeEnd::QuitAfterEof => "quit after stdin EOF",
             PipeEnd::OutputClosed => "stdout closed",
             PipeEnd::Stopped => "stopped",
         }
@@ -125,8 +129,7 @@ enum Event {
     Stopped,
 }
 
-/// Run the two-way pipe between `input`/`output` and `stream` (any
-/// transport; zero-copy only where the stream has a plain descriptor) until done.
+/// Run the two-way pipe between `input`/`output` and `stream` until done.
 pub fn run(
     stream: impl Into<Stream>,
     input: File,
@@ -137,6 +140,7 @@ pub fn run(
 ) -> Result<PipeOutcome> {
     let stream: Stream = stream.into();
     let (tx, rx) = mpsc::channel::<Event>();
+    copy::no_delay(stream.socket());
     let reader = stream.try_clone().context("cannot clone the socket")?;
     let writer = stream;
 
@@ -152,29 +156,30 @@ pub fn run(
         });
     }
 
-    let (tap_in, tap_out) = (opts.tap.clone(), opts.tap.clone());
     {
         let tx = tx.clone();
         let c = counters.clone();
+        let tap = opts.tap.clone();
         thread::Builder::new()
             .name("socket-to-stdout".into())
             .spawn(move || {
-                let copied = match (&tap_in, reader.plain_fd()) {
-                    (Some(t), _) => {
-                        copy_plain(t.reader(&reader, In), &output, &c.received, &|| c.touch())
-                    }
-                    (None, Some(_)) => {
-                        zerocopy::copy(reader.socket(), &output, &c.received, &|| c.touch())
-                    }
-                    (None, None) => copy_plain(&reader, &output, &c.received, &|| c.touch()),
+                let touch = || c.touch();
+                let copied = match &tap {
+                    Some(t) => copy::copy(t.reader(&reader, In), &output, &c.received, &touch),
+                    None => copy::copy(&reader, &output, &c.received, &touch),
                 };
                 let ev = match copied {
-                    Ok(()) => Event::PeerEof,
-                    Err(zerocopy::CopyError::Read(e)) => Event::PeerError(e),
-                    Err(zerocopy::CopyError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+                    Ok(()) => {
+                        pass_on_eof(&output);
+                        Event::PeerEof
+                    }
+                    Err(CopyError::Read(e)) => Event::PeerError(e),
+                    Err(CopyError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
                         Event::OutputClosed
                     }
-                    Err(zerocopy::CopyError::Write(e)) => Event::OutputError(e),
+                    Err(CopyError::Write(e)) => Event::OutputError(e),
+                    // No idle check was given: not reached.
+                    Err(CopyError::Idle) => Event::PeerError(io::ErrorKind::TimedOut.into()),
                 };
                 let _ = tx.send(ev);
             })
@@ -183,18 +188,19 @@ pub fn run(
     {
         let tx = tx.clone();
         let c = counters.clone();
-        let no_shutdown = opts.no_shutdown;
+        let (no_shutdown, crlf, tap) = (opts.no_shutdown, opts.crlf, opts.tap.clone());
         thread::Builder::new()
             .name("stdin-to-socket".into())
             .spawn(move || {
-                let copied = match (&tap_out, writer.plain_fd()) {
-                    (Some(t), _) => {
-                        copy_plain(t.reader(&input, Out), &writer, &c.sent, &|| c.touch())
+                let touch = || c.touch();
+                let copied = match (&tap, crlf) {
+                    (None, false) => copy::copy(&input, &writer, &c.sent, &touch),
+                    (None, true) => copy::copy(Crlf::new(&input), &writer, &c.sent, &touch),
+                    (Some(t), false) => copy::copy(t.reader(&input, Out), &writer, &c.sent, &touch),
+                    (Some(t), true) => {
+                        let r = t.reader(Crlf::new(&input), Out);
+                        copy::copy(r, &writer, &c.sent, &touch)
                     }
-                    (None, Some(_)) => {
-                        zerocopy::copy(&input, writer.socket(), &c.sent, &|| c.touch())
-                    }
-                    (None, None) => copy_plain(&input, &writer, &c.sent, &|| c.touch()),
                 };
                 let ev = match copied {
                     Ok(()) => {
@@ -203,8 +209,8 @@ pub fn run(
                         }
                         Event::InputEof
                     }
-                    Err(zerocopy::CopyError::Read(e)) => Event::InputError(e),
-                    Err(zerocopy::CopyError::Write(_)) => Event::SendError,
+                    Err(CopyError::Read(e)) => Event::InputError(e),
+                    Err(CopyError::Write(_) | CopyError::Idle) => Event::SendError,
                 };
                 let _ = tx.send(ev);
             })
@@ -218,17 +224,11 @@ pub fn run(
         end,
     };
     let mut peer_done = false;
+    let mut input_eof = false;
     let mut input_done = false;
-    let mut quit_at: Option<Instant> = None;
     loop {
-        let mut wait: Option<Duration> =
-            quit_at.map(|q| q.saturating_duration_since(Instant::now()));
-        if let Some(idle) = opts.idle_timeout {
-            let left = idle.saturating_sub(counters.idle_for());
-            wait = Some(wait.map_or(left, |w| w.min(left)));
-        }
-        let event = match wait {
-            Some(w) => match rx.recv_timeout(w) {
+        let event = match opts.idle_timeout {
+            Some(idle) => match rx.recv_timeout(idle.saturating_sub(counters.idle_for())) {
                 Ok(ev) => Some(ev),
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -250,8 +250,8 @@ pub fn run(
                 return Err(anyhow::Error::new(e).context("cannot write to stdout"));
             }
             Some(Event::InputEof) => {
+                input_eof = true;
                 input_done = true;
-                quit_at = opts.quit_after.map(|q| Instant::now() + q);
             }
             Some(Event::InputError(e)) => {
                 return Err(anyhow::Error::new(e).context("cannot read stdin"));
@@ -261,10 +261,13 @@ pub fn run(
             None => {}
         }
         if peer_done && (input_done || opts.input_is_tty) {
+            if let (Some(q), true) = (opts.quit_after, input_eof) {
+                // nc -q: linger after both ends are done; only a stop cuts it.
+                if linger(&rx, q) {
+                    return Ok(outcome(PipeEnd::Stopped));
+                }
+            }
             return Ok(outcome(PipeEnd::PeerClosed));
-        }
-        if quit_at.is_some_and(|q| Instant::now() >= q) {
-            return Ok(outcome(PipeEnd::QuitAfterEof));
         }
         if let Some(idle) = opts.idle_timeout
             && counters.idle_for() >= idle
@@ -278,9 +281,35 @@ pub fn run(
     }
 }
 
+/// Wait `q` (the copy threads are done); true if a stop came meanwhile.
+fn linger(rx: &mpsc::Receiver<Event>, q: Duration) -> bool {
+    let until = Instant::now() + q;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Event::Stopped) => return true,
+            Ok(_) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => return false,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                // No stop handle: nothing can cut the wait short.
+                thread::sleep(left);
+                return false;
+            }
+        }
+    }
+}
+
+/// The peer finished sending: when our output is a socket, half-close it so
+/// whoever reads it sees the end too (a relay under `serve --exec`). A pipe
+/// or file sees its end when the process exits.
+fn pass_on_eof(output: &File) {
+    if Kind::of(output.as_fd()) == Kind::Socket {
+        let _ = socket2::SockRef::from(output).shutdown(SockShutdown::Write);
+    }
+}
+
 /// Duplicate stdin as a `File`: unbuffered, and usable from another thread.
 pub fn stdin_file() -> Result<File> {
-    use std::os::fd::AsFd;
     let fd = io::stdin()
         .as_fd()
         .try_clone_to_owned()
@@ -290,32 +319,9 @@ pub fn stdin_file() -> Result<File> {
 
 /// Duplicate stdout as a `File`: no line buffering on binary data.
 pub fn stdout_file() -> Result<File> {
-    use std::os::fd::AsFd;
     let fd = io::stdout()
         .as_fd()
         .try_clone_to_owned()
         .context("cannot use stdout")?;
     Ok(File::from(fd))
-}
-
-/// Plain read/write copy through a buffer; used where splice does not apply.
-pub fn copy_plain(
-    mut from: impl Read,
-    mut to: impl Write,
-    counter: &AtomicU64,
-    touch: &dyn Fn(),
-) -> Result<(), zerocopy::CopyError> {
-    let mut buf = vec![0u8; BUF];
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(zerocopy::CopyError::Read(e)),
-        };
-        to.write_all(&buf[..n])
-            .map_err(zerocopy::CopyError::Write)?;
-        counter.fetch_add(n as u64, Ordering::Relaxed);
-        touch();
-    }
 }

@@ -42,21 +42,31 @@ fn forward_relays_both_ways_and_logs_each_connection() {
     assert!(rec.contains("closed by peer"), "{rec}");
 }
 
-/// A forward in front of a listener the test controls.
-fn forward_to_own_listener() -> (common::Running, TcpListener) {
+/// How a forward relays, by the options it was given: the readiness loops
+/// (no options), a thread per direction running the pipe's copy (a tap), and
+/// the fault-shaping loop (a rate limit far above what a test moves).
+const RELAY_PATHS: [&[&str]; 3] = [&[], &["--hexdump", "/dev/null"], &["--limit-rate", "1G"]];
+
+/// A forward, with `extra` options, in front of a listener the test controls.
+fn forward_with(extra: &[&str]) -> (common::Running, TcpListener) {
     let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
-    let fwd = spawn_server(&[
-        "serve",
-        "--forward",
-        &upstream.local_addr().unwrap().to_string(),
-        "0",
-    ]);
+    let target = upstream.local_addr().unwrap().to_string();
+    let mut args = vec!["serve", "--forward", &target, "-v"];
+    args.extend_from_slice(extra);
+    args.push("0");
+    let fwd = spawn_server(&args);
     (fwd, upstream)
 }
 
 #[test]
 fn half_close_passes_through_in_both_directions() {
-    let (fwd, upstream) = forward_to_own_listener();
+    for extra in RELAY_PATHS {
+        half_close_through(extra);
+    }
+}
+
+fn half_close_through(extra: &[&str]) {
+    let (fwd, upstream) = forward_with(extra);
     // Client half-closes first: upstream sees EOF and can still answer.
     let mut c = connect(fwd.addr);
     let (mut u, _) = upstream.accept().unwrap();
@@ -90,18 +100,43 @@ fn half_close_passes_through_in_both_directions() {
 
 #[test]
 fn a_lone_small_write_crosses_before_anything_closes() {
-    let (fwd, upstream) = forward_to_own_listener();
-    let mut c = connect(fwd.addr);
-    let (mut u, _) = upstream.accept().unwrap();
-    u.set_read_timeout(Some(PATIENCE)).unwrap();
-    for round in 0..3u8 {
-        c.write_all(&[round]).unwrap();
-        let mut b = [0u8; 1];
+    for extra in RELAY_PATHS {
+        let (fwd, upstream) = forward_with(extra);
+        let mut c = connect(fwd.addr);
+        let (mut u, _) = upstream.accept().unwrap();
+        u.set_read_timeout(Some(PATIENCE)).unwrap();
+        for round in 0..20u8 {
+            c.write_all(&[round]).unwrap();
+            let mut b = [0u8; 1];
+            u.read_exact(&mut b).unwrap();
+            assert_eq!(b[0], round, "{extra:?}");
+            u.write_all(&[round + 100]).unwrap();
+            c.read_exact(&mut b).unwrap();
+            assert_eq!(b[0], round + 100, "{extra:?}");
+        }
+    }
+}
+
+#[test]
+fn an_idle_relay_is_closed_on_every_path() {
+    for extra in RELAY_PATHS {
+        let mut args = vec!["--idle-timeout", "300ms"];
+        args.extend_from_slice(extra);
+        let (fwd, upstream) = forward_with(&args);
+        let mut c = connect(fwd.addr);
+        let (mut u, _) = upstream.accept().unwrap();
+        u.set_read_timeout(Some(PATIENCE)).unwrap();
+        c.write_all(b"one").unwrap();
+        let mut b = [0u8; 3];
         u.read_exact(&mut b).unwrap();
-        assert_eq!(b[0], round);
-        u.write_all(&[round + 100]).unwrap();
-        c.read_exact(&mut b).unwrap();
-        assert_eq!(b[0], round + 100);
+        // Then silence: both sides are closed, and the record says why.
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty(), "{extra:?}");
+        let mut rest = Vec::new();
+        let _ = u.read_to_end(&mut rest);
+        let rec = fwd.wait_stderr("idle timeout");
+        assert!(rec.contains("in 3 B (3 bytes)"), "{extra:?}: {rec}");
     }
 }
 

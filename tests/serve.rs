@@ -353,7 +353,6 @@ fn usage_errors_exit_2_with_one_line() {
     for args in [
         &["serve", "--echo", "70000"][..],
         &["serve", "--echo", "--bind", "127.0.0.1", "127.0.0.2:5"],
-        &["serve", "--echo", "-k", "0"],
         &["serve", "udp", "--idle-timeout", "1s", "0"],
         &["serve", "--echo", "--idle-timeout", "soon", "0"],
     ] {

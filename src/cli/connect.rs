@@ -33,13 +33,18 @@ use crate::units::{parse_duration, parse_nonzero_duration};
     "  netkit connect -z -u -v 127.0.0.1 53,123   UDP: open, closed or open|filtered\n",
     "  echo hello | netkit connect --framed 127.0.0.1 9000\n",
     "  netkit connect --hexdump trace.txt host 80 < req   both directions, like socat -x\n",
+    "  echo cmd | netkit connect -q 1 host 9000   the whole reply; exit 1 s after the server closes\n",
+    "  printf 'HEAD / HTTP/1.0\\n\\n' | netkit connect -C host 80   \\n sent as \\r\\n (nc -C)\n",
+    "  ssh -o ProxyCommand='netkit connect %h %p' host\n",
     "  netkit connect --tls example.com 443         TLS, verified against the system's CAs\n",
     "  netkit connect --tls --tls-pin AB:CD:.. 127.0.0.1 4433   trust the one certificate `serve --tls` printed\n",
     "  netkit connect -U /run/app.sock              a Unix socket (@name: abstract; -u: datagrams)\n",
     "  netkit connect --proxy socks5://127.0.0.1:1080 host 22   through SOCKS5 (the proxy resolves names)\n",
     "  netkit connect --sh-exec 'cat file' host 9000   hand the connection to a command (ncat -c)\n",
     "  netkit connect -o session.txt 127.0.0.1 25        a prompt, the session's bytes logged (ncat -o)\n\n",
-    "At stdin EOF the write side is shut down and netkit reads until the peer closes.\n",
+    "At stdin EOF the write side is shut down and netkit reads until the peer closes; every byte is\n",
+    "passed on as it arrives, whatever stdin and stdout are. -q SECS behaves like netcat-openbsd's: it\n",
+    "never cuts the reply, it waits SECS after the peer closed. A socket stdout gets the peer's EOF.\n",
     "On a terminal (or with -i) a prompt sends each line with \\n; escapes \\n \\r \\t \\\\ \\0 \\xHH\n",
     "send raw bytes (another backslash is sent as typed); a paste sends one line per pasted line.\n",
     "The peer's bytes show as they arrive, control bytes as \\xHH in reverse video; with stdout\n",
@@ -64,8 +69,8 @@ pub struct ConnectArgs {
     /// Close when no data moves either way for this long (exit code 4).
     #[arg(long, value_name = "DURATION", value_parser = parse_nonzero_duration)]
     pub idle_timeout: Option<Duration>,
-    /// Quit this long after stdin EOF, even if the peer has not closed (0: at once).
-    #[arg(short = 'q', value_name = "SECS", value_parser = parse_duration, conflicts_with = "probe")]
+    /// Like nc -q: after stdin EOF the whole reply is still read; once the peer has closed too, wait SECS, then exit.
+    #[arg(short = 'q', value_name = "SECS", value_parser = parse_duration, conflicts_with_all = ["no_shutdown", "probe"])]
     pub quit_after: Option<Duration>,
     /// Do not shut down the write side at stdin EOF.
     #[arg(long)]
@@ -88,7 +93,7 @@ pub struct ConnectArgs {
     /// Local port to connect from.
     #[arg(short = 'p', long, value_name = "PORT")]
     pub source_port: Option<u16>,
-    /// Set TCP_NODELAY.
+    /// Set TCP_NODELAY (pipe mode always does: a small write never waits for an ACK).
     #[arg(long)]
     pub nodelay: bool,
     /// Report the connection and how it ended on stderr (-z: every port, its state and time).
@@ -97,8 +102,8 @@ pub struct ConnectArgs {
     /// A prompt even when stdin is not a terminal (one line, one send).
     #[arg(short, long, conflicts_with_all = ["framed", "probe"])]
     pub interactive: bool,
-    /// Prompt: end each line with \r\n instead of \n.
-    #[arg(long)]
+    /// Send every \n from stdin as \r\n, like nc -C (a \n already after \r is left alone; the prompt ends lines with \r\n).
+    #[arg(short = 'C', long)]
     pub crlf: bool,
     /// Probe PORT (a list: 20-30,80,443) and print the open ports; exit 0 if any is open.
     #[arg(short = 'z', long = "probe")]
@@ -231,6 +236,7 @@ impl TryFrom<&ConnectArgs> for ConnectConfig {
                 no_shutdown: a.no_shutdown,
                 input_is_tty: false,
                 tap: None,
+                crlf: a.crlf,
             },
             hexdump: hexdump_of(a.hexdump.as_deref())?,
             transcript: a

@@ -35,11 +35,15 @@ use crate::units::{parse_duration, parse_nonzero_duration, parse_nonzero_size};
     "  netkit serve -k 9000                 many clients; stdin goes to all of them\n",
     "  netkit serve --discard -v 0          count bytes on a free port\n",
     "  netkit serve udp --echo --bind ::1 7\n",
-    "  netkit serve --sh-exec 'tr a-z A-Z' 9000   a process per connection (like ncat -c)\n",
+    "  netkit serve -k --sh-exec 'tr a-z A-Z' 9000   a process per connection (like ncat -lk -c)\n",
+    "  netkit serve -k --sh-exec 'netkit connect backend 22' 2222   a relay (ssh, git, ...)\n",
     "  netkit serve --chat 7000             line chat between clients (like ncat --chat)\n",
     "  netkit serve --echo --deny 127.0.0.2 --hexdump - 0\n",
     "  netkit serve --tls --echo 4433      TLS with a certificate made at start (its SHA-256 on the listening line)\n",
     "  netkit serve unix --echo /tmp/echo.sock   the same modes on a Unix socket\n\n",
+    "Every byte is passed on as it arrives. -k is accepted by every mode; only listen mode changes:\n",
+    "there a client that stops reading (1 MiB of stdin waiting, or data unread for 10s) is dropped\n",
+    "with a TCP reset; stdin waits at most 1s for a client that takes nothing.\n",
     "Servers bind 127.0.0.1 unless --bind (or ADDR:PORT) says otherwise.\n",
     "The first stderr line is `listening on <addr> (<proto> <mode>)`; port 0 picks a free port.\n",
     "Ctrl-C or SIGTERM stops accepting, lets live connections finish for --grace, prints a summary.\n",
@@ -180,7 +184,7 @@ pub struct ServerCommonArgs {
 /// Options of every stream server (TCP and Unix).
 #[derive(Debug, Args)]
 pub struct StreamServeArgs {
-    /// Keep listening after the first client (netcat mode: many clients, stdin to all).
+    /// Keep listening after the first client (listen mode: many clients, stdin to all; the other modes always do).
     #[arg(short = 'k', long)]
     pub keep_open: bool,
     /// At most N connections at once; further clients are accepted and closed at once
@@ -208,7 +212,7 @@ pub struct TcpServeArgs {
     pub common: ServerCommonArgs,
     #[command(flatten)]
     pub stream: StreamServeArgs,
-    /// Set TCP_NODELAY on each connection.
+    /// Set TCP_NODELAY on each connection (modes that forward bytes always do).
     #[arg(long)]
     pub nodelay: bool,
     /// Drop a client that vanished without closing (no FIN or RST) after about 2 x DURATION:
@@ -275,6 +279,10 @@ pub struct UdpServeArgs {
     pub common: ServerCommonArgs,
     #[command(flatten)]
     pub faults: FaultArgs,
+    /// Accepted for nc -luk / ncat -luk: every UDP mode already serves all peers
+    /// (hidden: it changes nothing here).
+    #[arg(short = 'k', long, hide = true)]
+    pub keep_open: bool,
 }
 
 impl ServeArgs {
@@ -500,12 +508,8 @@ fn stream_config(
             mode.name()
         )));
     }
-    if s.keep_open && mode != TcpMode::Listen {
-        return Err(error::usage(format!(
-            "-k/--keep-open is for netcat listen mode; --{} already serves many clients",
-            mode.name()
-        )));
-    }
+    // -k is harmless with the other modes, which serve many clients anyway,
+    // so ncat's `-lk -c CMD` translates as `serve -k --sh-exec CMD`.
     Ok(TcpConfig {
         mode,
         keep_open: s.keep_open,
@@ -588,10 +592,9 @@ impl TryFrom<&UnixServeArgs> for UdpConfig {
         if a.stream.tls.wanted() {
             return Err(error::usage("--tls is for streams, not --dgram"));
         }
-        if a.stream.keep_open || a.stream.max_conns.is_some() {
-            return Err(error::usage(
-                "-k and --max-conns are for streams, not --dgram",
-            ));
+        // -k is accepted (nc -lUuk): a datagram server serves every peer anyway.
+        if a.stream.max_conns.is_some() {
+            return Err(error::usage("--max-conns is for streams, not --dgram"));
         }
         a.upstream.check_unused("is for streams, not --dgram")?;
         datagram_config(

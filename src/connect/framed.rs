@@ -88,10 +88,12 @@ pub fn send_lines(mut input: impl BufRead, mut out: &Stream, c: &Counters) -> Re
         if payload.len() as u64 > MAX_FRAME {
             return Err(anyhow!("stdin line longer than {MAX_FRAME} bytes"));
         }
-        let header = encode_header(payload.len())?;
-        out.write_all(&header)
-            .and_then(|()| out.write_all(payload))
-            .context("cannot send")?;
+        // Header and payload in one write: a second small write would wait
+        // for the peer's ACK of the first (Nagle) before leaving.
+        let mut frame = Vec::with_capacity(4 + payload.len());
+        frame.extend_from_slice(&encode_header(payload.len())?);
+        frame.extend_from_slice(payload);
+        out.write_all(&frame).context("cannot send")?;
         c.sent
             .fetch_add(4 + payload.len() as u64, Ordering::Relaxed);
     }

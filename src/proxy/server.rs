@@ -213,7 +213,6 @@ fn tunnel_with(
             Endpoint::Stream(up),
             &RelayOptions {
                 idle_timeout: p.idle_timeout,
-                splice: true,
                 ..RelayOptions::default()
             },
         ),

@@ -13,7 +13,8 @@
 //! ciphertext a write left behind counts as waiting too. EOF on a source
 //! shuts down the destination's write side (close_notify for TLS) once its
 //! queue is empty: half-close passes through both ways. Every chunk read is
-//! written before the next read: no byte waits for a later one.
+//! written before the next read: no byte waits for a later one, and both
+//! sockets get TCP_NODELAY, so a small write does not wait for an ACK either.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -27,10 +28,9 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::{RelayEnd, RelayOutcome};
+use crate::copy::{self, BUF};
 use crate::transport::Stream;
 
-/// One read.
-const BUF: usize = 256 * 1024;
 const WAKER: Token = Token(usize::MAX);
 
 /// A pair to relay, and where to report its end.
@@ -74,6 +74,8 @@ fn pool() -> io::Result<&'static Pool> {
 /// Relay `a` and `b` on the shared loops; blocks until both directions end.
 pub fn relay(a: Arc<Stream>, b: Arc<Stream>, idle: Option<Duration>) -> io::Result<RelayOutcome> {
     let pool = pool()?;
+    copy::no_delay(a.socket());
+    copy::no_delay(b.socket());
     a.set_nonblocking(true)?;
     b.set_nonblocking(true)?;
     let (done, outcome) = sync_channel(1);

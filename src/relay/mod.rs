@@ -15,28 +15,27 @@
 //! gets a second thread (a delay line), so reading goes on while chunks wait
 //! for their time.
 //!
-//! Zero-copy: when both ends of a direction are plain sockets and nothing
-//! shapes or watches the bytes, the direction may use `zerocopy` (see the
-//! measurement in `serve::forward`).
+//! Without faults, a direction is one `copy::copy_watched`, the same copy as
+//! the netcat pipe's: splice between plain sockets (`zerocopy`, measured in
+//! `serve::forward`), the plain loop for TLS, pipes and a `--hexdump` tap,
+//! and the relay's idle timeout as its idle check. Every TCP socket relayed
+//! gets TCP_NODELAY (`copy::no_delay`): a small write never waits for an ACK.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 pub mod event;
-mod splice;
 
+use crate::copy::{self, BUF, CopyError, Meter, PlainFd};
 use crate::faults::{Faults, Shaper};
 use crate::hexdump::{Direction, Tap};
 use crate::transport::{Socket, Stream};
-
-/// Bytes per read: big enough for throughput, and a chunk is written as soon
-/// as it is read, whatever its size.
-pub const BUF: usize = 256 * 1024;
 
 /// One side of a relay.
 pub enum Endpoint {
@@ -60,9 +59,6 @@ pub struct RelayOptions {
     pub faults: Option<Arc<Faults>>,
     /// `--hexdump`: side A's bytes are "received" (`<`), side B's "sent" (`>`).
     pub tap: Option<Tap>,
-    /// Move bytes with splice(2) when both ends are plain sockets and
-    /// nothing shapes or watches them.
-    pub splice: bool,
 }
 
 /// How a relay ended.
@@ -116,21 +112,59 @@ impl Read for Reader {
     }
 }
 
+impl PlainFd for Reader {
+    fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            Reader::Stream(s) => PlainFd::plain_fd(&**s),
+            Reader::File(f) => Some(f.as_fd()),
+        }
+    }
+
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            Reader::Stream(s) => PlainFd::poll_fd(&**s),
+            Reader::File(f) => Some(f.as_fd()),
+        }
+    }
+}
+
 /// The write half of an endpoint.
 enum Writer {
     Stream(Arc<Stream>),
     File(Option<File>),
 }
 
-impl Writer {
-    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+impl Write for Writer {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         match self {
-            Writer::Stream(s) => (&**s).write_all(data),
-            Writer::File(Some(f)) => f.write_all(data),
+            Writer::Stream(s) => (&**s).write(data),
+            Writer::File(Some(f)) => f.write(data),
             Writer::File(None) => Err(io::ErrorKind::BrokenPipe.into()),
         }
     }
 
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl PlainFd for Writer {
+    fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            Writer::Stream(s) => PlainFd::plain_fd(&**s),
+            Writer::File(f) => f.as_ref().map(|f| f.as_fd()),
+        }
+    }
+
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            Writer::Stream(s) => PlainFd::poll_fd(&**s),
+            Writer::File(f) => f.as_ref().map(|f| f.as_fd()),
+        }
+    }
+}
+
+impl Writer {
     /// End this direction: FIN (after close_notify), or close the pipe.
     fn close(&mut self) {
         match self {
@@ -232,6 +266,9 @@ pub fn relay(a: Endpoint, b: Endpoint, opts: &RelayOptions) -> RelayOutcome {
     let (ra, wa, sa) = split(a);
     let (rb, wb, sb) = split(b);
     let breaker = Breaker(sa.iter().chain(sb.iter()).cloned().collect());
+    for s in &breaker.0 {
+        copy::no_delay(s.socket());
+    }
     if let Some(idle) = opts.idle_timeout {
         for s in &breaker.0 {
             let _ = s
@@ -334,7 +371,7 @@ fn cut_timer(
 
 #[allow(clippy::too_many_arguments)]
 fn direction(
-    mut from: Reader,
+    from: Reader,
     to: Writer,
     counter: &AtomicU64,
     state: &State,
@@ -343,46 +380,67 @@ fn direction(
     shaper: Option<Shaper>,
     dir: Direction,
 ) {
-    if opts.splice
-        && shaper.is_none()
-        && opts.tap.is_none()
-        && let (Reader::Stream(fs), Writer::Stream(ts)) = (&from, &to)
-        && let (Some(ffd), Some(tfd)) = (fs.plain_fd(), ts.plain_fd())
-    {
-        let idle = || match opts.idle_timeout {
-            Some(i) => state.idle_for() >= i,
-            None => false,
-        };
-        match splice::pump(ffd, tfd, counter, &|| state.touch(), &idle) {
-            Ok(false) => {
-                let _ = ts.shutdown_write();
-                return;
-            }
-            Ok(true) => {
-                state.end(RelayEnd::Idle);
-                breaker.shutdown();
-                return;
-            }
-            Err(splice::SpliceError::Read(e)) => {
-                state.end(RelayEnd::Error(describe(dir, "read", &e)));
-                breaker.shutdown();
-                return;
-            }
-            Err(splice::SpliceError::Write(e)) => {
-                state.end(RelayEnd::Error(describe(dir, "write", &e)));
-                breaker.shutdown();
-                return;
-            }
-            Err(splice::SpliceError::Unsupported) => {} // the plain loop below
-        }
+    match shaper {
+        Some(shaper) => shaped(from, to, counter, state, breaker, opts, &shaper, dir),
+        None => unshaped(from, to, counter, state, breaker, opts, dir),
     }
+}
+
+/// A direction without faults: the pipe's copy (`copy::copy_watched`).
+fn unshaped(
+    from: Reader,
+    mut to: Writer,
+    counter: &AtomicU64,
+    state: &State,
+    breaker: &Breaker,
+    opts: &RelayOptions,
+    dir: Direction,
+) {
+    let idle = || opts.idle_timeout.is_some_and(|i| state.idle_for() >= i);
+    let m = Meter {
+        counter,
+        touch: &|| state.touch(),
+        idle: opts.idle_timeout.map(|_| &idle as &dyn Fn() -> bool),
+    };
+    let copied = match &opts.tap {
+        Some(t) => copy::copy_watched(t.reader(from, dir), &mut to, &m),
+        None => copy::copy_watched(from, &mut to, &m),
+    };
+    let failed = match copied {
+        Ok(()) => {
+            to.close();
+            return;
+        }
+        Err(CopyError::Idle) => RelayEnd::Idle,
+        Err(CopyError::Read(e)) => RelayEnd::Error(describe(dir, "read", &e)),
+        Err(CopyError::Write(e)) => RelayEnd::Error(describe(dir, "write", &e)),
+    };
+    if !state.cut.load(Ordering::Relaxed) {
+        state.end(failed);
+    }
+    breaker.shutdown();
+}
+
+/// A direction with network faults: chunks limited, paced, delayed or cut.
+#[allow(clippy::too_many_arguments)]
+fn shaped(
+    mut from: Reader,
+    to: Writer,
+    counter: &AtomicU64,
+    state: &State,
+    breaker: &Breaker,
+    opts: &RelayOptions,
+    shaper: &Shaper,
+    dir: Direction,
+) {
     let mut buf = vec![0u8; BUF];
-    let mut sink = match &shaper {
-        Some(s) if s.delays() => Sink::Delayed(s.delay_line(to)),
-        _ => Sink::Direct(to),
+    let mut sink = if shaper.delays() {
+        Sink::Delayed(shaper.delay_line(to))
+    } else {
+        Sink::Direct(to)
     };
     loop {
-        let want = shaper.as_ref().map_or(BUF, |s| s.chunk_limit(BUF));
+        let want = shaper.chunk_limit(BUF);
         let n = match from.read(&mut buf[..want]) {
             Ok(0) => break,
             Ok(n) => n,
@@ -411,19 +469,14 @@ fn direction(
             }
         };
         state.touch();
-        let mut chunk = &buf[..n];
-        let mut cut_now = false;
-        if let Some(s) = &shaper {
-            let (allowed, spent) = s.take_budget(chunk.len());
-            chunk = &chunk[..allowed];
-            cut_now = spent;
-        }
+        let (allowed, cut_now) = shaper.take_budget(n);
+        let chunk = &buf[..allowed];
         if let Some(t) = &opts.tap
             && !chunk.is_empty()
         {
             t.call(dir, chunk);
         }
-        if let Err(e) = sink.send(chunk, shaper.as_ref()) {
+        if let Err(e) = sink.send(chunk, shaper) {
             if !state.cut.load(Ordering::Relaxed) {
                 state.end(RelayEnd::Error(describe(dir, "write", &e)));
             }
@@ -470,16 +523,14 @@ enum Sink {
 }
 
 impl Sink {
-    fn send(&mut self, chunk: &[u8], shaper: Option<&Shaper>) -> io::Result<()> {
+    fn send(&mut self, chunk: &[u8], shaper: &Shaper) -> io::Result<()> {
         match self {
             Sink::Direct(w) => {
                 if chunk.is_empty() {
                     return Ok(());
                 }
                 w.write_all(chunk)?;
-                if let Some(s) = shaper {
-                    s.pace(chunk.len());
-                }
+                shaper.pace(chunk.len());
                 Ok(())
             }
             Sink::Delayed(d) => d.push(chunk),
@@ -509,3 +560,6 @@ impl crate::faults::ChunkWriter for Writer {
         Writer::close(self)
     }
 }
+
+#[cfg(test)]
+mod tests;

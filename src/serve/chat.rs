@@ -213,14 +213,16 @@ fn read_lines(conn: &mut Conn, room: &Room, tap: Option<&Tap>) -> End {
 fn write_queue(stream: Stream, rx: Subscription, sent: &AtomicU64, tap: Option<&Tap>) {
     let mut w = &stream;
     let mut out = Vec::new();
-    'writer: while let Ok(Msg::Data(first)) = rx.recv() {
+    'writer: while let Msg::Data(first) = rx.recv() {
         out.clear();
         out.extend_from_slice(&first);
         let mut closing = false;
         while out.len() < COALESCE {
             match rx.try_recv() {
                 Some(Msg::Data(d)) => out.extend_from_slice(&d),
-                Some(Msg::Close) => {
+                Some(Msg::Dropped) => break 'writer,
+                // Closed, or left: what was queued is in `out`.
+                Some(Msg::Close | Msg::Gone) => {
                     closing = true;
                     break;
                 }

@@ -22,6 +22,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::tcp::{self, Conn, End};
+use crate::copy;
 use crate::log::Log;
 use crate::relay::{self, Endpoint, RelayOptions};
 use crate::shutdown::Shutdown;
@@ -247,6 +248,9 @@ fn retry_out_of_fds<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
 /// the child gets pipes that [`pump`] relays. Returns true when relayed.
 pub fn attach(command: &mut Command, stream: &Stream) -> io::Result<bool> {
     if stream.plain_fd().is_some() {
+        // The command's small writes go out at once, not after the peer's
+        // ACK (a relay's `netkit connect` writes whatever it receives).
+        copy::no_delay(stream.socket());
         let (a, b) = (stream.socket().try_clone()?, stream.socket().try_clone()?);
         command
             .stdin(Stdio::from(OwnedFd::from(a)))

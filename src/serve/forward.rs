@@ -15,9 +15,11 @@
 //!   clients through the relay: 63-72k requests/s against 36-52k with a
 //!   thread per direction and 35-39k through socat; 2 GiB into a discard
 //!   server: 13-17 Gbit/s, against 16-20 spliced by a thread per direction;
-//! - faults or a tap: a thread per direction (`relay`), which splices
-//!   between plain sockets when nothing shapes the bytes (measured 9.3-13.2
-//!   Gbit/s against 6.7-8.4 for read/write in an earlier run).
+//! - faults or a tap: a thread per direction (`relay`): the shaping loop
+//!   for faults, the pipe's copy (`copy`) for a tap. Without either (the
+//!   proxies' fallback when no readiness loop can start), that copy splices
+//!   between plain sockets (measured 9.3-13.2 Gbit/s against 6.7-8.4 for
+//!   read/write in an earlier run).
 
 use std::sync::Arc;
 
@@ -63,7 +65,6 @@ pub fn serve(
         idle_timeout,
         faults: fwd.faults.clone(),
         tap: dump.as_ref().map(|d| d.tap(conn.peer.inet())),
-        splice: true,
     };
     // Without faults or a tap, the shared readiness loops relay (see
     // `relay::event`); faults and taps need the thread per direction.

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod kv;
+pub mod programs;
 pub mod redis;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -55,6 +56,20 @@ pub struct Running {
     stderr: Receiver<String>,
 }
 
+/// Lines read from `out` on a thread, so a test can wait with a deadline.
+pub fn lines_of(out: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// Start `netkit ARGS` with piped stdio and wait for `listening on ADDR`.
 pub fn spawn_server(args: &[&str]) -> Running {
     let mut cmd = netkit();
@@ -70,16 +85,7 @@ pub fn spawn_server_cmd(mut cmd: Command) -> Running {
         .stderr(Stdio::piped())
         .spawn()
         .expect("cannot start netkit");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = lines_of(child.stderr.take().expect("stderr"));
     let first = rx
         .recv_timeout(PATIENCE)
         .expect("server printed no listening line");
@@ -108,16 +114,7 @@ pub fn spawn_unix_server(args: &[&str]) -> (Child, String, Receiver<String>) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("cannot start netkit");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = lines_of(child.stderr.take().expect("stderr"));
     let first = rx
         .recv_timeout(PATIENCE)
         .expect("server printed no listening line");
@@ -133,6 +130,16 @@ pub fn fingerprint_of(listening: &str) -> String {
         .and_then(|r| r.split([')', ' ', ';']).next())
         .unwrap_or_else(|| panic!("no fingerprint in: {listening}"))
         .to_string()
+}
+
+/// A child killed and reaped when the test ends, failed or not.
+pub struct Reaped(pub Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// A directory under the system temp dir, removed (with its contents) on drop.
@@ -161,6 +168,11 @@ impl TempDir {
     /// A path inside it.
     pub fn join(&self, name: &str) -> std::path::PathBuf {
         self.0.join(name)
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &std::path::Path {
+        &self.0
     }
 }
 
