@@ -10,8 +10,8 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::PATIENCE;
 use common::kv::{Kv, Resp, bulk, ok, quiet};
+use common::{PATIENCE, TempDir};
 use netkit::kv::logfile::Fsync;
 use netkit::kv::protocol::Reply;
 use netkit::kv::store::Store;
@@ -47,9 +47,7 @@ fn wait_blocked(c: &mut Resp, n: usize) {
 
 #[test]
 fn a_script_feeds_a_blocked_client_and_both_are_logged() {
-    let dir = std::env::temp_dir().join(format!("netkit-together-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = TempDir::new("together");
     let path = dir.join("kv.aof");
     {
         let (store, _) = Store::open(&path, 16, Fsync::Always).expect("open");
@@ -73,7 +71,6 @@ fn a_script_feeds_a_blocked_client_and_both_are_logged() {
     let kv = Kv::start(Arc::new(store), quiet());
     assert_eq!(kv.conn().call(&["LRANGE", "q", "0", "-1"]), bulks(&["b"]));
     drop(kv);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
