@@ -5,16 +5,16 @@
 //! sender that bound no name cannot be answered; that is logged with `-v`.
 
 use std::borrow::Cow;
-use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::Write;
 use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
 
 use anyhow::{Context, Result};
 
 use super::services::unix_seconds;
 use super::udp::time_reply;
-use super::{UdpConfig, UdpMode};
+use super::{UdpConfig, UdpMode, udp_stdin};
 use crate::hexdump::Direction;
 use crate::log::{Level, Summary};
 use crate::pipe;
@@ -47,9 +47,21 @@ pub fn wake_on_shutdown(socket: &Dgram, shutdown: &Shutdown) -> Result<()> {
 pub fn run(socket: Dgram, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Summary> {
     let last_peer: Arc<Mutex<Option<DgramPeer>>> = Arc::new(Mutex::new(None));
     let mut stdout = None;
+    // Bytes stdin lines sent (listen mode).
+    let sent = Arc::new(AtomicU64::new(0));
     if cfg.mode == UdpMode::Listen {
         stdout = Some(pipe::stdout_file()?);
-        spawn_stdin_sender(socket.try_clone()?, last_peer.clone(), cfg)?;
+        let out = socket.try_clone()?;
+        udp_stdin::spawn(
+            cfg,
+            last_peer.clone(),
+            sent.clone(),
+            move |line, peer| out.send_to(line, peer),
+            |peer| match peer {
+                DgramPeer::Inet(a) => Some(*a),
+                DgramPeer::Unix(_) => None,
+            },
+        )?;
     }
     let mut summary = Summary::default();
     let mut buf = vec![0u8; MAX_DATAGRAM];
@@ -121,44 +133,6 @@ pub fn run(socket: Dgram, shutdown: Shutdown, cfg: &UdpConfig) -> Result<Summary
             }
         }
     }
+    summary.bytes_out += sent.load(Ordering::Relaxed);
     Ok(summary)
-}
-
-fn spawn_stdin_sender(
-    socket: Dgram,
-    last_peer: Arc<Mutex<Option<DgramPeer>>>,
-    cfg: &UdpConfig,
-) -> Result<()> {
-    let log = cfg.log;
-    let stdin = pipe::stdin_file()?;
-    if std::io::stdin().is_terminal() {
-        log.info("type a line to send it to the last peer");
-    }
-    thread::Builder::new()
-        .name("stdin-to-peer".into())
-        .spawn(move || {
-            let mut reader = BufReader::new(stdin);
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                match (&mut reader)
-                    .take(MAX_DATAGRAM as u64 - 1)
-                    .read_until(b'\n', &mut line)
-                {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
-                }
-                let peer = last_peer.lock().ok().and_then(|p| p.clone());
-                match peer {
-                    Some(p) => {
-                        if let Err(e) = socket.send_to(&line, &p) {
-                            log.warn(&format!("cannot send to {p}: {e}"));
-                        }
-                    }
-                    None => log.warn("no peer has sent a datagram yet; line dropped"),
-                }
-            }
-        })
-        .context("cannot start the stdin thread")?;
-    Ok(())
 }

@@ -182,11 +182,13 @@ pub fn run_group(group: UdpGroup, shutdown: Shutdown, cfg: &UdpConfig) -> Result
         },
     };
     if cfg.mode == UdpMode::Listen {
+        let socket = sockets[0].try_clone().context("cannot clone the socket")?;
         udp_stdin::spawn(
-            &sockets[0],
             cfg,
             ctx.last_peer.clone(),
             ctx.bytes_out.clone(),
+            move |line, peer| socket.send_to(line, peer),
+            |peer| Some(net::canonical(*peer)),
         )?;
     }
     let results: Vec<Result<()>> = thread::scope(|scope| {

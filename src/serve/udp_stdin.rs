@@ -1,8 +1,9 @@
-//! UDP listen mode's other half: each stdin line goes to the peer heard
+//! Datagram listen mode's other half (UDP and Unix): each stdin line goes to the peer heard
 //! from last, and counts as sent.
 
-use std::io::{BufRead, BufReader, IsTerminal, Read};
-use std::net::{SocketAddr, UdpSocket};
+use std::fmt::Display;
+use std::io::{self, BufRead, BufReader, IsTerminal, Read};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -13,21 +14,25 @@ use serde_json::json;
 use super::UdpConfig;
 use crate::hexdump::Direction;
 use crate::log::Level;
-use crate::net;
 use crate::pipe;
 
 /// The largest datagram UDP can carry.
 const MAX_DATAGRAM: usize = 65536;
 
-/// Listen mode: each stdin line goes to the peer heard from last; its
-/// bytes count as sent.
-pub fn spawn(
-    socket: &UdpSocket,
+/// Listen mode: each stdin line goes to the peer heard from last, by
+/// `send`; its bytes count as sent. `ip_of` gives the peer's address for
+/// the hexdump (none for a Unix peer).
+pub fn spawn<P, F>(
     cfg: &UdpConfig,
-    last_peer: Arc<Mutex<Option<SocketAddr>>>,
+    last_peer: Arc<Mutex<Option<P>>>,
     sent: Arc<AtomicU64>,
-) -> Result<()> {
-    let socket = socket.try_clone().context("cannot clone the socket")?;
+    send: F,
+    ip_of: fn(&P) -> Option<SocketAddr>,
+) -> Result<()>
+where
+    P: Clone + Display + Send + 'static,
+    F: Fn(&[u8], &P) -> io::Result<usize> + Send + 'static,
+{
     let (log, dump) = (cfg.log, cfg.hexdump.clone());
     let stdin = pipe::stdin_file()?;
     if std::io::stdin().is_terminal() {
@@ -47,13 +52,13 @@ pub fn spawn(
                     Ok(0) | Err(_) => return,
                     Ok(_) => {}
                 }
-                let peer = last_peer.lock().ok().and_then(|p| *p);
+                let peer = last_peer.lock().ok().and_then(|p| p.clone());
                 match peer {
-                    Some(p) => match socket.send_to(&line, p) {
+                    Some(p) => match send(&line, &p) {
                         Ok(n) => {
                             sent.fetch_add(n as u64, Ordering::Relaxed);
                             if let Some(d) = &dump {
-                                d.record(Direction::Out, Some(net::canonical(p)), 0, &line);
+                                d.record(Direction::Out, ip_of(&p), 0, &line);
                             }
                         }
                         Err(e) => log.event(
