@@ -27,6 +27,24 @@ use crate::zerocopy;
 /// Read buffer of the plain loop: large buffers halve the syscalls of nc's
 /// 16 KiB on bulk data; a small chunk still goes out as soon as it is read.
 pub const BUF: usize = 256 * 1024;
+/// Read buffer when the source is a pipe (stdin, an `--exec` child's
+/// stdout), grown to `zerocopy::PIPE_SIZE`: one read takes all a writer put
+/// there while we were writing.
+pub const PIPE_BUF: usize = 1 << 20;
+
+/// The plain loop's buffer size for a source polled on `src`; a pipe
+/// source is grown to match.
+fn buffer_for(src: Option<RawFd>) -> usize {
+    let Some(fd) = src else { return BUF };
+    // SAFETY: the descriptor is the source's, open for the whole copy.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    if zerocopy::Kind::of(borrowed) == zerocopy::Kind::Pipe {
+        zerocopy::grow_pipe(fd);
+        PIPE_BUF
+    } else {
+        BUF
+    }
+}
 
 /// Which side of a copy failed: a read error is the source's, a write error the sink's.
 #[derive(Debug)]
@@ -224,7 +242,7 @@ where
 {
     let src = from.poll_fd().map(|f| f.as_raw_fd());
     let dst = to.poll_fd().map(|f| f.as_raw_fd());
-    let mut buf = vec![0u8; BUF];
+    let mut buf = vec![0u8; buffer_for(src)];
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) => return Ok(()),

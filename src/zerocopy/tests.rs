@@ -99,18 +99,19 @@ fn kinds_are_recognised() {
     let _ = std::fs::remove_file(&dir);
 }
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 
 #[test]
 fn the_route_table() {
     use Kind::*;
-    assert_eq!(route(Pipe, Socket), Route::PipeToSocket);
     assert_eq!(route(Socket, Pipe), Route::SocketToPipe);
+    assert_eq!(route(File, Socket), Route::FileToSocket);
     for dst in [Socket, File, DevNull] {
         assert_eq!(route(Socket, dst), Route::ThroughPipe);
     }
     for (s, d) in [
-        (File, Socket),
+        (File, File),
+        (Pipe, Socket),
         (Other, Socket),
         (Socket, Other),
         (Pipe, Pipe),
@@ -119,16 +120,20 @@ fn the_route_table() {
     }
 }
 
+/// A pipe into a socket takes the plain loop with a grown pipe (module docs).
 #[test]
 fn pipe_to_socket_delivers_a_lone_write_at_once() {
     let (pr, mut pw) = pipe_pair();
     let (a, b) = tcp_pair();
     assert_eq!(
         route(Kind::of(pr.as_fd()), Kind::of(a.as_fd())),
-        Route::PipeToSocket
+        Route::Plain
     );
-    let (_, h) = spawn_copy(pr, a);
+    let (_, h) = spawn_copy(pr.try_clone().unwrap(), a);
     lone_writes(|m| pw.write_all(m).unwrap(), socket_reader(&b));
+    // SAFETY: F_GETPIPE_SZ reads the size of a pipe we own.
+    let size = unsafe { libc::fcntl(pr.as_raw_fd(), libc::F_GETPIPE_SZ) };
+    assert_eq!(size, PIPE_SIZE, "the stdin pipe was not grown");
     drop(pw);
     h.join().unwrap();
 }
@@ -303,6 +308,36 @@ fn large_payloads_arrive_byte_for_byte_on_every_route() {
     let _ = std::fs::remove_file(&path);
     assert_eq!(counter.load(Ordering::Relaxed) as usize, data.len());
     assert!(back == *data, "socket -> file");
+}
+
+/// A regular file goes out by sendfile from where its position stands (a
+/// shell may have read part of it), all of it while the socket stays open,
+/// and leaves the position at the end as a read loop would.
+#[test]
+fn file_to_socket_sends_from_the_position_and_advances_it() {
+    use std::io::{Seek, SeekFrom};
+    let path = std::env::temp_dir().join(format!("netkit-zc-file-{}", std::process::id()));
+    let data: Vec<u8> = (0..5_000_000u32).map(|i| (i * 13 % 253) as u8).collect();
+    std::fs::write(&path, &data).unwrap();
+    for skip in [0usize, 3, 4_999_990] {
+        let mut file = File::open(&path).unwrap();
+        file.seek(SeekFrom::Start(skip as u64)).unwrap();
+        let (a, b) = tcp_pair();
+        assert_eq!(
+            route(Kind::of(file.as_fd()), Kind::of(a.as_fd())),
+            Route::FileToSocket
+        );
+        // A clone shares the open file's position.
+        let (counter, h) = spawn_copy(file.try_clone().unwrap(), a.try_clone().unwrap());
+        let back = socket_reader(&b)(data.len() - skip);
+        h.join().unwrap();
+        // `a` is still open: everything arrived before any close.
+        assert!(back == data[skip..], "skip {skip}");
+        assert_eq!(counter.load(Ordering::Relaxed) as usize, data.len() - skip);
+        assert_eq!(file.stream_position().unwrap() as usize, data.len());
+        drop(a);
+    }
+    let _ = std::fs::remove_file(&path);
 }
 
 fn set_nonblocking(f: &File) {
