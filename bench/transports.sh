@@ -75,16 +75,23 @@ section_forward() {
     printf '   direct %.1f Gbit/s | netkit %.1f | socat %.1f | ncat %.1f\n' "$direct" "$a" "$b" "$c"
     echo "   netkit/socat $(ratio "$a" "$b") $(verdict "$a >= 2*$b")   netkit/ncat $(ratio "$a" "$c") $(verdict "$a >= 1.5*$c")"
 
-    echo "== forward: 50 clients' 64 B echo round trips through the relay, ${T}s (target: >= 2x socat's requests/s)"
+    echo "== forward: 50 clients' 64 B echo round trips through the relay, ${T}s x $ROUNDS rounds interleaved, median (target: >= 2x socat's requests/s)"
     nk_serve --echo; local echo=$ADDR
     nk_serve --forward "$echo"; local nke=$ADDR
     socat TCP-LISTEN:0,bind=127.0.0.1,fork,reuseaddr TCP:"$echo" & PIDS+=($!)
     local soe="127.0.0.1:$(port_of $!)"
-    local rn rs rd
-    rd=$("$NK" bench latency -c 50 -t "$T" -q --json "$echo" | json 'v["requests_per_s"]')
-    rn=$("$NK" bench latency -c 50 -t "$T" -q --json "$nke" | json 'v["requests_per_s"]')
-    rs=$("$NK" bench latency -c 50 -t "$T" -q --json "$soe" | json 'v["requests_per_s"]')
+    local rn rs rd all_n="" all_s="" all_d="" r
+    rps() { "$NK" bench latency -c 50 -t "$T" -q --json "$1" | json 'v["requests_per_s"]'; }
+    for r in $(seq "$ROUNDS"); do
+        all_d+="$(rps "$echo") "
+        all_n+="$(rps "$nke") "
+        all_s+="$(rps "$soe") "
+    done
+    rd=$(tr ' ' '\n' <<<"$all_d" | grep . | median)
+    rn=$(tr ' ' '\n' <<<"$all_n" | grep . | median)
+    rs=$(tr ' ' '\n' <<<"$all_s" | grep . | median)
     printf '   direct %.0f req/s | through netkit %.0f | through socat %.0f\n' "$rd" "$rn" "$rs"
+    echo "   rounds: netkit $(printf '%.0f ' $all_n)| socat $(printf '%.0f ' $all_s)"
     echo "   netkit/socat $(ratio "$rn" "$rs") $(verdict "$rn >= 2*$rs")"
 }
 

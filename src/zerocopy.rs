@@ -286,6 +286,71 @@ fn through_pipe(f: RawFd, to: BorrowedFd<'_>, m: &Meter<'_>) -> Result<Outcome, 
     }
 }
 
+/// A pipe of our own between two non-blocking plain sockets, for readiness
+/// loops (`relay::event`): `fill` splices what the source has into it,
+/// `drain` splices what it holds into the destination; neither waits.
+pub struct Spliced {
+    r: OwnedFd,
+    w: OwnedFd,
+    held: usize,
+}
+
+impl Spliced {
+    /// A new, grown pipe.
+    pub fn new() -> io::Result<Spliced> {
+        let (r, w) = make_pipe()?;
+        grow_pipe(w.as_raw_fd());
+        Ok(Spliced { r, w, held: 0 })
+    }
+
+    /// Bytes in the pipe, waiting for the destination.
+    pub fn held(&self) -> usize {
+        self.held
+    }
+
+    /// Splice from `src` (a non-blocking socket) into the pipe: `Ok(0)` is
+    /// EOF, `WouldBlock` means nothing there (or the pipe is full).
+    pub fn fill(&mut self, src: RawFd) -> io::Result<usize> {
+        let n = splice_nb(src, self.w.as_raw_fd(), CHUNK)?;
+        self.held += n;
+        Ok(n)
+    }
+
+    /// Splice what the pipe holds into `dst`; `WouldBlock` when `dst` takes
+    /// nothing now.
+    pub fn drain(&mut self, dst: RawFd) -> io::Result<usize> {
+        let n = splice_nb(self.r.as_raw_fd(), dst, self.held)?;
+        self.held -= n;
+        Ok(n)
+    }
+}
+
+/// `splice` with `SPLICE_F_NONBLOCK` (our pipe never waits; the sockets are
+/// non-blocking themselves).
+fn splice_nb(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
+    loop {
+        // SAFETY: both descriptors are valid for the duration of the call;
+        // null offsets mean "use the descriptors' own positions".
+        let n = unsafe {
+            libc::splice(
+                from,
+                std::ptr::null_mut(),
+                to,
+                std::ptr::null_mut(),
+                len,
+                libc::SPLICE_F_NONBLOCK,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 fn make_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: pipe2 fills two descriptors on success, which we then own.

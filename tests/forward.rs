@@ -117,6 +117,94 @@ fn a_lone_small_write_crosses_before_anything_closes() {
     }
 }
 
+/// Pipes the process `pid` holds open.
+fn pipes_of(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("proc fd")
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|l| l.to_string_lossy().starts_with("pipe:"))
+        .count()
+}
+
+/// Bulk between plain sockets moves by splice through a pipe of the
+/// relay's own (relay::event): a burst read to a slow reader makes the
+/// relay take one; every byte arrives in order, a lone small write after
+/// the bulk still crosses at once both ways, and half-close passes through.
+#[test]
+fn bulk_moves_by_splice_and_small_writes_still_cross_after_it() {
+    let (fwd, upstream) = forward_with(&[]);
+    let before = pipes_of(fwd.pid());
+    let c = connect(fwd.addr);
+    let (mut u, _) = upstream.accept().unwrap();
+    u.set_read_timeout(Some(PATIENCE)).unwrap();
+    let data = random_bytes(32 << 20, 7);
+    let mut cw = c.try_clone().unwrap();
+    let d = data.clone();
+    let writer = std::thread::spawn(move || cw.write_all(&d).unwrap());
+    // A slow reader (4 KiB reads) lets the relay's input fill, so its reads
+    // come back full.
+    let mut got = Vec::with_capacity(data.len());
+    let mut buf = [0u8; 4096];
+    while got.len() < data.len() {
+        let n = u.read(&mut buf).unwrap();
+        assert!(n > 0, "upstream saw EOF after {} bytes", got.len());
+        got.extend_from_slice(&buf[..n]);
+    }
+    writer.join().unwrap();
+    assert!(got == data, "the bulk arrived changed");
+    assert!(
+        pipes_of(fwd.pid()) > before,
+        "the relay did not take a pipe for the bulk"
+    );
+    // Small writes both ways, with everything open.
+    let mut c = c;
+    for round in 0..10u8 {
+        c.write_all(&[round]).unwrap();
+        let mut b = [0u8; 1];
+        u.read_exact(&mut b).unwrap();
+        assert_eq!(b[0], round);
+        u.write_all(&[round + 100]).unwrap();
+        c.read_exact(&mut b).unwrap();
+        assert_eq!(b[0], round + 100);
+    }
+    // The client's half-close reaches upstream, which still answers.
+    c.shutdown(Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    u.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+    u.write_all(b"after EOF").unwrap();
+    drop(u);
+    let mut back = Vec::new();
+    c.read_to_end(&mut back).unwrap();
+    assert_eq!(back, b"after EOF");
+}
+
+/// A FIN that arrives with the last bytes reaches the other side, both
+/// ways, although the relay stops reading after a short read (poll saw the
+/// FIN; no later edge will come).
+#[test]
+fn a_fin_right_behind_the_last_bytes_passes_through() {
+    let (fwd, upstream) = forward_with(&[]);
+    for round in 0..50u32 {
+        let msg = format!("round {round}\n");
+        let mut c = connect(fwd.addr);
+        let (mut u, _) = upstream.accept().unwrap();
+        u.set_read_timeout(Some(PATIENCE)).unwrap();
+        c.write_all(msg.as_bytes()).unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        let mut got = Vec::new();
+        u.read_to_end(&mut got)
+            .unwrap_or_else(|e| panic!("round {round}: upstream saw no EOF: {e}"));
+        assert_eq!(got, msg.as_bytes());
+        u.write_all(msg.as_bytes()).unwrap();
+        u.shutdown(Shutdown::Write).unwrap();
+        let mut back = Vec::new();
+        c.read_to_end(&mut back)
+            .unwrap_or_else(|e| panic!("round {round}: the client saw no EOF: {e}"));
+        assert_eq!(back, msg.as_bytes());
+    }
+}
+
 #[test]
 fn an_idle_relay_is_closed_on_every_path() {
     for extra in RELAY_PATHS {

@@ -85,6 +85,26 @@ fn echo_returns_a_large_payload_byte_for_byte() {
     assert_eq!(summary.bytes_out, data.len() as u64);
 }
 
+/// A FIN that arrives with the last bytes, before the loop reads them:
+/// the echo loop stops reading after a short read, so it must still notice
+/// that FIN (poll saw it; no later edge will come) and close.
+#[test]
+fn echo_notices_a_fin_that_came_with_the_last_bytes() {
+    let srv = InProcess::tcp(cfg(TcpMode::Echo));
+    for round in 0..100u32 {
+        let mut c = srv.client();
+        c.set_read_timeout(Some(PATIENCE)).unwrap();
+        let msg = format!("round {round}\n");
+        c.write_all(msg.as_bytes()).unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        let mut back = Vec::new();
+        c.read_to_end(&mut back)
+            .unwrap_or_else(|e| panic!("round {round}: no EOF after the echo: {e}"));
+        assert_eq!(back, msg.as_bytes(), "round {round}");
+    }
+    srv.stop();
+}
+
 #[test]
 fn upper_uppercases_lines_and_quit_says_bye() {
     let srv = InProcess::tcp(cfg(TcpMode::Upper));

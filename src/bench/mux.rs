@@ -36,6 +36,9 @@ struct Conn {
     moved_at: Instant,
     /// No request outstanding and none will be sent: the run is over.
     done: bool,
+    /// Poll saw the server's FIN (or an error): read on to EOF, since no
+    /// later edge will say so.
+    hup: bool,
     fig: StreamFigures,
     hist: Histogram<u64>,
     last: Instant,
@@ -70,6 +73,7 @@ pub fn closed_loop(
             t0: now,
             moved_at: now,
             done: false,
+            hup: false,
             fig: StreamFigures {
                 id,
                 ..Default::default()
@@ -87,6 +91,7 @@ pub fn closed_loop(
         poll.poll(&mut events, Some(wait))?;
         for ev in events.iter() {
             if let Some(c) = state.get_mut(ev.token().0) {
+                c.hup |= ev.is_read_closed() || ev.is_error();
                 progress(c, clock, meter, target)?;
             }
         }
@@ -146,8 +151,14 @@ fn read_some(c: &mut Conn, target: &Target) -> Result<bool> {
                 ));
             }
             Ok(n) => {
+                let asked = c.reply.len() - c.got;
                 c.got += n;
                 moved = true;
+                if n < asked && !c.hup {
+                    // Drained: data or a FIN arriving later raises a new
+                    // edge (one already seen does not: `hup`).
+                    break;
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -172,7 +183,14 @@ fn progress(c: &mut Conn, clock: &Clock, meter: &Meter, target: &Target) -> Resu
         // than the socket buffers is echoed while it is still being sent,
         // and the server cannot send its echo until it is read.
         while c.got < c.reply.len() {
+            let fresh = c.written == 0;
             let wrote = write_some(c, target)?;
+            if fresh && c.written == c.req.len() && !c.hup {
+                // A whole new request is out: its reply raises an edge when
+                // it comes, so reading now would only say WouldBlock.
+                c.moved_at = Instant::now();
+                return Ok(());
+            }
             let read = read_some(c, target)?;
             if !wrote && !read {
                 return Ok(());

@@ -15,6 +15,15 @@
 //! queue is empty: half-close passes through both ways. Every chunk read is
 //! written before the next read: no byte waits for a later one, and both
 //! sockets get TCP_NODELAY, so a small write does not wait for an ACK either.
+//! A short read from a plain socket ends the pass over that direction (the
+//! loops are edge-triggered, and data or EOF arriving after the read raises
+//! a new edge): under 50 echo clients that saved the read that said
+//! WouldBlock after every request, about 7% of the relay's CPU per request.
+//!
+//! Bulk between plain sockets: once a read fills the whole buffer, that
+//! direction moves by splice through a pipe of its own (`zerocopy::Spliced`,
+//! non-blocking; the pipe then holds what the destination has not taken).
+//! 2 GiB through `--forward`: 16.4-17.4 Gbit/s against 10.7 with the copy.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -30,6 +39,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use super::{RelayEnd, RelayOutcome};
 use crate::copy::{self, BUF};
 use crate::transport::Stream;
+use crate::zerocopy;
 
 const WAKER: Token = Token(usize::MAX);
 
@@ -100,11 +110,24 @@ pub fn relay(a: Arc<Stream>, b: Arc<Stream>, idle: Option<Duration>) -> io::Resu
 struct Half {
     /// Bytes read but not yet written.
     queue: Vec<u8>,
+    /// Bulk between plain sockets moves by splice through this pipe (which
+    /// then holds the bytes not yet written), from the first full read on.
+    pipe: Option<zerocopy::Spliced>,
     /// The source said EOF.
     eof: bool,
+    /// Poll saw the source's FIN (or an error): read on to EOF, since no
+    /// later edge will say so.
+    hup: bool,
     /// The destination's write side is shut down.
     shut: bool,
     moved: u64,
+}
+
+impl Half {
+    /// Bytes wait for the destination to take them.
+    fn waiting(&self) -> bool {
+        !self.queue.is_empty() || self.pipe.as_ref().is_some_and(|p| p.held() > 0)
+    }
 }
 
 struct Pair {
@@ -176,6 +199,12 @@ impl Worker {
                 let writable = ev.is_writable() || ev.is_error();
                 let a_to_b = (is_a && readable) || (!is_a && writable);
                 let b_to_a = (!is_a && readable) || (is_a && writable);
+                if (ev.is_read_closed() || ev.is_error())
+                    && let Some(p) = self.pairs.get_mut(&id)
+                {
+                    let h = if is_a { &mut p.a_to_b } else { &mut p.b_to_a };
+                    h.hup = true;
+                }
                 self.service(id, a_to_b, b_to_a);
             }
             if last_sweep.elapsed() >= Duration::from_millis(250) {
@@ -262,8 +291,8 @@ impl Worker {
             Step::Going => {
                 // Watch a side for room only while output waits for it.
                 let reg = self.poll.registry();
-                let want_a = !p.b_to_a.queue.is_empty() || p.a.wants_write();
-                let want_b = !p.a_to_b.queue.is_empty() || p.b.wants_write();
+                let want_a = p.b_to_a.waiting() || p.a.wants_write();
+                let want_b = p.a_to_b.waiting() || p.b.wants_write();
                 let mut failed = None;
                 for (want, is, s, t) in [
                     (want_a, &mut p.a_writable, &p.a, Token(2 * id)),
@@ -350,6 +379,9 @@ fn pump(
             return Step::Going;
         }
     }
+    if h.pipe.is_some() {
+        return pump_spliced(src, dst, h, last, from, to);
+    }
     while !h.eof {
         let n = match (&*src).read(buf) {
             Ok(0) => {
@@ -374,8 +406,67 @@ fn pump(
             h.queue.extend_from_slice(&buf[w..n]);
             return Step::Going;
         }
+        if n == buf.len() && !src.is_tls() && !dst.is_tls() {
+            // Bulk between plain sockets: on by splice (a pipe that cannot
+            // be made, at the descriptor limit say, keeps the copy).
+            if let Ok(p) = zerocopy::Spliced::new() {
+                h.pipe = Some(p);
+                return pump_spliced(src, dst, h, last, from, to);
+            }
+        }
+        if n < buf.len() && !h.hup && !src.is_tls() {
+            // A short read drained the socket: data or a FIN arriving later
+            // raises a new edge, so the read that would only say WouldBlock
+            // is saved (a third of the syscalls of a small request). A FIN
+            // already seen raises none (`hup`: read on to EOF); TLS may hold
+            // more plaintext than one read gave.
+            return Step::Going;
+        }
     }
     // EOF and nothing left: pass the half-close on.
+    let _ = dst.shutdown_write();
+    h.shut = true;
+    Step::Going
+}
+
+/// `pump` for a direction that moves by splice: empty the pipe into `dst`,
+/// refill it from `src`, until one of them would block.
+fn pump_spliced(
+    src: &Stream,
+    dst: &Stream,
+    h: &mut Half,
+    last: &mut Instant,
+    from: &str,
+    to: &str,
+) -> Step {
+    let Some(pipe) = h.pipe.as_mut() else {
+        return Step::Going;
+    };
+    loop {
+        while pipe.held() > 0 {
+            match pipe.drain(dst.raw_fd()) {
+                Ok(0) => return Step::Failed(format!("{to} write: wrote nothing")),
+                Ok(n) => {
+                    h.moved += n as u64;
+                    *last = Instant::now();
+                }
+                Err(e) if blocked(&e) => return Step::Going,
+                Err(e) => return Step::Failed(format!("{to} write: {e}")),
+            }
+        }
+        if h.eof {
+            break;
+        }
+        match pipe.fill(src.raw_fd()) {
+            Ok(0) => h.eof = true,
+            Ok(_) => *last = Instant::now(),
+            Err(e) if blocked(&e) => return Step::Going,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                return Step::Failed(format!("{from} reset"));
+            }
+            Err(e) => return Step::Failed(format!("{from} read: {e}")),
+        }
+    }
     let _ = dst.shutdown_write();
     h.shut = true;
     Step::Going

@@ -148,6 +148,9 @@ impl Workers {
 
 struct Client {
     stream: Arc<Stream>,
+    /// The peer's FIN (or an error) was seen by poll: read on to EOF, since
+    /// no later edge will say so.
+    hup: bool,
     peer: Peer,
     started: Instant,
     last: Instant,
@@ -207,6 +210,11 @@ impl Worker {
                     continue;
                 }
                 let id = ev.token().0 as u64;
+                if (ev.is_read_closed() || ev.is_error())
+                    && let Some(c) = self.conns.get_mut(&id)
+                {
+                    c.hup = true;
+                }
                 self.service(id);
             }
             for _ in 0..self.ready.len() {
@@ -238,6 +246,7 @@ impl Worker {
             let client = Client {
                 tap: self.cfg.hexdump.as_ref().map(|d| d.tap(nc.peer.inet())),
                 stream: nc.stream,
+                hup: false,
                 peer: nc.peer,
                 started: now,
                 last: now,
@@ -367,6 +376,14 @@ fn step(c: &mut Client, buf: &mut [u8]) -> Step {
         };
         if written < n || c.stream.wants_write() {
             c.pending.extend_from_slice(&buf[written..n]);
+            return Step::Continue;
+        }
+        if n < buf.len() && !c.hup && !c.stream.is_tls() {
+            // A short read drained the socket, and data or a FIN arriving
+            // later raises a new edge: no read that would only say
+            // WouldBlock (half the reads under 50 ping-pong clients). A FIN
+            // already seen raises none, so `hup` reads on to EOF; TLS may
+            // hold more plaintext than one read gave.
             return Step::Continue;
         }
     }
