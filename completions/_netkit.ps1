@@ -323,7 +323,7 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--max-bulk', '--max-bulk', [CompletionResultType]::ParameterName, 'Largest bulk string (a key or value) a client may send')
             [CompletionResult]::new('--max-line', '--max-line', [CompletionResultType]::ParameterName, 'Longest line (line protocol) a client may send')
             [CompletionResult]::new('--max-args', '--max-args', [CompletionResultType]::ParameterName, 'Most arguments in one command')
-            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Event-loop threads (0: one per core)')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Event-loop threads (0: one per core but one, left to the clients; at least one)')
             [CompletionResult]::new('--databases', '--databases', [CompletionResultType]::ParameterName, 'Number of databases (SELECT 0..N-1)')
             [CompletionResult]::new('--requirepass', '--requirepass', [CompletionResultType]::ParameterName, 'Clients must AUTH with this password first (CONFIG SET requirepass changes it)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Close a client idle this many seconds (0: never)')

@@ -308,7 +308,7 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --max-bulk 'Largest bulk string (a key or value) a client may send'
             cand --max-line 'Longest line (line protocol) a client may send'
             cand --max-args 'Most arguments in one command'
-            cand --threads 'Event-loop threads (0: one per core)'
+            cand --threads 'Event-loop threads (0: one per core but one, left to the clients; at least one)'
             cand --databases 'Number of databases (SELECT 0..N-1)'
             cand --requirepass 'Clients must AUTH with this password first (CONFIG SET requirepass changes it)'
             cand --timeout 'Close a client idle this many seconds (0: never)'

@@ -178,7 +178,7 @@ pub struct KvServeArgs {
     /// Most arguments in one command.
     #[arg(long, value_name = "N", default_value = "1048576", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_args: u64,
-    /// Event-loop threads (0: one per core).
+    /// Event-loop threads (0: one per core but one, left to the clients; at least one).
     #[arg(long, value_name = "N", default_value = "0")]
     pub threads: usize,
     /// Number of databases (SELECT 0..N-1).

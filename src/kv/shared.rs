@@ -29,7 +29,7 @@ pub struct Config {
     pub limits: Limits,
     /// Most clients at once (`maxclients`).
     pub max_conns: usize,
-    /// Event-loop threads (0: one per core).
+    /// Event-loop threads (0: one per core but one, at least one).
     pub threads: usize,
     /// `--databases`.
     pub databases: usize,
