@@ -54,20 +54,29 @@ where
                 }
                 let peer = last_peer.lock().ok().and_then(|p| p.clone());
                 match peer {
-                    Some(p) => match send(&line, &p) {
-                        Ok(n) => {
-                            sent.fetch_add(n as u64, Ordering::Relaxed);
-                            if let Some(d) = &dump {
-                                d.record(Direction::Out, ip_of(&p), 0, &line);
+                    Some(p) => {
+                        // Counted before the send: the peer may act on the
+                        // datagram (and the server be asked for its summary)
+                        // before this thread runs again. A datagram goes
+                        // whole or not at all, so a failure takes it back.
+                        sent.fetch_add(line.len() as u64, Ordering::Relaxed);
+                        match send(&line, &p) {
+                            Ok(_) => {
+                                if let Some(d) = &dump {
+                                    d.record(Direction::Out, ip_of(&p), 0, &line);
+                                }
+                            }
+                            Err(e) => {
+                                sent.fetch_sub(line.len() as u64, Ordering::Relaxed);
+                                log.event(
+                                    Level::Quiet,
+                                    "send_failed",
+                                    json!({"peer": p.to_string(), "error": e.to_string()}),
+                                    || format!("cannot send to {p}: {e}"),
+                                )
                             }
                         }
-                        Err(e) => log.event(
-                            Level::Quiet,
-                            "send_failed",
-                            json!({"peer": p.to_string(), "error": e.to_string()}),
-                            || format!("cannot send to {p}: {e}"),
-                        ),
-                    },
+                    }
                     None => log.event(
                         Level::Quiet,
                         "line_dropped",
