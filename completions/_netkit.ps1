@@ -324,6 +324,7 @@ Register-ArgumentCompleter -Native -CommandName 'netkit' -ScriptBlock {
             [CompletionResult]::new('--max-line', '--max-line', [CompletionResultType]::ParameterName, 'Longest line (line protocol) a client may send')
             [CompletionResult]::new('--max-args', '--max-args', [CompletionResultType]::ParameterName, 'Most arguments in one command')
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Event-loop threads (0: one per core but one, left to the clients; at least one)')
+            [CompletionResult]::new('--busy-poll', '--busy-poll', [CompletionResultType]::ParameterName, 'After work, poll this long without sleeping (faster replies, more CPU; 0: off; only when a core is left over beside the loops)')
             [CompletionResult]::new('--databases', '--databases', [CompletionResultType]::ParameterName, 'Number of databases (SELECT 0..N-1)')
             [CompletionResult]::new('--requirepass', '--requirepass', [CompletionResultType]::ParameterName, 'Clients must AUTH with this password first (CONFIG SET requirepass changes it)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Close a client idle this many seconds (0: never)')

@@ -309,6 +309,7 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --max-line 'Longest line (line protocol) a client may send'
             cand --max-args 'Most arguments in one command'
             cand --threads 'Event-loop threads (0: one per core but one, left to the clients; at least one)'
+            cand --busy-poll 'After work, poll this long without sleeping (faster replies, more CPU; 0: off; only when a core is left over beside the loops)'
             cand --databases 'Number of databases (SELECT 0..N-1)'
             cand --requirepass 'Clients must AUTH with this password first (CONFIG SET requirepass changes it)'
             cand --timeout 'Close a client idle this many seconds (0: never)'

@@ -259,6 +259,7 @@ complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcom
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l max-line -d 'Longest line (line protocol) a client may send' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l max-args -d 'Most arguments in one command' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l threads -d 'Event-loop threads (0: one per core but one, left to the clients; at least one)' -r
+complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l busy-poll -d 'After work, poll this long without sleeping (faster replies, more CPU; 0: off; only when a core is left over beside the loops)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l databases -d 'Number of databases (SELECT 0..N-1)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l requirepass -d 'Clients must AUTH with this password first (CONFIG SET requirepass changes it)' -r
 complete -c netkit -n "__fish_netkit_using_subcommand kv; and __fish_seen_subcommand_from serve" -l timeout -d 'Close a client idle this many seconds (0: never)' -r

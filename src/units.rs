@@ -28,7 +28,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => 3600.0,
         other => {
             return Err(format!(
-                "unknown duration unit '{other}' (use ms, s, m or h)"
+                "unknown duration unit '{other}' (use us, ms, s, m or h)"
             ));
         }
     };

@@ -170,3 +170,48 @@ fn deny_and_allow_filter_clients_like_serve() {
     let kv = Kv::start(Arc::new(Store::new(16)), allowed);
     assert_eq!(kv.conn().call(&["PING"]), Reply::Status("PONG".into()));
 }
+
+/// CPU time (user + system) a process has used, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = &s[s.rfind(')').expect("stat format") + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime")
+}
+
+#[test]
+fn busy_polling_stops_when_the_clients_go_quiet() {
+    // A long window, so a loop that never left it would show.
+    let server = spawn_server(&["kv", "serve", "--busy-poll", "20ms", "0"]);
+    let pid = pid_of(&server);
+    let mut s = TcpStream::connect(server.addr).expect("connect");
+    s.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    let mut buf = [0u8; 7];
+    for _ in 0..200 {
+        s.write_all(b"PING\r\n").expect("write");
+        s.read_exact(&mut buf).expect("pong");
+        assert_eq!(&buf, b"+PONG\r\n");
+    }
+    let before = cpu_ticks(pid);
+    // Observe a quiet second (not a wait for readiness): a server that
+    // kept spinning would use most of it.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let used = cpu_ticks(pid) - before;
+    assert!(
+        used < 20,
+        "an idle server used {used} ticks of CPU in one second"
+    );
+    s.write_all(b"PING\r\n").expect("write");
+    s.read_exact(&mut buf).expect("pong after the quiet");
+    assert_eq!(&buf, b"+PONG\r\n");
+}
+
+#[test]
+fn a_busy_poll_that_is_not_a_duration_is_a_usage_error() {
+    let out = common::run_bounded(&["kv", "serve", "--busy-poll", "5x", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--busy-poll"), "{err}");
+    assert!(err.contains("unknown duration unit 'x'"), "{err}");
+}

@@ -181,6 +181,10 @@ pub struct KvServeArgs {
     /// Event-loop threads (0: one per core but one, left to the clients; at least one).
     #[arg(long, value_name = "N", default_value = "0")]
     pub threads: usize,
+    /// After work, poll this long without sleeping (faster replies, more CPU;
+    /// 0: off; only when a core is left over beside the loops).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "50us")]
+    pub busy_poll: std::time::Duration,
     /// Number of databases (SELECT 0..N-1).
     #[arg(long, value_name = "N", default_value = "16", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub databases: u64,
@@ -293,6 +297,7 @@ impl TryFrom<&KvServeArgs> for Config {
             },
             max_conns: size(a.max_conns),
             threads: a.threads,
+            busy_poll: a.busy_poll,
             databases: size(a.databases),
             data: a.data.clone(),
             acl: super::serve::acl_of(&a.allow, &a.deny, &a.allow_file, &a.deny_file)?,

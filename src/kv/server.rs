@@ -23,6 +23,7 @@
 //! store behind a busy script: it answers `-BUSY` instead
 //! ([`crate::kv::script::busy`]).
 
+mod busy_poll;
 mod clients;
 mod closing;
 mod parked;
@@ -250,8 +251,9 @@ impl<'a> Worker<'a> {
         let mut ready: Vec<usize> = Vec::new();
         let mut again: Vec<usize> = Vec::new();
         let mut last_tick = Instant::now();
+        let mut spin = busy_poll::BusyPoll::new(self.sh.cfg.busy_poll, self.sh.loops());
         while !shutdown.is_triggered() {
-            let timeout = if again.is_empty() {
+            let timeout = spin.timeout(if again.is_empty() {
                 let tick = Duration::from_millis(if self.sh.fd_limited.load(Ordering::Relaxed) {
                     100
                 } else {
@@ -260,13 +262,14 @@ impl<'a> Worker<'a> {
                 Some(self.until_deadline().map_or(tick, |d| d.min(tick)))
             } else {
                 Some(Duration::ZERO)
-            };
+            });
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(e).context("poll failed");
             }
+            spin.polled(!events.is_empty());
             for ev in events.iter() {
                 match ev.token() {
                     LISTENER => self.accept_all(),

@@ -31,6 +31,8 @@ pub struct Config {
     pub max_conns: usize,
     /// Event-loop threads (0: one per core but one, at least one).
     pub threads: usize,
+    /// `--busy-poll`: how long a loop polls without sleeping after work.
+    pub busy_poll: std::time::Duration,
     /// `--databases`.
     pub databases: usize,
     /// `--data`.
@@ -51,6 +53,7 @@ impl Default for Config {
             limits: Limits::default(),
             max_conns: 10_000,
             threads: 0,
+            busy_poll: std::time::Duration::ZERO,
             databases: 16,
             data: None,
             acl: Acl::default(),
@@ -255,6 +258,11 @@ impl ErrorStats {
 }
 
 impl Shared {
+    /// How many event loops serve (one mailbox each).
+    pub fn loops(&self) -> usize {
+        self.mailboxes.len()
+    }
+
     /// Shared state for `threads` event loops serving `store` on `addr`.
     pub fn new(cfg: Config, store: Arc<Store>, addr: SocketAddr, threads: usize) -> Shared {
         Shared {
