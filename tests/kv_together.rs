@@ -2,7 +2,8 @@
 //! clients (and both logged), blocking pops inside scripts and MULTI, every
 //! type from Lua, pub/sub from scripts and transactions (and to a RESP3
 //! client blocked in a pop), and a busy script that neither loses nor
-//! stalls blocked clients, transactions meeting a busy script, and error
+//! stalls blocked clients, transactions and AUTH/HELLO/WATCH meeting a busy
+//! script, and error
 //! replies counted by code.
 
 mod common;
@@ -253,6 +254,64 @@ fn a_busy_script_neither_loses_nor_stalls_blocked_clients() {
     assert_eq!(admin.call(&["LLEN", "gone"]), Reply::Int(1));
     wait_blocked(&mut admin, 0);
     assert_eq!(timed.call(&["PING"]), Reply::Status("PONG".into()));
+}
+
+#[test]
+fn auth_hello_and_watch_are_answered_while_a_script_is_busy() {
+    let kv = Kv::memory();
+    let mut admin = kv.conn();
+    assert_eq!(admin.call(&["CONFIG", "SET", "lua-time-limit", "10"]), ok());
+    assert_eq!(admin.call(&["SET", "wk", "1"]), ok());
+    assert_eq!(admin.call(&["CONFIG", "SET", "requirepass", "pw"]), ok());
+    let mut newcomer = kv.conn(); // must authenticate
+    let (mut watcher, mut changed_mind) = (kv.conn(), kv.conn());
+    for c in [&mut watcher, &mut changed_mind] {
+        assert_eq!(c.call(&["AUTH", "pw"]), ok());
+    }
+    let mut runner = kv.conn();
+    assert_eq!(runner.call(&["AUTH", "pw"]), ok());
+    runner.send(&[b"EVAL", b"while true do end", b"0"]);
+    let started = Instant::now();
+    loop {
+        match admin.call(&["PING"]) {
+            Reply::Error(e) if e.starts_with("BUSY") => break,
+            r => assert!(started.elapsed() < PATIENCE, "never busy: {r:?}"),
+        }
+    }
+    // As Redis's allow-busy commands: AUTH and HELLO work, WATCH succeeds.
+    assert!(
+        matches!(newcomer.call(&["AUTH", "nope"]), Reply::Error(e) if e.starts_with("WRONGPASS"))
+    );
+    assert_eq!(newcomer.call(&["AUTH", "pw"]), ok());
+    match newcomer.call(&["HELLO", "2"]) {
+        Reply::Array(Some(a)) => assert_eq!(a.get(..2), Some(&[bulk("server"), bulk("redis")][..])),
+        r => panic!("HELLO while busy: {r:?}"),
+    }
+    assert!(matches!(newcomer.call(&["GET", "wk"]), Reply::Error(e) if e.starts_with("BUSY")));
+    assert_eq!(watcher.call(&["WATCH", "wk"]), ok());
+    assert_eq!(changed_mind.call(&["WATCH", "wk"]), ok());
+    assert_eq!(changed_mind.call(&["UNWATCH"]), ok());
+    assert_eq!(kv.conn().call(&["AUTH", "pw"]), ok());
+    let mut killer = kv.conn();
+    assert_eq!(killer.call(&["AUTH", "pw"]), ok());
+    assert_eq!(killer.call(&["SCRIPT", "KILL"]), ok());
+    assert!(matches!(runner.reply(), Reply::Error(_)));
+    // The script might have changed wk after that WATCH: its EXEC fails,
+    // once; the client that let go of its watch commits.
+    for (c, v) in [(&mut watcher, "2"), (&mut changed_mind, "3")] {
+        assert_eq!(c.call(&["MULTI"]), ok());
+        assert_eq!(c.call(&["SET", "wk", v]), Reply::Status("QUEUED".into()));
+    }
+    assert_eq!(watcher.call(&["EXEC"]), Reply::Array(None));
+    assert_eq!(changed_mind.call(&["EXEC"]), arr(vec![ok()]));
+    assert_eq!(watcher.call(&["WATCH", "wk"]), ok());
+    assert_eq!(watcher.call(&["MULTI"]), ok());
+    assert_eq!(
+        watcher.call(&["SET", "wk", "4"]),
+        Reply::Status("QUEUED".into())
+    );
+    assert_eq!(watcher.call(&["EXEC"]), arr(vec![ok()]));
+    assert_eq!(newcomer.call(&["GET", "wk"]), bulk("4"));
 }
 
 #[test]

@@ -35,6 +35,9 @@ pub struct Session {
     /// `watched` was let go while a busy script held the store: forget it
     /// there before the next command.
     pub watch_stale: bool,
+    /// `WATCH` came while a busy script held the store (which may be
+    /// changing those keys): the next `EXEC` fails, as on a touched key.
+    pub watch_dirty: bool,
     /// Close once the pending replies are written (`QUIT`, `CLIENT KILL` of self).
     pub close: bool,
     /// `CLIENT NO-EVICT`.
@@ -64,6 +67,7 @@ impl Session {
             multi_error: false,
             watched: Vec::new(),
             watch_stale: false,
+            watch_dirty: false,
             close: false,
             no_evict: false,
             no_touch: false,

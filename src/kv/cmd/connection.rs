@@ -5,6 +5,9 @@ use std::sync::atomic::Ordering;
 use super::arg::{self, is};
 use super::{CommandSpec, Ctx, FAST, LOADING, NO_AUTH, NO_QUEUE, NOSCRIPT, STALE, spec};
 use crate::kv::protocol::parse_int;
+use crate::kv::reply::Out;
+use crate::kv::session::Session;
+use crate::kv::shared::Shared;
 
 const G: &str = "connection";
 const F: u32 = FAST | LOADING | STALE;
@@ -253,51 +256,60 @@ fn quit(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
 }
 
 /// Check a password against `requirepass`; answers the error on failure.
-fn check_password(ctx: &mut Ctx<'_>, user: Option<&[u8]>, pass: &[u8]) -> bool {
-    let want = ctx.srv.settings().requirepass;
+fn check_password(srv: &Shared, out: &mut Out, user: Option<&[u8]>, pass: &[u8]) -> bool {
+    let want = srv.settings().requirepass;
     let user_ok = user.is_none_or(|u| u == b"default");
     match want {
         None if user_ok && user.is_some() => true,
         None if user.is_none() => {
-            ctx.out.err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+            out.err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
             false
         }
         Some(w) if user_ok && w == pass => true,
         _ => {
-            ctx.out
-                .err("WRONGPASS invalid username-password pair or user is disabled.");
+            out.err("WRONGPASS invalid username-password pair or user is disabled.");
             false
         }
     }
 }
 
 fn auth(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    auth_client(ctx.srv, ctx.sess, ctx.out, a);
+}
+
+/// AUTH for one client: needs no key space, so it is also answered while a
+/// script is busy ([`crate::kv::script::busy`]).
+pub(crate) fn auth_client(srv: &Shared, sess: &mut Session, out: &mut Out, a: &[&[u8]]) {
     let (user, pass) = match a.len() {
         2 => (None, a[1]),
         3 => (Some(a[1]), a[2]),
         _ => {
-            ctx.out.err(arg::SYNTAX);
+            out.err(arg::SYNTAX);
             return;
         }
     };
-    if check_password(ctx, user, pass) {
-        ctx.sess.authed = true;
-        ctx.out.ok();
+    if check_password(srv, out, user, pass) {
+        sess.authed = true;
+        out.ok();
     }
 }
 
 fn hello(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let mut proto = if ctx.out.resp3 { 3 } else { 2 };
+    hello_client(ctx.srv, ctx.sess, ctx.out, a);
+}
+
+/// HELLO for one client: needs no key space, as [`auth_client`].
+pub(crate) fn hello_client(srv: &Shared, sess: &mut Session, out: &mut Out, a: &[&[u8]]) {
+    let mut proto = if out.resp3 { 3 } else { 2 };
     if a.len() >= 2 {
         match parse_int(a[1]) {
             Some(v @ (2 | 3)) => proto = v,
             Some(_) => {
-                ctx.out.err("NOPROTO unsupported protocol version");
+                out.err("NOPROTO unsupported protocol version");
                 return;
             }
             None => {
-                ctx.out
-                    .err("ERR Protocol version is not an integer or out of range");
+                out.err("ERR Protocol version is not an integer or out of range");
                 return;
             }
         }
@@ -306,53 +318,50 @@ fn hello(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let mut i = 2;
     while i < a.len() {
         if is(a[i], "AUTH") && i + 2 < a.len() {
-            if !check_password(ctx, Some(a[i + 1]), a[i + 2]) {
+            if !check_password(srv, out, Some(a[i + 1]), a[i + 2]) {
                 return;
             }
-            ctx.sess.authed = true;
+            sess.authed = true;
             i += 3;
         } else if is(a[i], "SETNAME") && i + 1 < a.len() {
             if !valid_name(a[i + 1]) {
-                ctx.out.err(BAD_NAME);
+                out.err(BAD_NAME);
                 return;
             }
             name = Some(a[i + 1]);
             i += 2;
         } else {
-            ctx.out.err(&format!(
+            out.err(&format!(
                 "ERR Syntax error in HELLO option '{}'",
                 String::from_utf8_lossy(a[i])
             ));
             return;
         }
     }
-    if !ctx.sess.authed {
-        ctx.out.err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+    if !sess.authed {
+        out.err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
         return;
     }
     if let Some(n) = name {
-        set_name(ctx, n);
+        set_name(sess, n);
     }
-    ctx.out.resp3 = proto == 3;
-    ctx.sess
-        .handle
-        .resp
-        .store(proto as usize, Ordering::Relaxed);
-    ctx.out.map(7);
-    ctx.out.bulk(b"server");
-    ctx.out.bulk(b"redis");
-    ctx.out.bulk(b"version");
-    ctx.out.bulk(super::server::REDIS_VERSION.as_bytes());
-    ctx.out.bulk(b"proto");
-    ctx.out.int(proto);
-    ctx.out.bulk(b"id");
-    ctx.out.int(ctx.sess.id as i64);
-    ctx.out.bulk(b"mode");
-    ctx.out.bulk(b"standalone");
-    ctx.out.bulk(b"role");
-    ctx.out.bulk(b"master");
-    ctx.out.bulk(b"modules");
-    ctx.out.array(0);
+    out.resp3 = proto == 3;
+    sess.handle.resp.store(proto as usize, Ordering::Relaxed);
+    out.map(7);
+    out.bulk(b"server");
+    out.bulk(b"redis");
+    out.bulk(b"version");
+    out.bulk(super::server::REDIS_VERSION.as_bytes());
+    out.bulk(b"proto");
+    out.int(proto);
+    out.bulk(b"id");
+    out.int(sess.id as i64);
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(b"master");
+    out.bulk(b"modules");
+    out.array(0);
 }
 
 fn select(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
@@ -390,8 +399,8 @@ fn valid_name(n: &[u8]) -> bool {
     n.iter().all(|&c| (b'!'..=b'~').contains(&c))
 }
 
-fn set_name(ctx: &mut Ctx<'_>, n: &[u8]) {
-    if let Ok(mut name) = ctx.sess.handle.name.lock() {
+fn set_name(sess: &mut Session, n: &[u8]) {
+    if let Ok(mut name) = sess.handle.name.lock() {
         *name = (!n.is_empty()).then(|| n.to_vec());
     }
 }
@@ -444,7 +453,7 @@ fn client(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                 ctx.out.err(BAD_NAME);
                 return;
             }
-            set_name(ctx, a[2]);
+            set_name(ctx.sess, a[2]);
             ctx.out.ok();
         }
         "setinfo" => {

@@ -339,8 +339,9 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
         return;
     }
     if ctx.sess.watch_stale {
+        // Let go while a script was busy; a WATCH made then still stands.
         ctx.sess.watch_stale = false;
-        transactions::unwatch_all(ctx);
+        transactions::release_watched(ctx);
     }
     let in_multi = ctx.sess.multi.is_some();
     let (idx, spec) = match resolve(argv, ctx.out) {

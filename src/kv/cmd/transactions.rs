@@ -89,8 +89,15 @@ pub fn reset_multi(ctx: &mut Ctx<'_>) {
     unwatch_all(ctx);
 }
 
-/// Forget every watched key of the client.
+/// Forget every watched key of the client, and a WATCH made while a
+/// script was busy.
 pub fn unwatch_all(ctx: &mut Ctx<'_>) {
+    ctx.sess.watch_dirty = false;
+    release_watched(ctx);
+}
+
+/// Let the key space forget the client's watched keys.
+pub fn release_watched(ctx: &mut Ctx<'_>) {
     let keys = std::mem::take(&mut ctx.sess.watched);
     ctx.ks.space.unwatch(ctx.sess.id, &keys);
 }
@@ -101,10 +108,11 @@ fn exec(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
         return;
     };
     let aborted = ctx.sess.multi_error;
-    let watch_failed = ctx
-        .ks
-        .space
-        .watch_failed(ctx.sess.id, &ctx.sess.watched, ctx.ks.now);
+    let watch_failed = ctx.sess.watch_dirty
+        || ctx
+            .ks
+            .space
+            .watch_failed(ctx.sess.id, &ctx.sess.watched, ctx.ks.now);
     reset_multi(ctx);
     if aborted {
         ctx.out

@@ -3,8 +3,12 @@
 //! Other event loops find the store locked and, seeing the busy flag,
 //! answer their clients here instead of waiting; the script's own loop does
 //! the same for its other clients from the script's count hook, through
-//! [`LoopIo`]. Only `SCRIPT KILL`, `QUIT` and the transaction commands do
-//! something; every other command gets Redis's `-BUSY` error.
+//! [`LoopIo`]. As Redis lets through the commands it flags `allow-busy`:
+//! `SCRIPT KILL`, `QUIT`, `AUTH`, `HELLO` and the transaction commands do
+//! something; every other command gets Redis's `-BUSY` error. `WATCH` cannot
+//! read the store the script holds, and the script may still change those
+//! keys: it succeeds, and the next `EXEC` fails as on a touched key (Redis
+//! fails it only if the script does touch one).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -14,6 +18,7 @@ use mio::{Events, Token};
 
 use super::run::Interrupt;
 use super::{BUSY, Kill, NOTBUSY, UNKILLABLE};
+use crate::kv::cmd::connection;
 use crate::kv::conn::Conn;
 use crate::kv::reply::Out;
 use crate::kv::server::{Clients, LISTENER, WAKER, drive, max_buffer};
@@ -35,7 +40,21 @@ pub fn answer(srv: &Shared, sess: &mut Session, out: &mut Out, line: bool, argv:
         sess.multi_error = false;
         sess.handle.in_multi.store(false, Ordering::Relaxed);
         sess.watch_stale = !sess.watched.is_empty();
+        sess.watch_dirty = false;
     };
+    if !line && (is(0, "auth") || is(0, "hello")) {
+        if let Some(q) = sess.multi.as_mut() {
+            q.push(argv.iter().map(|a| a.to_vec()).collect());
+            out.status("QUEUED");
+        } else if is(0, "hello") {
+            connection::hello_client(srv, sess, out, argv);
+        } else if argv.len() < 2 {
+            out.err("ERR wrong number of arguments for 'auth' command");
+        } else {
+            connection::auth_client(srv, sess, out, argv);
+        }
+        return;
+    }
     let reply: Result<(), String> = if is(0, "script") && is(1, "kill") && argv.len() == 2 {
         match srv.scripts.kill() {
             Kill::Ok => Ok(()),
@@ -73,7 +92,17 @@ pub fn answer(srv: &Shared, sess: &mut Session, out: &mut Out, line: bool, argv:
         }
     } else if is(0, "unwatch") && argv.len() == 1 {
         sess.watch_stale = !sess.watched.is_empty();
+        sess.watch_dirty = false;
         Ok(())
+    } else if is(0, "watch") {
+        if argv.len() < 2 {
+            Err("ERR wrong number of arguments for 'watch' command".into())
+        } else if sess.multi.is_some() {
+            Err("ERR WATCH inside MULTI is not allowed".into())
+        } else {
+            sess.watch_dirty = true;
+            Ok(())
+        }
     } else {
         if sess.multi.is_some() {
             sess.multi_error = true; // as Redis's flagTransaction
