@@ -515,3 +515,91 @@ fn a_request_followed_at_once_by_fin_is_answered_then_closed() {
         assert_eq!(got, b"+PONG\r\n$2\r\nhi\r\n");
     }
 }
+
+/// Send one RESP command on `s` and read one line of reply ("" at EOF).
+fn call_line(s: &mut BufReader<TcpStream>, args: &[&str]) -> String {
+    let argv: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+    s.get_mut()
+        .write_all(&encode_command(&argv))
+        .expect("write");
+    let mut line = String::new();
+    s.read_line(&mut line).expect("read");
+    line
+}
+
+#[test]
+fn shutdown_from_a_client_answers_the_others_and_exits_cleanly() {
+    let path = temp_path("shutdown");
+    let p = path.to_str().expect("utf-8 temp path").to_string();
+    let mut srv = spawn_server(&["kv", "serve", "--data", &p, "0"]);
+    let connect = || {
+        let s = TcpStream::connect(srv.addr).expect("connect");
+        s.set_read_timeout(Some(PATIENCE)).expect("timeout");
+        BufReader::new(s)
+    };
+    let mut a = connect();
+    assert_eq!(call_line(&mut a, &["SET", "k", "v"]), "+OK\r\n");
+    for bad in [&["SHUTDOWN", "LATER"][..], &["SHUTDOWN", "SAVE", "NOSAVE"]] {
+        assert_eq!(call_line(&mut a, bad), "-ERR syntax error\r\n");
+    }
+    assert_eq!(
+        call_line(&mut a, &["SHUTDOWN", "ABORT"]),
+        "-ERR No shutdown in progress.\r\n"
+    );
+    assert_eq!(call_line(&mut a, &["MULTI"]), "+OK\r\n");
+    assert_eq!(
+        call_line(&mut a, &["SHUTDOWN"]),
+        "-ERR Command not allowed inside a transaction\r\n"
+    );
+    assert!(call_line(&mut a, &["EXEC"]).starts_with("-EXECABORT"));
+    // The caller gets no reply: its connection closes, and the server
+    // exits 0 with its log fsynced.
+    let mut b = connect();
+    assert_eq!(call_line(&mut b, &["SHUTDOWN", "NOW"]), "");
+    assert!(srv.wait_exit().success());
+    let srv = spawn_server(&["kv", "serve", "--data", &p, "0"]);
+    let mut c = BufReader::new(TcpStream::connect(srv.addr).expect("connect"));
+    assert_eq!(call_line(&mut c, &["GET", "k"]), "$1\r\n");
+    drop(srv);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn only_shutdown_nosave_stops_a_server_busy_in_a_script_and_its_writes_are_not_kept() {
+    let path = temp_path("shutdown-busy");
+    let p = path.to_str().expect("utf-8 temp path").to_string();
+    let mut srv = spawn_server(&[
+        "kv",
+        "serve",
+        "--data",
+        &p,
+        "--busy-reply-threshold",
+        "10ms",
+        "0",
+    ]);
+    let connect = || {
+        let s = TcpStream::connect(srv.addr).expect("connect");
+        s.set_read_timeout(Some(PATIENCE)).expect("timeout");
+        BufReader::new(s)
+    };
+    let mut runner = connect();
+    let script = "redis.call('set', 'from-script', '1') while true do end";
+    let argv = vec![b"EVAL".to_vec(), script.as_bytes().to_vec(), b"0".to_vec()];
+    runner
+        .get_mut()
+        .write_all(&encode_command(&argv))
+        .expect("write");
+    let mut admin = connect();
+    let started = Instant::now();
+    while !call_line(&mut admin, &["PING"]).starts_with("-BUSY") {
+        assert!(started.elapsed() < PATIENCE, "the script never got busy");
+    }
+    assert!(call_line(&mut admin, &["SHUTDOWN"]).starts_with("-BUSY"));
+    assert_eq!(call_line(&mut admin, &["SHUTDOWN", "NOSAVE"]), "");
+    assert!(srv.wait_exit().success());
+    let srv = spawn_server(&["kv", "serve", "--data", &p, "0"]);
+    let mut c = BufReader::new(TcpStream::connect(srv.addr).expect("connect"));
+    assert_eq!(call_line(&mut c, &["EXISTS", "from-script"]), ":0\r\n");
+    drop(srv);
+    let _ = std::fs::remove_file(&path);
+}

@@ -73,6 +73,7 @@ pub fn run(
         .local_addr()
         .context("cannot read the bound address")?;
     let shared = Arc::new(Shared::new(cfg, store, addr, threads));
+    let _ = shared.shutdown.set(shutdown.clone());
     let housekeeping = spawn_housekeeping(shared.clone(), shutdown.clone())?;
     let flags = shared.scripts.flags.clone();
     shutdown.on_trigger(move || flags.shutdown.store(true, Ordering::SeqCst));

@@ -201,6 +201,8 @@ pub struct Shared {
     pub scripts: Scripts,
     /// Error replies by code (INFO errorstats).
     pub errors: ErrorStats,
+    /// Stops the server (`SHUTDOWN`); set once the server runs.
+    pub shutdown: std::sync::OnceLock<crate::shutdown::Shutdown>,
 }
 
 /// Error replies counted by their code (the first word: `ERR`,
@@ -278,6 +280,7 @@ impl Shared {
             pubsub: PubSub::default(),
             scripts: Scripts::default(),
             errors: ErrorStats::default(),
+            shutdown: std::sync::OnceLock::new(),
             calls: (0..threads)
                 .map(|_| {
                     (0..super::cmd::count())

@@ -4,7 +4,9 @@
 use std::sync::atomic::Ordering;
 
 use super::arg::{self, SYNTAX, is};
-use super::{ADMIN, CommandSpec, Ctx, FAST, LOADING, NOSCRIPT, READONLY, STALE, WRITE, spec};
+use super::{
+    ADMIN, CommandSpec, Ctx, FAST, LOADING, NO_MULTI, NOSCRIPT, READONLY, STALE, WRITE, spec,
+};
 use crate::kv::glob::glob_match;
 use crate::kv::logfile::Fsync;
 
@@ -187,6 +189,17 @@ pub static COMMANDS: &[CommandSpec] = &[
         bgrewriteaof,
     ),
     spec(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Stops the server: replies to what clients already sent, fsyncs the log, exits.",
+        "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]",
+        shutdown,
+    ),
+    spec(
         "debug",
         -2,
         ADMIN | NOSCRIPT | LOADING | STALE,
@@ -307,6 +320,51 @@ fn bgrewriteaof(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
             .status("Background append only file rewriting started"),
         Err(_) => ctx.out.err("ERR cannot start the rewrite thread"),
     }
+}
+
+/// SHUTDOWN's options, checked as Redis does: whether NOSAVE was given, or
+/// the error for an unknown word, an illegal mix, or ABORT (no shutdown is
+/// ever pending here).
+pub(crate) fn shutdown_options(a: &[&[u8]]) -> Result<bool, &'static str> {
+    let (mut save, mut nosave, mut other, mut abort) = (false, false, false, false);
+    for o in &a[1..] {
+        if is(o, "nosave") {
+            nosave = true;
+        } else if is(o, "save") {
+            save = true;
+        } else if is(o, "now") || is(o, "force") {
+            other = true;
+        } else if is(o, "abort") {
+            abort = true;
+        } else {
+            return Err(SYNTAX);
+        }
+    }
+    if (abort && (save || nosave || other)) || (save && nosave) {
+        return Err(SYNTAX);
+    }
+    if abort {
+        return Err("ERR No shutdown in progress.");
+    }
+    Ok(nosave)
+}
+
+/// Stop the server as a signal would: every client gets the replies to
+/// what it sent, the log is fsynced, the process exits 0. The caller gets
+/// no reply (its connection closes), as from Redis.
+fn shutdown(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    if let Err(e) = shutdown_options(a) {
+        ctx.out.err(e);
+        return;
+    }
+    let Some(s) = ctx.srv.shutdown.get() else {
+        ctx.out
+            .err("ERR this server cannot be shut down from a client");
+        return;
+    };
+    ctx.srv.cfg.log.info("SHUTDOWN asked by a client");
+    ctx.sess.close = true;
+    s.trigger();
 }
 
 const DEBUG_HELP: &[&str] = &[

@@ -4,7 +4,8 @@
 //! answer their clients here instead of waiting; the script's own loop does
 //! the same for its other clients from the script's count hook, through
 //! [`LoopIo`]. As Redis lets through the commands it flags `allow-busy`:
-//! `SCRIPT KILL`, `QUIT`, `AUTH`, `HELLO` and the transaction commands do
+//! `SCRIPT KILL`, `SHUTDOWN NOSAVE`, `QUIT`, `AUTH`, `HELLO` and the
+//! transaction commands do
 //! something; every other command gets Redis's `-BUSY` error. `WATCH` cannot
 //! read the store the script holds, and the script may still change those
 //! keys: it succeeds, and the next `EXEC` fails as on a touched key (Redis
@@ -18,7 +19,7 @@ use mio::{Events, Token};
 
 use super::run::Interrupt;
 use super::{BUSY, Kill, NOTBUSY, UNKILLABLE};
-use crate::kv::cmd::connection;
+use crate::kv::cmd::{connection, server};
 use crate::kv::conn::Conn;
 use crate::kv::reply::Out;
 use crate::kv::server::{Clients, LISTENER, WAKER, drive, max_buffer};
@@ -64,6 +65,25 @@ pub fn answer(srv: &Shared, sess: &mut Session, out: &mut Out, line: bool, argv:
     } else if is(0, "quit") {
         sess.close = true;
         Ok(())
+    } else if is(0, "shutdown") && sess.multi.is_none() && !line {
+        // Only NOSAVE stops a busy server, as in Redis: the script's
+        // writes are then not logged (the shutdown flag ends it unlogged).
+        match server::shutdown_options(argv) {
+            Ok(true) => match srv.shutdown.get() {
+                Some(s) => {
+                    srv.cfg
+                        .log
+                        .info("SHUTDOWN NOSAVE asked by a client during a busy script");
+                    sess.close = true;
+                    srv.scripts.flags.nosave.store(true, Ordering::SeqCst);
+                    s.trigger();
+                    return;
+                }
+                None => Err("ERR this server cannot be shut down from a client".into()),
+            },
+            Ok(false) => Err(BUSY.into()),
+            Err(e) => Err(e.into()),
+        }
     } else if line {
         Err(BUSY.into())
     } else if is(0, "multi") && argv.len() == 1 {
@@ -137,6 +157,9 @@ pub(crate) struct LoopIo<'a> {
     /// Clients already run this round whose replies may go out now (no
     /// log: nothing to wait for), as Redis flushes during a busy script.
     pub(crate) done: &'a [usize],
+    /// Clients later in this round: their input was read with the script's,
+    /// so no new event will name them; they are answered here too.
+    pub(crate) waiting: &'a [usize],
     /// Clients served here: the loop flushes (and maybe closes) them after.
     pub(crate) touched: &'a mut Vec<usize>,
     /// Its mailbox was signalled here: the loop drains it after.
@@ -171,6 +194,17 @@ impl Interrupt for LoopIo<'_> {
         }
         let sh = self.clients.sh;
         let cap = max_buffer(&sh.cfg);
+        for &i in self.waiting {
+            if let Some(Some(c)) = self.clients.conns.get_mut(i) {
+                if c.has_input() && c.closing.is_none() {
+                    answer_all(sh, c);
+                    if c.flush().is_err() {
+                        c.closing.get_or_insert_with(|| "write error".into());
+                    }
+                    self.touched.push(i);
+                }
+            }
+        }
         for (t, closed) in ready {
             let i = match t {
                 WAKER => {

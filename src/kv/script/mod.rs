@@ -42,6 +42,9 @@ pub struct Flags {
     /// written is killed; one that has is abandoned with the process, its
     /// writes never logged (Redis's SHUTDOWN NOSAVE).
     pub shutdown: AtomicBool,
+    /// A client asked for exactly that (`SHUTDOWN NOSAVE`): the process
+    /// then exits 0, not 1.
+    pub nosave: AtomicBool,
 }
 
 /// The script cache and the running script's state.

@@ -51,7 +51,7 @@ pub fn install_hook(vm: &Vm) -> mlua::Result<()> {
                         eprintln!(
                             "netkit: stopping with a busy script that already wrote: exiting now, its writes are not logged"
                         );
-                        std::process::exit(1);
+                        std::process::exit(if f.nosave.load(Ordering::SeqCst) { 0 } else { 1 });
                     }
                     return Err(mlua::Error::runtime(KILLED));
                 }

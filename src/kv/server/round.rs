@@ -91,6 +91,7 @@ impl Worker<'_> {
                     listener: self.listener.as_ref(),
                     skip: if logging { &todo[..k] } else { &[] },
                     done: if logging { &[] } else { &todo[..k] },
+                    waiting: &todo[k + 1..],
                     touched: &mut self.touched,
                     missed: &mut self.missed,
                     events: None,
