@@ -5,8 +5,8 @@
 //! the same for its other clients from the script's count hook, through
 //! [`LoopIo`]. As Redis lets through the commands it flags `allow-busy`:
 //! `SCRIPT KILL`, `SHUTDOWN NOSAVE`, `QUIT`, `AUTH`, `HELLO` and the
-//! transaction commands do
-//! something; every other command gets Redis's `-BUSY` error. `WATCH` cannot
+//! transaction commands do something; every other command gets Redis's
+//! `-BUSY` error. `WATCH` cannot
 //! read the store the script holds, and the script may still change those
 //! keys: it succeeds, and the next `EXEC` fails as on a touched key (Redis
 //! fails it only if the script does touch one).
