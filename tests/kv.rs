@@ -516,6 +516,13 @@ fn a_request_followed_at_once_by_fin_is_answered_then_closed() {
     }
 }
 
+/// A connection to `addr` whose reads give up after `PATIENCE`.
+fn dial(addr: std::net::SocketAddr) -> BufReader<TcpStream> {
+    let s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    BufReader::new(s)
+}
+
 /// Send one RESP command on `s` and read one line of reply ("" at EOF).
 fn call_line(s: &mut BufReader<TcpStream>, args: &[&str]) -> String {
     let argv: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
@@ -532,11 +539,7 @@ fn shutdown_from_a_client_answers_the_others_and_exits_cleanly() {
     let path = temp_path("shutdown");
     let p = path.to_str().expect("utf-8 temp path").to_string();
     let mut srv = spawn_server(&["kv", "serve", "--data", &p, "0"]);
-    let connect = || {
-        let s = TcpStream::connect(srv.addr).expect("connect");
-        s.set_read_timeout(Some(PATIENCE)).expect("timeout");
-        BufReader::new(s)
-    };
+    let connect = || dial(srv.addr);
     let mut a = connect();
     assert_eq!(call_line(&mut a, &["SET", "k", "v"]), "+OK\r\n");
     for bad in [&["SHUTDOWN", "LATER"][..], &["SHUTDOWN", "SAVE", "NOSAVE"]] {
@@ -558,7 +561,7 @@ fn shutdown_from_a_client_answers_the_others_and_exits_cleanly() {
     assert_eq!(call_line(&mut b, &["SHUTDOWN", "NOW"]), "");
     assert!(srv.wait_exit().success());
     let srv = spawn_server(&["kv", "serve", "--data", &p, "0"]);
-    let mut c = BufReader::new(TcpStream::connect(srv.addr).expect("connect"));
+    let mut c = dial(srv.addr);
     assert_eq!(call_line(&mut c, &["GET", "k"]), "$1\r\n");
     drop(srv);
     let _ = std::fs::remove_file(&path);
@@ -577,11 +580,7 @@ fn only_shutdown_nosave_stops_a_server_busy_in_a_script_and_its_writes_are_not_k
         "10ms",
         "0",
     ]);
-    let connect = || {
-        let s = TcpStream::connect(srv.addr).expect("connect");
-        s.set_read_timeout(Some(PATIENCE)).expect("timeout");
-        BufReader::new(s)
-    };
+    let connect = || dial(srv.addr);
     let mut runner = connect();
     let script = "redis.call('set', 'from-script', '1') while true do end";
     let argv = vec![b"EVAL".to_vec(), script.as_bytes().to_vec(), b"0".to_vec()];
@@ -598,7 +597,7 @@ fn only_shutdown_nosave_stops_a_server_busy_in_a_script_and_its_writes_are_not_k
     assert_eq!(call_line(&mut admin, &["SHUTDOWN", "NOSAVE"]), "");
     assert!(srv.wait_exit().success());
     let srv = spawn_server(&["kv", "serve", "--data", &p, "0"]);
-    let mut c = BufReader::new(TcpStream::connect(srv.addr).expect("connect"));
+    let mut c = dial(srv.addr);
     assert_eq!(call_line(&mut c, &["EXISTS", "from-script"]), ":0\r\n");
     drop(srv);
     let _ = std::fs::remove_file(&path);

@@ -37,6 +37,17 @@ fn clients_field(c: &mut Resp, field: &str) -> usize {
         .unwrap_or_else(|| panic!("no {field} in {info}"))
 }
 
+/// Wait (bounded) until a script makes the server answer `c` with -BUSY.
+fn wait_busy(c: &mut Resp) {
+    let started = Instant::now();
+    loop {
+        match c.call(&["PING"]) {
+            Reply::Error(e) if e.starts_with("BUSY") => return,
+            r => assert!(started.elapsed() < PATIENCE, "never busy: {r:?}"),
+        }
+    }
+}
+
 /// Wait (bounded) until the server counts `n` blocked clients.
 fn wait_blocked(c: &mut Resp, n: usize) {
     let until = Instant::now() + PATIENCE;
@@ -233,12 +244,7 @@ fn a_busy_script_neither_loses_nor_stalls_blocked_clients() {
     let started = Instant::now();
     let mut runner = kv.conn();
     runner.send(&[b"EVAL", b"while true do end", b"0"]);
-    loop {
-        match admin.call(&["PING"]) {
-            Reply::Error(e) if e.starts_with("BUSY") => break,
-            r => assert!(started.elapsed() < PATIENCE, "never busy: {r:?}"),
-        }
-    }
+    wait_busy(&mut admin);
     // One waiter leaves and the other's timeout passes while the script
     // holds the store.
     drop(leaving);
@@ -271,13 +277,7 @@ fn auth_hello_and_watch_are_answered_while_a_script_is_busy() {
     let mut runner = kv.conn();
     assert_eq!(runner.call(&["AUTH", "pw"]), ok());
     runner.send(&[b"EVAL", b"while true do end", b"0"]);
-    let started = Instant::now();
-    loop {
-        match admin.call(&["PING"]) {
-            Reply::Error(e) if e.starts_with("BUSY") => break,
-            r => assert!(started.elapsed() < PATIENCE, "never busy: {r:?}"),
-        }
-    }
+    wait_busy(&mut admin);
     // As Redis's allow-busy commands: AUTH and HELLO work, WATCH succeeds.
     assert!(
         matches!(newcomer.call(&["AUTH", "nope"]), Reply::Error(e) if e.starts_with("WRONGPASS"))
@@ -326,13 +326,7 @@ fn a_transaction_meeting_a_busy_script_runs_whole_or_not_at_all() {
     assert_eq!(before.call(&["INCR", "xx"]), Reply::Status("QUEUED".into()));
     let mut runner = kv.conn();
     runner.send(&[b"EVAL", b"while true do end", b"0"]);
-    let started = Instant::now();
-    loop {
-        match admin.call(&["PING"]) {
-            Reply::Error(e) if e.starts_with("BUSY") => break,
-            r => assert!(started.elapsed() < PATIENCE, "never busy: {r:?}"),
-        }
-    }
+    wait_busy(&mut admin);
     // MULTI is let through; a refused command dooms the transaction.
     let mut during = kv.conn();
     assert_eq!(during.call(&["MULTI"]), ok());
