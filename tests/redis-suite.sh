@@ -7,6 +7,7 @@
 #   REDIS_SRC=... tests/redis-suite.sh unit/type/string unit/multi   # some files
 #   SUITE_ARGS="--tags -needs:debug" tests/redis-suite.sh ...        # more runtest options
 #   NETKIT_BIN=target/debug/netkit tests/redis-suite.sh ...          # another build
+#   SKIPS=1 tests/redis-suite.sh ...                                  # name each skipped test
 #
 # Runs with --ignore-encoding (netkit stores one way; OBJECT ENCODING reports
 # what Redis would, but internal conversions are not replayed) and without
@@ -45,8 +46,9 @@ if [ -f "$REDIS_SRC/tests/unit/scripting.tcl" ]; then
 fi
 echo "netkit: $BIN; Redis suite from $REDIS_SRC; runtest options: $EXTRA"
 python3 - "$REDIS_SRC" "$BIN" "$EXTRA" "${FILES[@]}" <<'PY'
-import random, re, shlex, subprocess, sys, time
+import os, random, re, shlex, subprocess, sys, time
 src, binary, extra, files = sys.argv[1], sys.argv[2], shlex.split(sys.argv[3]), sys.argv[4:]
+verbose = os.environ.get("SKIPS") == "1"
 ansi = re.compile(r"\x1b\[[0-9;]*m")
 
 def serve():
@@ -103,5 +105,8 @@ for f in files:
     print(f"{f}: {ok} passed, {len(err)} failed, {skipped} skipped (missing: {', '.join(sorted(missing)) or '-'})")
     for e in err:
         print(f"    failed: {e[:150]}")
+    if verbose:
+        for t in re.findall(r"^\[skip\]: (.*)", out, re.M):
+            print(f"    skipped: {t[:150]}")
 print(f"total: {total[0]} passed, {total[1]} failed, {total[2]} skipped")
 PY
