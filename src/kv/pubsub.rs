@@ -106,6 +106,7 @@ impl PubMsg {
         if !subs.set(self.kind).contains(key) {
             return false; // unsubscribed while the message travelled
         }
+        let start = out.buf.len();
         match &self.pattern {
             Some(p) => {
                 out.push(4);
@@ -123,6 +124,7 @@ impl PubMsg {
         }
         out.bulk(&self.channel);
         out.bulk(&self.payload);
+        out.pushed(start);
         true
     }
 }

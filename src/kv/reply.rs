@@ -11,6 +11,9 @@ pub struct Out {
     pub buf: Vec<u8>,
     /// RESP3 (`HELLO 3`) rather than RESP2.
     pub resp3: bool,
+    /// `CLIENT REPLY OFF|SKIP`: the pushes written by the command running
+    /// now (`None`: replies are not being dropped, nothing to note).
+    pub pushes: Option<Vec<std::ops::Range<usize>>>,
 }
 
 /// Append the decimal form of `n` without allocating.
@@ -65,6 +68,26 @@ pub fn fmt_double(d: f64) -> String {
 }
 
 impl Out {
+    /// A push (pub/sub message or confirmation) was written from `start`
+    /// to the end: it survives [`Out::drop_replies`].
+    pub fn pushed(&mut self, start: usize) {
+        if let Some(p) = &mut self.pushes {
+            p.push(start..self.buf.len());
+        }
+    }
+
+    /// Drop what was written since `at` except the pushes noted since (the
+    /// command ran with its replies off).
+    pub fn drop_replies(&mut self, at: usize) {
+        let pushes = self.pushes.take().unwrap_or_default();
+        let mut w = at;
+        for r in pushes.into_iter().filter(|r| r.start >= at) {
+            self.buf.copy_within(r.clone(), w);
+            w += r.len();
+        }
+        self.buf.truncate(w);
+    }
+
     fn header(&mut self, c: u8, n: i64) {
         self.buf.push(c);
         push_int(&mut self.buf, n);

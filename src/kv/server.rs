@@ -31,7 +31,7 @@ mod round;
 
 pub(crate) use clients::Clients;
 use closing::Left;
-pub(crate) use round::drive;
+pub(crate) use round::{drive, replies_done};
 
 use std::collections::{BTreeSet, HashMap};
 use std::io;
@@ -112,6 +112,20 @@ pub fn run(
         bytes_in: st.net_in.load(Ordering::Relaxed),
         bytes_out: st.net_out.load(Ordering::Relaxed),
     })
+}
+
+/// Drop repeated tokens from `v`, keeping each one's first place.
+fn dedup_in_order(v: &mut Vec<usize>, seen: &mut Vec<(usize, usize)>) {
+    if v.len() < 2 {
+        return;
+    }
+    seen.clear();
+    seen.extend(v.iter().enumerate().map(|(pos, &t)| (t, pos)));
+    seen.sort_unstable();
+    seen.dedup_by_key(|&mut (t, _)| t);
+    seen.sort_unstable_by_key(|&(_, pos)| pos);
+    v.clear();
+    v.extend(seen.iter().map(|&(t, _)| t));
 }
 
 /// One loop per core but one, at least one: the clients a server is tested
@@ -251,6 +265,7 @@ impl<'a> Worker<'a> {
         let mut events = Events::with_capacity(1024);
         let mut ready: Vec<usize> = Vec::new();
         let mut again: Vec<usize> = Vec::new();
+        let mut seen: Vec<(usize, usize)> = Vec::new();
         let mut last_tick = Instant::now();
         let mut spin = busy_poll::BusyPoll::new(self.sh.cfg.busy_poll, self.sh.loops());
         while !shutdown.is_triggered() {
@@ -288,9 +303,13 @@ impl<'a> Worker<'a> {
                 }
             }
             self.expire_parked(&mut ready);
-            ready.append(&mut again);
-            ready.sort_unstable();
-            ready.dedup();
+            // Input left from the last pass came first; then this poll's,
+            // in the order it arrived (epoll reports it so): clients run in
+            // arrival order, as in Redis's one loop. A client that sent
+            // UNSUBSCRIBE before another's PUBLISH is unsubscribed first.
+            again.append(&mut ready);
+            std::mem::swap(&mut again, &mut ready);
+            dedup_in_order(&mut ready, &mut seen);
             for &i in &ready {
                 if let Some(Some(c)) = self.conns.get_mut(i) {
                     if c.closing.is_some() || c.peer_closed {
@@ -399,4 +418,20 @@ pub(crate) fn max_buffer(cfg: &Config) -> usize {
         .max_bulk
         .saturating_add(cfg.limits.max_line)
         .saturating_add(1 << 20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dedup_in_order;
+
+    #[test]
+    fn dedup_keeps_each_token_at_its_first_place() {
+        let mut seen = Vec::new();
+        let mut v = vec![7, 3, 7, 1, 3, 9];
+        dedup_in_order(&mut v, &mut seen);
+        assert_eq!(v, [7, 3, 1, 9]);
+        let mut one = vec![4];
+        dedup_in_order(&mut one, &mut seen);
+        assert_eq!(one, [4]);
+    }
 }

@@ -17,6 +17,37 @@ use super::pubsub::Subs;
 /// A queued `MULTI` command.
 pub type Queued = Vec<Vec<u8>>;
 
+/// `CLIENT REPLY`: which replies the client gets. Pub/sub messages and
+/// (un)subscribe confirmations are sent whatever this says, as Redis does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Replies {
+    /// Every reply (`ON`, the default).
+    #[default]
+    On,
+    /// None (`OFF`).
+    Off,
+    /// `SKIP` was the last command: the next one's reply is dropped.
+    SkipNext,
+    /// This command's reply is dropped, the next ones' are not.
+    Skip,
+}
+
+impl Replies {
+    /// Are the current command's replies dropped?
+    pub fn muted(self) -> bool {
+        matches!(self, Replies::Off | Replies::Skip)
+    }
+
+    /// A command is over (answered, not parked): a `SKIP` moves on.
+    pub fn command_done(&mut self) {
+        *self = match *self {
+            Replies::SkipNext => Replies::Skip,
+            Replies::Skip => Replies::On,
+            r => r,
+        };
+    }
+}
+
 /// One connection's protocol state.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -44,6 +75,8 @@ pub struct Session {
     pub no_evict: bool,
     /// `CLIENT NO-TOUCH`.
     pub no_touch: bool,
+    /// `CLIENT REPLY`.
+    pub reply: Replies,
     /// Parked in a blocking pop: no command runs until it is served, times
     /// out or is unblocked ([`crate::kv::blocking`]).
     pub blocked: Option<crate::kv::blocking::Parked>,
@@ -71,6 +104,7 @@ impl Session {
             close: false,
             no_evict: false,
             no_touch: false,
+            reply: Replies::On,
             blocked: None,
             pubsub: Subs::default(),
             in_script: false,

@@ -330,8 +330,8 @@ pub fn serve_ready(ctx: &mut Ctx<'_>) {
                 continue;
             }
             let mut out = Out {
-                buf: Vec::new(),
                 resp3: w.resp3,
+                ..Out::default()
             };
             ctx.ks.begin();
             serve(&mut ctx.ks, &mut out, &w, &key);
@@ -390,8 +390,8 @@ fn serve(ks: &mut Ks<'_>, out: &mut Out, w: &Waiter, key: &[u8]) {
 /// `CLIENT UNBLOCK id TIMEOUT`): a null array, for every blocking pop.
 pub fn timeout_reply(resp3: bool) -> Vec<u8> {
     let mut out = Out {
-        buf: Vec::new(),
         resp3,
+        ..Out::default()
     };
     out.null_array();
     out.buf

@@ -6,7 +6,7 @@ use super::arg::{self, is};
 use super::{CommandSpec, Ctx, FAST, LOADING, NO_AUTH, NO_QUEUE, NOSCRIPT, STALE, spec};
 use crate::kv::protocol::parse_int;
 use crate::kv::reply::Out;
-use crate::kv::session::Session;
+use crate::kv::session::{Replies, Session};
 use crate::kv::shared::Shared;
 
 const G: &str = "connection";
@@ -124,6 +124,17 @@ static CLIENT_SUBS: &[CommandSpec] = &[
         client,
     ),
     spec(
+        "reply",
+        3,
+        NOSCRIPT | F,
+        (0, 0, 0),
+        G,
+        "3.2.0",
+        "Instructs the server whether to reply to commands.",
+        "ON|OFF|SKIP",
+        client,
+    ),
+    spec(
         "help",
         2,
         F,
@@ -225,7 +236,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             G,
             "2.4.0",
             "A container for client connection commands.",
-            "ID|GETNAME|SETNAME|SETINFO|INFO|LIST|KILL|NO-EVICT|NO-TOUCH|HELP ...",
+            "ID|GETNAME|SETNAME|SETINFO|INFO|LIST|KILL|NO-EVICT|NO-TOUCH|REPLY|HELP ...",
             super::no_subcommand,
         )
     },
@@ -386,6 +397,7 @@ fn reset(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
     ctx.sess.handle.resp.store(2, Ordering::Relaxed);
     ctx.sess.no_evict = false;
     ctx.sess.no_touch = false;
+    ctx.sess.reply = Replies::On;
     if let Ok(mut n) = ctx.sess.handle.name.lock() {
         *n = None;
     }
@@ -423,6 +435,8 @@ const CLIENT_HELP: &[&str] = &[
     "    Unblock the specified blocked client.",
     "NO-EVICT (ON|OFF)",
     "    Protect the current client connection from eviction.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
     "HELP",
@@ -482,6 +496,20 @@ fn client(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             if let Some(v) = on_off(ctx, a[2]) {
                 ctx.sess.no_touch = v;
                 ctx.out.ok();
+            }
+        }
+        "reply" => {
+            if is(a[2], "ON") {
+                ctx.sess.reply = Replies::On;
+                ctx.out.ok();
+            } else if is(a[2], "OFF") {
+                ctx.sess.reply = Replies::Off;
+            } else if is(a[2], "SKIP") {
+                if ctx.sess.reply != Replies::Off {
+                    ctx.sess.reply = Replies::SkipNext;
+                }
+            } else {
+                ctx.out.err(arg::SYNTAX);
             }
         }
         _ => super::keys::help(ctx, CLIENT_HELP),

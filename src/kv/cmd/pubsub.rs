@@ -224,10 +224,12 @@ fn me(ctx: &Ctx<'_>) -> Sub {
 }
 
 fn confirm(ctx: &mut Ctx<'_>, verb: &[u8], name: Option<&[u8]>, count: usize) {
+    let start = ctx.out.buf.len();
     ctx.out.push(3);
     ctx.out.bulk(verb);
     ctx.out.bulk_opt(name);
     ctx.out.int(count as i64);
+    ctx.out.pushed(start);
 }
 
 /// Show the session's subscription counts to `CLIENT LIST`.

@@ -22,7 +22,7 @@ use super::{BUSY, Kill, NOTBUSY, UNKILLABLE};
 use crate::kv::cmd::{connection, server};
 use crate::kv::conn::Conn;
 use crate::kv::reply::Out;
-use crate::kv::server::{Clients, LISTENER, WAKER, drive, max_buffer};
+use crate::kv::server::{Clients, LISTENER, WAKER, drive, max_buffer, replies_done};
 use crate::kv::session::Session;
 use crate::kv::shared::Shared;
 
@@ -141,7 +141,11 @@ pub fn answer(srv: &Shared, sess: &mut Session, out: &mut Out, line: bool, argv:
 pub fn answer_all(srv: &Shared, c: &mut Conn) {
     let lim = srv.cfg.limits;
     drive(c, &lim, |sess, out, line, argv| {
-        answer(srv, sess, out, line, argv)
+        let at = out.buf.len();
+        answer(srv, sess, out, line, argv);
+        if !line {
+            replies_done(sess, out, at);
+        }
     });
 }
 

@@ -25,7 +25,10 @@ impl Worker<'_> {
                 }
             }
             c.sess.handle.blocked.store(false, Ordering::Relaxed);
-            c.out.buf.extend_from_slice(&reply);
+            if !c.sess.reply.muted() {
+                c.out.buf.extend_from_slice(&reply);
+            }
+            c.sess.reply.command_done();
             woken.push(t);
         }
     }
@@ -95,8 +98,10 @@ impl Worker<'_> {
                 if round.space().blocking.unblock(id).is_some() {
                     c.sess.blocked = None;
                     c.sess.handle.blocked.store(false, Ordering::Relaxed);
-                    let r = timeout_reply(c.out.resp3);
-                    c.out.buf.extend_from_slice(&r);
+                    if !c.sess.reply.muted() {
+                        c.out.buf.extend_from_slice(&timeout_reply(c.out.resp3));
+                    }
+                    c.sess.reply.command_done();
                     woken.push(t);
                 }
             }

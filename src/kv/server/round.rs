@@ -239,16 +239,33 @@ fn run_commands(
             cmd::line::execute(&mut ctx, argv);
         } else {
             let at = ctx.out.buf.len();
+            if ctx.sess.reply.muted() {
+                ctx.out.pushes = Some(Vec::new());
+            }
             cmd::dispatch(&mut ctx, argv);
             if ctx.out.buf.get(at) == Some(&b'-') {
                 sh.errors.count(&ctx.out.buf[at..]);
             }
+            replies_done(ctx.sess, ctx.out, at);
         }
     });
     if n > 0 {
         sh.stats.commands.fetch_add(n, Ordering::Relaxed);
         let ms = c.started.elapsed().as_millis() as u64;
         c.sess.handle.last_active.store(ms, Ordering::Relaxed);
+    }
+}
+
+/// `CLIENT REPLY`: drop the command's replies (written from `at`) if they
+/// are off, and move a `SKIP` on unless the command parked (its reply comes
+/// later, and is dropped then).
+pub(crate) fn replies_done(sess: &mut Session, out: &mut crate::kv::reply::Out, at: usize) {
+    if sess.reply.muted() {
+        out.drop_replies(at);
+    }
+    out.pushes = None;
+    if sess.blocked.is_none() {
+        sess.reply.command_done();
     }
 }
 
