@@ -602,3 +602,54 @@ fn only_shutdown_nosave_stops_a_server_busy_in_a_script_and_its_writes_are_not_k
     drop(srv);
     let _ = std::fs::remove_file(&path);
 }
+
+/// DEBUG DIGEST and DIGEST-VALUE are Redis's, byte for byte: the same data
+/// in redis-server and in netkit give the same digests (every type, an
+/// expiry, two databases), and a COPY digests as its source.
+#[test]
+fn debug_digests_are_redis_servers_for_the_same_data() {
+    let Some(redis) = common::redis::Redis::start() else {
+        eprintln!("SKIP: redis-server is not installed (.ci/run installs it)");
+        return;
+    };
+    let kv = Kv::memory();
+    let mut r = redis.conn();
+    let mut n = kv.conn();
+    let script: &[&[&str]] = &[
+        &["RPUSH", "l", "a", "b", "c"],
+        &["ZADD", "z", "1.5", "a", "2", "b", "3.25", "c"],
+        &["HSET", "h", "f1", "v1", "f2", "v2"],
+        &["SADD", "s", "x", "y", "12"],
+        &["SET", "e", "x", "EX", "100"],
+        &["SET", "i", "12345"],
+        &["COPY", "h", "h2"],
+        &["SELECT", "3"],
+        &["SET", "other", "v"],
+        &["SELECT", "0"],
+    ];
+    for cmd in script {
+        assert_eq!(r.call(cmd), n.call(cmd), "{cmd:?}");
+    }
+    let value = [
+        "DEBUG",
+        "DIGEST-VALUE",
+        "l",
+        "z",
+        "h",
+        "h2",
+        "s",
+        "e",
+        "i",
+        "missing",
+    ];
+    let theirs = r.call(&value);
+    assert_eq!(n.call(&value), theirs);
+    let Reply::Array(Some(ds)) = theirs else {
+        panic!("digests: {theirs:?}");
+    };
+    assert_eq!(ds[2], ds[3], "a copy digests as its source");
+    assert_eq!(ds[7], Reply::Status("0".repeat(40)));
+    assert_eq!(n.call(&["DEBUG", "DIGEST"]), r.call(&["DEBUG", "DIGEST"]));
+    n.call(&["FLUSHALL"]);
+    assert_eq!(n.call(&["DEBUG", "DIGEST"]), Reply::Status("0".repeat(40)));
+}

@@ -379,12 +379,6 @@ fn redis_cli_hints_and_completion_work_against_netkit_kv_serve() {
 
 #[test]
 fn subscribed_mode_against_netkit_kv_serve() {
-    if netkit::kv::cmd::lookup(b"subscribe").is_none() {
-        eprintln!(
-            "SKIP: netkit kv serve has no SUBSCRIBE yet (pub/sub is issue 11); kv_prompt_redis.rs covers subscribed mode against redis-server"
-        );
-        return;
-    }
     let kv = Kv::memory();
     let p = format!("127.0.0.1:{}", kv.addr.port());
     let Some(t) = kv_in_tmux(&format!("--addr {p}"), None, (100, 40)) else {

@@ -24,6 +24,7 @@ pub mod cmd;
 pub mod conn;
 pub mod db;
 pub mod dict;
+pub mod digest;
 pub mod glob;
 pub mod keyspace;
 pub mod logfile;

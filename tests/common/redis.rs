@@ -57,7 +57,15 @@ impl Redis {
         let mut child = Command::new("redis-server")
             .args(["--port", "0", "--unixsocket"])
             .arg(self.socket())
-            .args(["--save", "", "--appendonly", "no", "--dir"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--enable-debug-command",
+                "local",
+            ])
+            .arg("--dir")
             .arg(&self.dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

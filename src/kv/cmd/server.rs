@@ -7,6 +7,7 @@ use super::arg::{self, SYNTAX, is};
 use super::{
     ADMIN, CommandSpec, Ctx, FAST, LOADING, NO_MULTI, NOSCRIPT, READONLY, STALE, WRITE, spec,
 };
+use crate::kv::digest;
 use crate::kv::glob::glob_match;
 use crate::kv::logfile::Fsync;
 
@@ -207,7 +208,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         G,
         "1.0.0",
         "A container for debugging commands.",
-        "SLEEP seconds|SET-ACTIVE-EXPIRE 0|1|OBJECT key|LOG message|HELP",
+        "SLEEP seconds|SET-ACTIVE-EXPIRE 0|1|OBJECT key|DIGEST|DIGEST-VALUE key ...|RELOAD|LOG message|HELP",
         debug,
     ),
     CommandSpec {
@@ -369,6 +370,10 @@ fn shutdown(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 
 const DEBUG_HELP: &[&str] = &[
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
     "LOG <message>",
     "    Write <message> to the server log.",
     "PROTOCOL <type>",
@@ -403,6 +408,30 @@ fn debug(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             ctx.out.ok();
         }
         ("protocol", 3) => debug_protocol(ctx, a[2]),
+        ("digest", 2) => {
+            let now = ctx.ks.now;
+            let d = digest::of_dataset(
+                ctx.ks
+                    .space
+                    .dbs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, db)| (i, db.dict.iter().filter(move |(_, e)| e.live(now)))),
+            );
+            ctx.out.status(&digest::hex(&d));
+        }
+        ("digest-value", _) => {
+            // As Redis: logically expired keys not yet removed count too.
+            let dict = &ctx.ks.space.dbs[ctx.sess.db].dict;
+            let ds: Vec<String> = a[2..]
+                .iter()
+                .map(|k| digest::hex(&digest::of_value(dict.get(k))))
+                .collect();
+            ctx.out.array(ds.len());
+            for d in ds {
+                ctx.out.status(&d);
+            }
+        }
         ("reload", 2) => {
             let now = ctx.ks.now;
             crate::kv::keyspace::reload(ctx.ks.space, now);
