@@ -166,8 +166,8 @@ mod tests {
     #[test]
     fn nothing_digests_to_zeros_and_an_expiry_counts() {
         assert_eq!(hex(&of_value(None)), "0".repeat(40));
-        let empty: Vec<(usize, Vec<(&[u8], &Entry)>)> = vec![(0, vec![])];
-        assert_eq!(of_dataset(empty), [0u8; 20]);
+        let no_keys: Vec<(&[u8], &Entry)> = Vec::new();
+        assert_eq!(of_dataset([(0, no_keys)]), [0u8; 20]);
         let plain = entry(Value::Str(b"v".to_vec()));
         let mut timed = entry(Value::Str(b"v".to_vec()));
         timed.expires_at = 1;
