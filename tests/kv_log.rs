@@ -1,6 +1,7 @@
 //! `netkit kv serve --data`: replay, torn tails, corruption in the middle
 //! (refused at start, repaired by `check-log --fix`), one record per
-//! multi-key write or transaction, compaction, and a full disk.
+//! multi-key write or transaction, compaction, SAVE and BGSAVE, and a full
+//! disk.
 
 mod common;
 
@@ -314,4 +315,72 @@ fn a_full_disk_is_an_error_reply_and_loses_no_acknowledged_write() {
     }
     assert_eq!(c.call(&["EXISTS", &k]), Reply::Int(0));
     kv.stop();
+}
+
+/// SAVE makes everything written so far durable: with `--fsync no` the log
+/// is fsynced before its reply, even for writes pipelined in the same
+/// round. LASTSAVE and INFO follow it; it is refused inside MULTI and
+/// without a log. BGSAVE compacts the log in the background.
+#[test]
+fn save_fsyncs_the_log_before_it_answers_and_bgsave_compacts_it() {
+    let path = temp_path("save");
+    let store = Arc::new(Store::open(&path, 16, Fsync::No).expect("open").0);
+    let kv = Kv::start(store.clone(), quiet());
+    let mut c = kv.conn();
+    let aof = store.aof().expect("a log");
+    assert_eq!(c.call(&["SET", "a", "1"]), ok());
+    assert!(aof.unsynced() > 0, "--fsync no left the write unsynced");
+    c.send(&[b"SET", b"b", b"2"]);
+    c.send(&[b"SAVE"]);
+    assert_eq!(c.reply(), ok());
+    assert_eq!(c.reply(), ok());
+    assert_eq!(aof.unsynced(), 0, "SAVE answered before the fsync");
+    let Reply::Bulk(Some(info)) = c.call(&["INFO", "persistence"]) else {
+        panic!("INFO");
+    };
+    assert!(String::from_utf8_lossy(&info).contains("rdb_changes_since_last_save:0\r\n"));
+    let Reply::Int(last) = c.call(&["LASTSAVE"]) else {
+        panic!("LASTSAVE");
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    assert!(
+        (now - 5..=now).contains(&last),
+        "LASTSAVE {last}, now {now}"
+    );
+    assert_eq!(c.call(&["MULTI"]), ok());
+    assert_eq!(
+        c.call(&["SAVE"]),
+        Reply::Error("ERR Command not allowed inside a transaction".into())
+    );
+    assert!(matches!(c.call(&["EXEC"]), Reply::Error(e) if e.starts_with("EXECABORT")));
+    for i in 0..2000 {
+        c.call(&["SET", "big", &format!("overwritten {i}")]);
+    }
+    let before = std::fs::metadata(&path).expect("meta").len();
+    assert_eq!(
+        c.call(&["BGSAVE"]),
+        Reply::Status("Background saving started".into())
+    );
+    while aof.rewriting() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let after = std::fs::metadata(&path).expect("meta").len();
+    assert!(after * 10 < before, "{before} -> {after}");
+    kv.stop();
+    drop(store);
+    let (store, opened) = open(&path);
+    assert_eq!(opened.keys, 3);
+    let kv = Kv::start(Arc::new(store), quiet());
+    assert_eq!(kv.conn().call(&["GET", "big"]), bulk("overwritten 1999"));
+    kv.stop();
+    let _ = std::fs::remove_file(&path);
+
+    let mem = Kv::memory();
+    assert_eq!(
+        mem.conn().call(&["SAVE"]),
+        Reply::Error("ERR no append-only file: start the server with --data FILE".into())
+    );
 }

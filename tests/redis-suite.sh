@@ -11,7 +11,9 @@
 #
 # Runs with --ignore-encoding (netkit stores one way; OBJECT ENCODING reports
 # what Redis would, but internal conversions are not replayed) and without
-# tests tagged needs:repl; set ENCODING=1 to check encodings too.
+# tests tagged needs:repl; set ENCODING=1 to check encodings too. Each
+# server keeps a log (`--data` in a fresh temporary directory), so SAVE,
+# BGSAVE and BGREWRITEAOF have a file to work on.
 #
 # A test that calls a command netkit lacks raises an exception, and Redis's
 # framework then abandons the rest of that file. So each file is run again,
@@ -46,14 +48,15 @@ if [ -f "$REDIS_SRC/tests/unit/scripting.tcl" ]; then
 fi
 echo "netkit: $BIN; Redis suite from $REDIS_SRC; runtest options: $EXTRA"
 python3 - "$REDIS_SRC" "$BIN" "$EXTRA" "${FILES[@]}" <<'PY'
-import os, random, re, shlex, subprocess, sys, time
+import os, random, re, tempfile, shlex, subprocess, sys, time
 src, binary, extra, files = sys.argv[1], sys.argv[2], shlex.split(sys.argv[3]), sys.argv[4:]
 verbose = os.environ.get("SKIPS") == "1"
 ansi = re.compile(r"\x1b\[[0-9;]*m")
 
 def serve():
     """A fresh netkit on a free loopback port: (process, port)."""
-    p = subprocess.Popen([binary, "kv", "serve", "-q", "0"],
+    data = os.path.join(tempfile.mkdtemp(prefix="netkit-suite-"), "kv.log")
+    p = subprocess.Popen([binary, "kv", "serve", "-q", "--data", data, "0"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(400):
         out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout

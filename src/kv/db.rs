@@ -53,8 +53,10 @@ pub struct Keyspace {
     pub stats: KsStats,
     /// `DEBUG SET-ACTIVE-EXPIRE`: the background sweep of expired keys.
     pub active_expire: bool,
-    /// Writes since start (INFO's `rdb_changes_since_last_save`).
+    /// Writes since start or the last SAVE (INFO's `rdb_changes_since_last_save`).
     pub changes: u64,
+    /// Unix seconds of the last SAVE (0: none since start; LASTSAVE).
+    pub last_save: u64,
     /// Clients blocked in BLPOP & co.
     pub blocking: Blocking,
     /// The encoding limits `OBJECT ENCODING` reports against.
@@ -71,6 +73,7 @@ impl Keyspace {
             stats: KsStats::default(),
             active_expire: true,
             changes: 0,
+            last_save: 0,
             blocking: Blocking::new(n.max(1)),
             enc: EncLimits::default(),
             rng: 0x9E37_79B9_7F4A_7C15

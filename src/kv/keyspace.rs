@@ -62,6 +62,9 @@ pub struct Batch {
     open: Option<usize>,
     depth: u32,
     undo: Vec<Undo>,
+    /// SAVE ran in this round: fsync the log once the round is written,
+    /// whatever `--fsync` says, before anyone gets a reply.
+    pub sync_wanted: bool,
 }
 
 impl Batch {

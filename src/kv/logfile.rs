@@ -223,6 +223,12 @@ impl Aof {
         self.sync_now()
     }
 
+    /// Bytes written but not yet fsynced.
+    pub fn unsynced(&self) -> u64 {
+        let w = self.written.load(Ordering::Acquire);
+        w.saturating_sub(self.synced.load(Ordering::Acquire))
+    }
+
     /// Once a second: with `everysec`, fsync what was written.
     pub fn tick(&self) -> io::Result<()> {
         if self.fsync() != Fsync::EverySec {
@@ -256,6 +262,11 @@ impl Aof {
     /// Claim the rewrite; false if one is already running.
     pub fn begin_rewrite(&self) -> bool {
         !self.rewriting.swap(true, Ordering::AcqRel)
+    }
+
+    /// Give up a claimed rewrite that never started.
+    pub fn abandon_rewrite(&self) {
+        self.rewriting.store(false, Ordering::Release);
     }
 
     /// Start recording appends for the rewrite. Call with the store locked,

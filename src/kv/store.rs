@@ -65,6 +65,11 @@ impl Round<'_> {
         self.batch.buf.len()
     }
 
+    /// SAVE asked for an fsync after this round.
+    pub fn sync_wanted(&self) -> bool {
+        self.batch.sync_wanted
+    }
+
     /// The locked key space (read-only work such as INFO).
     pub fn space(&mut self) -> &mut Keyspace {
         &mut self.guard
@@ -239,6 +244,15 @@ impl Store {
         if !aof.begin_rewrite() {
             return Ok(false);
         }
+        self.rewrite_claimed().map(|()| true)
+    }
+
+    /// [`Store::rewrite_log`] once `begin_rewrite` has claimed it (BGSAVE
+    /// claims before its thread starts, so INFO shows it at once).
+    pub fn rewrite_claimed(&self) -> std::io::Result<()> {
+        let Some(aof) = &self.aof else {
+            return Ok(());
+        };
         let now = now_ms();
         let snapshot: Vec<(u32, Vec<u8>, Value, u64)> = {
             let space = self.space.lock();
@@ -275,7 +289,6 @@ impl Store {
             aof::end_record(&mut buf, s);
             Some(buf)
         });
-        aof.finish_rewrite(records)?;
-        Ok(true)
+        aof.finish_rewrite(records)
     }
 }

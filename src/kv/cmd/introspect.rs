@@ -626,11 +626,13 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
         "persistence" => {
             let aof = srv.store.aof();
             let broken = aof.and_then(|a| a.broken());
+            // BGSAVE is a log compaction here: both flags show it.
+            let rewriting = aof.is_some_and(|a| a.rewriting()) as u8;
             format!(
-                "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:{}\r\naof_current_size:{}\r\n",
+                "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{rewriting}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:{}\r\naof_rewrite_in_progress:{rewriting}\r\naof_rewrite_scheduled:0\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:{}\r\naof_current_size:{}\r\n",
                 ctx.ks.space.changes,
+                super::server::last_save(ctx),
                 aof.is_some() as u8,
-                aof.is_some_and(|a| a.rewriting()) as u8,
                 if broken.is_some() { "err" } else { "ok" },
                 aof.map_or(0, |a| a.size()),
             )

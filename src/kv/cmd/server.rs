@@ -179,6 +179,28 @@ pub static COMMANDS: &[CommandSpec] = &[
         lastsave,
     ),
     spec(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_MULTI,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Makes everything written so far durable: the log is fsynced before the reply.",
+        "",
+        save,
+    ),
+    spec(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Compacts the log in the background (as BGREWRITEAOF).",
+        "[SCHEDULE]",
+        bgsave,
+    ),
+    spec(
         "bgrewriteaof",
         1,
         ADMIN | NOSCRIPT,
@@ -287,40 +309,83 @@ fn time(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
 }
 
 fn lastsave(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-        - ctx.srv.started.elapsed().as_secs();
-    ctx.out.int(t as i64);
+    ctx.out.int(last_save(ctx) as i64);
+}
+
+/// Unix seconds of the last SAVE or BGSAVE, or of the start.
+pub(crate) fn last_save(ctx: &Ctx<'_>) -> u64 {
+    match ctx.ks.space.last_save {
+        0 => {
+            (crate::kv::store::now_ms() / 1000).saturating_sub(ctx.srv.started.elapsed().as_secs())
+        }
+        t => t,
+    }
+}
+
+const NO_LOG: &str = "ERR no append-only file: start the server with --data FILE";
+
+/// SAVE: with the log as the only file, saving is making it durable. The
+/// round's records are written, then the log is fsynced whatever
+/// `--fsync` says, and only then does anyone in the round get a reply.
+fn save(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
+    if ctx.srv.store.aof().is_none() {
+        ctx.out.err(NO_LOG);
+        return;
+    }
+    ctx.ks.batch.sync_wanted = true;
+    ctx.ks.space.changes = 0;
+    ctx.ks.space.last_save = crate::kv::store::now_ms() / 1000;
+    ctx.out.ok();
+}
+
+fn bgsave(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    if a.len() > 2 || (a.len() == 2 && !is(a[1], "schedule")) {
+        ctx.out.err(SYNTAX);
+        return;
+    }
+    if ctx.srv.store.aof().is_some_and(|l| l.rewriting()) {
+        ctx.out.err("ERR Background save already in progress");
+        return;
+    }
+    if start_rewrite(ctx) {
+        ctx.ks.space.last_save = crate::kv::store::now_ms() / 1000;
+        ctx.out.status("Background saving started");
+    }
 }
 
 fn bgrewriteaof(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
-    let Some(aof) = ctx.srv.store.aof() else {
+    if start_rewrite(ctx) {
         ctx.out
-            .err("ERR no append-only file: start the server with --data FILE");
-        return;
+            .status("Background append only file rewriting started");
+    }
+}
+
+/// Start compacting the log on a thread of its own; false (answered) when
+/// there is no log or no thread.
+fn start_rewrite(ctx: &mut Ctx<'_>) -> bool {
+    let Some(aof) = ctx.srv.store.aof() else {
+        ctx.out.err(NO_LOG);
+        return false;
     };
-    if aof.rewriting() {
+    if !aof.begin_rewrite() {
         ctx.out
             .err("ERR Background append only file rewriting already in progress");
-        return;
+        return false;
     }
     let store = ctx.srv.store.clone();
     let log = ctx.srv.cfg.log;
     let spawned = std::thread::Builder::new()
         .name("kv-rewrite".into())
         .spawn(move || {
-            if let Err(e) = store.rewrite_log() {
+            if let Err(e) = store.rewrite_claimed() {
                 log.warn(&format!("log compaction failed: {e}"));
             }
         });
-    match spawned {
-        Ok(_) => ctx
-            .out
-            .status("Background append only file rewriting started"),
-        Err(_) => ctx.out.err("ERR cannot start the rewrite thread"),
+    if spawned.is_err() {
+        aof.abandon_rewrite();
+        ctx.out.err("ERR cannot start the rewrite thread");
     }
+    spawned.is_ok()
 }
 
 /// SHUTDOWN's options, checked as Redis does: whether NOSAVE was given, or

@@ -79,6 +79,7 @@ impl Worker<'_> {
                     });
                 }
                 let before = round.log_len();
+                let saving = round.sync_wanted();
                 let mut lio = busy::LoopIo {
                     clients: Clients {
                         id: self.id,
@@ -105,8 +106,8 @@ impl Worker<'_> {
                     refuse,
                     Some(&mut lio),
                 );
-                if round.log_len() != before {
-                    wrote.push(i);
+                if round.log_len() != before || round.sync_wanted() != saving {
+                    wrote.push(i); // its reply waits for the log (SAVE: the fsync)
                 }
                 self.conns[i] = Some(owned);
             }
@@ -115,8 +116,11 @@ impl Worker<'_> {
         match commit {
             Ok(pos) => {
                 let mut synced = Ok(());
-                if let (Some(pos), Some(aof)) = (pos, sh.store.aof()) {
-                    if aof.fsync() == Fsync::Always {
+                let save = std::mem::take(&mut self.batch.sync_wanted);
+                if let Some(aof) = sh.store.aof() {
+                    if save {
+                        synced = aof.sync_all();
+                    } else if let (Some(pos), Fsync::Always) = (pos, aof.fsync()) {
                         synced = aof.sync_to(pos);
                     }
                 }
@@ -142,6 +146,7 @@ impl Worker<'_> {
                 self.post(synced.err());
             }
             Err(e) => {
+                self.batch.sync_wanted = false; // a SAVE in the re-run asks again
                 sh.cfg.log.warn(&format!(
                     "{}; the round was undone and its writes refused",
                     e.0
