@@ -230,7 +230,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         G,
         "1.0.0",
         "A container for debugging commands.",
-        "SLEEP seconds|SET-ACTIVE-EXPIRE 0|1|OBJECT key|DIGEST|DIGEST-VALUE key ...|RELOAD|LOG message|HELP",
+        "SLEEP seconds|SET-ACTIVE-EXPIRE 0|1|OBJECT key|DIGEST|DIGEST-VALUE key|RELOAD|LOG message|HELP",
         debug,
     ),
     CommandSpec {
