@@ -172,6 +172,8 @@ struct DocArg {
     token: Option<String>,
     optional: bool,
     multiple: bool,
+    /// Each repetition repeats the token too (`GET pattern [GET pattern ...]`).
+    multiple_token: bool,
     children: Vec<DocArg>,
 }
 
@@ -228,10 +230,14 @@ fn parse_seq(s: &str) -> Vec<DocArg> {
                     token: None,
                     optional: false,
                     multiple: true,
+                    multiple_token: false,
                     children,
                 });
             } else if let Some(last) = out.last_mut() {
                 last.multiple = true;
+                last.multiple_token = k == 2
+                    && last.token.as_deref() == Some(repeated[0])
+                    && last.name == repeated[1];
             }
             i += 1;
             continue;
@@ -254,6 +260,7 @@ fn parse_seq(s: &str) -> Vec<DocArg> {
                 token: Some(w.clone()),
                 optional: false,
                 multiple: false,
+                multiple_token: false,
                 children: Vec::new(),
             });
             i += 1;
@@ -300,6 +307,7 @@ fn leaf(w: &str) -> DocArg {
         token: pure.then(|| w.to_string()),
         optional: false,
         multiple: false,
+        multiple_token: false,
         children: Vec::new(),
     }
 }
@@ -317,6 +325,7 @@ fn parse_alt(s: &str) -> DocArg {
             token: None,
             optional: false,
             multiple: false,
+            multiple_token: false,
             children: seq,
         };
     }
@@ -330,6 +339,7 @@ fn parse_alt(s: &str) -> DocArg {
         token: None,
         optional: false,
         multiple: false,
+        multiple_token: false,
         children: alts.iter().map(|a| parse_alt(a)).collect(),
     }
 }
@@ -351,12 +361,17 @@ fn write_arg(ctx: &mut Ctx<'_>, a: &DocArg) {
     }
     if flags {
         ctx.out.bulk(b"flags");
-        ctx.out.array(a.optional as usize + a.multiple as usize);
+        ctx.out.array(
+            a.optional as usize + a.multiple as usize + (a.multiple && a.multiple_token) as usize,
+        );
         if a.optional {
             ctx.out.status("optional");
         }
         if a.multiple {
             ctx.out.status("multiple");
+            if a.multiple_token {
+                ctx.out.status("multiple_token");
+            }
         }
     }
     if !a.children.is_empty() {

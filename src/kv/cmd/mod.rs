@@ -27,6 +27,7 @@ pub mod scripting;
 pub mod server;
 pub mod setops;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod transactions;
 pub mod zrange;
@@ -45,6 +46,10 @@ use super::shared::{Msg, Shared};
 
 /// A command handler: arguments (name first) in, reply written to `ctx.out`.
 pub type Handler = fn(&mut Ctx<'_>, &[&[u8]]);
+
+/// Finds a command's key positions among `argv` (name first) when no range
+/// or `numkeys` says where they are (SORT's STORE may come anywhere).
+pub type GetKeys = fn(&[&[u8]]) -> Vec<usize>;
 
 /// Changes data: logged, refused while the log cannot be written.
 pub const WRITE: u32 = 1;
@@ -103,6 +108,9 @@ pub struct CommandSpec {
     /// Position of a `numkeys` argument followed by that many keys (0:
     /// none): LMPOP, ZUNIONSTORE... Such commands are `movablekeys`.
     pub numkeys: usize,
+    /// Finds the keys itself (overrides `keys` and `numkeys` for `COMMAND
+    /// GETKEYS`): such commands are `movablekeys` too.
+    pub getkeys: Option<GetKeys>,
     /// Redis's group (`string`, `generic`, `server`, `connection`, `transactions`).
     pub group: &'static str,
     /// Redis version that introduced it.
@@ -134,7 +142,7 @@ impl CommandSpec {
             .filter(|(f, _)| self.flags & f != 0)
             .map(|(_, n)| *n)
             .collect();
-        if self.numkeys > 0 {
+        if self.numkeys > 0 || self.getkeys.is_some() {
             v.push("movablekeys");
         }
         v
@@ -142,6 +150,9 @@ impl CommandSpec {
 
     /// Positions of the keys among `argv` (name first).
     pub fn key_positions(&self, argv: &[&[u8]]) -> Vec<usize> {
+        if let Some(f) = self.getkeys {
+            return f(argv);
+        }
         let argc = argv.len();
         let (first, last, step) = self.keys;
         let mut pos: Vec<usize> = if first <= 0 || step <= 0 {
@@ -173,6 +184,14 @@ impl CommandSpec {
     pub const fn numkeys_at(self, i: usize) -> CommandSpec {
         CommandSpec { numkeys: i, ..self }
     }
+
+    /// This spec with its keys found by `f`.
+    pub const fn keys_by(self, f: GetKeys) -> CommandSpec {
+        CommandSpec {
+            getkeys: Some(f),
+            ..self
+        }
+    }
 }
 
 /// Every family's table. Issue 11 adds its files here.
@@ -189,6 +208,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     blocking::COMMANDS,
     sets::COMMANDS,
     setops::COMMANDS,
+    sort::COMMANDS,
     zsets::COMMANDS,
     zrange::COMMANDS,
     zstore::COMMANDS,
@@ -486,6 +506,7 @@ pub const fn spec(
         syntax,
         subcommands: &[],
         numkeys: 0,
+        getkeys: None,
         handler,
     }
 }

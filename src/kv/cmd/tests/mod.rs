@@ -9,6 +9,7 @@ mod lists;
 mod scripting;
 mod server;
 mod sets;
+mod sort;
 mod strings;
 mod transactions;
 mod types;
