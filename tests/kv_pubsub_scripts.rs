@@ -3,7 +3,7 @@
 //! subscriber, a slow subscriber cut off by its output limit while the
 //! publisher goes on, a busy script answered with -BUSY and SCRIPT KILL, and
 //! scripts logged as their effects; CLIENT REPLY, and arrival order across
-//! clients on one event loop.
+//! clients on one event loop; MONITOR.
 
 mod common;
 
@@ -399,4 +399,47 @@ fn client_reply_off_on_and_skip() {
         c.call(&["CLIENT", "REPLY", "MAYBE"]),
         Reply::Error("ERR syntax error".into())
     );
+}
+
+/// MONITOR shows every client's commands as Redis does: after they ran,
+/// EVAL before its script's own commands (as `[0 lua]`), MULTI, the queued
+/// commands and EXEC in that order, administrative commands not at all;
+/// RESET ends it.
+#[test]
+fn monitor_shows_commands_scripts_and_transactions_in_order() {
+    let kv = Kv::memory();
+    let mut m = kv.conn();
+    let mut c = kv.conn();
+    assert_eq!(m.call(&["MONITOR"]), ok());
+    assert_eq!(c.call(&["SET", "foo", "b\"ar"]), ok());
+    assert!(matches!(
+        c.call(&["CONFIG", "GET", "maxclients"]),
+        Reply::Array(Some(_))
+    ));
+    c.call(&["EVAL", "return redis.call('incr', KEYS[1])", "1", "n"]);
+    c.call(&["MULTI"]);
+    c.call(&["SET", "a", "1"]);
+    c.call(&["EXEC"]);
+    let port = c.s.local_addr().expect("addr").port();
+    let me = format!("[0 127.0.0.1:{port}]");
+    let want = [
+        format!("{me} \"SET\" \"foo\" \"b\\\"ar\""),
+        format!("{me} \"EVAL\" \"return redis.call('incr', KEYS[1])\" \"1\" \"n\""),
+        "[0 lua] \"incr\" \"n\"".to_string(),
+        format!("{me} \"MULTI\""),
+        format!("{me} \"SET\" \"a\" \"1\""),
+        format!("{me} \"EXEC\""),
+    ];
+    for w in want {
+        let Reply::Status(line) = m.reply() else {
+            panic!("not a monitor line");
+        };
+        let (stamp, rest) = line.split_once(' ').expect("a time stamp");
+        assert!(stamp.parse::<f64>().is_ok(), "{line}");
+        assert_eq!(rest, w);
+    }
+    m.send(&[b"RESET"]);
+    assert_eq!(m.reply(), Reply::Status("RESET".into()));
+    assert_eq!(c.call(&["SET", "after", "reset"]), ok());
+    assert_eq!(m.call(&["PING"]), Reply::Status("PONG".into()));
 }

@@ -28,6 +28,7 @@ pub mod digest;
 pub mod glob;
 pub mod keyspace;
 pub mod logfile;
+pub mod monitor;
 pub mod protocol;
 pub mod pubsub;
 pub mod reply;

@@ -386,6 +386,15 @@ impl<'a> Worker<'a> {
                     ready.push(t);
                 }
             }
+            Msg::Monitor(id, line) => {
+                let t = self.by_id.get(&id).copied();
+                if let Some((t, Some(c))) = t.and_then(|t| Some((t, self.conns.get_mut(t)?))) {
+                    if c.closing.is_none() && c.sess.monitor {
+                        c.out.buf.extend_from_slice(&line);
+                        ready.push(t);
+                    }
+                }
+            }
         }
     }
 

@@ -77,6 +77,8 @@ pub struct Session {
     pub no_touch: bool,
     /// `CLIENT REPLY`.
     pub reply: Replies,
+    /// In MONITOR mode.
+    pub monitor: bool,
     /// Parked in a blocking pop: no command runs until it is served, times
     /// out or is unblocked ([`crate::kv::blocking`]).
     pub blocked: Option<crate::kv::blocking::Parked>,
@@ -105,6 +107,7 @@ impl Session {
             no_evict: false,
             no_touch: false,
             reply: Replies::On,
+            monitor: false,
             blocked: None,
             pubsub: Subs::default(),
             in_script: false,

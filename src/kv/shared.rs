@@ -110,6 +110,8 @@ pub enum Msg {
     Unblock(u64, Vec<u8>),
     /// A pub/sub message for one of the loop's clients.
     Push(u64, Arc<PubMsg>),
+    /// A MONITOR line for one of the loop's clients.
+    Monitor(u64, Arc<[u8]>),
 }
 
 /// One event loop's inbox. A loop is woken once per batch: a sender that
@@ -197,6 +199,8 @@ pub struct Shared {
     pub calls: Vec<Vec<AtomicU64>>,
     /// Who is subscribed to what (every loop's clients).
     pub pubsub: PubSub,
+    /// MONITOR's clients.
+    pub monitors: super::monitor::Monitors,
     /// The script cache and the running script's busy/kill state.
     pub scripts: Scripts,
     /// Error replies by code (INFO errorstats).
@@ -278,6 +282,7 @@ impl Shared {
             addr,
             fd_limited: AtomicBool::new(false),
             pubsub: PubSub::default(),
+            monitors: Default::default(),
             scripts: Scripts::default(),
             errors: ErrorStats::default(),
             shutdown: std::sync::OnceLock::new(),

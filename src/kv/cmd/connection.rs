@@ -1,4 +1,4 @@
-//! Connection commands: PING, ECHO, QUIT, HELLO, AUTH, SELECT, RESET, CLIENT.
+//! Connection commands: PING, ECHO, QUIT, HELLO, AUTH, SELECT, MONITOR, RESET, CLIENT.
 
 use std::sync::atomic::Ordering;
 
@@ -216,6 +216,17 @@ pub static COMMANDS: &[CommandSpec] = &[
         select,
     ),
     spec(
+        "monitor",
+        1,
+        super::ADMIN | NOSCRIPT | LOADING | STALE | super::NO_MULTI,
+        (0, 0, 0),
+        G,
+        "1.0.0",
+        "Listens for all requests received by the server in real-time.",
+        "",
+        monitor,
+    ),
+    spec(
         "reset",
         1,
         NO_AUTH | F | NOSCRIPT | NO_QUEUE,
@@ -388,7 +399,21 @@ fn select(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     ctx.out.ok();
 }
 
+fn monitor(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
+    if !ctx.sess.monitor {
+        ctx.sess.monitor = true;
+        ctx.srv.monitors.add(crate::kv::pubsub::Sub {
+            worker: ctx.sess.handle.worker,
+            client: ctx.sess.id,
+        });
+    }
+    ctx.out.ok();
+}
+
 fn reset(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
+    if std::mem::take(&mut ctx.sess.monitor) {
+        ctx.srv.monitors.remove(ctx.sess.id);
+    }
     super::transactions::reset_multi(ctx);
     super::pubsub::reset(ctx);
     ctx.sess.db = 0;

@@ -411,13 +411,33 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
     if let Some(c) = ctx.calls.get(idx) {
         c.store(c.load(Relaxed) + 1, Relaxed);
     }
+    let monitored = ctx.srv.monitors.active() && spec.flags & ADMIN == 0;
+    let first = monitored && crate::kv::monitor::shown_first(spec.name);
+    if first {
+        monitor(ctx, argv);
+    }
     ctx.ks.begin();
     (spec.handler)(ctx, argv);
     ctx.ks.end();
+    if monitored && !first {
+        monitor(ctx, argv);
+    }
     if ctx.ks.depth() == 0 && ctx.ks.space.blocking.has_ready() {
         // After the whole command (a whole EXEC): serve blocked clients.
         blocking::serve_ready(ctx);
     }
+}
+
+/// Show `argv` to the MONITOR clients.
+pub fn monitor(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
+    let origin = if ctx.sess.in_script {
+        "lua".to_string()
+    } else {
+        ctx.sess.handle.addr.to_string()
+    };
+    ctx.srv
+        .monitors
+        .feed(ctx.sess.db, &origin, argv, ctx.outbox);
 }
 
 fn subscribe_mode_ok(name: &[u8]) -> bool {

@@ -413,4 +413,7 @@ fn call_command(
     inner.ks.begin();
     (spec.handler)(&mut inner, argv);
     inner.ks.end();
+    if inner.srv.monitors.active() && spec.flags & cmd::ADMIN == 0 {
+        cmd::monitor(&mut inner, argv);
+    }
 }

@@ -160,6 +160,9 @@ impl Worker<'_> {
         self.by_id.remove(&c.sess.id);
         self.sh.registry.remove(c.sess.id);
         self.sh.pubsub.forget_all(&c.sess.pubsub, c.sess.id);
+        if c.sess.monitor {
+            self.sh.monitors.remove(c.sess.id);
+        }
         if let Some(d) = c.sess.blocked.and_then(|p| p.deadline) {
             self.deadlines.remove(&(d, c.sess.id));
         }
