@@ -16,10 +16,10 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use mlua::{Function, HookTriggers, Lua, Table, Value, Variadic, VmState};
+use mlua::{Function, HookTriggers, Lua, Table, Value, VmState};
 
-use super::convert::{self, fmt_number, lua_to_reply, reply_to_lua};
-use super::vm::{KILLED, Vm, with_vm};
+use super::convert::{self, lua_to_reply, reply_to_lua};
+use super::vm::{KILLED, Vm, take_call_args, with_vm};
 use crate::kv::cmd::{self, CommandSpec, Ctx, NOSCRIPT, WRITE, arg};
 use crate::kv::keyspace::Ks;
 use crate::kv::reply::Out;
@@ -138,11 +138,11 @@ pub fn eval(ctx: &mut Ctx<'_>, a: &[&[u8]], by_sha: bool, ro: bool) {
     let generation = ctx.srv.scripts.generation.load(Ordering::SeqCst);
     let r = with_vm(|vm| {
         if vm.generation != generation {
-            vm.funcs.clear();
+            vm.funcs.clear(&vm.lua);
             vm.generation = generation;
         }
         let func = match vm.funcs.get(&sha) {
-            Some(f) => f.clone(),
+            Some(f) => f,
             None => {
                 let Some(body) = &body else {
                     ctx.out.err(NOSCRIPT_ERR);
@@ -157,7 +157,7 @@ pub fn eval(ctx: &mut Ctx<'_>, a: &[&[u8]], by_sha: bool, ro: bool) {
                         if !by_sha {
                             ctx.srv.scripts.store(body);
                         }
-                        vm.funcs.insert(sha.clone(), f.clone());
+                        vm.funcs.insert(&sha, &f);
                         f
                     }
                     Err(e) => {
@@ -186,14 +186,14 @@ pub fn load(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<String, String> {
     let generation = ctx.srv.scripts.generation.load(Ordering::SeqCst);
     with_vm(|vm| {
         if vm.generation != generation {
-            vm.funcs.clear();
+            vm.funcs.clear(&vm.lua);
             vm.generation = generation;
         }
         let f = vm
             .compile(body)
             .map_err(|e| format!("ERR Error compiling script (new function): {e}"))?;
         let sha = ctx.srv.scripts.store(body);
-        vm.funcs.insert(sha.clone(), f);
+        vm.funcs.insert(&sha, &f);
         Ok(sha)
     })?
 }
@@ -250,8 +250,19 @@ fn run(
     let mut scratch = Out::default();
     let mut interrupt = ctx.interrupt.take();
     let result = lua.scope(|scope| {
-        let call = scope.create_function_mut(|lua, argv: Variadic<Value>| {
-            if argv.is_empty() {
+        // Called by `redis.call`/`redis.pcall` (vm.rs), which left the
+        // script's arguments in `take_call_args`.
+        let call = scope.create_function_mut(|lua, ()| {
+            let Some(owned) = take_call_args() else {
+                return Ok((
+                    err_table(
+                        lua,
+                        "ERR Lua redis lib command arguments must be strings or integers",
+                    )?,
+                    true,
+                ));
+            };
+            if owned.is_empty() {
                 return Ok((
                     err_table(
                         lua,
@@ -259,23 +270,6 @@ fn run(
                     )?,
                     true,
                 ));
-            }
-            let mut owned: Vec<Vec<u8>> = Vec::with_capacity(argv.len());
-            for v in argv.iter() {
-                owned.push(match v {
-                    Value::String(s) => s.as_bytes().to_vec(),
-                    Value::Number(n) => fmt_number(*n),
-                    Value::Integer(n) => n.to_string().into_bytes(),
-                    _ => {
-                        return Ok((
-                            err_table(
-                                lua,
-                                "ERR Lua redis lib command arguments must be strings or integers",
-                            )?,
-                            true,
-                        ));
-                    }
-                });
             }
             let refs: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
             scratch.buf.clear();

@@ -16,12 +16,12 @@
 //! same sandbox. Each script is compiled once per loop and cached by SHA1.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::ffi::{CStr, c_int};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use mlua::{ChunkMode, Function, Lua, LuaOptions, StdLib, Table, Value, Variadic};
+use mlua::{ChunkMode, Function, Lua, LuaOptions, StdLib, Table, Value, Variadic, ffi};
 
 use super::Flags;
 
@@ -62,11 +62,40 @@ pub struct Vm {
     /// `xpcall(f, handler)` with Redis's error handler.
     pub runner: Function,
     /// Compiled scripts by SHA1.
-    pub funcs: HashMap<String, Function>,
+    pub funcs: Funcs,
     /// The script cache generation these functions belong to.
     pub generation: u64,
     /// Shared with the hook.
     pub state: Rc<RunState>,
+}
+
+/// Compiled scripts by SHA1, in a Lua table: one mlua reference for them
+/// all. (mlua keeps each `Function` held from Rust on one auxiliary Lua
+/// stack of about 8,000 slots and panics when it is full: a Rust map of
+/// functions took the server down at about 8,000 cached scripts.)
+pub struct Funcs(Table);
+
+impl Funcs {
+    fn new(lua: &Lua) -> mlua::Result<Funcs> {
+        Ok(Funcs(lua.create_table()?))
+    }
+
+    /// The function compiled from the script `sha`, if cached.
+    pub fn get(&self, sha: &str) -> Option<Function> {
+        self.0.raw_get::<Option<Function>>(sha).ok().flatten()
+    }
+
+    /// Cache `f` as the script `sha` (out of memory: not cached).
+    pub fn insert(&self, sha: &str, f: &Function) {
+        let _ = self.0.raw_set(sha, f);
+    }
+
+    /// Forget every function (the script cache was flushed).
+    pub fn clear(&mut self, lua: &Lua) {
+        if let Ok(f) = Funcs::new(lua) {
+            *self = f;
+        }
+    }
 }
 
 thread_local! {
@@ -287,24 +316,104 @@ return env, view, runner
 /// The registry slot holding this run's command caller (a scoped function).
 pub const CALL: &str = "netkit.call";
 
-/// `redis.call` (`raise`) or `redis.pcall`: a C function, as in Redis, so a
-/// script's `return redis.call(...)` keeps its frame for the error's line.
-fn redis_call(lua: &Lua, raise: bool) -> mlua::Result<Function> {
-    lua.create_function(move |lua, args: Variadic<Value>| {
-        let Ok(Value::Function(f)) = lua.named_registry_value::<Value>(CALL) else {
-            return Err(mlua::Error::RuntimeError(
-                "ERR redis.call/pcall can only be called inside a script invocation".into(),
-            ));
-        };
-        let (v, is_err): (Value, bool) = f.call(args)?;
-        if raise && is_err {
-            if let Value::Table(t) = &v {
-                let e: mlua::String = t.raw_get("err")?;
-                return Err(mlua::Error::RuntimeError(e.to_string_lossy()));
+thread_local! {
+    /// The arguments of the `redis.call` being made, for the command caller
+    /// (None: one was neither a string nor a number).
+    static CALL_ARGS: RefCell<Option<Vec<Vec<u8>>>> = const { RefCell::new(None) };
+}
+
+/// The arguments `redis.call`/`redis.pcall` was given, as command
+/// arguments (numbers as `%.17g`, as Redis formats them); None when one
+/// was neither a string nor a number.
+pub fn take_call_args() -> Option<Vec<Vec<u8>>> {
+    CALL_ARGS.with(|c| c.try_borrow_mut().ok().and_then(|mut a| a.take()))
+}
+
+/// Stack slots 1..=n as command arguments (reads only: raises nothing).
+///
+/// # Safety
+/// `l` is a live state with at least `n` values on its stack.
+unsafe fn stack_args(l: *mut ffi::lua_State, n: c_int) -> Option<Vec<Vec<u8>>> {
+    let mut v = Vec::with_capacity(n.max(0) as usize);
+    for i in 1..=n {
+        // SAFETY: i is a valid index; lua_tolstring on a string neither
+        // allocates nor raises, and the bytes are copied before any other
+        // call touches the stack.
+        unsafe {
+            match ffi::lua_type(l, i) {
+                ffi::LUA_TNUMBER => v.push(super::convert::fmt_number(ffi::lua_tonumber(l, i))),
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    let p = ffi::lua_tolstring(l, i, &mut len);
+                    if p.is_null() {
+                        return None;
+                    }
+                    v.push(std::slice::from_raw_parts(p.cast::<u8>(), len).to_vec());
+                }
+                _ => return None,
             }
         }
-        Ok(v)
-    })
+    }
+    Some(v)
+}
+
+/// Push `{err = msg}`.
+///
+/// # Safety
+/// `l` is a live state with room for two values.
+unsafe fn push_err(l: *mut ffi::lua_State, msg: &'static CStr) {
+    // SAFETY: per the contract; may raise a memory error, nothing to drop.
+    unsafe {
+        ffi::lua_createtable(l, 0, 1);
+        ffi::lua_pushstring(l, msg.as_ptr());
+        ffi::lua_setfield(l, -2, c"err".as_ptr());
+    }
+}
+
+/// `redis.call` (`RAISE`) or `redis.pcall`: a C function, as in Redis.
+///
+/// Written against the C API, not as an mlua callback, so a call with
+/// thousands of arguments (`redis.call('lpush', k, unpack(t))`, up to
+/// Lua's 8,000-slot C stack) works: the arguments are read off the stack
+/// and copied, the stack is emptied, and the command caller (the run's
+/// scoped function in the registry) is called with none, so nothing is
+/// pushed twice and no mlua reference is made per argument. An error
+/// reply is raised (`redis.call`) as Redis does: the `{err = ...}` table.
+///
+/// # Safety
+/// Called by Lua only. Every Rust value that owns memory is moved out
+/// (into `CALL_ARGS`) before any API call that may raise (longjmp).
+unsafe extern "C-unwind" fn redis_call_c<const RAISE: bool>(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: `l` is the calling state; LUA_MINSTACK (20) slots are free
+    // after the stack is emptied, and this function pushes at most three.
+    unsafe {
+        let n = ffi::lua_gettop(l);
+        let args = stack_args(l, n);
+        let stored = CALL_ARGS.with(|c| match c.try_borrow_mut() {
+            Ok(mut slot) => {
+                *slot = args;
+                true
+            }
+            Err(_) => false,
+        });
+        ffi::lua_settop(l, 0);
+        ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, c"netkit.call".as_ptr());
+        if !stored || ffi::lua_type(l, 1) != ffi::LUA_TFUNCTION {
+            ffi::lua_settop(l, 0);
+            push_err(
+                l,
+                c"ERR redis.call/pcall can only be called inside a script invocation",
+            );
+            ffi::lua_error(l);
+        }
+        ffi::lua_call(l, 0, 2);
+        let is_err = ffi::lua_toboolean(l, 2) != 0;
+        ffi::lua_settop(l, 1);
+        if RAISE && is_err {
+            ffi::lua_error(l);
+        }
+        1
+    }
 }
 
 /// The text of an error raised from Rust (`redis.call`, the hook): its
@@ -426,17 +535,19 @@ impl Vm {
                 sha1,
                 log,
                 bit_lib(&lua)?,
-                redis_call(&lua, true)?,
-                redis_call(&lua, false)?,
+                // SAFETY: plain C functions over the C API, see redis_call_c.
+                unsafe { lua.create_c_function(redis_call_c::<true>)? },
+                unsafe { lua.create_c_function(redis_call_c::<false>)? },
                 lua.create_function(|_, e: Value| Ok(error_text(&e)))?,
                 super::cjson::library(&lua)?,
             ))?;
+        let funcs = Funcs::new(&lua)?;
         let vm = Vm {
             lua,
             env,
             view,
             runner,
-            funcs: HashMap::new(),
+            funcs,
             generation: 0,
             state,
         };
