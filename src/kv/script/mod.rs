@@ -7,6 +7,7 @@
 //! - `vm`: one Lua state per event-loop thread (a thread-local): the sandbox
 //!   (read-only globals, no `io`/`os`/`loadfile`/`dofile`/`print`), the
 //!   `redis` table, `bit`, compiled functions.
+//! - `cjson`, `cmsgpack`: the JSON and MessagePack libraries scripts see.
 //! - `run`: one EVAL: `redis.call` through the command table into a scratch
 //!   reply, the count hook that turns a long script busy, error texts.
 //! - `convert`: Redis replies to Lua values and back, with Redis's rules.
@@ -21,6 +22,7 @@
 
 pub mod busy;
 pub mod cjson;
+pub mod cmsgpack;
 pub mod convert;
 pub mod run;
 pub mod vm;

@@ -38,43 +38,65 @@ pub fn install_hook(vm: &Vm) -> mlua::Result<()> {
     let st = vm.state.clone();
     vm.lua.set_hook(
         HookTriggers::new().every_nth_instruction(100_000),
-        move |lua, _| {
-            let Some(start) = st.started.get() else {
-                return Ok(VmState::Continue);
-            };
-            if st.killed() {
-                return Err(mlua::Error::runtime(KILLED));
-            }
-            if let Some(f) = st.flags.borrow().as_ref() {
-                if f.shutdown.load(Ordering::SeqCst) {
-                    if f.wrote.load(Ordering::SeqCst) {
-                        eprintln!(
-                            "netkit: stopping with a busy script that already wrote: exiting now, its writes are not logged"
-                        );
-                        std::process::exit(if f.nosave.load(Ordering::SeqCst) { 0 } else { 1 });
-                    }
-                    return Err(mlua::Error::runtime(KILLED));
-                }
-            }
-            if !st.busy.get() {
-                let t = st.threshold_ms.get();
-                if t == 0 || start.elapsed().as_millis() < u128::from(t) {
-                    return Ok(VmState::Continue);
-                }
-                st.busy.set(true);
-                if let Some(f) = st.flags.borrow().as_ref() {
-                    f.busy.store(true, Ordering::SeqCst);
-                }
-            }
-            if let Ok(f) = lua.named_registry_value::<Function>("netkit.busy") {
-                let _ = f.call::<()>(());
-            }
-            if st.killed() {
-                return Err(mlua::Error::runtime(KILLED));
-            }
-            Ok(VmState::Continue)
-        },
+        move |lua, _| check(lua, &st).map(|()| VmState::Continue),
     )
+}
+
+/// What Rust code that may run long inside a script (cmsgpack, cjson on
+/// self-referring tables) calls now and then, where no Lua instruction
+/// runs for the count hook to see: the same checks (busy, SCRIPT KILL,
+/// shutdown). Outside a script, or on a state without [`RunState`], it
+/// does nothing.
+pub fn checkpoint(lua: &Lua) -> mlua::Result<()> {
+    let st = match lua.app_data_ref::<std::rc::Rc<super::vm::RunState>>() {
+        Some(st) => st.clone(),
+        None => return Ok(()),
+    };
+    check(lua, &st)
+}
+
+/// The hook's work: past the busy threshold, mark the script busy and
+/// serve this loop's other clients; stop it when SCRIPT KILL or a
+/// shutdown asks.
+fn check(lua: &Lua, st: &super::vm::RunState) -> mlua::Result<()> {
+    let Some(start) = st.started.get() else {
+        return Ok(());
+    };
+    if st.killed() {
+        return Err(mlua::Error::runtime(KILLED));
+    }
+    if let Some(f) = st.flags.borrow().as_ref() {
+        if f.shutdown.load(Ordering::SeqCst) {
+            if f.wrote.load(Ordering::SeqCst) {
+                eprintln!(
+                    "netkit: stopping with a busy script that already wrote: exiting now, its writes are not logged"
+                );
+                std::process::exit(if f.nosave.load(Ordering::SeqCst) {
+                    0
+                } else {
+                    1
+                });
+            }
+            return Err(mlua::Error::runtime(KILLED));
+        }
+    }
+    if !st.busy.get() {
+        let t = st.threshold_ms.get();
+        if t == 0 || start.elapsed().as_millis() < u128::from(t) {
+            return Ok(());
+        }
+        st.busy.set(true);
+        if let Some(f) = st.flags.borrow().as_ref() {
+            f.busy.store(true, Ordering::SeqCst);
+        }
+    }
+    if let Ok(f) = lua.named_registry_value::<Function>("netkit.busy") {
+        let _ = f.call::<()>(());
+    }
+    if st.killed() {
+        return Err(mlua::Error::runtime(KILLED));
+    }
+    Ok(())
 }
 
 /// What a script declared in its `#!lua flags=...` line.

@@ -1,9 +1,9 @@
 //! One Lua 5.1 state per event-loop thread, sandboxed as Redis does.
 //!
 //! Loaded: the base library (with `coroutine`), `table`, `string`, `math`,
-//! `bit` (LuaBitOp's API, written here in Rust) and `cjson` (over
-//! serde_json); not `cmsgpack` nor `struct`; `debug` only long
-//! enough to keep `debug.getinfo` for the error handler. Not there: `io`,
+//! `bit` (LuaBitOp's API, written here in Rust), `cjson` (over serde_json)
+//! and `cmsgpack` (written here, `cmsgpack.rs`); not `struct`; `debug` only
+//! long enough to keep `debug.getinfo` for the error handler. Not there: `io`,
 //! `os`, `package`, `loadfile`, `dofile`, `print` (reading one is Redis's
 //! "Script attempted to access nonexistent global variable" error).
 //!
@@ -128,7 +128,7 @@ pub fn reset() {
 }
 
 const PRELUDE: &str = r#"
-local G, dbg, killed, setresp_fn, sha1hex_fn, log_fn, bitlib, rcall, rpcall, errtext, cjsonlib = ...
+local G, dbg, killed, setresp_fn, sha1hex_fn, log_fn, bitlib, rcall, rpcall, errtext, cjsonlib, cmsgpacklib = ...
 local getinfo = dbg.getinfo
 G.debug, G.print, G.dofile, G.loadfile = nil, nil, nil, nil
 G.os, G.io, G.package, G.require, G.module = nil, nil, nil, nil, nil
@@ -211,6 +211,7 @@ local redis = {
 G.redis = redis
 G.bit = bitlib
 G.cjson = cjsonlib
+G.cmsgpack = cmsgpacklib
 
 -- Redis's pcall: an error table gives its err string; a kill is not caught.
 G.pcall = function(f, ...)
@@ -499,6 +500,8 @@ impl Vm {
         };
         lua.set_memory_limit(512 << 20)?;
         let state = Rc::new(RunState::default());
+        // For run::checkpoint, called from library code that may run long.
+        lua.set_app_data(state.clone());
         let st = state.clone();
         let killed = lua.create_function(move |_, ()| Ok(st.killed()))?;
         let resp = Rc::new(Cell::new(2u8));
@@ -540,6 +543,7 @@ impl Vm {
                 unsafe { lua.create_c_function(redis_call_c::<false>)? },
                 lua.create_function(|_, e: Value| Ok(error_text(&e)))?,
                 super::cjson::library(&lua)?,
+                super::cmsgpack::library(&lua)?,
             ))?;
         let funcs = Funcs::new(&lua)?;
         let vm = Vm {
