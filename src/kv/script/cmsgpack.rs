@@ -28,6 +28,7 @@
 
 use mlua::{ChunkMode, Lua, Table, Value};
 
+use super::libs::{self, LibError};
 use super::run::checkpoint;
 
 /// Tables nested deeper than this pack as nil (lua-cmsgpack's limit).
@@ -47,10 +48,6 @@ pub const MAX_PACKED: usize = 256 << 20;
 
 const TOO_MANY: &str =
     "stack overflow (too many return values at once; use unpack_one or unpack_limit instead.)";
-
-fn err(msg: impl Into<String>) -> mlua::Error {
-    mlua::Error::RuntimeError(msg.into())
-}
 
 // ---------------------------------------------------------------- packing
 
@@ -155,6 +152,8 @@ const CHECK_EVERY: u32 = 1 << 14;
 struct Packer<'a> {
     lua: &'a Lua,
     out: Vec<u8>,
+    /// Set when the output passed `max` (packing then stops).
+    too_big: bool,
     /// Output bound (MAX_PACKED; smaller in tests).
     max: usize,
     tables: u32,
@@ -182,10 +181,10 @@ impl Packer<'_> {
             checkpoint(self.lua)?;
         }
         if self.out.len() > self.max {
-            return Err(err(format!(
-                "MessagePack pack: output larger than {} bytes",
-                self.max
-            )));
+            self.too_big = true;
+        }
+        if self.too_big {
+            return Ok(());
         }
         match array_len(t)? {
             Some(n) => {
@@ -213,16 +212,30 @@ impl Packer<'_> {
     }
 }
 
-/// One value packed (the Rust half of `cmsgpack.pack`).
-pub fn pack(lua: &Lua, v: &Value) -> mlua::Result<Vec<u8>> {
+/// One value packed (the Rust half of `cmsgpack.pack`). The outer error
+/// is Lua's (a metamethod's, SCRIPT KILL) and propagates as it is.
+pub fn pack(lua: &Lua, v: &Value) -> mlua::Result<Result<Vec<u8>, LibError>> {
     let mut p = Packer {
         lua,
         out: Vec::new(),
+        too_big: false,
         max: MAX_PACKED,
         tables: 0,
     };
     p.value(v, 0)?;
-    Ok(p.out)
+    Ok(p.finish())
+}
+
+impl Packer<'_> {
+    fn finish(self) -> Result<Vec<u8>, LibError> {
+        if self.too_big {
+            return Err(LibError::Error(format!(
+                "MessagePack pack: output larger than {} bytes",
+                self.max
+            )));
+        }
+        Ok(self.out)
+    }
 }
 
 // -------------------------------------------------------------- unpacking
@@ -232,16 +245,15 @@ enum Fail {
     Eof,
     /// A byte no MessagePack type lua-cmsgpack reads starts with.
     BadFormat,
-    /// Anything else, with its message.
-    Msg(String),
+    /// A library error, raised as it says.
+    Lib(LibError),
+    /// Lua's own (memory, SCRIPT KILL): propagates as it is.
+    Lua(mlua::Error),
 }
 
 impl From<mlua::Error> for Fail {
     fn from(e: mlua::Error) -> Fail {
-        Fail::Msg(match e {
-            mlua::Error::RuntimeError(m) => m,
-            e => e.to_string(),
-        })
+        Fail::Lua(e)
     }
 }
 
@@ -291,8 +303,9 @@ fn num(n: f64) -> Value {
 }
 
 fn decode_array(lua: &Lua, c: &mut Cursor<'_>, n: usize, depth: u32) -> Result<Value, Fail> {
-    // Each item takes at least one byte: no more slots than bytes left.
-    let t = lua.create_table_with_capacity(n.min(c.left()), 0)?;
+    // Grown as lua_settable grows it (no preallocation from the header;
+    // and `#t` of {nil, 1} is then 0, as in Redis).
+    let t = lua.create_table()?;
     for i in 1..=n {
         let v = decode(lua, c, depth)?;
         t.raw_set(i, v)?;
@@ -301,13 +314,16 @@ fn decode_array(lua: &Lua, c: &mut Cursor<'_>, n: usize, depth: u32) -> Result<V
 }
 
 fn decode_map(lua: &Lua, c: &mut Cursor<'_>, n: usize, depth: u32) -> Result<Value, Fail> {
-    let t = lua.create_table_with_capacity(0, n.min(c.left() / 2))?;
+    let t = lua.create_table()?;
     for _ in 0..n {
         let k = decode(lua, c, depth)?;
         let v = decode(lua, c, depth)?;
         match &k {
-            Value::Nil => return Err(Fail::Msg("table index is nil".into())),
-            Value::Number(f) if f.is_nan() => return Err(Fail::Msg("table index is NaN".into())),
+            // lua_settable's runtime errors: no position.
+            Value::Nil => return Err(Fail::Lib(LibError::Plain("table index is nil".into()))),
+            Value::Number(f) if f.is_nan() => {
+                return Err(Fail::Lib(LibError::Plain("table index is NaN".into())));
+            }
             _ => t.raw_set(k, v)?,
         }
     }
@@ -323,9 +339,9 @@ fn decode(lua: &Lua, c: &mut Cursor<'_>, depth: u32) -> Result<Value, Fail> {
     }
     let nested = || {
         if depth >= MAX_DECODE_DEPTH {
-            Err(Fail::Msg(format!(
+            Err(Fail::Lib(LibError::Error(format!(
                 "Too many nested data structures in input (more than {MAX_DECODE_DEPTH})."
-            )))
+            ))))
         } else {
             Ok(depth + 1)
         }
@@ -382,23 +398,29 @@ pub struct Unpacked {
 }
 
 /// Redis's `mp_unpack_full`: up to `limit` values from `s` at `offset`
-/// (limit and offset 0: every value, and no offset returned).
-pub fn unpack(lua: &Lua, s: &[u8], limit: i64, offset: i64) -> mlua::Result<Unpacked> {
+/// (limit and offset 0: every value, and no offset returned). The outer
+/// error is Lua's and propagates as it is.
+pub fn unpack(
+    lua: &Lua,
+    s: &[u8],
+    limit: i64,
+    offset: i64,
+) -> mlua::Result<Result<Unpacked, LibError>> {
     let all = limit == 0 && offset == 0;
     if offset < 0 || limit < 0 {
         // Redis prints the input length where the limit would go.
-        return Err(err(format!(
+        return Ok(Err(LibError::Error(format!(
             "Invalid request to unpack with offset of {} and limit of {}.",
             offset as i32,
             s.len() as i32
-        )));
+        ))));
     }
     if offset as u64 > s.len() as u64 {
-        return Err(err(format!(
+        return Ok(Err(LibError::Error(format!(
             "Start offset {} greater than input length {}.",
             offset as i32,
             s.len() as i32
-        )));
+        ))));
     }
     let limit = if all { i64::from(i32::MAX) } else { limit };
     let mut c = Cursor {
@@ -410,77 +432,80 @@ pub fn unpack(lua: &Lua, s: &[u8], limit: i64, offset: i64) -> mlua::Result<Unpa
     let mut n = 0usize;
     while c.left() > 0 && (n as i64) < limit {
         if n >= MAX_RESULTS {
-            return Err(err(TOO_MANY));
+            return Ok(Err(LibError::Error(TOO_MANY.into())));
         }
-        match decode(lua, &mut c, 0) {
-            Ok(v) => values.raw_set(n + 1, v)?,
-            Err(Fail::Eof) => return Err(err("Missing bytes in input.")),
-            Err(Fail::BadFormat) => return Err(err("Bad data format in input.")),
-            Err(Fail::Msg(m)) => return Err(err(m)),
-        }
-        n += 1;
+        let e = match decode(lua, &mut c, 0) {
+            Ok(v) => {
+                values.raw_set(n + 1, v)?;
+                n += 1;
+                continue;
+            }
+            Err(Fail::Eof) => LibError::Error("Missing bytes in input.".into()),
+            Err(Fail::BadFormat) => LibError::Error("Bad data format in input.".into()),
+            Err(Fail::Lib(e)) => e,
+            Err(Fail::Lua(e)) => return Err(e),
+        };
+        return Ok(Err(e));
     }
     let next = (!all).then(|| if c.left() == 0 { -1 } else { c.pos as i64 });
-    Ok(Unpacked { values, n, next })
+    Ok(Ok(Unpacked { values, n, next }))
 }
 
 // ---------------------------------------------------------------- library
 
-/// The Lua side: argument checks as lua-cmsgpack's (luaL_check*), errors
-/// raised as Lua strings (so `pcall` gets the message, as in Redis), and
-/// results spread from one table onto the stack.
-const WRAPPER: &str = r#"
+/// The implementations (behind `libs`' trampoline): lua-cmsgpack's
+/// argument checks, in its order, then the Rust halves.
+const IMPLEMENTATION: &str = r#"
 local pack1, unpack_raw = ...
-local type, tostring, tonumber, error, select, unpack, concat, floor =
-  type, tostring, tonumber, error, select, unpack, table.concat, math.floor
+local select, unpack, concat = select, unpack, table.concat
 
-local function fail(ok, a, b, c, d)
-  if not ok then error(a, 0) end
-  return a, b, c, d
-end
-
-local function str_arg(fname, s)
-  local t = type(s)
-  if t == 'string' then return s end
-  if t == 'number' then return tostring(s) end
-  error("bad argument #1 to '" .. fname .. "' (string expected, got " .. t .. ")", 0)
-end
-
-local function int_arg(fname, i, v, optional)
-  if v == nil and optional then return 0 end
-  local n = (type(v) == 'number' or type(v) == 'string') and tonumber(v)
-  if not n then
-    error("bad argument #" .. i .. " to '" .. fname .. "' (number expected, got " .. type(v) .. ")", 0)
-  end
-  if n >= 0 then return floor(n) end
-  return -floor(-n)
-end
-
-local function spread(t, n, next)
-  if next == nil then return unpack(t, 1, n) end
-  return next, unpack(t, 1, n)
+local function finish(ok, t, n, nxt)
+  if not ok then return false, t, n end
+  if nxt == nil then return true, unpack(t, 1, n) end
+  return true, nxt, unpack(t, 1, n)
 end
 
 local M = {}
 M.pack = function(...)
   local n = select('#', ...)
-  if n == 0 then error("bad argument #0 to 'pack' (MessagePack pack needs input.)", 0) end
-  if n == 1 then return fail(pack1((...))) end
+  if n == 0 then return false, 'MessagePack pack needs input.', 0 end
+  -- lua_checkstack(L, nargs) past the arguments: Lua's 8,000-slot limit.
+  if n > 4000 then return false, 'Too many arguments for MessagePack pack.', 0 end
+  if n == 1 then return pack1((...)) end
   local args, parts = {...}, {}
-  for i = 1, n do parts[i] = fail(pack1(args[i])) end
-  return concat(parts)
+  for i = 1, n do
+    local ok, s, how = pack1(args[i])
+    if not ok then return false, s, how end
+    parts[i] = s
+  end
+  return true, concat(parts)
 end
-M.unpack = function(s)
-  return spread(fail(unpack_raw(str_arg('unpack', s), 0, 0)))
+M.unpack = function(...)
+  local n, s = select('#', ...), ...
+  local str, e = check_string(n, 1, s)
+  if not str then return false, e, 1 end
+  return finish(unpack_raw(str, 0, 0))
 end
-M.unpack_one = function(s, offset)
-  s = str_arg('unpack_one', s)
-  return spread(fail(unpack_raw(s, 1, int_arg('unpack_one', 2, offset, true))))
+M.unpack_one = function(...)
+  local n, s, offset = select('#', ...), ...
+  local o, e = check_int(n, 2, offset, 0)
+  if not o then return false, e, 2 end
+  local str
+  str, e = check_string(n, 1, s)
+  if not str then return false, e, 1 end
+  return finish(unpack_raw(str, 1, o))
 end
-M.unpack_limit = function(s, limit, offset)
-  s = str_arg('unpack_limit', s)
-  limit = int_arg('unpack_limit', 2, limit, false)
-  return spread(fail(unpack_raw(s, limit, int_arg('unpack_limit', 3, offset, true))))
+M.unpack_limit = function(...)
+  local n, s, limit, offset = select('#', ...), ...
+  local l, e = check_int(n, 2, limit)
+  if not l then return false, e, 2 end
+  local o
+  o, e = check_int(n, 3, offset, 0)
+  if not o then return false, e, 3 end
+  local str
+  str, e = check_string(n, 1, s)
+  if not str then return false, e, 1 end
+  return finish(unpack_raw(str, l, o))
 end
 M._NAME = 'cmsgpack'
 M._VERSION = 'lua-cmsgpack 0.4.0'
@@ -491,40 +516,30 @@ return M
 
 /// The `cmsgpack` table.
 pub fn library(lua: &Lua) -> mlua::Result<Table> {
-    // (true, result...) or (false, message): the wrapper raises the message.
-    let pack1 = lua.create_function(|lua, v: Value| match pack(lua, &v) {
-        Ok(b) => Ok((true, Value::String(lua.create_string(b)?))),
-        Err(e) => Ok((false, Value::String(lua.create_string(message(e))?))),
+    let pack1 = lua.create_function(|lua, v: Value| {
+        let r = pack(lua, &v)?;
+        let r = match r {
+            Ok(b) => Ok(vec![Value::String(lua.create_string(b)?)]),
+            Err(e) => Err(e),
+        };
+        libs::answer(lua, r)
     })?;
     let unpack_raw = lua.create_function(|lua, (s, limit, offset): (mlua::String, f64, f64)| {
-        let r = unpack(lua, &s.as_bytes(), limit as i64, offset as i64);
-        Ok(match r {
-            Ok(u) => (
-                true,
+        let r = unpack(lua, &s.as_bytes(), limit as i64, offset as i64)?.map(|u| {
+            vec![
                 Value::Table(u.values),
                 Value::Number(u.n as f64),
                 u.next.map_or(Value::Nil, |o| Value::Number(o as f64)),
-            ),
-            Err(e) => (
-                false,
-                Value::String(lua.create_string(message(e))?),
-                Value::Nil,
-                Value::Nil,
-            ),
-        })
+            ]
+        });
+        libs::answer(lua, r)
     })?;
-    lua.load(WRAPPER)
+    let implementation: Table = lua
+        .load(format!("{}{IMPLEMENTATION}", libs::CHECKS))
         .set_name("=cmsgpack")
         .set_mode(ChunkMode::Text)
-        .call((pack1, unpack_raw))
-}
-
-fn message(e: mlua::Error) -> String {
-    match e {
-        mlua::Error::RuntimeError(m) => m,
-        mlua::Error::CallbackError { cause, .. } => message((*cause).clone()),
-        e => e.to_string(),
-    }
+        .call((pack1, unpack_raw))?;
+    libs::library(lua, implementation)
 }
 
 #[cfg(test)]
@@ -674,11 +689,15 @@ mod tests {
         let mut p = Packer {
             lua: &lua,
             out: Vec::new(),
+            too_big: false,
             max: 1 << 20,
             tables: 0,
         };
-        let e = p.value(&Value::Table(t), 0).expect_err("bounded");
-        assert!(e.to_string().contains("output larger than"), "{e}");
+        p.value(&Value::Table(t), 0).expect("no Lua error");
+        match p.finish() {
+            Err(LibError::Error(e)) => assert!(e.contains("output larger than"), "{e}"),
+            r => panic!("not bounded: {r:?}"),
+        }
     }
 
     #[test]

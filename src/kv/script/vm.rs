@@ -1,9 +1,10 @@
 //! One Lua 5.1 state per event-loop thread, sandboxed as Redis does.
 //!
 //! Loaded: the base library (with `coroutine`), `table`, `string`, `math`,
-//! `bit` (LuaBitOp's API, written here in Rust), `cjson` (over serde_json)
-//! and `cmsgpack` (written here, `cmsgpack.rs`); not `struct`; `debug` only
-//! long enough to keep `debug.getinfo` for the error handler. Not there: `io`,
+//! `bit` (LuaBitOp's API, `bit.rs`), `cjson` (over serde_json),
+//! `cmsgpack` and `struct` (`cmsgpack.rs`, `lua_struct.rs`), all written in
+//! Rust, as Redis 7.0 embeds them; `debug` only long enough to keep
+//! `debug.getinfo` for the error handler. Not there: `io`,
 //! `os`, `package`, `loadfile`, `dofile`, `print` (reading one is Redis's
 //! "Script attempted to access nonexistent global variable" error).
 //!
@@ -21,7 +22,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use mlua::{ChunkMode, Function, Lua, LuaOptions, StdLib, Table, Value, Variadic, ffi};
+use mlua::{ChunkMode, Function, Lua, LuaOptions, StdLib, Table, Value, ffi};
 
 use super::Flags;
 
@@ -128,7 +129,7 @@ pub fn reset() {
 }
 
 const PRELUDE: &str = r#"
-local G, dbg, killed, setresp_fn, sha1hex_fn, log_fn, bitlib, rcall, rpcall, errtext, cjsonlib, cmsgpacklib = ...
+local G, dbg, killed, setresp_fn, sha1hex_fn, log_fn, bitlib, rcall, rpcall, errtext, cjsonlib, cmsgpacklib, structlib = ...
 local getinfo = dbg.getinfo
 G.debug, G.print, G.dofile, G.loadfile = nil, nil, nil, nil
 G.os, G.io, G.package, G.require, G.module = nil, nil, nil, nil, nil
@@ -212,6 +213,7 @@ G.redis = redis
 G.bit = bitlib
 G.cjson = cjsonlib
 G.cmsgpack = cmsgpacklib
+G.struct = structlib
 
 -- Redis's pcall: an error table gives its err string; a kill is not caught.
 G.pcall = function(f, ...)
@@ -433,61 +435,6 @@ fn error_text(e: &Value) -> String {
     }
 }
 
-fn bit_lib(lua: &Lua) -> mlua::Result<Table> {
-    fn tobit(x: f64) -> i32 {
-        // LuaBitOp's normalisation: the low 32 bits after rounding.
-        ((x + 6755399441055744.0).to_bits() as u32) as i32
-    }
-    let t = lua.create_table()?;
-    let un = |f: fn(i32) -> i32| move |_: &Lua, x: f64| Ok(f(tobit(x)) as f64);
-    t.raw_set("tobit", lua.create_function(un(|x| x))?)?;
-    t.raw_set("bnot", lua.create_function(un(|x| !x))?)?;
-    t.raw_set("bswap", lua.create_function(un(i32::swap_bytes))?)?;
-    let fold = |f: fn(i32, i32) -> i32| {
-        move |_: &Lua, (x, rest): (f64, Variadic<f64>)| {
-            Ok(rest.iter().fold(tobit(x), |a, &b| f(a, tobit(b))) as f64)
-        }
-    };
-    t.raw_set("band", lua.create_function(fold(|a, b| a & b))?)?;
-    t.raw_set("bor", lua.create_function(fold(|a, b| a | b))?)?;
-    t.raw_set("bxor", lua.create_function(fold(|a, b| a ^ b))?)?;
-    let shift = |f: fn(i32, u32) -> i32| {
-        move |_: &Lua, (x, n): (f64, f64)| Ok(f(tobit(x), (tobit(n) & 31) as u32) as f64)
-    };
-    t.raw_set(
-        "lshift",
-        lua.create_function(shift(|x, n| ((x as u32) << n) as i32))?,
-    )?;
-    t.raw_set(
-        "rshift",
-        lua.create_function(shift(|x, n| ((x as u32) >> n) as i32))?,
-    )?;
-    t.raw_set("arshift", lua.create_function(shift(|x, n| x >> n))?)?;
-    t.raw_set(
-        "rol",
-        lua.create_function(shift(|x, n| (x as u32).rotate_left(n) as i32))?,
-    )?;
-    t.raw_set(
-        "ror",
-        lua.create_function(shift(|x, n| (x as u32).rotate_right(n) as i32))?,
-    )?;
-    t.raw_set(
-        "tohex",
-        lua.create_function(|_, (x, n): (f64, Option<f64>)| {
-            let n = n.map_or(8, tobit);
-            let (upper, width) = (n < 0, n.unsigned_abs().min(8) as usize);
-            let v = tobit(x) as u32;
-            let s = if upper {
-                format!("{v:08X}")
-            } else {
-                format!("{v:08x}")
-            };
-            Ok(s[8 - width..].to_string())
-        })?,
-    )?;
-    Ok(t)
-}
-
 impl Vm {
     fn new() -> mlua::Result<Vm> {
         // SAFETY: `debug` is loaded only to take `debug.getinfo` for the
@@ -537,13 +484,14 @@ impl Vm {
                 setresp,
                 sha1,
                 log,
-                bit_lib(&lua)?,
+                super::bit::library(&lua)?,
                 // SAFETY: plain C functions over the C API, see redis_call_c.
                 unsafe { lua.create_c_function(redis_call_c::<true>)? },
                 unsafe { lua.create_c_function(redis_call_c::<false>)? },
                 lua.create_function(|_, e: Value| Ok(error_text(&e)))?,
                 super::cjson::library(&lua)?,
                 super::cmsgpack::library(&lua)?,
+                super::lua_struct::library(&lua)?,
             ))?;
         let funcs = Funcs::new(&lua)?;
         let vm = Vm {
