@@ -238,19 +238,21 @@ for k, v in pairs(G) do
   if raw_type(v) == 'table' and k ~= '_G' then view[k] = ro(v) else view[k] = v end
 end
 raw_setmetatable(view, {__index = function(_, k)
-  raw_error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 0)
+  -- Level 2: the script's position first, as Redis's luaL_error gives it.
+  raw_error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end})
 env = ro(view, ro({}))
 view._G = env
 local string_mt = getmetatable('')
 string_mt.__metatable = ro({__index = view.string})
 
+-- Level 0 here: Redis raises these inside the C function, with no position.
 view.setmetatable = function(t, mt)
-  if readonly[t] then raw_error('Attempt to modify a readonly table', 2) end
+  if readonly[t] then raw_error('Attempt to modify a readonly table', 0) end
   return raw_setmetatable(t, mt)
 end
 view.rawset = function(t, k, v)
-  if readonly[t] then raw_error('Attempt to modify a readonly table', 2) end
+  if readonly[t] then raw_error('Attempt to modify a readonly table', 0) end
   return raw_rawset(t, k, v)
 end
 view.getfenv = function(f)

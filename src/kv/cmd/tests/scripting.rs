@@ -62,7 +62,7 @@ fn errors_name_the_script_and_line() {
     assert_eq!(
         t.r(&["EVAL", "return a", "0"]),
         format!(
-            "-ERR Script attempted to access nonexistent global variable 'a' script: {sha}, on @user_script:1.\r\n"
+            "-ERR user_script:1: Script attempted to access nonexistent global variable 'a' script: {sha}, on @user_script:1.\r\n"
         )
     );
     assert!(
