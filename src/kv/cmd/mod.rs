@@ -15,6 +15,7 @@
 
 pub mod bits;
 pub mod blocking;
+pub mod cluster;
 pub mod coll;
 pub mod connection;
 pub mod hashes;
@@ -214,6 +215,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     zstore::COMMANDS,
     pubsub::COMMANDS,
     scripting::COMMANDS,
+    cluster::COMMANDS,
 ];
 
 /// Every command, in table order.

@@ -86,7 +86,42 @@ fn array_len(t: &Table) -> mlua::Result<Option<usize>> {
     Ok((items > 0).then_some(max))
 }
 
-fn encode(v: &Value, s: Settings, depth: u32, out: &mut Vec<u8>) -> mlua::Result<()> {
+/// Largest encoded output (a table reached many times over, as in
+/// `u = {v, v}; t = {u, u}`..., is written out each time).
+const MAX_OUT: usize = 256 << 20;
+
+/// Bounds one encode: its output, and how long it runs between the busy
+/// checks a long script gets ([`super::run::checkpoint`]).
+struct Watch<'a> {
+    lua: &'a Lua,
+    next: usize,
+    /// MAX_OUT (smaller in tests).
+    max: usize,
+}
+
+impl Watch<'_> {
+    fn check(&mut self, out: &[u8]) -> mlua::Result<()> {
+        if out.len() >= self.next {
+            if out.len() > self.max {
+                return Err(fail(format!(
+                    "Cannot serialise: output larger than {} bytes",
+                    self.max
+                )));
+            }
+            super::run::checkpoint(self.lua)?;
+            self.next = out.len() + (self.max >> 8).max(1);
+        }
+        Ok(())
+    }
+}
+
+fn encode(
+    v: &Value,
+    s: Settings,
+    depth: u32,
+    w: &mut Watch<'_>,
+    out: &mut Vec<u8>,
+) -> mlua::Result<()> {
     match v {
         Value::Nil => out.extend_from_slice(b"null"),
         Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
@@ -95,6 +130,7 @@ fn encode(v: &Value, s: Settings, depth: u32, out: &mut Vec<u8>) -> mlua::Result
         Value::Number(n) => number(*n, s, out)?,
         Value::String(st) => escape(&st.as_bytes(), out),
         Value::Table(t) => {
+            w.check(out)?;
             let depth = depth + 1;
             if depth > s.encode_depth {
                 return Err(fail(format!(
@@ -108,7 +144,7 @@ fn encode(v: &Value, s: Settings, depth: u32, out: &mut Vec<u8>) -> mlua::Result
                         if i > 1 {
                             out.push(b',');
                         }
-                        encode(&t.raw_get::<Value>(i)?, s, depth, out)?;
+                        encode(&t.raw_get::<Value>(i)?, s, depth, w, out)?;
                     }
                     out.push(b']');
                 }
@@ -133,7 +169,7 @@ fn encode(v: &Value, s: Settings, depth: u32, out: &mut Vec<u8>) -> mlua::Result
                             }
                         }
                         out.push(b':');
-                        encode(&val, s, depth, out)?;
+                        encode(&val, s, depth, w, out)?;
                     }
                     out.push(b'}');
                 }
@@ -195,7 +231,12 @@ pub fn library(lua: &Lua) -> mlua::Result<Table> {
         "encode",
         lua.create_function(move |lua, v: Value| {
             let mut out = Vec::new();
-            encode(&v, c.get(), 0, &mut out)?;
+            let mut w = Watch {
+                lua,
+                next: 1 << 20,
+                max: MAX_OUT,
+            };
+            encode(&v, c.get(), 0, &mut w, &mut out)?;
             lua.create_string(out)
         })?,
     )?;
@@ -293,6 +334,27 @@ mod tests {
         assert_eq!(
             eval("return tostring(pcall(cjson.encode, {[false] = 1}))"),
             "false"
+        );
+        // 2^40 copies of one table: bounded, not a runaway allocation.
+        let lua = Lua::new();
+        let t: Value = lua
+            .load("local t = {} for i = 1, 40 do t = {t, t} end return t")
+            .eval()
+            .unwrap();
+        let s = Settings {
+            encode_depth: 1000,
+            decode_depth: 1000,
+            invalid_numbers: false,
+        };
+        let mut w = Watch {
+            lua: &lua,
+            next: 1,
+            max: 1 << 16,
+        };
+        let e = encode(&t, s, 0, &mut w, &mut Vec::new()).unwrap_err();
+        assert!(
+            e.to_string().contains("output larger than 65536 bytes"),
+            "{e}"
         );
     }
 }

@@ -7,6 +7,8 @@
 //! - `vm`: one Lua state per event-loop thread (a thread-local): the sandbox
 //!   (read-only globals, no `io`/`os`/`loadfile`/`dofile`/`print`), the
 //!   `redis` table, `bit`, compiled functions.
+//! - `bit`, `cjson`, `cmsgpack`, `lua_struct`: the libraries scripts see
+//!   (LuaBitOp, JSON, MessagePack, `struct`).
 //! - `run`: one EVAL: `redis.call` through the command table into a scratch
 //!   reply, the count hook that turns a long script busy, error texts.
 //! - `convert`: Redis replies to Lua values and back, with Redis's rules.
@@ -19,9 +21,13 @@
 //! into the EVAL's one log record (all or nothing), never the script itself,
 //! so a replay is deterministic whatever the script read (TIME, RANDOMKEY).
 
+pub mod bit;
 pub mod busy;
 pub mod cjson;
+pub mod cmsgpack;
 pub mod convert;
+pub mod libs;
+pub mod lua_struct;
 pub mod run;
 pub mod vm;
 

@@ -16,10 +16,10 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use mlua::{Function, HookTriggers, Lua, Table, Value, Variadic, VmState};
+use mlua::{Function, HookTriggers, Lua, Table, Value, VmState};
 
-use super::convert::{self, fmt_number, lua_to_reply, reply_to_lua};
-use super::vm::{KILLED, Vm, with_vm};
+use super::convert::{self, lua_to_reply, reply_to_lua};
+use super::vm::{KILLED, Vm, take_call_args, with_vm};
 use crate::kv::cmd::{self, CommandSpec, Ctx, NOSCRIPT, WRITE, arg};
 use crate::kv::keyspace::Ks;
 use crate::kv::reply::Out;
@@ -38,43 +38,65 @@ pub fn install_hook(vm: &Vm) -> mlua::Result<()> {
     let st = vm.state.clone();
     vm.lua.set_hook(
         HookTriggers::new().every_nth_instruction(100_000),
-        move |lua, _| {
-            let Some(start) = st.started.get() else {
-                return Ok(VmState::Continue);
-            };
-            if st.killed() {
-                return Err(mlua::Error::runtime(KILLED));
-            }
-            if let Some(f) = st.flags.borrow().as_ref() {
-                if f.shutdown.load(Ordering::SeqCst) {
-                    if f.wrote.load(Ordering::SeqCst) {
-                        eprintln!(
-                            "netkit: stopping with a busy script that already wrote: exiting now, its writes are not logged"
-                        );
-                        std::process::exit(if f.nosave.load(Ordering::SeqCst) { 0 } else { 1 });
-                    }
-                    return Err(mlua::Error::runtime(KILLED));
-                }
-            }
-            if !st.busy.get() {
-                let t = st.threshold_ms.get();
-                if t == 0 || start.elapsed().as_millis() < u128::from(t) {
-                    return Ok(VmState::Continue);
-                }
-                st.busy.set(true);
-                if let Some(f) = st.flags.borrow().as_ref() {
-                    f.busy.store(true, Ordering::SeqCst);
-                }
-            }
-            if let Ok(f) = lua.named_registry_value::<Function>("netkit.busy") {
-                let _ = f.call::<()>(());
-            }
-            if st.killed() {
-                return Err(mlua::Error::runtime(KILLED));
-            }
-            Ok(VmState::Continue)
-        },
+        move |lua, _| check(lua, &st).map(|()| VmState::Continue),
     )
+}
+
+/// What Rust code that may run long inside a script (cmsgpack, cjson on
+/// self-referring tables) calls now and then, where no Lua instruction
+/// runs for the count hook to see: the same checks (busy, SCRIPT KILL,
+/// shutdown). Outside a script, or on a state without [`RunState`], it
+/// does nothing.
+pub fn checkpoint(lua: &Lua) -> mlua::Result<()> {
+    let st = match lua.app_data_ref::<std::rc::Rc<super::vm::RunState>>() {
+        Some(st) => st.clone(),
+        None => return Ok(()),
+    };
+    check(lua, &st)
+}
+
+/// The hook's work: past the busy threshold, mark the script busy and
+/// serve this loop's other clients; stop it when SCRIPT KILL or a
+/// shutdown asks.
+fn check(lua: &Lua, st: &super::vm::RunState) -> mlua::Result<()> {
+    let Some(start) = st.started.get() else {
+        return Ok(());
+    };
+    if st.killed() {
+        return Err(mlua::Error::runtime(KILLED));
+    }
+    if let Some(f) = st.flags.borrow().as_ref() {
+        if f.shutdown.load(Ordering::SeqCst) {
+            if f.wrote.load(Ordering::SeqCst) {
+                eprintln!(
+                    "netkit: stopping with a busy script that already wrote: exiting now, its writes are not logged"
+                );
+                std::process::exit(if f.nosave.load(Ordering::SeqCst) {
+                    0
+                } else {
+                    1
+                });
+            }
+            return Err(mlua::Error::runtime(KILLED));
+        }
+    }
+    if !st.busy.get() {
+        let t = st.threshold_ms.get();
+        if t == 0 || start.elapsed().as_millis() < u128::from(t) {
+            return Ok(());
+        }
+        st.busy.set(true);
+        if let Some(f) = st.flags.borrow().as_ref() {
+            f.busy.store(true, Ordering::SeqCst);
+        }
+    }
+    if let Ok(f) = lua.named_registry_value::<Function>("netkit.busy") {
+        let _ = f.call::<()>(());
+    }
+    if st.killed() {
+        return Err(mlua::Error::runtime(KILLED));
+    }
+    Ok(())
 }
 
 /// What a script declared in its `#!lua flags=...` line.
@@ -138,11 +160,11 @@ pub fn eval(ctx: &mut Ctx<'_>, a: &[&[u8]], by_sha: bool, ro: bool) {
     let generation = ctx.srv.scripts.generation.load(Ordering::SeqCst);
     let r = with_vm(|vm| {
         if vm.generation != generation {
-            vm.funcs.clear();
+            vm.funcs.clear(&vm.lua);
             vm.generation = generation;
         }
         let func = match vm.funcs.get(&sha) {
-            Some(f) => f.clone(),
+            Some(f) => f,
             None => {
                 let Some(body) = &body else {
                     ctx.out.err(NOSCRIPT_ERR);
@@ -157,7 +179,7 @@ pub fn eval(ctx: &mut Ctx<'_>, a: &[&[u8]], by_sha: bool, ro: bool) {
                         if !by_sha {
                             ctx.srv.scripts.store(body);
                         }
-                        vm.funcs.insert(sha.clone(), f.clone());
+                        vm.funcs.insert(&sha, &f);
                         f
                     }
                     Err(e) => {
@@ -186,14 +208,14 @@ pub fn load(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<String, String> {
     let generation = ctx.srv.scripts.generation.load(Ordering::SeqCst);
     with_vm(|vm| {
         if vm.generation != generation {
-            vm.funcs.clear();
+            vm.funcs.clear(&vm.lua);
             vm.generation = generation;
         }
         let f = vm
             .compile(body)
             .map_err(|e| format!("ERR Error compiling script (new function): {e}"))?;
         let sha = ctx.srv.scripts.store(body);
-        vm.funcs.insert(sha.clone(), f);
+        vm.funcs.insert(&sha, &f);
         Ok(sha)
     })?
 }
@@ -250,8 +272,19 @@ fn run(
     let mut scratch = Out::default();
     let mut interrupt = ctx.interrupt.take();
     let result = lua.scope(|scope| {
-        let call = scope.create_function_mut(|lua, argv: Variadic<Value>| {
-            if argv.is_empty() {
+        // Called by `redis.call`/`redis.pcall` (vm.rs), which left the
+        // script's arguments in `take_call_args`.
+        let call = scope.create_function_mut(|lua, ()| {
+            let Some(owned) = take_call_args() else {
+                return Ok((
+                    err_table(
+                        lua,
+                        "ERR Lua redis lib command arguments must be strings or integers",
+                    )?,
+                    true,
+                ));
+            };
+            if owned.is_empty() {
                 return Ok((
                     err_table(
                         lua,
@@ -259,23 +292,6 @@ fn run(
                     )?,
                     true,
                 ));
-            }
-            let mut owned: Vec<Vec<u8>> = Vec::with_capacity(argv.len());
-            for v in argv.iter() {
-                owned.push(match v {
-                    Value::String(s) => s.as_bytes().to_vec(),
-                    Value::Number(n) => fmt_number(*n),
-                    Value::Integer(n) => n.to_string().into_bytes(),
-                    _ => {
-                        return Ok((
-                            err_table(
-                                lua,
-                                "ERR Lua redis lib command arguments must be strings or integers",
-                            )?,
-                            true,
-                        ));
-                    }
-                });
             }
             let refs: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
             scratch.buf.clear();

@@ -1,9 +1,10 @@
 //! One Lua 5.1 state per event-loop thread, sandboxed as Redis does.
 //!
 //! Loaded: the base library (with `coroutine`), `table`, `string`, `math`,
-//! `bit` (LuaBitOp's API, written here in Rust) and `cjson` (over
-//! serde_json); not `cmsgpack` nor `struct`; `debug` only long
-//! enough to keep `debug.getinfo` for the error handler. Not there: `io`,
+//! `bit` (LuaBitOp's API, `bit.rs`), `cjson` (over serde_json),
+//! `cmsgpack` and `struct` (`cmsgpack.rs`, `lua_struct.rs`), all written in
+//! Rust, as Redis 7.0 embeds them; `debug` only long enough to keep
+//! `debug.getinfo` for the error handler. Not there: `io`,
 //! `os`, `package`, `loadfile`, `dofile`, `print` (reading one is Redis's
 //! "Script attempted to access nonexistent global variable" error).
 //!
@@ -16,12 +17,12 @@
 //! same sandbox. Each script is compiled once per loop and cached by SHA1.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::ffi::{CStr, c_int};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use mlua::{ChunkMode, Function, Lua, LuaOptions, StdLib, Table, Value, Variadic};
+use mlua::{ChunkMode, Function, Lua, LuaOptions, StdLib, Table, Value, ffi};
 
 use super::Flags;
 
@@ -62,11 +63,40 @@ pub struct Vm {
     /// `xpcall(f, handler)` with Redis's error handler.
     pub runner: Function,
     /// Compiled scripts by SHA1.
-    pub funcs: HashMap<String, Function>,
+    pub funcs: Funcs,
     /// The script cache generation these functions belong to.
     pub generation: u64,
     /// Shared with the hook.
     pub state: Rc<RunState>,
+}
+
+/// Compiled scripts by SHA1, in a Lua table: one mlua reference for them
+/// all. (mlua keeps each `Function` held from Rust on one auxiliary Lua
+/// stack of about 8,000 slots and panics when it is full: a Rust map of
+/// functions took the server down at about 8,000 cached scripts.)
+pub struct Funcs(Table);
+
+impl Funcs {
+    fn new(lua: &Lua) -> mlua::Result<Funcs> {
+        Ok(Funcs(lua.create_table()?))
+    }
+
+    /// The function compiled from the script `sha`, if cached.
+    pub fn get(&self, sha: &str) -> Option<Function> {
+        self.0.raw_get::<Option<Function>>(sha).ok().flatten()
+    }
+
+    /// Cache `f` as the script `sha` (out of memory: not cached).
+    pub fn insert(&self, sha: &str, f: &Function) {
+        let _ = self.0.raw_set(sha, f);
+    }
+
+    /// Forget every function (the script cache was flushed).
+    pub fn clear(&mut self, lua: &Lua) {
+        if let Ok(f) = Funcs::new(lua) {
+            *self = f;
+        }
+    }
 }
 
 thread_local! {
@@ -99,7 +129,7 @@ pub fn reset() {
 }
 
 const PRELUDE: &str = r#"
-local G, dbg, killed, setresp_fn, sha1hex_fn, log_fn, bitlib, rcall, rpcall, errtext, cjsonlib = ...
+local G, dbg, killed, setresp_fn, sha1hex_fn, log_fn, bitlib, rcall, rpcall, errtext, cjsonlib, cmsgpacklib, structlib = ...
 local getinfo = dbg.getinfo
 G.debug, G.print, G.dofile, G.loadfile = nil, nil, nil, nil
 G.os, G.io, G.package, G.require, G.module = nil, nil, nil, nil, nil
@@ -182,6 +212,8 @@ local redis = {
 G.redis = redis
 G.bit = bitlib
 G.cjson = cjsonlib
+G.cmsgpack = cmsgpacklib
+G.struct = structlib
 
 -- Redis's pcall: an error table gives its err string; a kill is not caught.
 G.pcall = function(f, ...)
@@ -206,19 +238,21 @@ for k, v in pairs(G) do
   if raw_type(v) == 'table' and k ~= '_G' then view[k] = ro(v) else view[k] = v end
 end
 raw_setmetatable(view, {__index = function(_, k)
-  raw_error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 0)
+  -- Level 2: the script's position first, as Redis's luaL_error gives it.
+  raw_error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end})
 env = ro(view, ro({}))
 view._G = env
 local string_mt = getmetatable('')
 string_mt.__metatable = ro({__index = view.string})
 
+-- Level 0 here: Redis raises these inside the C function, with no position.
 view.setmetatable = function(t, mt)
-  if readonly[t] then raw_error('Attempt to modify a readonly table', 2) end
+  if readonly[t] then raw_error('Attempt to modify a readonly table', 0) end
   return raw_setmetatable(t, mt)
 end
 view.rawset = function(t, k, v)
-  if readonly[t] then raw_error('Attempt to modify a readonly table', 2) end
+  if readonly[t] then raw_error('Attempt to modify a readonly table', 0) end
   return raw_rawset(t, k, v)
 end
 view.getfenv = function(f)
@@ -287,24 +321,104 @@ return env, view, runner
 /// The registry slot holding this run's command caller (a scoped function).
 pub const CALL: &str = "netkit.call";
 
-/// `redis.call` (`raise`) or `redis.pcall`: a C function, as in Redis, so a
-/// script's `return redis.call(...)` keeps its frame for the error's line.
-fn redis_call(lua: &Lua, raise: bool) -> mlua::Result<Function> {
-    lua.create_function(move |lua, args: Variadic<Value>| {
-        let Ok(Value::Function(f)) = lua.named_registry_value::<Value>(CALL) else {
-            return Err(mlua::Error::RuntimeError(
-                "ERR redis.call/pcall can only be called inside a script invocation".into(),
-            ));
-        };
-        let (v, is_err): (Value, bool) = f.call(args)?;
-        if raise && is_err {
-            if let Value::Table(t) = &v {
-                let e: mlua::String = t.raw_get("err")?;
-                return Err(mlua::Error::RuntimeError(e.to_string_lossy()));
+thread_local! {
+    /// The arguments of the `redis.call` being made, for the command caller
+    /// (None: one was neither a string nor a number).
+    static CALL_ARGS: RefCell<Option<Vec<Vec<u8>>>> = const { RefCell::new(None) };
+}
+
+/// The arguments `redis.call`/`redis.pcall` was given, as command
+/// arguments (numbers as `%.17g`, as Redis formats them); None when one
+/// was neither a string nor a number.
+pub fn take_call_args() -> Option<Vec<Vec<u8>>> {
+    CALL_ARGS.with(|c| c.try_borrow_mut().ok().and_then(|mut a| a.take()))
+}
+
+/// Stack slots 1..=n as command arguments (reads only: raises nothing).
+///
+/// # Safety
+/// `l` is a live state with at least `n` values on its stack.
+unsafe fn stack_args(l: *mut ffi::lua_State, n: c_int) -> Option<Vec<Vec<u8>>> {
+    let mut v = Vec::with_capacity(n.max(0) as usize);
+    for i in 1..=n {
+        // SAFETY: i is a valid index; lua_tolstring on a string neither
+        // allocates nor raises, and the bytes are copied before any other
+        // call touches the stack.
+        unsafe {
+            match ffi::lua_type(l, i) {
+                ffi::LUA_TNUMBER => v.push(super::convert::fmt_number(ffi::lua_tonumber(l, i))),
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    let p = ffi::lua_tolstring(l, i, &mut len);
+                    if p.is_null() {
+                        return None;
+                    }
+                    v.push(std::slice::from_raw_parts(p.cast::<u8>(), len).to_vec());
+                }
+                _ => return None,
             }
         }
-        Ok(v)
-    })
+    }
+    Some(v)
+}
+
+/// Push `{err = msg}`.
+///
+/// # Safety
+/// `l` is a live state with room for two values.
+unsafe fn push_err(l: *mut ffi::lua_State, msg: &'static CStr) {
+    // SAFETY: per the contract; may raise a memory error, nothing to drop.
+    unsafe {
+        ffi::lua_createtable(l, 0, 1);
+        ffi::lua_pushstring(l, msg.as_ptr());
+        ffi::lua_setfield(l, -2, c"err".as_ptr());
+    }
+}
+
+/// `redis.call` (`RAISE`) or `redis.pcall`: a C function, as in Redis.
+///
+/// Written against the C API, not as an mlua callback, so a call with
+/// thousands of arguments (`redis.call('lpush', k, unpack(t))`, up to
+/// Lua's 8,000-slot C stack) works: the arguments are read off the stack
+/// and copied, the stack is emptied, and the command caller (the run's
+/// scoped function in the registry) is called with none, so nothing is
+/// pushed twice and no mlua reference is made per argument. An error
+/// reply is raised (`redis.call`) as Redis does: the `{err = ...}` table.
+///
+/// # Safety
+/// Called by Lua only. Every Rust value that owns memory is moved out
+/// (into `CALL_ARGS`) before any API call that may raise (longjmp).
+unsafe extern "C-unwind" fn redis_call_c<const RAISE: bool>(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: `l` is the calling state; LUA_MINSTACK (20) slots are free
+    // after the stack is emptied, and this function pushes at most three.
+    unsafe {
+        let n = ffi::lua_gettop(l);
+        let args = stack_args(l, n);
+        let stored = CALL_ARGS.with(|c| match c.try_borrow_mut() {
+            Ok(mut slot) => {
+                *slot = args;
+                true
+            }
+            Err(_) => false,
+        });
+        ffi::lua_settop(l, 0);
+        ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, c"netkit.call".as_ptr());
+        if !stored || ffi::lua_type(l, 1) != ffi::LUA_TFUNCTION {
+            ffi::lua_settop(l, 0);
+            push_err(
+                l,
+                c"ERR redis.call/pcall can only be called inside a script invocation",
+            );
+            ffi::lua_error(l);
+        }
+        ffi::lua_call(l, 0, 2);
+        let is_err = ffi::lua_toboolean(l, 2) != 0;
+        ffi::lua_settop(l, 1);
+        if RAISE && is_err {
+            ffi::lua_error(l);
+        }
+        1
+    }
 }
 
 /// The text of an error raised from Rust (`redis.call`, the hook): its
@@ -323,61 +437,6 @@ fn error_text(e: &Value) -> String {
     }
 }
 
-fn bit_lib(lua: &Lua) -> mlua::Result<Table> {
-    fn tobit(x: f64) -> i32 {
-        // LuaBitOp's normalisation: the low 32 bits after rounding.
-        ((x + 6755399441055744.0).to_bits() as u32) as i32
-    }
-    let t = lua.create_table()?;
-    let un = |f: fn(i32) -> i32| move |_: &Lua, x: f64| Ok(f(tobit(x)) as f64);
-    t.raw_set("tobit", lua.create_function(un(|x| x))?)?;
-    t.raw_set("bnot", lua.create_function(un(|x| !x))?)?;
-    t.raw_set("bswap", lua.create_function(un(i32::swap_bytes))?)?;
-    let fold = |f: fn(i32, i32) -> i32| {
-        move |_: &Lua, (x, rest): (f64, Variadic<f64>)| {
-            Ok(rest.iter().fold(tobit(x), |a, &b| f(a, tobit(b))) as f64)
-        }
-    };
-    t.raw_set("band", lua.create_function(fold(|a, b| a & b))?)?;
-    t.raw_set("bor", lua.create_function(fold(|a, b| a | b))?)?;
-    t.raw_set("bxor", lua.create_function(fold(|a, b| a ^ b))?)?;
-    let shift = |f: fn(i32, u32) -> i32| {
-        move |_: &Lua, (x, n): (f64, f64)| Ok(f(tobit(x), (tobit(n) & 31) as u32) as f64)
-    };
-    t.raw_set(
-        "lshift",
-        lua.create_function(shift(|x, n| ((x as u32) << n) as i32))?,
-    )?;
-    t.raw_set(
-        "rshift",
-        lua.create_function(shift(|x, n| ((x as u32) >> n) as i32))?,
-    )?;
-    t.raw_set("arshift", lua.create_function(shift(|x, n| x >> n))?)?;
-    t.raw_set(
-        "rol",
-        lua.create_function(shift(|x, n| (x as u32).rotate_left(n) as i32))?,
-    )?;
-    t.raw_set(
-        "ror",
-        lua.create_function(shift(|x, n| (x as u32).rotate_right(n) as i32))?,
-    )?;
-    t.raw_set(
-        "tohex",
-        lua.create_function(|_, (x, n): (f64, Option<f64>)| {
-            let n = n.map_or(8, tobit);
-            let (upper, width) = (n < 0, n.unsigned_abs().min(8) as usize);
-            let v = tobit(x) as u32;
-            let s = if upper {
-                format!("{v:08X}")
-            } else {
-                format!("{v:08x}")
-            };
-            Ok(s[8 - width..].to_string())
-        })?,
-    )?;
-    Ok(t)
-}
-
 impl Vm {
     fn new() -> mlua::Result<Vm> {
         // SAFETY: `debug` is loaded only to take `debug.getinfo` for the
@@ -390,6 +449,8 @@ impl Vm {
         };
         lua.set_memory_limit(512 << 20)?;
         let state = Rc::new(RunState::default());
+        // For run::checkpoint, called from library code that may run long.
+        lua.set_app_data(state.clone());
         let st = state.clone();
         let killed = lua.create_function(move |_, ()| Ok(st.killed()))?;
         let resp = Rc::new(Cell::new(2u8));
@@ -425,18 +486,22 @@ impl Vm {
                 setresp,
                 sha1,
                 log,
-                bit_lib(&lua)?,
-                redis_call(&lua, true)?,
-                redis_call(&lua, false)?,
+                super::bit::library(&lua)?,
+                // SAFETY: plain C functions over the C API, see redis_call_c.
+                unsafe { lua.create_c_function(redis_call_c::<true>)? },
+                unsafe { lua.create_c_function(redis_call_c::<false>)? },
                 lua.create_function(|_, e: Value| Ok(error_text(&e)))?,
                 super::cjson::library(&lua)?,
+                super::cmsgpack::library(&lua)?,
+                super::lua_struct::library(&lua)?,
             ))?;
+        let funcs = Funcs::new(&lua)?;
         let vm = Vm {
             lua,
             env,
             view,
             runner,
-            funcs: HashMap::new(),
+            funcs,
             generation: 0,
             state,
         };

@@ -62,7 +62,7 @@ fn errors_name_the_script_and_line() {
     assert_eq!(
         t.r(&["EVAL", "return a", "0"]),
         format!(
-            "-ERR Script attempted to access nonexistent global variable 'a' script: {sha}, on @user_script:1.\r\n"
+            "-ERR user_script:1: Script attempted to access nonexistent global variable 'a' script: {sha}, on @user_script:1.\r\n"
         )
     );
     assert!(
@@ -179,4 +179,46 @@ fn subscribe_mode_and_its_replies() {
         t.r(&["PUNSUBSCRIBE"]),
         "*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:0\r\n"
     );
+}
+
+#[test]
+fn redis_call_takes_as_many_arguments_as_lua_can_pass() {
+    let mut t = T::new();
+    // Redis's "Script check unpack with massive arguments": 7,999 numbers.
+    let script =
+        "local a = {} for i=1,7999 do a[i] = 1 end return redis.call('lpush', 'l', unpack(a))";
+    assert_eq!(t.r(&["EVAL", script, "0"]), int(7999));
+    // Strings too (each used to become an mlua reference, and those ran out).
+    let script =
+        "local a = {} for i=1,7999 do a[i] = 'v'..i end return redis.call('rpush', 'm', unpack(a))";
+    assert_eq!(t.r(&["EVAL", script, "0"]), int(7999));
+    assert_eq!(t.r(&["LINDEX", "m", "7998"]), bulk("v7999"));
+    assert!(
+        t.r(&["EVAL", "return redis.call('set', 'k', {})", "0"])
+            .starts_with("-ERR Lua redis lib command arguments must be strings or integers")
+    );
+    assert_eq!(
+        t.r(&["EVAL", "return redis.pcall()", "0"]),
+        "-ERR Please specify at least one argument for this redis lib call\r\n"
+    );
+    assert_eq!(
+        t.r(&["EVAL", "return {pcall(redis.call, 'nosuch')}", "0"]),
+        "*2\r\n$-1\r\n$44\r\nERR Unknown Redis command called from script\r\n"
+    );
+    t.r(&["EVAL", "return redis.call('set', 'f', 0.1)", "0"]);
+    assert_eq!(t.r(&["GET", "f"]), bulk("0.10000000000000001"));
+}
+
+#[test]
+fn many_cached_scripts_do_not_exhaust_lua() {
+    let mut t = T::new();
+    // Each compiled script used to hold an mlua reference of its own; at
+    // about 8,000 mlua panicked and took the server down.
+    let mut last = String::new();
+    for i in 0..9000 {
+        last = t.r(&["SCRIPT", "LOAD", &format!("return {i}")]);
+    }
+    let sha = last.lines().nth(1).unwrap_or_default().to_string();
+    assert_eq!(t.r(&["EVALSHA", &sha, "0"]), int(8999));
+    assert_eq!(t.r(&["EVAL", "return 1", "0"]), int(1));
 }

@@ -164,3 +164,31 @@ fn command_docs_read_back_like_redis_cli_gives_the_table_syntax() {
         Some("parameter value [parameter value ...]")
     );
 }
+
+#[test]
+fn cluster_answers_as_a_non_cluster_redis() {
+    let mut t = T::new();
+    let off = "-ERR This instance has cluster support disabled\r\n";
+    assert_eq!(t.r(&["CLUSTER", "INFO"]), off);
+    assert_eq!(t.r(&["cluster", "reset", "hard"]), off);
+    assert_eq!(t.r(&["CLUSTER", "KEYSLOT", "k"]), off);
+    assert_eq!(
+        t.r(&["CLUSTER", "NOPE"]),
+        "-ERR unknown subcommand 'NOPE'. Try CLUSTER HELP.\r\n"
+    );
+    assert_eq!(
+        t.r(&["CLUSTER", "INFO", "x"]),
+        "-ERR wrong number of arguments for 'cluster|info' command\r\n"
+    );
+    // RESET is noscript, INFO is not: a script gets Redis's two errors.
+    assert!(
+        t.r(&["EVAL", "return redis.call('cluster', 'reset', 'hard')", "0"])
+            .starts_with("-ERR This Redis command is not allowed from script")
+    );
+    assert!(
+        t.r(&["EVAL", "return redis.pcall('cluster', 'info')", "0"])
+            .starts_with("-ERR This instance has cluster support disabled")
+    );
+    let info = t.r(&["COMMAND", "INFO", "cluster|reset"]);
+    assert!(info.contains("+noscript\r\n"), "{info}");
+}
