@@ -3,6 +3,7 @@
 use super::arg::{self, SYNTAX, is};
 use super::{CommandSpec, Ctx, FAST, READONLY, WRITE, spec};
 use crate::kv::glob::glob_match;
+use crate::kv::notify;
 use crate::kv::protocol::parse_int;
 
 const G: &str = "generic";
@@ -436,6 +437,8 @@ fn rename(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     }
     ctx.ks.rename(db, a[1], db, a[2]);
+    ctx.ks.notify(notify::GENERIC, "rename_from", db, a[1]);
+    ctx.ks.notify(notify::GENERIC, "rename_to", db, a[2]);
     if nx {
         ctx.out.int(1);
     } else {
@@ -482,11 +485,17 @@ fn copy(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.out.int(0);
         return;
     };
-    if ctx.ks.lookup_write(dst_db, a[2]).is_some() && !replace {
+    let replaced = ctx.ks.lookup_write(dst_db, a[2]).is_some();
+    if replaced && !replace {
         ctx.out.int(0);
         return;
     }
     ctx.ks.put(dst_db, a[2], src.value, src.expires_at);
+    if replaced {
+        // Redis deletes the old key and adds the copy anew.
+        ctx.ks.notify(notify::NEW, "new", dst_db, a[2]);
+    }
+    ctx.ks.notify(notify::GENERIC, "copy_to", dst_db, a[2]);
     ctx.out.int(1);
 }
 
@@ -505,6 +514,8 @@ fn move_(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     }
     ctx.ks.rename(db, a[1], dst, a[1]);
+    ctx.ks.notify(notify::GENERIC, "move_from", db, a[1]);
+    ctx.ks.notify(notify::GENERIC, "move_to", dst, a[1]);
     ctx.out.int(1);
 }
 

@@ -391,12 +391,18 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
     if let Some(c) = ctx.calls.get(idx) {
         c.store(c.load(Relaxed) + 1, Relaxed);
     }
+    let reply_at = ctx.out.buf.len();
     ctx.ks.begin();
     (spec.handler)(ctx, argv);
     ctx.ks.end();
-    if ctx.ks.depth() == 0 && ctx.ks.space.blocking.has_ready() {
-        // After the whole command (a whole EXEC): serve blocked clients.
-        blocking::serve_ready(ctx);
+    if ctx.ks.depth() == 0 {
+        if ctx.ks.space.blocking.has_ready() {
+            // After the whole command (a whole EXEC): serve blocked clients.
+            blocking::serve_ready(ctx);
+        }
+        if ctx.ks.space.notify.has_pending() {
+            super::notify::flush(ctx, reply_at);
+        }
     }
 }
 
