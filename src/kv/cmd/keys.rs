@@ -410,11 +410,11 @@ fn exists(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 
 fn type_(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
-    let t = ctx
-        .ks
-        .peek(db, a[1])
-        .map_or("none", |e| e.value.type_name());
-    ctx.out.status(t);
+    let t = ctx.ks.peek(db, a[1]).map(|e| e.value.type_name());
+    if t.is_none() {
+        ctx.ks.notify(notify::KEYMISS, "keymiss", db, a[1]);
+    }
+    ctx.out.status(t.unwrap_or("none"));
 }
 
 fn rename(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
@@ -482,6 +482,7 @@ fn copy(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     }
     let Some(src) = ctx.ks.lookup_write(db, a[1]).cloned() else {
+        ctx.ks.notify(notify::KEYMISS, "keymiss", db, a[1]);
         ctx.out.int(0);
         return;
     };

@@ -295,6 +295,17 @@ pub fn for_write(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, Answe
     }
 }
 
+/// The old value for GETSET, GETDEL and SET ... GET: [`for_write`], and a
+/// miss noted `keymiss`, as Redis reads it.
+fn for_get(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, Answered> {
+    let v = for_write(ctx, key)?;
+    if v.is_none() {
+        let db = ctx.db();
+        ctx.ks.notify(notify::KEYMISS, "keymiss", db, key);
+    }
+    Ok(v)
+}
+
 /// True when `key` holds a live value of another type (answers WRONGTYPE).
 pub fn wrong_type(ctx: &mut Ctx<'_>, key: &[u8]) -> bool {
     let db = ctx.db();
@@ -380,7 +391,7 @@ fn set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     }
     let db = ctx.db();
     let old = if get {
-        match for_write(ctx, a[1]) {
+        match for_get(ctx, a[1]) {
             Ok(v) => v,
             Err(Answered) => return,
         }
@@ -439,7 +450,7 @@ fn setex(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 }
 
 fn getset(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let Ok(old) = for_write(ctx, a[1]) else {
+    let Ok(old) = for_get(ctx, a[1]) else {
         return;
     };
     let db = ctx.db();
@@ -449,7 +460,7 @@ fn getset(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 }
 
 fn getdel(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let Ok(old) = for_write(ctx, a[1]) else {
+    let Ok(old) = for_get(ctx, a[1]) else {
         return;
     };
     if old.is_some() {
