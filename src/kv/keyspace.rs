@@ -1,7 +1,9 @@
 //! Writing to the key space: [`Ks`] is the only way commands change data.
 //! Each change is (1) encoded into the round's log [`Batch`] as an op of the
 //! current record, (2) remembered in the batch's undo list (only with a log),
-//! (3) applied, and (4) announced to clients watching the key. If the
+//! (3) applied, and (4) announced to clients watching the key; creations,
+//! deletes, expiries and read misses are also noted for keyspace
+//! notifications ([`super::notify`]; commands note their own events). If the
 //! round's log append fails, [`Batch::rollback`] replays the undo list
 //! backwards, so memory never keeps a change the log does not have.
 //!
@@ -17,7 +19,7 @@ use super::aof::{self, Op};
 use super::blocking::Waiter;
 use super::db::{Db, Keyspace};
 use super::dict::Dict;
-use super::notify::{self as ev};
+use super::notify as ev;
 use super::value::{Entry, Value, WrongType};
 pub use coll::{Applied, reload, value_ops};
 
