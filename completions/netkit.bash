@@ -592,7 +592,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__kv__subcmd__serve)
-            opts="-v -q -h --bind --data --fsync --max-conns --max-bulk --max-line --max-args --threads --busy-poll --databases --requirepass --timeout --tcp-keepalive --output-limit --pubsub-output-limit --busy-reply-threshold --allow --deny --allow-file --deny-file --verbose --quiet --json --tls --tls-cert --tls-key --tls-ca --tls-alpn --help"
+            opts="-v -q -h --bind --data --fsync --max-conns --max-bulk --max-line --max-args --threads --busy-poll --databases --requirepass --timeout --tcp-keepalive --output-limit --pubsub-output-limit --busy-reply-threshold --notify-keyspace-events --allow --deny --allow-file --deny-file --verbose --quiet --json --tls --tls-cert --tls-key --tls-ca --tls-alpn --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -659,6 +659,10 @@ _netkit() {
                     return 0
                     ;;
                 --busy-reply-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-keyspace-events)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

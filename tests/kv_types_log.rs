@@ -84,11 +84,12 @@ fn served_blocking_pops_are_logged_as_their_effects_and_replay() {
         kv.stop();
     }
     let recs = records(&path);
-    // RPUSH; the served LMOVE (a pop and a push, one record); ZADD; the
-    // served ZPOPMIN; HSET: one record per logical write.
+    // RPUSH; the served LMOVE (a push and a pop, one record: the push
+    // first, the order Redis notifies them in); ZADD; the served ZPOPMIN;
+    // HSET: one record per logical write.
     assert_eq!(recs.len(), 5, "{recs:#?}");
     assert_eq!(kinds(&recs[0]), [CollKind::RPush]);
-    assert_eq!(kinds(&recs[1]), [CollKind::LPop, CollKind::RPush]);
+    assert_eq!(kinds(&recs[1]), [CollKind::RPush, CollKind::LPop]);
     assert_eq!(kinds(&recs[2]), [CollKind::ZAdd]);
     assert_eq!(kinds(&recs[3]), [CollKind::ZRemRange]);
     assert_eq!(kinds(&recs[4]), [CollKind::HSet]);

@@ -207,6 +207,11 @@ pub struct KvServeArgs {
     /// SCRIPT KILL may stop it (0: never; CONFIG SET busy-reply-threshold|lua-time-limit MS).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
     pub busy_reply_threshold: std::time::Duration,
+    /// Publish keyspace events of these classes, Redis's letters: K (keyspace
+    /// channels) and/or E (keyevent channels) with g $ l s h z x e t m d n or
+    /// A (all but m and n), e.g. KEA (CONFIG SET notify-keyspace-events changes it).
+    #[arg(long, value_name = "FLAGS", value_parser = parse_notify_flags)]
+    pub notify_keyspace_events: Option<u32>,
     /// Admit only clients in this network (CIDR or address; repeatable).
     #[arg(long, value_name = "CIDR", help_heading = "Access")]
     pub allow: Vec<Cidr>,
@@ -223,6 +228,11 @@ pub struct KvServeArgs {
     pub log: LogArgs,
     #[command(flatten)]
     pub tls: super::tls::TlsServerArgs,
+}
+
+/// `--notify-keyspace-events`: Redis's flag letters, or Redis's error.
+fn parse_notify_flags(s: &str) -> std::result::Result<u32, String> {
+    crate::kv::notify::parse(s.as_bytes()).ok_or_else(|| crate::kv::notify::BAD_FLAGS.to_string())
 }
 
 impl TryFrom<KvClientArgs> for ClientConfig {
@@ -311,6 +321,7 @@ impl TryFrom<&KvServeArgs> for Config {
             },
             log: (&a.log).into(),
             tls: a.tls.build(&a.bind.iter().cloned().collect::<Vec<_>>())?,
+            notify_keyspace_events: a.notify_keyspace_events.unwrap_or(0),
         })
     }
 }

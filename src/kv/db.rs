@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::blocking::Blocking;
 use super::dict::Dict;
+use super::notify::Notify;
 use super::types::EncLimits;
 use super::value::Entry;
 
@@ -61,6 +62,8 @@ pub struct Keyspace {
     pub blocking: Blocking,
     /// The encoding limits `OBJECT ENCODING` reports against.
     pub enc: EncLimits,
+    /// `notify-keyspace-events` and the events not yet published.
+    pub notify: Notify,
     rng: u64,
 }
 
@@ -76,6 +79,7 @@ impl Keyspace {
             last_save: 0,
             blocking: Blocking::new(n.max(1)),
             enc: EncLimits::default(),
+            notify: Notify::default(),
             rng: 0x9E37_79B9_7F4A_7C15
                 ^ std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)

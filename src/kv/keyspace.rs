@@ -1,7 +1,9 @@
 //! Writing to the key space: [`Ks`] is the only way commands change data.
 //! Each change is (1) encoded into the round's log [`Batch`] as an op of the
 //! current record, (2) remembered in the batch's undo list (only with a log),
-//! (3) applied, and (4) announced to clients watching the key. If the
+//! (3) applied, and (4) announced to clients watching the key; creations,
+//! deletes, expiries and read misses are also noted for keyspace
+//! notifications ([`super::notify`]; commands note their own events). If the
 //! round's log append fails, [`Batch::rollback`] replays the undo list
 //! backwards, so memory never keeps a change the log does not have.
 //!
@@ -17,6 +19,7 @@ use super::aof::{self, Op};
 use super::blocking::Waiter;
 use super::db::{Db, Keyspace};
 use super::dict::Dict;
+use super::notify as ev;
 use super::value::{Entry, Value, WrongType};
 pub use coll::{Applied, reload, value_ops};
 
@@ -306,6 +309,7 @@ impl Ks<'_> {
             }
             None => {
                 space.stats.misses += 1;
+                space.notify.event(ev::KEYMISS, "keymiss", db, key);
                 None
             }
         }
@@ -347,7 +351,7 @@ impl Ks<'_> {
         self.space.dbs[db].dict.get(key)
     }
 
-    /// Delete an expired key (logged, watchers told, counted).
+    /// Delete an expired key (logged, watchers told, counted, `expired` noted).
     pub fn expire_now(&mut self, db: usize, key: &[u8]) {
         self.log(Op::Del(db as u32, key));
         let old = remove_raw(&mut self.space.dbs[db], key);
@@ -358,6 +362,7 @@ impl Ks<'_> {
             old,
         });
         self.space.touch(db, key);
+        self.notify(ev::EXPIRED, "expired", db, key);
     }
 
     fn remember(&mut self, u: Undo) {
@@ -366,7 +371,8 @@ impl Ks<'_> {
         }
     }
 
-    /// Set `key` to `value` expiring at `exp` (0: never).
+    /// Set `key` to `value` expiring at `exp` (0: never); notes `new` when
+    /// no live key was there (after `expired` for a dead one).
     pub fn put(&mut self, db: usize, key: &[u8], value: Value, exp: u64) {
         self.log_value(db, key, &value, exp);
         let old = put_raw(
@@ -374,6 +380,16 @@ impl Ks<'_> {
             key,
             Entry::new(value, exp, self.now),
         );
+        if self.space.notify.wants(ev::NEW | ev::EXPIRED) {
+            match &old {
+                None => self.notify(ev::NEW, "new", db, key),
+                Some(o) if !o.live(self.now) => {
+                    self.notify(ev::EXPIRED, "expired", db, key);
+                    self.notify(ev::NEW, "new", db, key);
+                }
+                Some(_) => {}
+            }
+        }
         self.remember(Undo::Restore {
             db,
             key: key.into(),
@@ -418,7 +434,7 @@ impl Ks<'_> {
         r
     }
 
-    /// Delete `key`; true if a live key was removed.
+    /// Delete `key` (noting `del`); true if a live key was removed.
     pub fn remove(&mut self, db: usize, key: &[u8]) -> bool {
         let live = match self.space.dbs[db].dict.get(key) {
             None => return false,
@@ -436,6 +452,7 @@ impl Ks<'_> {
             old,
         });
         self.space.touch(db, key);
+        self.notify(ev::GENERIC, "del", db, key);
         true
     }
 
@@ -448,6 +465,8 @@ impl Ks<'_> {
 
     /// Set the expiry of the live `key` to `at` (Unix ms; 0 removes it); a
     /// time not after now deletes the key. False if there is no such key.
+    /// Notes `expire`, `persist` or (deleted) `del`, as EXPIRE, PERSIST and
+    /// GETEX do.
     pub fn set_expiry(&mut self, db: usize, key: &[u8], at: u64) -> bool {
         if self.lookup_write(db, key).is_none() {
             return false;
@@ -468,6 +487,8 @@ impl Ks<'_> {
             old,
         });
         self.space.touch(db, key);
+        let name = if at == 0 { "persist" } else { "expire" };
+        self.notify(ev::GENERIC, name, db, key);
         true
     }
 

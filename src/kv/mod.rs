@@ -11,6 +11,7 @@
 //! - `keyspace`: the only write path: log op, undo entry, change, watch notice.
 //! - `store`: the key space behind one lock, rounds that commit or undo.
 //! - `aof` (format, replay, check) and `logfile` (appends, fsync, compaction).
+//! - `notify`: keyspace notifications (`notify-keyspace-events`).
 //! - `session`, `shared`, `conn`, `server`: clients, shared state, the event loops.
 //! - `stream`: a connection's socket, plain TCP or TLS (`kv serve --tls`).
 //! - `checklog`: `netkit kv check-log FILE [--fix]`.
@@ -29,6 +30,7 @@ pub mod glob;
 pub mod keyspace;
 pub mod logfile;
 pub mod monitor;
+pub mod notify;
 pub mod protocol;
 pub mod pubsub;
 pub mod reply;
@@ -84,6 +86,7 @@ pub fn listen_and_serve(addr: SocketAddr, fsync: Fsync, cfg: Config) -> Result<(
             (store, mode)
         }
     };
+    store.set_notify(cfg.notify_keyspace_events);
     let listener = net::bind_tcp(addr)?;
     let local = listener.local_addr()?;
     // Signals first: whoever reads the listening line may stop us at once.

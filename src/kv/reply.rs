@@ -76,6 +76,20 @@ impl Out {
         }
     }
 
+    /// Put pushes (`bytes`) at `at`, before replies already written from
+    /// there (a client's own keyspace events come before its reply).
+    pub fn insert_push(&mut self, at: usize, bytes: Vec<u8>) {
+        let (at, n) = (at.min(self.buf.len()), bytes.len());
+        self.buf.splice(at..at, bytes);
+        if let Some(p) = &mut self.pushes {
+            for r in p.iter_mut().filter(|r| r.start >= at) {
+                *r = r.start + n..r.end + n;
+            }
+            p.push(at..at + n);
+            p.sort_by_key(|r| r.start);
+        }
+    }
+
     /// Drop what was written since `at` except the pushes noted since (the
     /// command ran with its replies off).
     pub fn drop_replies(&mut self, at: usize) {

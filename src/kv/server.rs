@@ -46,6 +46,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::conn::{Conn, OUT_HIGH};
 use super::keyspace::Batch;
+use super::notify;
 use super::shared::{Config, Msg, Shared};
 use super::store::{Locked, Store, now_ms};
 use crate::log::Summary;
@@ -164,10 +165,16 @@ fn spawn_housekeeping(sh: Arc<Shared>, shutdown: Shutdown) -> Result<std::thread
                     if round.space().active_expire {
                         round.ks(now_ms()).sweep(&mut cursors, 200);
                     }
-                    if let Err(e) = round.commit() {
-                        sh.cfg
+                    // `expired` events, published once the round is committed.
+                    let notify = &mut round.space().notify;
+                    let (flags, events) = (notify.flags(), notify.take());
+                    match round.commit() {
+                        Ok(_) if !events.is_empty() => notify::post(&sh, flags, &events),
+                        Ok(_) => {}
+                        Err(e) => sh
+                            .cfg
                             .log
-                            .warn(&format!("expiry sweep not logged, undone: {}", e.0));
+                            .warn(&format!("expiry sweep not logged, undone: {}", e.0)),
                     }
                 }
                 let Some(aof) = sh.store.aof() else { continue };

@@ -45,6 +45,8 @@ pub struct Config {
     pub log: Log,
     /// `--tls`: every connection is a TLS session (see `stream`).
     pub tls: Option<crate::transport::tlsconfig::TlsServer>,
+    /// `--notify-keyspace-events` (flags of [`super::notify`]; 0: off).
+    pub notify_keyspace_events: u32,
 }
 
 impl Default for Config {
@@ -60,6 +62,7 @@ impl Default for Config {
             settings: Settings::default(),
             log: Log::default(),
             tls: None,
+            notify_keyspace_events: 0,
         }
     }
 }

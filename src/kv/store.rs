@@ -200,6 +200,11 @@ impl Store {
         Ok((store, opened))
     }
 
+    /// Set `notify-keyspace-events` (flags of [`super::notify`]).
+    pub fn set_notify(&self, flags: u32) {
+        self.space.lock().notify.set(flags);
+    }
+
     /// The log, if any.
     pub fn aof(&self) -> Option<&Arc<Aof>> {
         self.aof.as_ref()

@@ -4,6 +4,7 @@
 use super::arg::{self, SYNTAX, is};
 use super::strings::{clamp_range, for_write, read};
 use super::{CommandSpec, Ctx, DENYOOM, FAST, READONLY, WRITE, spec};
+use crate::kv::notify;
 use crate::kv::protocol::parse_int;
 use crate::kv::value::Value;
 
@@ -97,17 +98,18 @@ fn setbit(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     };
     let (byte, mask) = (off / 8, 0x80u8 >> (off % 8));
     let db = ctx.db();
-    let old = match cur {
+    let (old, changed) = match cur {
         None => {
             let mut s = vec![0u8; byte + 1];
             if on {
                 s[byte] |= mask;
             }
             ctx.ks.put(db, a[1], Value::Str(s), 0);
-            false
+            (false, true)
         }
         Some(_) => ctx.ks.modify_str(db, a[1], |s| {
-            if s.len() <= byte {
+            let grew = s.len() <= byte;
+            if grew {
                 s.resize(byte + 1, 0);
             }
             let old = s[byte] & mask != 0;
@@ -116,9 +118,12 @@ fn setbit(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             } else {
                 s[byte] &= !mask;
             }
-            old
+            (old, grew || old != on)
         }),
     };
+    if changed {
+        ctx.ks.notify(notify::STRING, "setbit", db, a[1]);
+    }
     ctx.out.int(old as i64);
 }
 
@@ -279,6 +284,7 @@ fn bitop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.ks.remove(db, a[2]);
     } else {
         ctx.ks.put(db, a[2], Value::Str(res), 0);
+        ctx.ks.notify(notify::STRING, "set", db, a[2]);
     }
     ctx.out.int(len as i64);
 }

@@ -6,6 +6,7 @@ use super::arg::{self, NOT_FLOAT, NOT_INT, SYNTAX, is};
 use super::coll::{self, Answered, rand_count, sample, scan_args, scan_dict};
 use super::{CommandSpec, Ctx, DENYOOM, FAST, READONLY, WRITE, spec};
 use crate::kv::aof::{CollKind, CollOp};
+use crate::kv::notify;
 use crate::kv::protocol::parse_int;
 use crate::kv::types::Hash;
 use crate::kv::value::Value;
@@ -196,12 +197,16 @@ fn hash_of(v: &Value) -> Result<&Hash, crate::kv::value::WrongType> {
     v.as_hash()
 }
 
-/// Set field/value pairs (`pairs` is the flat argv tail); returns new fields.
-fn set_pairs(ctx: &mut Ctx<'_>, key: &[u8], pairs: &[&[u8]]) -> usize {
+/// Set field/value pairs (`pairs` is the flat argv tail) and note `event`;
+/// returns new fields.
+fn set_pairs(ctx: &mut Ctx<'_>, key: &[u8], pairs: &[&[u8]], event: &'static str) -> usize {
     let db = ctx.db();
-    ctx.ks
+    let added = ctx
+        .ks
         .coll(CollOp::items(CollKind::HSet, db, key, pairs))
-        .added
+        .added;
+    ctx.ks.notify(notify::HASH, event, db, key);
+    added
 }
 
 fn hset(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
@@ -213,7 +218,7 @@ fn hset(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     if coll::write(&mut ctx.ks, ctx.out, db, a[1], hash_of).is_err() {
         return;
     }
-    let n = set_pairs(ctx, a[1], &a[2..]);
+    let n = set_pairs(ctx, a[1], &a[2..], "hset");
     if is(a[0], "hmset") {
         ctx.out.ok();
     } else {
@@ -232,7 +237,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.out.int(0);
         return;
     }
-    set_pairs(ctx, a[1], &a[2..4]);
+    set_pairs(ctx, a[1], &a[2..4], "hset");
     ctx.out.int(1);
 }
 
@@ -298,11 +303,16 @@ fn hdel(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     if coll::write(&mut ctx.ks, ctx.out, db, a[1], hash_of).is_err() {
         return;
     }
-    let n = ctx
+    let r = ctx
         .ks
-        .coll(CollOp::items(CollKind::HDel, db, a[1], &a[2..]))
-        .removed;
-    ctx.out.int(n as i64);
+        .coll(CollOp::items(CollKind::HDel, db, a[1], &a[2..]));
+    if r.changed {
+        ctx.ks.notify(notify::HASH, "hdel", db, a[1]);
+        if r.emptied {
+            ctx.ks.notify(notify::GENERIC, "del", db, a[1]);
+        }
+    }
+    ctx.out.int(r.removed as i64);
 }
 
 fn hexists(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
@@ -362,7 +372,7 @@ fn hincrby(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     let text = n.to_string();
-    set_pairs(ctx, a[1], &[a[2], text.as_bytes()]);
+    set_pairs(ctx, a[1], &[a[2], text.as_bytes()], "hincrby");
     ctx.out.int(n);
 }
 
@@ -395,7 +405,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     }
     // Logged as the HSET of the result, as Redis propagates it.
     let text = format!("{n}");
-    set_pairs(ctx, a[1], &[a[2], text.as_bytes()]);
+    set_pairs(ctx, a[1], &[a[2], text.as_bytes()], "hincrbyfloat");
     ctx.out.bulk(text.as_bytes());
 }
 

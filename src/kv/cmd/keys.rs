@@ -3,6 +3,7 @@
 use super::arg::{self, SYNTAX, is};
 use super::{CommandSpec, Ctx, FAST, READONLY, WRITE, spec};
 use crate::kv::glob::glob_match;
+use crate::kv::notify;
 use crate::kv::protocol::parse_int;
 
 const G: &str = "generic";
@@ -409,11 +410,11 @@ fn exists(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 
 fn type_(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
-    let t = ctx
-        .ks
-        .peek(db, a[1])
-        .map_or("none", |e| e.value.type_name());
-    ctx.out.status(t);
+    let t = ctx.ks.peek(db, a[1]).map(|e| e.value.type_name());
+    if t.is_none() {
+        ctx.ks.notify(notify::KEYMISS, "keymiss", db, a[1]);
+    }
+    ctx.out.status(t.unwrap_or("none"));
 }
 
 fn rename(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
@@ -436,6 +437,8 @@ fn rename(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     }
     ctx.ks.rename(db, a[1], db, a[2]);
+    ctx.ks.notify(notify::GENERIC, "rename_from", db, a[1]);
+    ctx.ks.notify(notify::GENERIC, "rename_to", db, a[2]);
     if nx {
         ctx.out.int(1);
     } else {
@@ -479,14 +482,21 @@ fn copy(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     }
     let Some(src) = ctx.ks.lookup_write(db, a[1]).cloned() else {
+        ctx.ks.notify(notify::KEYMISS, "keymiss", db, a[1]);
         ctx.out.int(0);
         return;
     };
-    if ctx.ks.lookup_write(dst_db, a[2]).is_some() && !replace {
+    let replaced = ctx.ks.lookup_write(dst_db, a[2]).is_some();
+    if replaced && !replace {
         ctx.out.int(0);
         return;
     }
     ctx.ks.put(dst_db, a[2], src.value, src.expires_at);
+    if replaced {
+        // Redis deletes the old key and adds the copy anew.
+        ctx.ks.notify(notify::NEW, "new", dst_db, a[2]);
+    }
+    ctx.ks.notify(notify::GENERIC, "copy_to", dst_db, a[2]);
     ctx.out.int(1);
 }
 
@@ -505,6 +515,8 @@ fn move_(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     }
     ctx.ks.rename(db, a[1], dst, a[1]);
+    ctx.ks.notify(notify::GENERIC, "move_from", db, a[1]);
+    ctx.ks.notify(notify::GENERIC, "move_to", dst, a[1]);
     ctx.out.int(1);
 }
 

@@ -4,6 +4,7 @@
 //! unless changed by nothing (the line protocol has no SELECT).
 
 use super::Ctx;
+use crate::kv::notify;
 use crate::kv::value::Value;
 
 fn line(ctx: &mut Ctx<'_>, s: &[u8]) {
@@ -23,6 +24,7 @@ pub fn execute(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
         return;
     }
     let db = ctx.db();
+    let reply_at = ctx.out.buf.len();
     ctx.ks.begin();
     match (cmd.as_slice(), argv.len()) {
         (b"SET" | b"DEL", _) if super::write_refused(ctx).is_some() => {
@@ -31,6 +33,7 @@ pub fn execute(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
         }
         (b"SET", 3) => {
             ctx.ks.put(db, argv[1], Value::Str(argv[2].to_vec()), 0);
+            ctx.ks.notify(notify::STRING, "set", db, argv[1]);
             line(ctx, b"OK");
         }
         (b"SET", _) => line(ctx, b"ERR usage: SET key value"),
@@ -61,4 +64,7 @@ pub fn execute(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
         }
     }
     ctx.ks.end();
+    if ctx.ks.depth() == 0 && ctx.ks.space.notify.has_pending() {
+        notify::flush(ctx, reply_at);
+    }
 }

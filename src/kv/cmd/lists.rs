@@ -7,6 +7,7 @@ use super::coll::{self, Answered};
 use super::{CommandSpec, Ctx, DENYOOM, FAST, READONLY, WRITE, spec};
 use crate::kv::aof::{CollKind, CollOp};
 use crate::kv::keyspace::Ks;
+use crate::kv::notify;
 use crate::kv::protocol::parse_int;
 use crate::kv::reply::Out;
 use crate::kv::types::{List, index_range};
@@ -244,28 +245,43 @@ pub fn at_least_one(out: &mut Out, a: &[u8], msg: &str) -> Option<usize> {
     }
 }
 
-/// Pop up to `n` elements from an end of the list at `key` (logged).
+/// Pop up to `n` elements from an end of the list at `key` (logged;
+/// `lpop`/`rpop` noted, then `del` if that emptied it).
 pub fn pop(ks: &mut Ks<'_>, db: usize, key: &[u8], front: bool, n: usize) -> Vec<Box<[u8]>> {
-    let kind = if front {
-        CollKind::LPop
+    let (kind, event) = if front {
+        (CollKind::LPop, "lpop")
     } else {
-        CollKind::RPop
+        (CollKind::RPop, "rpop")
     };
-    ks.coll(CollOp::nums(kind, db, key, n as i64, 0)).popped
+    let r = ks.coll(CollOp::nums(kind, db, key, n as i64, 0));
+    if r.changed {
+        ks.notify(notify::LIST, event, db, key);
+        if r.emptied {
+            ks.notify(notify::GENERIC, "del", db, key);
+        }
+    }
+    r.popped
 }
 
-/// Push `items` at an end of the list at `key` (created); the new length.
+/// Push `items` at an end of the list at `key` (created); the new length
+/// (`lpush`/`rpush` noted).
 pub fn push(ks: &mut Ks<'_>, db: usize, key: &[u8], front: bool, items: &[&[u8]]) -> usize {
-    let kind = if front {
-        CollKind::LPush
+    let (kind, event) = if front {
+        (CollKind::LPush, "lpush")
     } else {
-        CollKind::RPush
+        (CollKind::RPush, "rpush")
     };
-    ks.coll(CollOp::items(kind, db, key, items)).len
+    let r = ks.coll(CollOp::items(kind, db, key, items));
+    if r.changed {
+        ks.notify(notify::LIST, event, db, key);
+    }
+    r.len
 }
 
-/// LMOVE's work once both keys were checked: pop from `src`, push to
-/// `dst`; the moved element (none if `src` is empty).
+/// LMOVE's work once both keys were checked: move the element at one end
+/// of `src` to an end of `dst`; the moved element (none if `src` is empty).
+/// The push comes first, as Redis notes it before the pop: a rotation of a
+/// one-element list (`src` = `dst`) then never deletes and re-creates it.
 pub fn move_one(
     ks: &mut Ks<'_>,
     db: usize,
@@ -274,8 +290,13 @@ pub fn move_one(
     from_front: bool,
     to_front: bool,
 ) -> Option<Box<[u8]>> {
-    let v = pop(ks, db, src, from_front, 1).pop()?;
+    let v = match ks.peek(db, src).map(|e| &e.value) {
+        Some(Value::List(l)) if from_front => l.items.front().cloned()?,
+        Some(Value::List(l)) => l.items.back().cloned()?,
+        _ => return None,
+    };
     push(ks, db, dst, to_front, &[&v]);
+    pop(ks, db, src, from_front, 1);
     Some(v)
 }
 
@@ -417,6 +438,7 @@ fn lset(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ..CollOp::items(CollKind::LSet, db, a[1], &a[3..4])
     };
     ctx.ks.coll(op);
+    ctx.ks.notify(notify::LIST, "lset", db, a[1]);
     ctx.out.ok();
 }
 
@@ -446,6 +468,7 @@ fn linsert(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ..CollOp::items(CollKind::LInsert, db, a[1], &a[4..5])
     };
     let n = ctx.ks.coll(op).len;
+    ctx.ks.notify(notify::LIST, "linsert", db, a[1]);
     ctx.out.int(n as i64);
 }
 
@@ -465,8 +488,14 @@ fn lrem(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         a: count,
         ..CollOp::items(CollKind::LRem, db, a[1], &a[3..4])
     };
-    let n = ctx.ks.coll(op).removed;
-    ctx.out.int(n as i64);
+    let r = ctx.ks.coll(op);
+    if r.changed {
+        ctx.ks.notify(notify::LIST, "lrem", db, a[1]);
+        if r.emptied {
+            ctx.ks.notify(notify::GENERIC, "del", db, a[1]);
+        }
+    }
+    ctx.out.int(r.removed as i64);
 }
 
 fn ltrim(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
@@ -484,13 +513,18 @@ fn ltrim(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             Some((s, e)) => (s, len - 1 - e),
             None => (len, 0),
         };
-        ctx.ks.coll(CollOp::nums(
+        let r = ctx.ks.coll(CollOp::nums(
             CollKind::LTrim,
             db,
             a[1],
             front as i64,
             back as i64,
         ));
+        // Noted even when nothing was trimmed, as Redis does.
+        ctx.ks.notify(notify::LIST, "ltrim", db, a[1]);
+        if r.emptied {
+            ctx.ks.notify(notify::GENERIC, "del", db, a[1]);
+        }
     }
     ctx.out.ok();
 }

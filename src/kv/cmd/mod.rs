@@ -418,15 +418,21 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
     if first {
         monitor(ctx, argv);
     }
+    let reply_at = ctx.out.buf.len();
     ctx.ks.begin();
     (spec.handler)(ctx, argv);
     ctx.ks.end();
+    if ctx.ks.depth() == 0 {
+        if ctx.ks.space.blocking.has_ready() {
+            // After the whole command (a whole EXEC): serve blocked clients.
+            blocking::serve_ready(ctx);
+        }
+        if ctx.ks.space.notify.has_pending() {
+            super::notify::flush(ctx, reply_at);
+        }
+    }
     if monitored && !first {
         monitor(ctx, argv);
-    }
-    if ctx.ks.depth() == 0 && ctx.ks.space.blocking.has_ready() {
-        // After the whole command (a whole EXEC): serve blocked clients.
-        blocking::serve_ready(ctx);
     }
 }
 

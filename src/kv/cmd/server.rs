@@ -10,6 +10,7 @@ use super::{
 use crate::kv::digest;
 use crate::kv::glob::glob_match;
 use crate::kv::logfile::Fsync;
+use crate::kv::notify;
 
 /// The Redis version netkit answers as (its replies follow this version).
 pub const REDIS_VERSION: &str = "7.0.15";
@@ -679,6 +680,10 @@ fn params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
         ),
         ("busy-reply-threshold", s.busy_reply_ms.to_string()),
         ("lua-time-limit", s.busy_reply_ms.to_string()),
+        (
+            "notify-keyspace-events",
+            notify::format(ctx.ks.space.notify.flags()),
+        ),
     ];
     v.extend(ctx.ks.space.enc.params());
     v
@@ -751,6 +756,7 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let mut s = ctx.srv.settings();
     let mut enc = ctx.ks.space.enc;
     let mut fsync = None;
+    let mut events = None;
     for pair in a[2..].chunks(2) {
         let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
         let v = pair[1];
@@ -792,6 +798,13 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                         Ok(())
                     }
                 },
+                "notify-keyspace-events" => match notify::parse(v) {
+                    Some(f) => {
+                        events = Some(f);
+                        Ok(())
+                    }
+                    None => Err(bad(notify::BAD_FLAGS)),
+                },
                 "save" if v.is_empty() => Ok(()),
                 "databases"
                 | "maxclients"
@@ -821,5 +834,8 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         *w = s;
     }
     ctx.ks.space.enc = enc;
+    if let Some(f) = events {
+        ctx.ks.space.notify.set(f);
+    }
     ctx.out.ok();
 }

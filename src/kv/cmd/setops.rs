@@ -8,6 +8,7 @@ use super::coll;
 use super::lists::{at_least_one, positive};
 use super::{CommandSpec, Ctx, DENYOOM, READONLY, WRITE, spec};
 use crate::kv::db::Keyspace;
+use crate::kv::notify;
 use crate::kv::types::Set;
 use crate::kv::value::Value;
 
@@ -211,6 +212,14 @@ fn sinterstore(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.ks.remove(db, a[1]);
     } else {
         ctx.ks.put(db, a[1], Value::Set(Box::new(set)), 0);
+        let event = if is(a[0], "sinterstore") {
+            "sinterstore"
+        } else if is(a[0], "sunionstore") {
+            "sunionstore"
+        } else {
+            "sdiffstore"
+        };
+        ctx.ks.notify(notify::SET, event, db, a[1]);
     }
     ctx.out.int(n as i64);
 }

@@ -7,6 +7,8 @@ use super::coll::{self, rand_count, sample, scan_args, scan_dict};
 use super::lists::positive;
 use super::{CommandSpec, Ctx, DENYOOM, FAST, READONLY, WRITE, spec};
 use crate::kv::aof::{CollKind, CollOp};
+use crate::kv::keyspace::Applied;
+use crate::kv::notify;
 use crate::kv::types::Set;
 use crate::kv::value::{Value, WrongType};
 
@@ -141,12 +143,30 @@ fn sadd(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.out.int(0);
         return;
     }
-    let kind = if add { CollKind::SAdd } else { CollKind::SRem };
-    let r = ctx.ks.coll(CollOp::items(kind, db, a[1], &a[2..]));
+    let (kind, event) = if add {
+        (CollKind::SAdd, "sadd")
+    } else {
+        (CollKind::SRem, "srem")
+    };
+    let r = note(ctx, CollOp::items(kind, db, a[1], &a[2..]), event);
     ctx.out.int(if add { r.added } else { r.removed } as i64);
 }
 
 use sadd as srem;
+
+/// Apply `op` and, if it changed the set, note `event` (then `del` if it
+/// emptied it).
+fn note(ctx: &mut Ctx<'_>, op: CollOp<'_>, event: &'static str) -> Applied {
+    let (db, key) = (op.db as usize, op.key);
+    let r = ctx.ks.coll(op);
+    if r.changed {
+        ctx.ks.notify(notify::SET, event, db, key);
+        if r.emptied {
+            ctx.ks.notify(notify::GENERIC, "del", db, key);
+        }
+    }
+    r
+}
 
 fn scard(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
@@ -232,7 +252,7 @@ fn spop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         .map(|(m, _)| m.into())
         .collect();
     let refs: Vec<&[u8]> = picked.iter().map(|m| &m[..]).collect();
-    ctx.ks.coll(CollOp::items(CollKind::SRem, db, a[1], &refs));
+    note(ctx, CollOp::items(CollKind::SRem, db, a[1], &refs), "spop");
     match count {
         None => ctx.out.bulk_opt(refs.first().copied()),
         Some(_) => {
@@ -294,10 +314,16 @@ fn smove(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.out.int(has as i64);
         return;
     }
-    ctx.ks
-        .coll(CollOp::items(CollKind::SRem, db, a[1], &a[3..4]));
-    ctx.ks
-        .coll(CollOp::items(CollKind::SAdd, db, a[2], &a[3..4]));
+    note(
+        ctx,
+        CollOp::items(CollKind::SRem, db, a[1], &a[3..4]),
+        "srem",
+    );
+    note(
+        ctx,
+        CollOp::items(CollKind::SAdd, db, a[2], &a[3..4]),
+        "sadd",
+    );
     ctx.out.int(1);
 }
 

@@ -2,6 +2,7 @@
 
 use super::arg::{self, NOT_FLOAT, NOT_INT, SYNTAX, is};
 use super::{CommandSpec, Ctx, DENYOOM, FAST, READONLY, WRITE, spec};
+use crate::kv::notify;
 use crate::kv::protocol::parse_int;
 use crate::kv::value::{Value, WRONGTYPE};
 
@@ -294,6 +295,17 @@ pub fn for_write(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, Answe
     }
 }
 
+/// The old value for GETSET, GETDEL and SET ... GET: [`for_write`], and a
+/// miss noted `keymiss`, as Redis reads it.
+fn for_get(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, Answered> {
+    let v = for_write(ctx, key)?;
+    if v.is_none() {
+        let db = ctx.db();
+        ctx.ks.notify(notify::KEYMISS, "keymiss", db, key);
+    }
+    Ok(v)
+}
+
 /// True when `key` holds a live value of another type (answers WRONGTYPE).
 pub fn wrong_type(ctx: &mut Ctx<'_>, key: &[u8]) -> bool {
     let db = ctx.db();
@@ -379,7 +391,7 @@ fn set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     }
     let db = ctx.db();
     let old = if get {
-        match for_write(ctx, a[1]) {
+        match for_get(ctx, a[1]) {
             Ok(v) => v,
             Err(Answered) => return,
         }
@@ -401,6 +413,10 @@ fn set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         Exp::At(t) => t,
     };
     ctx.ks.put(db, a[1], Value::Str(a[2].to_vec()), at);
+    ctx.ks.notify(notify::STRING, "set", db, a[1]);
+    if matches!(exp, Exp::At(_)) {
+        ctx.ks.notify(notify::GENERIC, "expire", db, a[1]);
+    }
     if get {
         ctx.out.bulk_opt(old.as_deref());
     } else {
@@ -415,6 +431,7 @@ fn setnx(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     }
     ctx.ks.put(db, a[1], Value::Str(a[2].to_vec()), 0);
+    ctx.ks.notify(notify::STRING, "set", db, a[1]);
     ctx.out.int(1);
 }
 
@@ -427,20 +444,23 @@ fn setex(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     };
     let db = ctx.db();
     ctx.ks.put(db, a[1], Value::Str(a[3].to_vec()), at);
+    ctx.ks.notify(notify::STRING, "set", db, a[1]);
+    ctx.ks.notify(notify::GENERIC, "expire", db, a[1]);
     ctx.out.ok();
 }
 
 fn getset(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let Ok(old) = for_write(ctx, a[1]) else {
+    let Ok(old) = for_get(ctx, a[1]) else {
         return;
     };
     let db = ctx.db();
     ctx.ks.put(db, a[1], Value::Str(a[2].to_vec()), 0);
+    ctx.ks.notify(notify::STRING, "set", db, a[1]);
     ctx.out.bulk_opt(old.as_deref());
 }
 
 fn getdel(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
-    let Ok(old) = for_write(ctx, a[1]) else {
+    let Ok(old) = for_get(ctx, a[1]) else {
         return;
     };
     if old.is_some() {
@@ -509,6 +529,7 @@ fn mset(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
     for kv in a[1..].chunks(2) {
         ctx.ks.put(db, kv[0], Value::Str(kv[1].to_vec()), 0);
+        ctx.ks.notify(notify::STRING, "set", db, kv[0]);
     }
     ctx.out.ok();
 }
@@ -525,6 +546,7 @@ fn msetnx(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     }
     for kv in a[1..].chunks(2) {
         ctx.ks.put(db, kv[0], Value::Str(kv[1].to_vec()), 0);
+        ctx.ks.notify(notify::STRING, "set", db, kv[0]);
     }
     ctx.out.int(1);
 }
@@ -575,6 +597,8 @@ fn incr(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     store_keep_ttl(ctx, a[1], n.to_string().into_bytes());
+    let db = ctx.db();
+    ctx.ks.notify(notify::STRING, "incrby", db, a[1]);
     ctx.out.int(n);
 }
 
@@ -603,6 +627,8 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     }
     let text = format!("{n}").into_bytes();
     store_keep_ttl(ctx, a[1], text.clone());
+    let db = ctx.db();
+    ctx.ks.notify(notify::STRING, "incrbyfloat", db, a[1]);
     ctx.out.bulk(&text);
 }
 
@@ -614,6 +640,7 @@ fn append(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     match cur {
         None => {
             ctx.ks.put(db, a[1], Value::Str(a[2].to_vec()), 0);
+            ctx.ks.notify(notify::STRING, "append", db, a[1]);
             ctx.out.int(a[2].len() as i64);
         }
         Some(len) => {
@@ -626,6 +653,7 @@ fn append(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                 s.extend_from_slice(a[2]);
                 s.len()
             });
+            ctx.ks.notify(notify::STRING, "append", db, a[1]);
             ctx.out.int(n as i64);
         }
     }
@@ -730,5 +758,6 @@ fn setrange(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         }
         Some(_) => ctx.ks.modify_str(db, a[1], write),
     };
+    ctx.ks.notify(notify::STRING, "setrange", db, a[1]);
     ctx.out.int(n as i64);
 }

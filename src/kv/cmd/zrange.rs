@@ -8,6 +8,7 @@ use super::coll;
 use super::zsets::{begin, item, zset_of};
 use super::{CommandSpec, Ctx, DENYOOM, READONLY, WRITE, spec};
 use crate::kv::aof::{CollKind, CollOp};
+use crate::kv::notify;
 use crate::kv::protocol::parse_int;
 use crate::kv::types::ZSet;
 use crate::kv::types::index_range;
@@ -335,6 +336,7 @@ fn zrangestore(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.ks.remove(db, a[1]);
     } else {
         ctx.ks.put(db, a[1], Value::ZSet(Box::new(dst)), 0);
+        ctx.ks.notify(notify::ZSET, "zrangestore", db, a[1]);
     }
     ctx.out.int(n as i64);
 }
@@ -380,8 +382,21 @@ fn zremrangebyrank(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     let op = CollOp::nums(CollKind::ZRemRange, db, a[1], s as i64, e as i64);
-    let n = ctx.ks.coll(op).removed;
-    ctx.out.int(n as i64);
+    let r = ctx.ks.coll(op);
+    if r.changed {
+        let event = if name.ends_with("rank") {
+            "zremrangebyrank"
+        } else if name.ends_with("score") {
+            "zremrangebyscore"
+        } else {
+            "zremrangebylex"
+        };
+        ctx.ks.notify(notify::ZSET, event, db, a[1]);
+        if r.emptied {
+            ctx.ks.notify(notify::GENERIC, "del", db, a[1]);
+        }
+    }
+    ctx.out.int(r.removed as i64);
 }
 
 use zremrangebyrank as zremrangebyscore;

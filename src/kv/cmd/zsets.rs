@@ -12,6 +12,7 @@ use super::lists::{at_least_one, positive};
 use super::{CommandSpec, Ctx, DENYOOM, FAST, READONLY, WRITE, spec};
 use crate::kv::aof::{CollKind, CollOp};
 use crate::kv::keyspace::Ks;
+use crate::kv::notify;
 use crate::kv::reply::{Out, fmt_double};
 use crate::kv::types::ZSet;
 use crate::kv::types::zset::{LexRange, ScoreRange};
@@ -212,7 +213,8 @@ pub fn item(out: &mut Out, m: &[u8], s: f64, ws: bool) {
 }
 
 /// Pop up to `n` members from the low end (or the high end when `max`) of
-/// the sorted set at `key` (logged as one rank range); in pop order.
+/// the sorted set at `key` (logged as one rank range; `zpopmin`/`zpopmax`
+/// noted, then `del` if that emptied it); in pop order.
 pub fn pop(ks: &mut Ks<'_>, db: usize, key: &[u8], max: bool, n: usize) -> Vec<(Box<[u8]>, f64)> {
     let len = match ks.peek(db, key).map(|e| e.value.as_zset()) {
         Some(Ok(z)) => z.len(),
@@ -224,7 +226,17 @@ pub fn pop(ks: &mut Ks<'_>, db: usize, key: &[u8], max: bool, n: usize) -> Vec<(
     }
     let (a, b) = if max { (len - n, len - 1) } else { (0, n - 1) };
     let op = CollOp::nums(CollKind::ZRemRange, db, key, a as i64, b as i64);
-    let mut gone = ks.coll(op).zpopped;
+    let r = ks.coll(op);
+    ks.notify(
+        notify::ZSET,
+        if max { "zpopmax" } else { "zpopmin" },
+        db,
+        key,
+    );
+    if r.emptied {
+        ks.notify(notify::GENERIC, "del", db, key);
+    }
+    let mut gone = r.zpopped;
     if max {
         gone.reverse();
     }
@@ -366,6 +378,10 @@ fn zadd(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             ..CollOp::items(CollKind::ZAdd, db, a[1], &members)
         });
     }
+    if added + updated > 0 {
+        let event = if f.incr { "zincr" } else { "zadd" };
+        ctx.ks.notify(notify::ZSET, event, db, a[1]);
+    }
     if f.incr {
         if processed > 0 {
             ctx.out.double(last);
@@ -467,11 +483,16 @@ fn zrem(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.out.int(0);
         return;
     }
-    let n = ctx
+    let r = ctx
         .ks
-        .coll(CollOp::items(CollKind::ZRem, db, a[1], &a[2..]))
-        .removed;
-    ctx.out.int(n as i64);
+        .coll(CollOp::items(CollKind::ZRem, db, a[1], &a[2..]));
+    if r.changed {
+        ctx.ks.notify(notify::ZSET, "zrem", db, a[1]);
+        if r.emptied {
+            ctx.ks.notify(notify::GENERIC, "del", db, a[1]);
+        }
+    }
+    ctx.out.int(r.removed as i64);
 }
 
 fn zpopmin(ctx: &mut Ctx<'_>, a: &[&[u8]]) {

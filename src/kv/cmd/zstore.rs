@@ -10,6 +10,7 @@ use super::lists::positive;
 use super::zsets::{begin, item};
 use super::{CommandSpec, Ctx, DENYOOM, READONLY, WRITE, spec};
 use crate::kv::db::Keyspace;
+use crate::kv::notify;
 use crate::kv::types::{Set, ZSet};
 use crate::kv::value::{Value, WRONGTYPE};
 
@@ -350,6 +351,12 @@ fn zunionstore(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.ks.remove(db, a[1]);
     } else {
         ctx.ks.put(db, a[1], Value::ZSet(Box::new(dst)), 0);
+        let event = match op_of(a[0]) {
+            Op::Union => "zunionstore",
+            Op::Inter => "zinterstore",
+            Op::Diff => "zdiffstore",
+        };
+        ctx.ks.notify(notify::ZSET, event, db, a[1]);
     }
     ctx.out.int(n as i64);
 }

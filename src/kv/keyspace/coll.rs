@@ -61,6 +61,10 @@ pub struct Applied {
     pub popped: Vec<Box<[u8]>>,
     /// Sorted-set members removed by rank, lowest first.
     pub zpopped: Vec<(Box<[u8]>, f64)>,
+    /// The op created the key.
+    pub created: bool,
+    /// The op emptied the collection, so the key was deleted.
+    pub emptied: bool,
 }
 
 fn creates(kind: CollKind) -> Option<fn() -> Value> {
@@ -122,7 +126,8 @@ pub(super) fn apply_coll(
     }
     // A created key is undone whole: no per-element undo.
     let mut cu = None;
-    let r = change(&mut e.value, op, undo.is_some() && !created, &mut cu);
+    let mut r = change(&mut e.value, op, undo.is_some() && !created, &mut cu);
+    r.created = created;
     let emptied = e.value.is_empty();
     if let (Some(u), Some(c)) = (undo.as_deref_mut(), cu) {
         u.push(Undo::Coll {
@@ -132,6 +137,7 @@ pub(super) fn apply_coll(
         });
     }
     if emptied {
+        r.emptied = true;
         let old = remove_raw(db, op.key);
         if let Some(u) = undo {
             u.push(Undo::Restore {
@@ -501,7 +507,9 @@ pub fn value_ops(db: usize, key: &[u8], value: &Value, exp: u64, emit: &mut dyn 
 }
 
 impl Ks<'_> {
-    /// Apply a collection op for a command: see the module doc.
+    /// Apply a collection op for a command: see the module doc. A created
+    /// key is noted `new` (the command notes its own event, and `del` when
+    /// [`Applied::emptied`]).
     pub fn coll(&mut self, op: CollOp<'_>) -> Applied {
         let db = op.db as usize;
         let undo = if self.batch.logging {
@@ -510,6 +518,9 @@ impl Ks<'_> {
             None
         };
         let r = apply_coll(&mut self.space.dbs[db], &op, self.now, undo);
+        if r.created {
+            self.notify(crate::kv::notify::NEW, "new", db, op.key);
+        }
         if r.changed {
             self.log(Op::Coll(op));
             self.space.touch(db, op.key);
@@ -525,7 +536,8 @@ impl Ks<'_> {
 
     /// Move the live value at `key` in `db` (with its expiry) to `dst` in
     /// `dst_db`, replacing what was there: O(1) and logged as one op (RENAME,
-    /// MOVE). False when there is no such key.
+    /// MOVE); `dst` is noted `new`, as Redis adds it anew. False when there
+    /// is no such key.
     pub fn rename(&mut self, db: usize, key: &[u8], dst_db: usize, dst: &[u8]) -> bool {
         if self.lookup_write(db, key).is_none() {
             return false;
@@ -547,6 +559,7 @@ impl Ks<'_> {
         self.space.touch(db, key);
         self.space.touch(dst_db, dst);
         self.space.blocking.signal(dst_db, dst);
+        self.notify(crate::kv::notify::NEW, "new", dst_db, dst);
         true
     }
 }

@@ -6,6 +6,7 @@ mod connection;
 mod hashes;
 mod keys;
 mod lists;
+mod notify;
 mod scripting;
 mod server;
 mod sets;
