@@ -207,6 +207,26 @@ fn every_type_round_trips_with_redis_options_and_errors() {
     let idle = int(c.call(&["OBJECT", "IDLETIME", "idle"]));
     assert!((1000..=1010).contains(&idle), "{idle}");
     assert_eq!(restore(&mut c, "fq", "0", &p, &["FREQ", "100"]), ok());
+    // OBJECT FREQ answers under an LFU policy (maxmemory stays 0: no eviction).
+    assert!(
+        err(c.call(&["OBJECT", "FREQ", "fq"])).contains("LFU maxmemory policy is not selected")
+    );
+    assert!(err(c.call(&["CONFIG", "SET", "maxmemory-policy", "lfu"])).contains("must be one of"));
+    assert_eq!(
+        c.call(&["CONFIG", "SET", "maxmemory-policy", "ALLKEYS-LFU"]),
+        ok()
+    );
+    assert_eq!(
+        c.call(&["CONFIG", "GET", "maxmemory-policy"]),
+        arr(&["maxmemory-policy", "allkeys-lfu"])
+    );
+    assert_eq!(c.call(&["OBJECT", "FREQ", "fq"]), Reply::Int(100));
+    assert_eq!(c.call(&["OBJECT", "FREQ", "s"]), Reply::Int(5));
+    assert!(err(c.call(&["OBJECT", "IDLETIME", "fq"])).contains("idle time not tracked"));
+    assert_eq!(
+        c.call(&["CONFIG", "SET", "maxmemory-policy", "noeviction"]),
+        ok()
+    );
 
     // Big values.
     let big = "x".repeat(200_000);

@@ -133,6 +133,10 @@ fn restore(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             e.access = now_s.saturating_sub(idle as u64) as u32;
         }
     }
-    let _ = freq; // accepted and range-checked; netkit keeps no LFU counters
+    if let Some(freq) = freq {
+        if let Some(e) = ctx.ks.peek_mut(db, key) {
+            e.freq = freq as u8;
+        }
+    }
     ctx.out.ok();
 }
