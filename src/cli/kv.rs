@@ -318,6 +318,7 @@ impl TryFrom<&KvServeArgs> for Config {
                 output_limit: a.output_limit,
                 pubsub_output_limit: a.pubsub_output_limit,
                 busy_reply_ms: a.busy_reply_threshold.as_millis() as u64,
+                ..Settings::default()
             },
             log: (&a.log).into(),
             tls: a.tls.build(&a.bind.iter().cloned().collect::<Vec<_>>())?,

@@ -86,7 +86,22 @@ pub struct Settings {
     /// this a running script makes other clients' commands answer `-BUSY`
     /// and `SCRIPT KILL` may stop it (0: never busy).
     pub busy_reply_ms: u64,
+    /// `maxmemory-policy`: accepted and reported (`maxmemory` is 0, so
+    /// nothing is evicted); an LFU policy makes `OBJECT FREQ` answer.
+    pub maxmemory_policy: &'static str,
 }
+
+/// The `maxmemory-policy` values Redis 7.0 accepts.
+pub const MAXMEMORY_POLICIES: [&str; 8] = [
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
 
 impl Default for Settings {
     fn default() -> Self {
@@ -97,6 +112,7 @@ impl Default for Settings {
             output_limit: 1 << 30,
             pubsub_output_limit: 32 << 20,
             busy_reply_ms: 5000,
+            maxmemory_policy: "noeviction",
         }
     }
 }

@@ -132,6 +132,9 @@ impl Value {
     }
 }
 
+/// Redis's LFU counter of a new key.
+pub const LFU_INIT_VAL: u8 = 5;
+
 /// A key's value with its expiry (Unix ms, 0 = never) and last access
 /// (seconds on the server's clock, for `OBJECT IDLETIME`).
 #[derive(Debug, Clone)]
@@ -145,6 +148,10 @@ pub struct Entry {
     /// Changed in place (APPEND, SETRANGE, SETBIT): Redis reports such a
     /// string as `raw` whatever it holds.
     pub raw: bool,
+    /// `OBJECT FREQ` under an LFU `maxmemory-policy`: Redis's initial 5, or
+    /// what `RESTORE ... FREQ` set (accesses do not change it: netkit never
+    /// evicts, so it keeps no LFU counters).
+    pub freq: u8,
 }
 
 impl Entry {
@@ -155,6 +162,7 @@ impl Entry {
             expires_at,
             access: (now_ms / 1000) as u32,
             raw: false,
+            freq: LFU_INIT_VAL,
         }
     }
 

@@ -633,8 +633,9 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
                 .map(|(k, e)| k.len() + e.value.mem() + 64)
                 .sum();
             format!(
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{:.2}K\r\nused_memory_rss:{used}\r\nused_memory_peak:{used}\r\nused_memory_lua:0\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nnumber_of_cached_scripts:{}\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{:.2}K\r\nused_memory_rss:{used}\r\nused_memory_peak:{used}\r\nused_memory_lua:0\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nnumber_of_cached_scripts:{}\r\n",
                 used as f64 / 1024.0,
+                settings.maxmemory_policy,
                 ctx.srv.scripts.count()
             )
         }
@@ -655,7 +656,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
         "stats" => {
             let k = ctx.ks.space.stats;
             format!(
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nclient_output_buffer_limit_disconnections:{}\r\nclient_idle_timeout_disconnections:{}\r\ntotal_error_replies:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nmigrate_cached_sockets:0\r\nclient_output_buffer_limit_disconnections:{}\r\nclient_idle_timeout_disconnections:{}\r\ntotal_error_replies:{}\r\n",
                 st.connections.load(Ordering::Relaxed),
                 st.commands.load(Ordering::Relaxed),
                 st.net_in.load(Ordering::Relaxed),

@@ -757,6 +757,7 @@ fn object(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
     let now_s = (ctx.ks.now / 1000) as u32;
     let limits = ctx.ks.space.enc;
+    let lfu = ctx.srv.settings().maxmemory_policy.contains("lfu");
     let Some(e) = ctx.ks.peek_mut(db, a[2]) else {
         ctx.out.null();
         return;
@@ -766,6 +767,10 @@ fn object(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             let enc = e.encoding(&limits);
             ctx.out.bulk(enc.as_bytes());
         }
+        "idletime" if lfu => ctx.out.err(
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        ),
+        "freq" if lfu => ctx.out.int(e.freq as i64),
         "idletime" => {
             let idle = now_s.saturating_sub(e.access);
             ctx.out.int(idle as i64);

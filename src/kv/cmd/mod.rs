@@ -18,6 +18,7 @@ pub mod blocking;
 pub mod cluster;
 pub mod coll;
 pub mod connection;
+pub mod dump;
 pub mod hashes;
 pub mod introspect;
 pub mod keys;
@@ -200,6 +201,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     strings::COMMANDS,
     bits::COMMANDS,
     keys::COMMANDS,
+    dump::COMMANDS,
     server::COMMANDS,
     introspect::COMMANDS,
     connection::COMMANDS,

@@ -662,6 +662,7 @@ fn params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
         ),
         ("save", String::new()),
         ("maxmemory", "0".into()),
+        ("maxmemory-policy", s.maxmemory_policy.into()),
         (
             "requirepass",
             s.requirepass
@@ -805,6 +806,16 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                     }
                     None => Err(bad(notify::BAD_FLAGS)),
                 },
+                "maxmemory-policy" => crate::kv::shared::MAXMEMORY_POLICIES
+                    .iter()
+                    .find(|p| p.as_bytes().eq_ignore_ascii_case(v))
+                    .map(|p| s.maxmemory_policy = p)
+                    .ok_or_else(|| {
+                        bad(&format!(
+                            "argument(s) must be one of the following: {}",
+                            crate::kv::shared::MAXMEMORY_POLICIES.join(", ")
+                        ))
+                    }),
                 "save" if v.is_empty() => Ok(()),
                 "databases"
                 | "maxclients"

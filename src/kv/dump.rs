@@ -1,0 +1,389 @@
+//! The DUMP payload, pure: encoding a value and decoding (and validating)
+//! one, for `DUMP` and `RESTORE` ([`super::cmd::dump`]).
+//!
+//! The layout is netkit's own (Redis's RDB encodings are not reproduced, so
+//! a payload does not load in redis-server, nor a redis-server payload here)
+//! but the trailer is Redis's: a 2-byte format version and the CRC-64/Jones
+//! of everything before the checksum, both little endian.
+//!
+//! ```text
+//! [type u8] [body] [version u16 LE] [crc64 u64 LE]
+//! type 1 string  body = the bytes
+//! type 2 list    [count u32] then count x [len u32][element]
+//! type 3 set     [count u32] then count x [len u32][member]
+//! type 4 zset    [count u32] then count x [len u32][member][score f64 bits u64]
+//! type 5 hash    [count u32] then count x [len u32][field][len u32][value]
+//! ```
+//!
+//! The version is `NK` (0x4b4e): redis-server refuses it as a version from
+//! its future, and netkit refuses any other (Redis's are 1 to 10), so a
+//! foreign payload gets the version-or-checksum error rather than being
+//! misread. Decoding checks every length against what is left, allocates
+//! nothing a declared count asks for beyond what the payload can hold, and
+//! refuses empty collections, duplicate members or fields, NaN scores,
+//! unknown types and trailing bytes.
+
+use std::collections::VecDeque;
+
+use super::crc64::crc64;
+use super::dict::Dict;
+use super::types::{Hash, List, Set, ZSet};
+use super::value::Value;
+
+/// The payload format version in the trailer.
+pub const VERSION: u16 = 0x4b4e;
+
+// Never 0: CRC-64/Jones starts from 0, so leading zero bytes would not
+// change it, and a payload starting with one could lose it unnoticed.
+const T_STRING: u8 = 1;
+const T_LIST: u8 = 2;
+const T_SET: u8 = 3;
+const T_ZSET: u8 = 4;
+const T_HASH: u8 = 5;
+
+/// Why a payload was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bad {
+    /// Too short, another version, or the checksum does not match
+    /// (`ERR DUMP payload version or checksum are wrong`).
+    Checksum,
+    /// The checksum matches but the body is not a valid value
+    /// (`ERR Bad data format`).
+    Format,
+}
+
+fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
+    buf.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    buf.extend_from_slice(b);
+}
+
+fn put_count(buf: &mut Vec<u8>, n: usize) {
+    buf.extend_from_slice(&(n as u32).to_le_bytes());
+}
+
+/// The payload for `value`.
+pub fn encode(value: &Value) -> Vec<u8> {
+    let mut buf = Vec::new();
+    match value {
+        Value::Str(s) => {
+            buf.reserve(s.len() + 11);
+            buf.push(T_STRING);
+            buf.extend_from_slice(s);
+        }
+        Value::List(l) => {
+            buf.push(T_LIST);
+            put_count(&mut buf, l.items.len());
+            for x in &l.items {
+                put_bytes(&mut buf, x);
+            }
+        }
+        Value::Set(s) => {
+            buf.push(T_SET);
+            put_count(&mut buf, s.map.len());
+            for (m, _) in s.map.iter() {
+                put_bytes(&mut buf, m);
+            }
+        }
+        Value::ZSet(z) => {
+            buf.push(T_ZSET);
+            put_count(&mut buf, z.len());
+            for (m, s) in z.sl.iter() {
+                put_bytes(&mut buf, m);
+                buf.extend_from_slice(&s.to_bits().to_le_bytes());
+            }
+        }
+        Value::Hash(h) => {
+            buf.push(T_HASH);
+            put_count(&mut buf, h.map.len());
+            for (f, v) in h.map.iter() {
+                put_bytes(&mut buf, f);
+                put_bytes(&mut buf, v);
+            }
+        }
+    }
+    seal(buf, VERSION)
+}
+
+/// Append the trailer (version, then the CRC-64 of everything before it).
+fn seal(mut buf: Vec<u8>, version: u16) -> Vec<u8> {
+    buf.extend_from_slice(&version.to_le_bytes());
+    let crc = crc64(0, &buf);
+    buf.extend_from_slice(&crc.to_le_bytes());
+    buf
+}
+
+/// True when the trailer is netkit's and the checksum matches (Redis's
+/// `verifyDumpPayload`).
+pub fn verify(p: &[u8]) -> bool {
+    if p.len() < 10 {
+        return false;
+    }
+    let footer = &p[p.len() - 10..];
+    if u16::from_le_bytes([footer[0], footer[1]]) != VERSION {
+        return false;
+    }
+    let mut crc = [0u8; 8];
+    crc.copy_from_slice(&footer[2..]);
+    crc64(0, &p[..p.len() - 8]) == u64::from_le_bytes(crc)
+}
+
+struct Reader<'a> {
+    p: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Bad> {
+        if n > self.p.len() {
+            return Err(Bad::Format);
+        }
+        let (a, b) = self.p.split_at(n);
+        self.p = b;
+        Ok(a)
+    }
+    fn u32(&mut self) -> Result<u32, Bad> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self) -> Result<u64, Bad> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], Bad> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+    /// A collection's count: at least 1, and no more items than the rest of
+    /// the payload could hold at `min` bytes each.
+    fn count(&mut self, min: usize) -> Result<usize, Bad> {
+        let n = self.u32()? as usize;
+        if n == 0 || n > self.p.len() / min {
+            return Err(Bad::Format);
+        }
+        Ok(n)
+    }
+}
+
+/// The value a payload holds, validated (see the module doc).
+pub fn decode(p: &[u8]) -> Result<Value, Bad> {
+    if !verify(p) {
+        return Err(Bad::Checksum);
+    }
+    let body = &p[..p.len() - 10];
+    let (&ty, rest) = body.split_first().ok_or(Bad::Format)?;
+    let mut r = Reader { p: rest };
+    let v = match ty {
+        T_STRING => return Ok(Value::Str(rest.to_vec())),
+        T_LIST => {
+            let n = r.count(4)?;
+            let mut items = VecDeque::with_capacity(n);
+            for _ in 0..n {
+                items.push_back(r.bytes()?.into());
+            }
+            Value::List(Box::new(List { items }))
+        }
+        T_SET => {
+            let n = r.count(4)?;
+            let mut map = Dict::new();
+            for _ in 0..n {
+                if map.insert(r.bytes()?, ()).is_some() {
+                    return Err(Bad::Format);
+                }
+            }
+            Value::Set(Box::new(Set { map, big: false }))
+        }
+        T_ZSET => {
+            let n = r.count(12)?;
+            let mut z = ZSet::default();
+            for _ in 0..n {
+                let m = r.bytes()?;
+                let s = f64::from_bits(r.u64()?);
+                if s.is_nan() || z.score(m).is_some() {
+                    return Err(Bad::Format);
+                }
+                z.set(m, s);
+            }
+            Value::ZSet(Box::new(z))
+        }
+        T_HASH => {
+            let n = r.count(8)?;
+            let mut map = Dict::new();
+            for _ in 0..n {
+                let f = r.bytes()?;
+                let v: Box<[u8]> = r.bytes()?.into();
+                if map.insert(f, v).is_some() {
+                    return Err(Bad::Format);
+                }
+            }
+            Value::Hash(Box::new(Hash { map, big: false }))
+        }
+        _ => return Err(Bad::Format),
+    };
+    if !r.p.is_empty() {
+        return Err(Bad::Format);
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(items: &[&[u8]]) -> Value {
+        Value::List(Box::new(List {
+            items: items.iter().map(|x| (*x).into()).collect(),
+        }))
+    }
+
+    fn set(items: &[&[u8]]) -> Value {
+        let mut map = Dict::new();
+        for m in items {
+            map.insert(m, ());
+        }
+        Value::Set(Box::new(Set { map, big: false }))
+    }
+
+    fn zset(items: &[(&[u8], f64)]) -> Value {
+        let mut z = ZSet::default();
+        for (m, s) in items {
+            z.set(m, *s);
+        }
+        Value::ZSet(Box::new(z))
+    }
+
+    fn hash(items: &[(&[u8], &[u8])]) -> Value {
+        let mut map = Dict::new();
+        for (f, v) in items {
+            map.insert(f, (*v).into());
+        }
+        Value::Hash(Box::new(Hash { map, big: false }))
+    }
+
+    fn samples() -> Vec<Value> {
+        let big = vec![b'x'; 70_000];
+        vec![
+            Value::Str(b"bar".to_vec()),
+            Value::Str(Vec::new()),
+            Value::Str(b"\x00\xff\r\n binary".to_vec()),
+            Value::Str(big.clone()),
+            list(&[b"a", b"", b"9223372036854775808", &big, b"a"]),
+            set(&[b"1", b"2", b"three", b""]),
+            zset(&[
+                (b"a", 1.5),
+                (b"b", f64::INFINITY),
+                (b"c", f64::NEG_INFINITY),
+                (b"", -0.0),
+            ]),
+            hash(&[(b"f", b"v"), (b"", b""), (b"big", &big)]),
+        ]
+    }
+
+    #[test]
+    fn every_type_round_trips() {
+        for v in samples() {
+            let p = encode(&v);
+            assert!(verify(&p));
+            assert_eq!(decode(&p), Ok(v.clone()), "{v:?}");
+        }
+        let n = 10_000;
+        let items: Vec<Vec<u8>> = (0..n).map(|i| format!("m{i}").into_bytes()).collect();
+        let refs: Vec<&[u8]> = items.iter().map(|x| x.as_slice()).collect();
+        for v in [list(&refs), set(&refs)] {
+            assert_eq!(decode(&encode(&v)), Ok(v));
+        }
+    }
+
+    #[test]
+    fn trailer_is_version_then_crc64() {
+        let p = encode(&Value::Str(b"bar".to_vec()));
+        assert_eq!(&p[..4], b"\x01bar");
+        assert_eq!(&p[4..6], &VERSION.to_le_bytes());
+        assert_eq!(&p[6..], &crc64(0, &p[..6]).to_le_bytes());
+    }
+
+    #[test]
+    fn corrupt_truncated_and_foreign_payloads_fail_the_checksum() {
+        assert_eq!(decode(b""), Err(Bad::Checksum));
+        assert_eq!(decode(b"..."), Err(Bad::Checksum));
+        for v in samples() {
+            let p = encode(&v);
+            for cut in 0..p.len().min(40) {
+                assert_eq!(decode(&p[..cut]), Err(Bad::Checksum));
+                assert_eq!(decode(&p[cut + 1..]), Err(Bad::Checksum));
+            }
+            for i in 0..p.len().min(40) {
+                let mut q = p.clone();
+                q[i] ^= 0x20;
+                assert_eq!(decode(&q), Err(Bad::Checksum));
+            }
+        }
+        // A payload as redis-server 7.0 writes it (RDB version 10, valid
+        // CRC-64): refused by its version, not misread.
+        let foreign = seal(b"\x00\x03bar".to_vec(), 10);
+        assert_eq!(decode(&foreign), Err(Bad::Checksum));
+    }
+
+    #[test]
+    fn hostile_bodies_with_a_good_checksum_are_bad_format() {
+        let bad: Vec<Vec<u8>> = vec![
+            vec![],                                                      // no type
+            vec![0, b'b', b'a', b'r'],                                   // type 0 (Redis's string)
+            vec![9, 1, 0, 0, 0, 0, 0, 0, 0],                             // unknown type
+            vec![T_LIST, 0, 0, 0, 0],                                    // empty list
+            vec![T_LIST, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0],            // count past the payload
+            vec![T_LIST, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, b'a'],      // length past the payload
+            vec![T_LIST, 1, 0, 0],                                       // truncated count
+            vec![T_LIST, 1, 0, 0, 0, 1, 0, 0, 0, b'a', b'b'],            // trailing byte
+            vec![T_SET, 2, 0, 0, 0, 1, 0, 0, 0, b'a', 1, 0, 0, 0, b'a'], // duplicate member
+            vec![
+                T_HASH, 2, 0, 0, 0, 1, 0, 0, 0, b'f', 0, 0, 0, 0, 1, 0, 0, 0, b'f', 0, 0, 0, 0,
+            ],
+            vec![T_HASH, 1, 0, 0, 0, 1, 0, 0, 0, b'f'], // field without value
+        ];
+        for body in bad {
+            assert_eq!(
+                decode(&seal(body.clone(), VERSION)),
+                Err(Bad::Format),
+                "{body:?}"
+            );
+        }
+        let mut z = vec![T_ZSET, 2, 0, 0, 0];
+        for _ in 0..2 {
+            z.extend_from_slice(&[1, 0, 0, 0, b'm']);
+            z.extend_from_slice(&1f64.to_bits().to_le_bytes());
+        }
+        assert_eq!(
+            decode(&seal(z, VERSION)),
+            Err(Bad::Format),
+            "duplicate zset member"
+        );
+        let mut nan = vec![T_ZSET, 1, 0, 0, 0, 1, 0, 0, 0, b'm'];
+        nan.extend_from_slice(&f64::NAN.to_bits().to_le_bytes());
+        assert_eq!(decode(&seal(nan, VERSION)), Err(Bad::Format), "NaN score");
+    }
+
+    #[test]
+    fn every_resealed_truncation_or_byte_change_is_refused_or_decoded_without_panic() {
+        for v in samples() {
+            let p = encode(&v);
+            if p.len() > 200 {
+                continue;
+            }
+            let body = &p[..p.len() - 10];
+            for cut in 0..body.len() {
+                let r = decode(&seal(body[..cut].to_vec(), VERSION));
+                // A string body is any bytes; collections must not decode cut.
+                if !matches!(v, Value::Str(_)) && cut > 0 {
+                    assert_eq!(r, Err(Bad::Format));
+                }
+            }
+            for i in 0..body.len() {
+                for x in [0u8, 1, 0x7f, 0xff] {
+                    let mut b = body.to_vec();
+                    b[i] = x;
+                    let _ = decode(&seal(b, VERSION));
+                }
+            }
+        }
+    }
+}
