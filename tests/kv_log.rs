@@ -364,7 +364,9 @@ fn save_fsyncs_the_log_before_it_answers_and_bgsave_compacts_it() {
         c.call(&["BGSAVE"]),
         Reply::Status("Background saving started".into())
     );
+    let deadline = std::time::Instant::now() + common::PATIENCE;
     while aof.rewriting() {
+        assert!(std::time::Instant::now() < deadline, "BGSAVE never ended");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let after = std::fs::metadata(&path).expect("meta").len();
