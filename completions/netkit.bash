@@ -592,7 +592,7 @@ _netkit() {
             return 0
             ;;
         netkit__subcmd__kv__subcmd__serve)
-            opts="-v -q -h --bind --data --fsync --max-conns --max-bulk --max-line --max-args --threads --busy-poll --databases --requirepass --timeout --tcp-keepalive --output-limit --pubsub-output-limit --busy-reply-threshold --notify-keyspace-events --allow --deny --allow-file --deny-file --verbose --quiet --json --tls --tls-cert --tls-key --tls-ca --tls-alpn --help"
+            opts="-v -q -h --bind --data --fsync --max-conns --max-bulk --max-line --max-args --threads --busy-poll --databases --requirepass --timeout --tcp-keepalive --output-limit --pubsub-output-limit --busy-reply-threshold --notify-keyspace-events --maxmemory --maxmemory-policy --allow --deny --allow-file --deny-file --verbose --quiet --json --tls --tls-cert --tls-key --tls-ca --tls-alpn --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -663,6 +663,14 @@ _netkit() {
                     return 0
                     ;;
                 --notify-keyspace-events)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --maxmemory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --maxmemory-policy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -318,6 +318,8 @@ set edit:completion:arg-completer[netkit] = {|@words|
             cand --pubsub-output-limit 'The same for a client subscribed to pub/sub channels (Redis''s pubsub class)'
             cand --busy-reply-threshold 'A script running longer makes other clients'' commands answer -BUSY and SCRIPT KILL may stop it (0: never; CONFIG SET busy-reply-threshold|lua-time-limit MS)'
             cand --notify-keyspace-events 'Publish keyspace events of these classes, Redis''s letters: K (keyspace channels) and/or E (keyevent channels) with g $ l s h z x e t m d n or A (all but m and n), e.g. KEA (CONFIG SET notify-keyspace-events changes it)'
+            cand --maxmemory 'Memory limit, as Redis reads it (100mb, 1gb, bytes; 0: none): past it keys are evicted by --maxmemory-policy, or (noeviction) commands that grow memory get -OOM. Counted as Redis does: the heap''s bytes'
+            cand --maxmemory-policy 'What to evict past --maxmemory: noeviction, allkeys-lru, allkeys-random, volatile-lru, volatile-random, volatile-ttl (allkeys-lfu and volatile-lfu evict as LRU: netkit counts no accesses)'
             cand --allow 'Admit only clients in this network (CIDR or address; repeatable)'
             cand --deny 'Refuse clients in this network (CIDR or address; repeatable; wins over --allow)'
             cand --allow-file 'Read --allow networks from FILE, one per line, `#` comments'

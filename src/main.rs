@@ -15,6 +15,10 @@ use netkit::error::{self, code};
 use netkit::kv::{self, client::ClientConfig};
 use netkit::serve::{self, TcpConfig, UdpConfig};
 
+/// Counts heap bytes, for `kv serve`'s `used_memory` and `maxmemory`.
+#[global_allocator]
+static ALLOC: kv::memory::Counting = kv::memory::Counting;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

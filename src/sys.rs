@@ -45,3 +45,13 @@ pub fn open_fds() -> Option<u64> {
     // The directory listing itself held one while it was read.
     Some(entries.saturating_sub(1))
 }
+
+/// The process's resident memory in bytes (`/proc/self/statm`), where the
+/// system has it.
+pub fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    (page > 0).then(|| pages * page as u64)
+}

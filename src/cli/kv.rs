@@ -212,6 +212,16 @@ pub struct KvServeArgs {
     /// A (all but m and n), e.g. KEA (CONFIG SET notify-keyspace-events changes it).
     #[arg(long, value_name = "FLAGS", value_parser = parse_notify_flags)]
     pub notify_keyspace_events: Option<u32>,
+    /// Memory limit, as Redis reads it (100mb, 1gb, bytes; 0: none): past it
+    /// keys are evicted by --maxmemory-policy, or (noeviction) commands that
+    /// grow memory get -OOM. Counted as Redis does: the heap's bytes.
+    #[arg(long, value_name = "BYTES", default_value = "0", value_parser = parse_maxmemory)]
+    pub maxmemory: u64,
+    /// What to evict past --maxmemory: noeviction, allkeys-lru,
+    /// allkeys-random, volatile-lru, volatile-random, volatile-ttl
+    /// (allkeys-lfu and volatile-lfu evict as LRU: netkit counts no accesses).
+    #[arg(long, value_name = "POLICY", default_value = "noeviction", value_parser = parse_policy)]
+    pub maxmemory_policy: &'static str,
     /// Admit only clients in this network (CIDR or address; repeatable).
     #[arg(long, value_name = "CIDR", help_heading = "Access")]
     pub allow: Vec<Cidr>,
@@ -228,6 +238,21 @@ pub struct KvServeArgs {
     pub log: LogArgs,
     #[command(flatten)]
     pub tls: super::tls::TlsServerArgs,
+}
+
+/// `--maxmemory`: Redis's memory units.
+fn parse_maxmemory(s: &str) -> std::result::Result<u64, String> {
+    crate::kv::memory::parse_size(s.as_bytes())
+        .ok_or_else(|| "expected bytes, or a number with k, kb, m, mb, g or gb".to_string())
+}
+
+/// `--maxmemory-policy`: one of Redis's policies.
+fn parse_policy(s: &str) -> std::result::Result<&'static str, String> {
+    let all = crate::kv::shared::MAXMEMORY_POLICIES;
+    all.iter()
+        .find(|p| p.eq_ignore_ascii_case(s))
+        .copied()
+        .ok_or_else(|| format!("expected one of {}", all.join(", ")))
 }
 
 /// `--notify-keyspace-events`: Redis's flag letters, or Redis's error.
@@ -318,7 +343,8 @@ impl TryFrom<&KvServeArgs> for Config {
                 output_limit: a.output_limit,
                 pubsub_output_limit: a.pubsub_output_limit,
                 busy_reply_ms: a.busy_reply_threshold.as_millis() as u64,
-                ..Settings::default()
+                maxmemory: a.maxmemory,
+                maxmemory_policy: a.maxmemory_policy,
             },
             log: (&a.log).into(),
             tls: a.tls.build(&a.bind.iter().cloned().collect::<Vec<_>>())?,

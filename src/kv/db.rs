@@ -42,6 +42,8 @@ pub struct KsStats {
     pub misses: u64,
     /// Keys removed because they expired.
     pub expired: u64,
+    /// Keys removed to get under `maxmemory`.
+    pub evicted: u64,
 }
 
 /// Every database, the watch state and counters.

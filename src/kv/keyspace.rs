@@ -365,6 +365,21 @@ impl Ks<'_> {
         self.notify(ev::EXPIRED, "expired", db, key);
     }
 
+    /// Delete `key` to free memory (`maxmemory`): logged, watchers told,
+    /// counted, `evicted` noted.
+    pub fn evict(&mut self, db: usize, key: &[u8]) {
+        self.log(Op::Del(db as u32, key));
+        let old = remove_raw(&mut self.space.dbs[db], key);
+        self.space.stats.evicted += 1;
+        self.remember(Undo::Restore {
+            db,
+            key: key.into(),
+            old,
+        });
+        self.space.touch(db, key);
+        self.notify(ev::EVICTED, "evicted", db, key);
+    }
+
     fn remember(&mut self, u: Undo) {
         if self.batch.logging {
             self.batch.undo.push(u);

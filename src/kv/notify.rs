@@ -41,7 +41,7 @@ pub const HASH: u32 = 1 << 6;
 pub const ZSET: u32 = 1 << 7;
 /// `x`: a key expired (lazily or by the background sweep).
 pub const EXPIRED: u32 = 1 << 8;
-/// `e`: a key was evicted (netkit has no maxmemory: never sent).
+/// `e`: a key was evicted to get under `maxmemory`.
 pub const EVICTED: u32 = 1 << 9;
 /// `t`: stream commands (netkit has no streams: never sent).
 pub const STREAM: u32 = 1 << 10;

@@ -87,6 +87,9 @@ pub struct Session {
     /// The pseudo-client of a running script (`redis.call`): blocking
     /// commands do not block, and `SELECT` stays inside the script.
     pub in_script: bool,
+    /// In a script that started with memory over `maxmemory`: commands
+    /// that may grow memory are refused ([`crate::kv::evict::admit`]).
+    pub script_oom: bool,
     /// The shared face.
     pub handle: Arc<ClientHandle>,
 }
@@ -111,6 +114,7 @@ impl Session {
             blocked: None,
             pubsub: Subs::default(),
             in_script: false,
+            script_oom: false,
             handle,
         }
     }

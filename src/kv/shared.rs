@@ -86,9 +86,12 @@ pub struct Settings {
     /// this a running script makes other clients' commands answer `-BUSY`
     /// and `SCRIPT KILL` may stop it (0: never busy).
     pub busy_reply_ms: u64,
-    /// `maxmemory-policy`: accepted and reported (`maxmemory` is 0, so
-    /// nothing is evicted); an LFU policy makes `OBJECT FREQ` answer.
+    /// `maxmemory-policy`: what to evict past `maxmemory` (see
+    /// [`super::evict`]); an LFU policy makes `OBJECT FREQ` answer.
     pub maxmemory_policy: &'static str,
+    /// `maxmemory`, bytes (0: no limit); [`Shared::maxmemory`] mirrors it
+    /// for the per-command check.
+    pub maxmemory: u64,
 }
 
 /// The `maxmemory-policy` values Redis 7.0 accepts.
@@ -113,6 +116,7 @@ impl Default for Settings {
             pubsub_output_limit: 32 << 20,
             busy_reply_ms: 5000,
             maxmemory_policy: "noeviction",
+            maxmemory: 0,
         }
     }
 }
@@ -226,6 +230,8 @@ pub struct Shared {
     pub errors: ErrorStats,
     /// Stops the server (`SHUTDOWN`); set once the server runs.
     pub shutdown: std::sync::OnceLock<crate::shutdown::Shutdown>,
+    /// `maxmemory` (0: none), read before every command.
+    pub maxmemory: AtomicU64,
 }
 
 /// Error replies counted by their code (the first word: `ERR`,
@@ -290,6 +296,7 @@ impl Shared {
 
     /// Shared state for `threads` event loops serving `store` on `addr`.
     pub fn new(cfg: Config, store: Arc<Store>, addr: SocketAddr, threads: usize) -> Shared {
+        let cfg_maxmemory = cfg.settings.maxmemory;
         Shared {
             settings: RwLock::new(cfg.settings.clone()),
             cfg,
@@ -305,6 +312,7 @@ impl Shared {
             scripts: Scripts::default(),
             errors: ErrorStats::default(),
             shutdown: std::sync::OnceLock::new(),
+            maxmemory: AtomicU64::new(cfg_maxmemory),
             calls: (0..threads)
                 .map(|_| {
                     (0..super::cmd::count())

@@ -149,8 +149,8 @@ pub struct Entry {
     /// string as `raw` whatever it holds.
     pub raw: bool,
     /// `OBJECT FREQ` under an LFU `maxmemory-policy`: Redis's initial 5, or
-    /// what `RESTORE ... FREQ` set (accesses do not change it: netkit never
-    /// evicts, so it keeps no LFU counters).
+    /// what `RESTORE ... FREQ` set (accesses do not change it: netkit keeps
+    /// no LFU counters, and its LFU policies evict as LRU).
     pub freq: u8,
 }
 

@@ -624,17 +624,13 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
             ctx.ks.space.blocking.len()
         ),
         "memory" => {
-            let used: usize = ctx
-                .ks
-                .space
-                .dbs
-                .iter()
-                .flat_map(|d| d.dict.iter())
-                .map(|(k, e)| k.len() + e.value.mem() + 64)
-                .sum();
+            let used = crate::kv::memory::used() as u64;
+            let max = settings.maxmemory;
             format!(
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{:.2}K\r\nused_memory_rss:{used}\r\nused_memory_peak:{used}\r\nused_memory_lua:0\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nnumber_of_cached_scripts:{}\r\n",
-                used as f64 / 1024.0,
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{}\r\nused_memory_peak:{used}\r\nused_memory_lua:0\r\nmaxmemory:{max}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nnumber_of_cached_scripts:{}\r\n",
+                crate::kv::memory::human(used),
+                crate::sys::rss_bytes().unwrap_or(used),
+                crate::kv::memory::human(max),
                 settings.maxmemory_policy,
                 ctx.srv.scripts.count()
             )
@@ -656,13 +652,14 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
         "stats" => {
             let k = ctx.ks.space.stats;
             format!(
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nmigrate_cached_sockets:0\r\nclient_output_buffer_limit_disconnections:{}\r\nclient_idle_timeout_disconnections:{}\r\ntotal_error_replies:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nmigrate_cached_sockets:0\r\nclient_output_buffer_limit_disconnections:{}\r\nclient_idle_timeout_disconnections:{}\r\ntotal_error_replies:{}\r\n",
                 st.connections.load(Ordering::Relaxed),
                 st.commands.load(Ordering::Relaxed),
                 st.net_in.load(Ordering::Relaxed),
                 st.net_out.load(Ordering::Relaxed),
                 st.rejected.load(Ordering::Relaxed),
                 k.expired,
+                k.evicted,
                 k.hits,
                 k.misses,
                 ctx.srv.pubsub.channels(crate::kv::pubsub::Kind::Channel, None).len(),

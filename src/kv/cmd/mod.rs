@@ -384,6 +384,10 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
         }
         return;
     }
+    let maxmemory = ctx.srv.maxmemory.load(Relaxed);
+    if maxmemory != 0 && !crate::kv::evict::admit(ctx, spec, in_multi, maxmemory) {
+        return;
+    }
     if !ctx.out.resp3 && ctx.sess.pubsub.active() && !subscribe_mode_ok(argv[0]) {
         ctx.out.err(&format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",

@@ -661,7 +661,7 @@ fn params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
                 .unwrap_or_default(),
         ),
         ("save", String::new()),
-        ("maxmemory", "0".into()),
+        ("maxmemory", s.maxmemory.to_string()),
         ("maxmemory-policy", s.maxmemory_policy.into()),
         (
             "requirepass",
@@ -816,6 +816,9 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                             crate::kv::shared::MAXMEMORY_POLICIES.join(", ")
                         ))
                     }),
+                "maxmemory" => crate::kv::memory::parse_size(v)
+                    .map(|n| s.maxmemory = n)
+                    .ok_or_else(|| bad("argument must be a memory value")),
                 "save" if v.is_empty() => Ok(()),
                 "databases"
                 | "maxclients"
@@ -824,7 +827,6 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                 | "appendonly"
                 | "appendfilename"
                 | "save"
-                | "maxmemory"
                 | "proto-max-bulk-len"
                 | "client-output-buffer-limit" => Err(bad("can't set immutable config")),
                 _ => Err(format!(
@@ -841,6 +843,7 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     if let (Some(f), Some(aof)) = (fsync, ctx.srv.store.aof()) {
         aof.set_fsync(f);
     }
+    let maxmemory = s.maxmemory;
     if let Ok(mut w) = ctx.srv.settings.write() {
         *w = s;
     }
@@ -848,5 +851,8 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     if let Some(f) = events {
         ctx.ks.space.notify.set(f);
     }
+    ctx.srv.maxmemory.store(maxmemory, Ordering::Relaxed);
+    // A lower limit evicts at once, as Redis's eviction timer would.
+    crate::kv::evict::make_room(ctx, maxmemory);
     ctx.out.ok();
 }

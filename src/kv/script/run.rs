@@ -269,6 +269,7 @@ fn run(
     let mut sess = Session::new(ctx.sess.handle.clone(), true);
     sess.db = caller_db;
     sess.in_script = true;
+    sess.script_oom = crate::kv::evict::over_limit(ctx);
     let mut scratch = Out::default();
     let mut interrupt = ctx.interrupt.take();
     let result = lua.scope(|scope| {
@@ -395,6 +396,9 @@ fn call_command(
     };
     if spec.flags & NOSCRIPT != 0 {
         return out.err("ERR This Redis command is not allowed from script");
+    }
+    if sess.script_oom && spec.flags & cmd::DENYOOM != 0 {
+        return out.err(crate::kv::evict::OOM);
     }
     if spec.flags & WRITE != 0 {
         if ro {
