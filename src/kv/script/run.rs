@@ -396,6 +396,15 @@ fn call_command(
     if spec.flags & NOSCRIPT != 0 {
         return out.err("ERR This Redis command is not allowed from script");
     }
+    if !ctx.srv.users.open() {
+        let perms = sess.user.perms();
+        if !perms.unrestricted() {
+            let context = crate::kv::users::log::Context::Lua;
+            if let Some((d, _)) = cmd::acl::refused(ctx, &perms, spec, argv, context) {
+                return out.err(&cmd::acl::noperm_script_text(d));
+            }
+        }
+    }
     if spec.flags & WRITE != 0 {
         if ro {
             return out.err("ERR Write commands are not allowed from read-only scripts.");
