@@ -181,11 +181,19 @@ const HELP: &[&str] = &[
     "WHOAMI",
     "    Return the current connection username.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+fn wrong_args(ctx: &mut Ctx<'_>, sub: &[u8]) {
+    let shown = &sub[..sub.len().min(128)];
+    ctx.out.err(&format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
+        lossy(shown)
+    ));
 }
 
 fn acl(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
@@ -209,6 +217,7 @@ fn acl(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             }
         }
         "whoami" => ctx.out.bulk(ctx.sess.user.name.as_bytes()),
+        "cat" if a.len() > 3 => wrong_args(ctx, a[1]),
         "cat" => cat(ctx, a),
         "genpass" => genpass(ctx, a),
         "log" => acl_log(ctx, a),
@@ -320,8 +329,7 @@ fn cat(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 
 fn genpass(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     if a.len() > 3 {
-        ctx.out.err("ERR unknown subcommand or wrong number of arguments for 'genpass'. Try ACL HELP.");
-        return;
+        return wrong_args(ctx, a[1]);
     }
     let mut bits = 256;
     if let Some(b) = a.get(2) {
@@ -347,10 +355,7 @@ fn genpass(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 
 fn acl_log(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     if a.len() > 3 {
-        ctx.out.err(
-            "ERR unknown subcommand or wrong number of arguments for 'log'. Try ACL HELP.",
-        );
-        return;
+        return wrong_args(ctx, a[1]);
     }
     let mut count = 10usize;
     if let Some(c) = a.get(2) {

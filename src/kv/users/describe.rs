@@ -94,6 +94,9 @@ pub fn flags(p: &Perms) -> Vec<&'static str> {
     if p.nopass {
         v.push("nopass");
     }
+    if p.sanitize {
+        v.push("sanitize-payload");
+    }
     v
 }
 

@@ -14,6 +14,9 @@ pub struct Perms {
     pub enabled: bool,
     /// `nopass`: any password works.
     pub nopass: bool,
+    /// `sanitize-payload` was given (or `reset`): shown among the flags.
+    /// netkit checks every RESTORE payload whatever this says.
+    pub sanitize: bool,
     /// SHA-256 of each password, lowercase hex, in the order added.
     pub passwords: Vec<String>,
     /// Every command is allowed (`+@all` and nothing taken away since).
@@ -102,6 +105,7 @@ impl Perms {
         Perms {
             enabled: false,
             nopass: false,
+            sanitize: false,
             passwords: Vec::new(),
             allcommands: false,
             future: false,
@@ -207,7 +211,7 @@ impl Perms {
         } else if word("off") {
             self.enabled = false;
         } else if word("sanitize-payload") {
-            // netkit always checks RESTORE payloads: nothing to change.
+            self.sanitize = true;
         } else if word("nopass") {
             self.nopass = true;
             self.passwords.clear();
@@ -216,6 +220,7 @@ impl Perms {
             self.passwords.clear();
         } else if word("reset") {
             *self = Perms::new();
+            self.sanitize = true;
         } else if word("allkeys") || word("~*") {
             self.allkeys = true;
             self.keys.clear();
