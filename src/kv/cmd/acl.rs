@@ -110,14 +110,7 @@ static ACL_SUBS: &[CommandSpec] = &[
         "Creates and modifies an ACL user and its rules.",
         "username [rule [rule ...]]"
     ),
-    sub!(
-        "users",
-        2,
-        ADMIN | F,
-        "6.0.0",
-        "Lists all ACL users.",
-        ""
-    ),
+    sub!("users", 2, ADMIN | F, "6.0.0", "Lists all ACL users.", ""),
     sub!(
         "whoami",
         2,
@@ -244,7 +237,8 @@ fn setuser(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             ctx.out.ok();
             let now = user.perms();
             let narrowed = !now.allchannels
-                && (before.allchannels || before.channels.iter().any(|c| !now.channels.contains(c)));
+                && (before.allchannels
+                    || before.channels.iter().any(|c| !now.channels.contains(c)));
             if narrowed
                 && each_client_of(ctx, &user, Msg::CheckChannels)
                 && !users::subscriptions_allowed(ctx.sess)
@@ -398,10 +392,11 @@ fn dryrun(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     let argv = &a[3..];
-    let found = super::lookup(argv[0]).and_then(|top| match (top.subcommands.is_empty(), argv.get(1)) {
-        (true, _) | (false, None) => Some(top),
-        (false, Some(s)) => super::lookup_sub(top, s),
-    });
+    let found =
+        super::lookup(argv[0]).and_then(|top| match (top.subcommands.is_empty(), argv.get(1)) {
+            (true, _) | (false, None) => Some(top),
+            (false, Some(s)) => super::lookup_sub(top, s),
+        });
     let Some(spec) = found else {
         ctx.out
             .err(&format!("ERR Command '{}' not found", lossy(argv[0])));
@@ -465,7 +460,12 @@ pub fn refused(
 }
 
 /// Log a failed `AUTH` / `HELLO AUTH` for `username`.
-pub fn log_auth_failure(srv: &crate::kv::shared::Shared, sess: &crate::kv::session::Session, cmd: &[u8], username: &[u8]) {
+pub fn log_auth_failure(
+    srv: &crate::kv::shared::Shared,
+    sess: &crate::kv::session::Session,
+    cmd: &[u8],
+    username: &[u8],
+) {
     srv.users.log.add(log::Entry {
         count: 1,
         reason: Reason::Auth,
@@ -484,9 +484,9 @@ pub fn log_auth_failure(srv: &crate::kv::shared::Shared, sess: &crate::kv::sessi
 /// The `NOPERM` reply for a command sent by the client (or queued in MULTI).
 pub fn noperm_text(d: Denied, fullname: &str) -> String {
     match d {
-        Denied::Command => format!(
-            "NOPERM this user has no permissions to run the '{fullname}' command"
-        ),
+        Denied::Command => {
+            format!("NOPERM this user has no permissions to run the '{fullname}' command")
+        }
         Denied::Key(_) => {
             "NOPERM this user has no permissions to access one of the keys used as arguments".into()
         }
@@ -505,14 +505,18 @@ pub fn noperm_exec_text(d: Denied) -> String {
         Denied::Key(_) => "no permission to touch the specified keys",
         Denied::Channel(_) => "no permission to access one of the channels used as arguments",
     };
-    format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {why}")
+    format!(
+        "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {why}"
+    )
 }
 
 /// The error a script's `redis.call` gets.
 pub fn noperm_script_text(d: Denied) -> String {
     let why = match d {
         Denied::Command => "can't run this command or subcommand",
-        Denied::Key(_) => "can't access at least one of the keys mentioned in the command arguments",
+        Denied::Key(_) => {
+            "can't access at least one of the keys mentioned in the command arguments"
+        }
         Denied::Channel(_) => "can't publish to the channel mentioned in the command",
     };
     format!("ERR The user executing the script {why}")

@@ -50,8 +50,7 @@ pub mod why {
     pub const NO_SUCH_PASSWORD: &str =
         "The password you are trying to remove from the user does not exist";
     /// `#` / `!` with something that is not a SHA-256 in hex.
-    pub const BAD_HASH: &str =
-        "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters";
+    pub const BAD_HASH: &str = "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters";
     /// `+config|get|x`.
     pub const FIRSTARG_OF_SUB: &str = "Allowing first-arg of a subcommand is not supported";
 }
