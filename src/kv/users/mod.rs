@@ -109,7 +109,7 @@ impl Users {
             .read()
             .map(|m| m.values().all(|u| u.perms().unrestricted()))
             .unwrap_or(false);
-        let zombies = self.zombies.lock().map_or(false, |mut z| {
+        let zombies = self.zombies.lock().is_ok_and(|mut z| {
             z.retain(|w| w.strong_count() > 0);
             z.is_empty()
         });
