@@ -66,6 +66,8 @@ fn scenario(call: &mut dyn FnMut(usize, &[&str]) -> Reply) -> Vec<(String, Reply
         (1, &["CLIENT", "ID"]),
         (1, &["PUBLISH", "news.x", "m"]),
         (1, &["PUBLISH", "other", "m"]),
+        (1, &["SPUBLISH", "news.x", "m"]),
+        (1, &["SPUBLISH", "other", "m"]),
         (1, &["MULTI"]),
         (1, &["SET", "a2", "v"]),
         (1, &["DEL", "a2"]),

@@ -267,7 +267,10 @@ pub fn check(p: &Perms, id: usize, spec: &CommandSpec, argv: &[&[u8]]) -> Result
     if !p.allcommands && spec.flags & crate::kv::cmd::NO_AUTH == 0 && !p.allows(id) {
         return Err(Denied::Command);
     }
-    if !p.allkeys {
+    // Shard channels sit at key positions (for cluster slots) but are not
+    // keys: Redis's key specs say `not_key`, and ACL checks them as channels.
+    let shard = matches!(spec.name, "spublish" | "ssubscribe" | "sunsubscribe");
+    if !p.allkeys && !shard {
         for i in spec.key_positions(argv) {
             if argv.get(i).is_some_and(|k| !p.key_ok(k)) {
                 return Err(Denied::Key(i));
