@@ -46,6 +46,7 @@ pub mod shared;
 pub mod store;
 pub mod stream;
 pub mod types;
+pub mod users;
 pub mod value;
 
 use std::net::SocketAddr;

@@ -386,6 +386,18 @@ impl<'a> Worker<'a> {
                     }
                 }
             }
+            Msg::CheckChannels(id) => {
+                if let Some(&t) = self.by_id.get(&id) {
+                    if let Some(Some(c)) = self.conns.get_mut(t) {
+                        if !super::users::subscriptions_allowed(&c.sess) {
+                            c.closing.get_or_insert_with(|| {
+                                "killed: its user may no longer use its channels".into()
+                            });
+                            ready.push(t);
+                        }
+                    }
+                }
+            }
             Msg::Accept => self.accept_all(),
             Msg::Unblock(id, reply) => self.deliver(id, reply, ready),
             Msg::Push(id, m) => {

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::pubsub::Subs;
+use super::users::User;
 
 /// A queued `MULTI` command.
 pub type Queued = Vec<Vec<u8>>;
@@ -92,12 +93,16 @@ pub struct Session {
     pub script_oom: bool,
     /// The shared face.
     pub handle: Arc<ClientHandle>,
+    /// The ACL user it runs as (`default` until `AUTH` as another).
+    pub user: Arc<User>,
 }
 
 impl Session {
-    /// A fresh session for `handle`.
+    /// A fresh session for `handle`, running as the user its handle names.
     pub fn new(handle: Arc<ClientHandle>, authed: bool) -> Session {
+        let user = handle.user();
         Session {
+            user,
             id: handle.id,
             db: 0,
             authed,
@@ -117,6 +122,14 @@ impl Session {
             script_oom: false,
             handle,
         }
+    }
+
+    /// Run as `user` from now on (`AUTH`, `HELLO AUTH`, `RESET`).
+    pub fn set_user(&mut self, user: Arc<User>) {
+        if let Ok(mut u) = self.handle.user.lock() {
+            *u = user.clone();
+        }
+        self.user = user;
     }
 }
 
@@ -152,9 +165,20 @@ pub struct ClientHandle {
     /// Subscriptions: channels, patterns, shard channels (`CLIENT LIST`'s
     /// sub, psub, ssub and flag `P`).
     pub subs: [AtomicUsize; 3],
+    /// The ACL user (`CLIENT LIST`'s `user=`, `CLIENT KILL USER`, and who
+    /// `ACL DELUSER` closes).
+    pub user: Mutex<Arc<User>>,
 }
 
 impl ClientHandle {
+    /// The ACL user.
+    pub fn user(&self) -> Arc<User> {
+        match self.user.lock() {
+            Ok(u) => u.clone(),
+            Err(e) => e.into_inner().clone(),
+        }
+    }
+
     /// The `CLIENT LIST` / `CLIENT INFO` line (without newline).
     pub fn line(&self) -> String {
         let name = self
@@ -185,7 +209,7 @@ impl ClientHandle {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -200,6 +224,7 @@ impl ClientHandle {
             subs[2],
             if multi { 0 } else { -1 },
             "NULL",
+            self.user().name,
             self.resp.load(Ordering::Relaxed),
         )
     }
@@ -220,6 +245,7 @@ impl Registry {
         laddr: SocketAddr,
         fd: i32,
         worker: usize,
+        user: Arc<User>,
     ) -> Arc<ClientHandle> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let h = Arc::new(ClientHandle {
@@ -237,6 +263,7 @@ impl Registry {
             blocked: AtomicBool::new(false),
             kill: AtomicBool::new(false),
             subs: Default::default(),
+            user: Mutex::new(user),
         });
         if let Ok(mut m) = self.clients.lock() {
             m.insert(id, h.clone());

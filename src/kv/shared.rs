@@ -126,6 +126,9 @@ impl Default for Settings {
 pub enum Msg {
     /// Close this client (CLIENT KILL).
     Kill(u64),
+    /// Its user's channel permissions shrank: close this client if it is
+    /// subscribed to a channel it may no longer use (as Redis does).
+    CheckChannels(u64),
     /// Try accepting again (a descriptor was freed at the fd limit).
     Accept,
     /// A blocked client was served (or unblocked): send it this reply and
@@ -232,6 +235,8 @@ pub struct Shared {
     pub shutdown: std::sync::OnceLock<crate::shutdown::Shutdown>,
     /// `maxmemory` (0: none), read before every command.
     pub maxmemory: AtomicU64,
+    /// ACL users.
+    pub users: super::users::Users,
 }
 
 /// Error replies counted by their code (the first word: `ERR`,
@@ -297,7 +302,7 @@ impl Shared {
     /// Shared state for `threads` event loops serving `store` on `addr`.
     pub fn new(cfg: Config, store: Arc<Store>, addr: SocketAddr, threads: usize) -> Shared {
         let cfg_maxmemory = cfg.settings.maxmemory;
-        Shared {
+        let sh = Shared {
             settings: RwLock::new(cfg.settings.clone()),
             cfg,
             registry: Registry::default(),
@@ -313,6 +318,7 @@ impl Shared {
             errors: ErrorStats::default(),
             shutdown: std::sync::OnceLock::new(),
             maxmemory: AtomicU64::new(cfg_maxmemory),
+            users: super::users::Users::new(),
             calls: (0..threads)
                 .map(|_| {
                     (0..super::cmd::count())
@@ -320,7 +326,10 @@ impl Shared {
                         .collect()
                 })
                 .collect(),
-        }
+        };
+        let pass = sh.cfg.settings.requirepass.clone();
+        sh.users.set_default_password(pass.as_deref());
+        sh
     }
 
     /// Calls per command name, summed over the loops (non-zero only).

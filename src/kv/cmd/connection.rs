@@ -1,5 +1,7 @@
-//! Connection commands: PING, ECHO, QUIT, HELLO, AUTH, SELECT, MONITOR, RESET, CLIENT.
+//! Connection commands: PING, ECHO, QUIT, HELLO, AUTH, SELECT, MONITOR,
+//! RESET, CLIENT (whose subcommands are not `fast`, as in Redis 7.0).
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::arg::{self, is};
@@ -8,6 +10,7 @@ use crate::kv::protocol::parse_int;
 use crate::kv::reply::Out;
 use crate::kv::session::{Replies, Session};
 use crate::kv::shared::Shared;
+use crate::kv::users::User;
 
 const G: &str = "connection";
 const F: u32 = FAST | LOADING | STALE;
@@ -16,7 +19,7 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec(
         "id",
         2,
-        NOSCRIPT | F,
+        NOSCRIPT | LOADING | STALE,
         (0, 0, 0),
         G,
         "5.0.0",
@@ -27,7 +30,7 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec(
         "getname",
         2,
-        NOSCRIPT | F,
+        NOSCRIPT | LOADING | STALE,
         (0, 0, 0),
         G,
         "2.6.9",
@@ -38,7 +41,7 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec(
         "setname",
         3,
-        NOSCRIPT | F,
+        NOSCRIPT | LOADING | STALE,
         (0, 0, 0),
         G,
         "2.6.9",
@@ -49,7 +52,7 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec(
         "setinfo",
         4,
-        NOSCRIPT | F,
+        NOSCRIPT | LOADING | STALE,
         (0, 0, 0),
         G,
         "7.2.0",
@@ -60,7 +63,7 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec(
         "info",
         2,
-        NOSCRIPT | F,
+        NOSCRIPT | LOADING | STALE,
         (0, 0, 0),
         G,
         "6.2.0",
@@ -104,7 +107,7 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec(
         "no-evict",
         3,
-        NOSCRIPT | F | super::ADMIN,
+        NOSCRIPT | LOADING | STALE | super::ADMIN,
         (0, 0, 0),
         G,
         "7.0.0",
@@ -115,7 +118,7 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec(
         "no-touch",
         3,
-        NOSCRIPT | F,
+        NOSCRIPT | LOADING | STALE,
         (0, 0, 0),
         G,
         "7.2.0",
@@ -126,7 +129,7 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec(
         "reply",
         3,
-        NOSCRIPT | F,
+        NOSCRIPT | LOADING | STALE,
         (0, 0, 0),
         G,
         "3.2.0",
@@ -137,7 +140,7 @@ static CLIENT_SUBS: &[CommandSpec] = &[
     spec(
         "help",
         2,
-        F,
+        LOADING | STALE,
         (0, 0, 0),
         G,
         "5.0.0",
@@ -277,20 +280,27 @@ fn quit(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
     ctx.sess.close = true;
 }
 
-/// Check a password against `requirepass`; answers the error on failure.
-fn check_password(srv: &Shared, out: &mut Out, user: Option<&[u8]>, pass: &[u8]) -> bool {
-    let want = srv.settings().requirepass;
-    let user_ok = user.is_none_or(|u| u == b"default");
-    match want {
-        None if user_ok && user.is_some() => true,
-        None if user.is_none() => {
-            out.err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
-            false
-        }
-        Some(w) if user_ok && w == pass => true,
-        _ => {
+/// Check a user and password (`None`: the default user); answers the
+/// error on failure, logging it in `ACL LOG`.
+fn check_password(
+    srv: &Shared,
+    sess: &Session,
+    out: &mut Out,
+    cmd: &[u8],
+    user: Option<&[u8]>,
+    pass: &[u8],
+) -> Option<Arc<User>> {
+    if user.is_none() && srv.users.default_user().perms().nopass {
+        out.err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+        return None;
+    }
+    let name = user.unwrap_or(b"default");
+    match srv.users.authenticate(name, pass) {
+        Some(u) => Some(u),
+        None => {
+            super::acl::log_auth_failure(srv, sess, cmd, name);
             out.err("WRONGPASS invalid username-password pair or user is disabled.");
-            false
+            None
         }
     }
 }
@@ -310,7 +320,8 @@ pub(crate) fn auth_client(srv: &Shared, sess: &mut Session, out: &mut Out, a: &[
             return;
         }
     };
-    if check_password(srv, out, user, pass) {
+    if let Some(u) = check_password(srv, sess, out, a[0], user, pass) {
+        sess.set_user(u);
         sess.authed = true;
         out.ok();
     }
@@ -340,9 +351,10 @@ pub(crate) fn hello_client(srv: &Shared, sess: &mut Session, out: &mut Out, a: &
     let mut i = 2;
     while i < a.len() {
         if is(a[i], "AUTH") && i + 2 < a.len() {
-            if !check_password(srv, out, Some(a[i + 1]), a[i + 2]) {
+            let Some(u) = check_password(srv, sess, out, a[0], Some(a[i + 1]), a[i + 2]) else {
                 return;
-            }
+            };
+            sess.set_user(u);
             sess.authed = true;
             i += 3;
         } else if is(a[i], "SETNAME") && i + 1 < a.len() {
@@ -426,7 +438,8 @@ fn reset(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
     if let Ok(mut n) = ctx.sess.handle.name.lock() {
         *n = None;
     }
-    ctx.sess.authed = ctx.srv.settings().requirepass.is_none();
+    ctx.sess.set_user(ctx.srv.users.default_user());
+    ctx.sess.authed = !ctx.srv.users.default_needs_auth();
     ctx.out.status("RESET");
 }
 
@@ -629,7 +642,16 @@ fn client_kill(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                 }
                 continue;
             }
-            "addr" | "laddr" | "user" => {}
+            "user" => {
+                if ctx.srv.users.get(pair[1]).is_none() {
+                    ctx.out.err(&format!(
+                        "ERR No such user '{}'",
+                        String::from_utf8_lossy(pair[1])
+                    ));
+                    return;
+                }
+            }
+            "addr" | "laddr" => {}
             "type" => {
                 if !["normal", "master", "replica", "slave", "pubsub"]
                     .iter()
@@ -658,7 +680,7 @@ fn client_kill(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             "id" => parse_int(v) == Some(h.id as i64),
             "addr" => h.addr.to_string().as_bytes() == v.as_slice(),
             "laddr" => h.laddr.to_string().as_bytes() == v.as_slice(),
-            "user" => v.as_slice() == b"default",
+            "user" => h.user().name.as_bytes() == v.as_slice(),
             "type" => is(v, "normal"),
             _ => false,
         });

@@ -106,36 +106,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-fn acl_categories(c: &CommandSpec) -> Vec<String> {
-    // Redis's category names for its groups.
-    let cat = match c.group {
-        "generic" => "keyspace",
-        "sorted-set" => "sortedset",
-        "transactions" => "transaction",
-        g => g,
-    };
-    let mut v = vec![format!("@{cat}")];
-    if c.flags & super::BLOCKING != 0 {
-        v.push("@blocking".into());
-    }
-    if c.flags & super::WRITE != 0 {
-        v.push("@write".into());
-    }
-    if c.flags & super::READONLY != 0 {
-        v.push("@read".into());
-    }
-    if c.flags & super::FAST != 0 {
-        v.push("@fast".into());
-    } else {
-        v.push("@slow".into());
-    }
-    if c.flags & super::ADMIN != 0 {
-        v.push("@admin".into());
-        v.push("@dangerous".into());
-    }
-    v
-}
-
 fn describe(ctx: &mut Ctx<'_>, c: &CommandSpec, parent: Option<&str>) {
     let name = match parent {
         Some(p) => format!("{p}|{}", c.name),
@@ -152,10 +122,11 @@ fn describe(ctx: &mut Ctx<'_>, c: &CommandSpec, parent: Option<&str>) {
     ctx.out.int(c.keys.0 as i64);
     ctx.out.int(c.keys.1 as i64);
     ctx.out.int(c.keys.2 as i64);
-    let cats = acl_categories(c);
+    let t = crate::kv::users::cats::table();
+    let cats: Vec<&str> = crate::kv::users::cats::names(t.entries[t.id(c)].cats).collect();
     ctx.out.set(cats.len());
     for cat in cats {
-        ctx.out.status(&cat);
+        ctx.out.status(&format!("@{cat}"));
     }
     ctx.out.array(0);
     ctx.out.array(0);

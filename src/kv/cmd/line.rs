@@ -23,6 +23,15 @@ pub fn execute(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
         );
         return;
     }
+    if !ctx.srv.users.open() && cmd != b"QUIT" && !ctx.sess.user.perms().unrestricted() {
+        // The ACL rules are checked per Redis command; the line protocol's
+        // clients (the default user) are refused while it is restricted.
+        line(
+            ctx,
+            b"ERR NOPERM the default user is restricted (ACL): use a Redis client",
+        );
+        return;
+    }
     let db = ctx.db();
     let reply_at = ctx.out.buf.len();
     ctx.ks.begin();

@@ -13,6 +13,7 @@
 //! Lookup: one hash map from lowercase name to spec, built once; the name is
 //! lowercased on the stack, so a lookup allocates nothing.
 
+pub mod acl;
 pub mod bits;
 pub mod blocking;
 pub mod cluster;
@@ -218,6 +219,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     pubsub::COMMANDS,
     scripting::COMMANDS,
     cluster::COMMANDS,
+    acl::COMMANDS,
 ];
 
 /// Every command, in table order.
@@ -384,10 +386,6 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
         }
         return;
     }
-    let maxmemory = ctx.srv.maxmemory.load(Relaxed);
-    if maxmemory != 0 && !crate::kv::evict::admit(ctx, spec, in_multi, maxmemory) {
-        return;
-    }
     if !ctx.out.resp3 && ctx.sess.pubsub.active() && !subscribe_mode_ok(argv[0]) {
         ctx.out.err(&format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
@@ -398,12 +396,22 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
         }
         return;
     }
-    if in_multi && spec.flags & NO_QUEUE == 0 {
-        if spec.flags & NO_MULTI != 0 {
-            ctx.out.err("ERR Command not allowed inside a transaction");
+    if in_multi && spec.flags & (NO_QUEUE | NO_MULTI) == NO_MULTI {
+        ctx.out.err("ERR Command not allowed inside a transaction");
+        ctx.sess.multi_error = true;
+        return;
+    }
+    if !ctx.srv.users.open() && !acl_allows(ctx, spec, argv) {
+        if in_multi {
             ctx.sess.multi_error = true;
-            return;
         }
+        return;
+    }
+    let maxmemory = ctx.srv.maxmemory.load(Relaxed);
+    if maxmemory != 0 && !crate::kv::evict::admit(ctx, spec, in_multi, maxmemory) {
+        return;
+    }
+    if in_multi && spec.flags & NO_QUEUE == 0 {
         if let Some(q) = &mut ctx.sess.multi {
             q.push(argv.iter().map(|a| a.to_vec()).collect());
         }
@@ -439,6 +447,35 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
     }
     if monitored && !first {
         monitor(ctx, argv);
+    }
+}
+
+/// The ACL check of a restricted user's command: false when refused
+/// (answered, and logged in `ACL LOG`). Inside `EXEC` (the rules changed
+/// since the command was queued) with Redis's other text.
+#[cold]
+fn acl_allows(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: &[&[u8]]) -> bool {
+    let perms = ctx.sess.user.perms();
+    if perms.unrestricted() {
+        return true;
+    }
+    let in_exec = ctx.ks.depth() > 0;
+    let context = if in_exec || ctx.sess.multi.is_some() {
+        super::users::log::Context::Multi
+    } else {
+        super::users::log::Context::Toplevel
+    };
+    match acl::refused(ctx, &perms, spec, argv, context) {
+        None => true,
+        Some((d, fullname)) => {
+            let text = if in_exec {
+                acl::noperm_exec_text(d)
+            } else {
+                acl::noperm_text(d, &fullname)
+            };
+            ctx.out.err(&text);
+            false
+        }
     }
 }
 

@@ -844,6 +844,13 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         aof.set_fsync(f);
     }
     let maxmemory = s.maxmemory;
+    let pass_changed = a[2..]
+        .chunks(2)
+        .any(|p| p[0].eq_ignore_ascii_case(b"requirepass"));
+    if pass_changed {
+        // As Redis: the default user's only password (none: nopass).
+        ctx.srv.users.set_default_password(s.requirepass.as_deref());
+    }
     if let Ok(mut w) = ctx.srv.settings.write() {
         *w = s;
     }

@@ -397,6 +397,15 @@ fn call_command(
     if spec.flags & NOSCRIPT != 0 {
         return out.err("ERR This Redis command is not allowed from script");
     }
+    if !ctx.srv.users.open() {
+        let perms = sess.user.perms();
+        if !perms.unrestricted() {
+            let context = crate::kv::users::log::Context::Lua;
+            if let Some((d, _)) = cmd::acl::refused(ctx, &perms, spec, argv, context) {
+                return out.err(&cmd::acl::noperm_script_text(d));
+            }
+        }
+    }
     if sess.script_oom && spec.flags & cmd::DENYOOM != 0 {
         return out.err(crate::kv::evict::OOM);
     }

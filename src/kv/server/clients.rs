@@ -109,10 +109,13 @@ impl Clients<'_> {
                 self.free.push(i);
                 continue;
             }
-            let handle = self.sh.registry.add(peer, laddr, fd, self.id);
+            let handle =
+                self.sh
+                    .registry
+                    .add(peer, laddr, fd, self.id, self.sh.users.default_user());
             st.connections.fetch_add(1, Ordering::Relaxed);
             self.by_id.insert(handle.id, i);
-            let sess = Session::new(handle, settings.requirepass.is_none());
+            let sess = Session::new(handle, !self.sh.users.default_needs_auth());
             self.conns[i] = Some(Conn::new(stream, peer, sess));
         }
     }

@@ -159,6 +159,7 @@ impl Worker<'_> {
         self.free.push(i);
         self.by_id.remove(&c.sess.id);
         self.sh.registry.remove(c.sess.id);
+        self.sh.users.client_gone();
         self.sh.pubsub.forget_all(&c.sess.pubsub, c.sess.id);
         if c.sess.monitor {
             self.sh.monitors.remove(c.sess.id);

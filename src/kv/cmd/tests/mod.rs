@@ -56,8 +56,10 @@ impl T {
 
     /// Another client, owned by event loop `worker`.
     pub fn client_on(sh: &Arc<Shared>, worker: usize) -> T {
-        let h = sh.registry.add(addr(), addr(), -1, worker);
-        let authed = sh.settings().requirepass.is_none();
+        let h = sh
+            .registry
+            .add(addr(), addr(), -1, worker, sh.users.default_user());
+        let authed = !sh.users.default_needs_auth();
         let batch = sh.store.batch();
         T {
             sh: sh.clone(),
