@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -84,6 +84,9 @@ pub struct Session {
     pub blocked: Option<crate::kv::blocking::Parked>,
     /// Pub/sub subscriptions.
     pub pubsub: Subs,
+    /// `CLIENT TRACKING ON` (the modes live in the store's
+    /// [`Tracking`](crate::kv::tracking::Tracking)); dispatch checks only this.
+    pub tracking: bool,
     /// The pseudo-client of a running script (`redis.call`): blocking
     /// commands do not block, and `SELECT` stays inside the script.
     pub in_script: bool,
@@ -110,6 +113,7 @@ impl Session {
             monitor: false,
             blocked: None,
             pubsub: Subs::default(),
+            tracking: false,
             in_script: false,
             handle,
         }
@@ -148,6 +152,10 @@ pub struct ClientHandle {
     /// Subscriptions: channels, patterns, shard channels (`CLIENT LIST`'s
     /// sub, psub, ssub and flag `P`).
     pub subs: [AtomicUsize; 3],
+    /// Tracking flags ([`crate::kv::tracking`]; 0: off), for `CLIENT LIST`.
+    pub tracking: AtomicU8,
+    /// Tracking's `REDIRECT` target (0: none), for `CLIENT LIST`'s `redir`.
+    pub redir: AtomicU64,
 }
 
 impl ClientHandle {
@@ -177,11 +185,24 @@ impl ClientHandle {
         if self.blocked.load(Ordering::Relaxed) {
             flags.push('b');
         }
+        let tracking = self.tracking.load(Ordering::Relaxed);
+        let redir = if tracking & crate::kv::tracking::ON != 0 {
+            flags.push('t');
+            if tracking & crate::kv::tracking::BROKEN != 0 {
+                flags.push('R');
+            }
+            if tracking & crate::kv::tracking::BCAST != 0 {
+                flags.push('B');
+            }
+            self.redir.load(Ordering::Relaxed) as i64
+        } else {
+            -1
+        };
         if flags.is_empty() {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -196,6 +217,7 @@ impl ClientHandle {
             subs[2],
             if multi { 0 } else { -1 },
             "NULL",
+            redir,
             self.resp.load(Ordering::Relaxed),
         )
     }
@@ -233,6 +255,8 @@ impl Registry {
             blocked: AtomicBool::new(false),
             kill: AtomicBool::new(false),
             subs: Default::default(),
+            tracking: AtomicU8::new(0),
+            redir: AtomicU64::new(0),
         });
         if let Ok(mut m) = self.clients.lock() {
             m.insert(id, h.clone());
@@ -250,6 +274,11 @@ impl Registry {
     /// True while client `id` is connected.
     pub fn contains(&self, id: u64) -> bool {
         self.clients.lock().is_ok_and(|m| m.contains_key(&id))
+    }
+
+    /// Client `id`, if connected.
+    pub fn get(&self, id: u64) -> Option<Arc<ClientHandle>> {
+        self.clients.lock().ok()?.get(&id).cloned()
     }
 
     /// Every client, by id.

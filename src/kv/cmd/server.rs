@@ -685,6 +685,10 @@ fn params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
             "notify-keyspace-events",
             notify::format(ctx.ks.space.notify.flags()),
         ),
+        (
+            "tracking-table-max-keys",
+            ctx.ks.space.tracking.max_keys().to_string(),
+        ),
     ];
     v.extend(ctx.ks.space.enc.params());
     v
@@ -758,6 +762,7 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let mut enc = ctx.ks.space.enc;
     let mut fsync = None;
     let mut events = None;
+    let mut tracking_max = None;
     for pair in a[2..].chunks(2) {
         let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
         let v = pair[1];
@@ -799,6 +804,9 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                         Ok(())
                     }
                 },
+                "tracking-table-max-keys" => super::tracking::parse_max_keys(v)
+                    .map(|n| tracking_max = Some(n))
+                    .ok_or_else(|| bad("argument couldn't be parsed into an integer")),
                 "notify-keyspace-events" => match notify::parse(v) {
                     Some(f) => {
                         events = Some(f);
@@ -847,6 +855,9 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     ctx.ks.space.enc = enc;
     if let Some(f) = events {
         ctx.ks.space.notify.set(f);
+    }
+    if let Some(n) = tracking_max {
+        ctx.ks.space.tracking.set_max_keys(n);
     }
     ctx.out.ok();
 }
