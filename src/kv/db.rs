@@ -55,6 +55,8 @@ pub struct Keyspace {
     pub stats: KsStats,
     /// `DEBUG SET-ACTIVE-EXPIRE`: the background sweep of expired keys.
     pub active_expire: bool,
+    /// `DEBUG PAUSE-CRON 1`: the background sweep is paused.
+    pub cron_paused: bool,
     /// Writes since start or the last SAVE (INFO's `rdb_changes_since_last_save`).
     pub changes: u64,
     /// Unix seconds of the last SAVE (0: none since start; LASTSAVE).
@@ -78,6 +80,7 @@ impl Keyspace {
             dirty: HashSet::new(),
             stats: KsStats::default(),
             active_expire: true,
+            cron_paused: false,
             changes: 0,
             last_save: 0,
             blocking: Blocking::new(n.max(1)),

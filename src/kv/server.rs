@@ -162,7 +162,7 @@ fn spawn_housekeeping(sh: Arc<Shared>, shutdown: Shutdown) -> Result<std::thread
                 }
                 {
                     let mut round = sh.store.round(&mut batch);
-                    if round.space().active_expire {
+                    if round.space().active_expire && !round.space().cron_paused {
                         round.space().tracking.current = 0;
                         round.ks(now_ms()).sweep(&mut cursors, 200);
                     }

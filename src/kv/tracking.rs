@@ -382,8 +382,9 @@ impl Tracking {
 
     /// `key` changed: its readers are told and it is forgotten. `bcast`:
     /// also tell BCAST clients, naming who changed it (0: nobody, an expiry);
-    /// None when the key did not change but leaves the full table. NOLOOP
-    /// clients are not told of changes made while their own command runs.
+    /// None when the key did not change but leaves the full table (then
+    /// every reader is told). NOLOOP clients are not told of changes made
+    /// while their own command runs.
     pub fn invalidate(&mut self, key: &[u8], bcast: Option<u64>) {
         if let (Some(w), false) = (bcast, self.prefixes.is_empty()) {
             for (p, b) in self.prefixes.iter_mut() {
@@ -402,7 +403,8 @@ impl Tracking {
             let Some(c) = self.clients.get(&id) else {
                 continue; // stopped tracking or gone
             };
-            if c.flags & BCAST != 0 || (c.flags & NOLOOP != 0 && id == self.current) {
+            let own = bcast.is_some() && c.flags & NOLOOP != 0 && id == self.current;
+            if c.flags & BCAST != 0 || own {
                 continue;
             }
             let keys = keys.get_or_insert_with(|| Arc::new(vec![Box::<[u8]>::from(key)]));

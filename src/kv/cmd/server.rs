@@ -231,7 +231,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         G,
         "1.0.0",
         "A container for debugging commands.",
-        "SLEEP seconds|SET-ACTIVE-EXPIRE 0|1|OBJECT key|DIGEST|DIGEST-VALUE key|RELOAD|LOG message|HELP",
+        "SLEEP seconds|SET-ACTIVE-EXPIRE 0|1|PAUSE-CRON 0|1|OBJECT key|DIGEST|DIGEST-VALUE key|RELOAD|LOG message|HELP",
         debug,
     ),
     CommandSpec {
@@ -448,6 +448,8 @@ const DEBUG_HELP: &[&str] = &[
     "    Write the dataset out as log records and load it back (a restart).",
     "OBJECT <key>",
     "    Show low level info about the key and associated value.",
+    "PAUSE-CRON <0|1>",
+    "    Stop periodic cron job processing (here: the background expiry sweep).",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not accessed.",
     "SLEEP <seconds>",
@@ -471,6 +473,10 @@ fn debug(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         }
         ("set-active-expire", 3) => {
             ctx.ks.space.active_expire = a[2] != b"0";
+            ctx.out.ok();
+        }
+        ("pause-cron", 3) => {
+            ctx.ks.space.cron_paused = a[2] != b"0";
             ctx.out.ok();
         }
         ("protocol", 3) => debug_protocol(ctx, a[2]),
