@@ -171,15 +171,12 @@ fn spawn_housekeeping(sh: Arc<Shared>, shutdown: Shutdown) -> Result<std::thread
                     let (flags, events) = (notify.flags(), notify.take());
                     // Invalidations of expired keys, likewise.
                     let mut inval: Vec<Vec<Msg>> = Vec::new();
-                    round
-                        .space()
-                        .tracking
-                        .route(&sh.registry, |to, w, m| {
-                            if inval.len() <= w {
-                                inval.resize_with(w + 1, Vec::new);
-                            }
-                            inval[w].push(Msg::Track(to, m));
-                        });
+                    round.space().tracking.route(&sh.registry, |to, w, m| {
+                        if inval.len() <= w {
+                            inval.resize_with(w + 1, Vec::new);
+                        }
+                        inval[w].push(Msg::Track(to, m));
+                    });
                     let committed = round.commit();
                     if committed.is_ok() {
                         for (w, ms) in inval.into_iter().enumerate() {

@@ -522,4 +522,3 @@ fn mirror(c: &Client) {
     c.handle.tracking.store(c.flags, Ordering::Relaxed);
     c.handle.redir.store(c.redirect, Ordering::Relaxed);
 }
-
