@@ -283,15 +283,17 @@ fn flushes_swapdb_and_expiry_invalidate() {
     expect_raw(&mut a, b">2\r\n$10\r\ninvalidate\r\n_\r\n");
     // Expired by the background sweep (no client touches it). The read
     // must come before the expiry: a slow machine retries with a longer one.
-    let mut ttl = 50;
-    loop {
-        w.call(&["SET", "short", "v", "PX", &ttl.to_string()]);
-        if a.call(&["GET", "short"]) == bulk("v") {
-            break;
+    // A fresh key per try: a key read after it expired stays tracked.
+    let (mut ttl, mut n) = (50, 0);
+    let key = loop {
+        let key = format!("short{n}");
+        w.call(&["SET", &key, "v", "PX", &ttl.to_string()]);
+        if a.call(&["GET", &key]) == bulk("v") {
+            break key;
         }
-        ttl *= 4;
-    }
-    expect_raw(&mut a, &inval3(&["short"]));
+        (ttl, n) = (ttl * 4, n + 1);
+    };
+    expect_raw(&mut a, &inval3(&[&key]));
 }
 
 #[test]
