@@ -52,13 +52,17 @@ pub const BROKEN: u8 = 1 << 6;
 /// Redis's default `tracking-table-max-keys`.
 pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
 
+/// Keys of one invalidation, shared by the clients it goes to (`None`:
+/// every key, after a flush).
+pub type Keys = Option<Arc<Vec<Box<[u8]>>>>;
+
 /// What one connection receives.
 #[derive(Debug)]
 pub enum Push {
     /// Keys to drop from the cache (`None`: all of them, after a flush).
     Invalidate {
         /// The keys, or none for "everything".
-        keys: Option<Arc<Vec<Box<[u8]>>>>,
+        keys: Keys,
         /// Sent to a `REDIRECT` target (a RESP2 target gets it as a pub/sub
         /// message if it is in subscribe mode).
         redirected: bool,
@@ -159,7 +163,7 @@ pub struct Tracking {
     bcast_dirty: bool,
     max_keys: usize,
     /// Messages noted, not yet routed: (tracking client, keys or all).
-    pending: Vec<(u64, Option<Arc<Vec<Box<[u8]>>>>)>,
+    pending: Vec<(u64, Keys)>,
 }
 
 impl Default for Tracking {

@@ -159,7 +159,12 @@ pub fn after_command(ctx: &mut Ctx<'_>, spec: &CommandSpec, argv: &[&[u8]]) {
     // EVAL_RO and EVALSHA_RO are read-only but track only if the script reads.
     let read = (spec.flags & READONLY != 0 && !spec.name.starts_with("eval")) || script_read;
     let caching = flags & CACHING != 0;
-    let wanted = !(flags & OPTIN != 0 && !caching) && !(flags & OPTOUT != 0 && caching);
+    // OPTIN: only after CACHING YES; OPTOUT: unless CACHING NO.
+    let wanted = if flags & OPTIN != 0 {
+        caching
+    } else {
+        flags & OPTOUT == 0 || !caching
+    };
     if read && wanted && flags & BCAST == 0 && spec.flags & PUBSUB == 0 {
         let pos = spec.key_positions(argv);
         t.remember(id, pos.iter().filter_map(|&p| argv.get(p).copied()));
