@@ -48,7 +48,7 @@ if [ -f "$REDIS_SRC/tests/unit/scripting.tcl" ]; then
 fi
 echo "netkit: $BIN; Redis suite from $REDIS_SRC; runtest options: $EXTRA"
 python3 - "$REDIS_SRC" "$BIN" "$EXTRA" "${FILES[@]}" <<'PY'
-import os, random, re, tempfile, shlex, subprocess, sys, time
+import os, random, re, shutil, tempfile, shlex, subprocess, sys, time
 src, binary, extra, files = sys.argv[1], sys.argv[2], shlex.split(sys.argv[3]), sys.argv[4:]
 verbose = os.environ.get("SKIPS") == "1"
 ansi = re.compile(r"\x1b\[[0-9;]*m")
@@ -56,6 +56,7 @@ ansi = re.compile(r"\x1b\[[0-9;]*m")
 def serve():
     """A fresh netkit on a free loopback port: (process, port)."""
     data = os.path.join(tempfile.mkdtemp(prefix="netkit-suite-"), "kv.log")
+    dirs.append(os.path.dirname(data))
     p = subprocess.Popen([binary, "kv", "serve", "-q", "--data", data, "0"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(400):
@@ -69,6 +70,7 @@ def serve():
     p.kill()
     sys.exit("netkit did not start listening")
 
+dirs = []  # each server's --data directory, removed at the end
 total = [0, 0, 0]
 for f in files:
     skips, missing = [], set()
@@ -114,4 +116,6 @@ for f in files:
         for t in re.findall(r"^\[skip\]: (.*)", out, re.M):
             print(f"    skipped: {t[:150]}")
 print(f"total: {total[0]} passed, {total[1]} failed, {total[2]} skipped")
+for d in dirs:
+    shutil.rmtree(d, ignore_errors=True)
 PY
