@@ -91,6 +91,8 @@ for f in files:
         out = ansi.sub("", p.stdout + p.stderr)
         ok = len(re.findall(r"^\[ok\]:", out, re.M))
         err = re.findall(r"^\[err\]: (.*)", out, re.M)
+        # A test that hangs ends the file's run: count it as failed.
+        err += re.findall(r"^\[(TIMEOUT\]: .*)", out, re.M)
         exc = re.search(r"^\[exception\]: (.*)", out, re.M)
         if not exc:
             break

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use super::blocking::Blocking;
 use super::dict::Dict;
 use super::notify::Notify;
+use super::tracking::Tracking;
 use super::types::EncLimits;
 use super::value::Entry;
 
@@ -56,6 +57,8 @@ pub struct Keyspace {
     pub stats: KsStats,
     /// `DEBUG SET-ACTIVE-EXPIRE`: the background sweep of expired keys.
     pub active_expire: bool,
+    /// `DEBUG PAUSE-CRON 1`: the background sweep is paused.
+    pub cron_paused: bool,
     /// Writes since start or the last SAVE (INFO's `rdb_changes_since_last_save`).
     pub changes: u64,
     /// Unix seconds of the last SAVE (0: none since start; LASTSAVE).
@@ -66,6 +69,8 @@ pub struct Keyspace {
     pub enc: EncLimits,
     /// `notify-keyspace-events` and the events not yet published.
     pub notify: Notify,
+    /// Client-side caching: who may cache which key.
+    pub tracking: Tracking,
     rng: u64,
 }
 
@@ -77,11 +82,13 @@ impl Keyspace {
             dirty: HashSet::new(),
             stats: KsStats::default(),
             active_expire: true,
+            cron_paused: false,
             changes: 0,
             last_save: 0,
             blocking: Blocking::new(n.max(1)),
             enc: EncLimits::default(),
             notify: Notify::default(),
+            tracking: Tracking::default(),
             rng: 0x9E37_79B9_7F4A_7C15
                 ^ std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
@@ -109,6 +116,21 @@ impl Keyspace {
     /// except a stale watch whose key is now gone (deleting an already
     /// expired key is not a change).
     pub fn touch(&mut self, db: usize, key: &[u8]) {
+        if self.tracking.on {
+            self.tracking.modified(key);
+        }
+        self.touch_watched(db, key);
+    }
+
+    /// [`touch`](Self::touch) for a key that expired.
+    pub fn touch_expired(&mut self, db: usize, key: &[u8]) {
+        if self.tracking.on {
+            self.tracking.expired(key);
+        }
+        self.touch_watched(db, key);
+    }
+
+    fn touch_watched(&mut self, db: usize, key: &[u8]) {
         let d = &mut self.dbs[db];
         if d.watched.is_empty() {
             return;

@@ -361,7 +361,7 @@ impl Ks<'_> {
             key: key.into(),
             old,
         });
-        self.space.touch(db, key);
+        self.space.touch_expired(db, key);
         self.notify(ev::EXPIRED, "expired", db, key);
     }
 
@@ -510,6 +510,9 @@ impl Ks<'_> {
     /// Empty database `db`.
     pub fn flush_db(&mut self, db: usize) {
         self.space.touch_all(db, None, self.now);
+        if self.space.tracking.on {
+            self.space.tracking.flushed();
+        }
         self.log(Op::FlushDb(db as u32));
         let d = &mut self.space.dbs[db];
         let dict = std::mem::take(&mut d.dict);
@@ -521,6 +524,9 @@ impl Ks<'_> {
     pub fn flush_all(&mut self) {
         for db in 0..self.space.dbs.len() {
             self.space.touch_all(db, None, self.now);
+        }
+        if self.space.tracking.on {
+            self.space.tracking.flushed();
         }
         self.log(Op::FlushAll);
         for db in 0..self.space.dbs.len() {
@@ -535,6 +541,10 @@ impl Ks<'_> {
     pub fn swap_db(&mut self, a: usize, b: usize) {
         self.space.touch_all(a, Some(b), self.now);
         self.space.touch_all(b, Some(a), self.now);
+        if self.space.tracking.on && a != b {
+            // Every key of both databases may read differently now.
+            self.space.tracking.flushed();
+        }
         self.log(Op::SwapDb(a as u32, b as u32));
         swap_dbs(self.space, a, b);
         self.remember(Undo::Swap(a, b));

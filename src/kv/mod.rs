@@ -12,6 +12,7 @@
 //! - `store`: the key space behind one lock, rounds that commit or undo.
 //! - `aof` (format, replay, check) and `logfile` (appends, fsync, compaction).
 //! - `notify`: keyspace notifications (`notify-keyspace-events`).
+//! - `tracking`: client-side caching (`CLIENT TRACKING`) and its invalidations.
 //! - `session`, `shared`, `conn`, `server`: clients, shared state, the event loops.
 //! - `stream`: a connection's socket, plain TCP or TLS (`kv serve --tls`).
 //! - `checklog`: `netkit kv check-log FILE [--fix]`.
@@ -45,6 +46,7 @@ pub mod session;
 pub mod shared;
 pub mod store;
 pub mod stream;
+pub mod tracking;
 pub mod types;
 pub mod users;
 pub mod value;

@@ -162,13 +162,30 @@ fn spawn_housekeeping(sh: Arc<Shared>, shutdown: Shutdown) -> Result<std::thread
                 }
                 {
                     let mut round = sh.store.round(&mut batch);
-                    if round.space().active_expire {
+                    if round.space().active_expire && !round.space().cron_paused {
+                        round.space().tracking.current = 0;
                         round.ks(now_ms()).sweep(&mut cursors, 200);
                     }
                     // `expired` events, published once the round is committed.
                     let notify = &mut round.space().notify;
                     let (flags, events) = (notify.flags(), notify.take());
-                    match round.commit() {
+                    // Invalidations of expired keys, likewise.
+                    let mut inval: Vec<Vec<Msg>> = Vec::new();
+                    round.space().tracking.route(&sh.registry, |to, w, m| {
+                        if inval.len() <= w {
+                            inval.resize_with(w + 1, Vec::new);
+                        }
+                        inval[w].push(Msg::Track(to, m));
+                    });
+                    let committed = round.commit();
+                    if committed.is_ok() {
+                        for (w, ms) in inval.into_iter().enumerate() {
+                            if let (false, Some(mb)) = (ms.is_empty(), sh.mailboxes.get(w)) {
+                                mb.send_all(ms);
+                            }
+                        }
+                    }
+                    match committed {
                         Ok(_) if !events.is_empty() => notify::post(&sh, flags, &events),
                         Ok(_) => {}
                         Err(e) => sh
@@ -403,6 +420,14 @@ impl<'a> Worker<'a> {
             Msg::Push(id, m) => {
                 if let Some(t) = self.deliver_push(id, &m) {
                     ready.push(t);
+                }
+            }
+            Msg::Track(id, m) => {
+                let t = self.by_id.get(&id).copied();
+                if let Some((t, Some(c))) = t.and_then(|t| Some((t, self.conns.get_mut(t)?))) {
+                    if c.closing.is_none() && m.deliver(c.sess.pubsub.active(), &mut c.out) {
+                        ready.push(t);
+                    }
                 }
             }
             Msg::Monitor(id, line) => {

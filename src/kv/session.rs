@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -85,6 +85,9 @@ pub struct Session {
     pub blocked: Option<crate::kv::blocking::Parked>,
     /// Pub/sub subscriptions.
     pub pubsub: Subs,
+    /// `CLIENT TRACKING ON` (the modes live in the store's
+    /// [`Tracking`](crate::kv::tracking::Tracking)); dispatch checks only this.
+    pub tracking: bool,
     /// The pseudo-client of a running script (`redis.call`): blocking
     /// commands do not block, and `SELECT` stays inside the script.
     pub in_script: bool,
@@ -118,6 +121,7 @@ impl Session {
             monitor: false,
             blocked: None,
             pubsub: Subs::default(),
+            tracking: false,
             in_script: false,
             script_oom: false,
             handle,
@@ -168,6 +172,10 @@ pub struct ClientHandle {
     /// The ACL user (`CLIENT LIST`'s `user=`, `CLIENT KILL USER`, and who
     /// `ACL DELUSER` closes).
     pub user: Mutex<Arc<User>>,
+    /// Tracking flags ([`crate::kv::tracking`]; 0: off), for `CLIENT LIST`.
+    pub tracking: AtomicU8,
+    /// Tracking's `REDIRECT` target (0: none), for `CLIENT LIST`'s `redir`.
+    pub redir: AtomicU64,
 }
 
 impl ClientHandle {
@@ -205,11 +213,24 @@ impl ClientHandle {
         if self.blocked.load(Ordering::Relaxed) {
             flags.push('b');
         }
+        let tracking = self.tracking.load(Ordering::Relaxed);
+        let redir = if tracking & crate::kv::tracking::ON != 0 {
+            flags.push('t');
+            if tracking & crate::kv::tracking::BROKEN != 0 {
+                flags.push('R');
+            }
+            if tracking & crate::kv::tracking::BCAST != 0 {
+                flags.push('B');
+            }
+            self.redir.load(Ordering::Relaxed) as i64
+        } else {
+            -1
+        };
         if flags.is_empty() {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -225,6 +246,7 @@ impl ClientHandle {
             if multi { 0 } else { -1 },
             "NULL",
             self.user().name,
+            redir,
             self.resp.load(Ordering::Relaxed),
         )
     }
@@ -264,6 +286,8 @@ impl Registry {
             kill: AtomicBool::new(false),
             subs: Default::default(),
             user: Mutex::new(user),
+            tracking: AtomicU8::new(0),
+            redir: AtomicU64::new(0),
         });
         if let Ok(mut m) = self.clients.lock() {
             m.insert(id, h.clone());
@@ -281,6 +305,11 @@ impl Registry {
     /// True while client `id` is connected.
     pub fn contains(&self, id: u64) -> bool {
         self.clients.lock().is_ok_and(|m| m.contains_key(&id))
+    }
+
+    /// Client `id`, if connected.
+    pub fn get(&self, id: u64) -> Option<Arc<ClientHandle>> {
+        self.clients.lock().ok()?.get(&id).cloned()
     }
 
     /// Every client, by id.

@@ -138,6 +138,8 @@ pub enum Msg {
     Push(u64, Arc<PubMsg>),
     /// A MONITOR line for one of the loop's clients.
     Monitor(u64, Arc<[u8]>),
+    /// A client-side caching invalidation for one of the loop's clients.
+    Track(u64, Arc<super::tracking::Push>),
 }
 
 /// One event loop's inbox. A loop is woken once per batch: a sender that

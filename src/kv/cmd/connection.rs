@@ -138,6 +138,50 @@ static CLIENT_SUBS: &[CommandSpec] = &[
         client,
     ),
     spec(
+        "tracking",
+        -3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "6.0.0",
+        "Controls server-assisted client-side caching for the connection.",
+        "ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]",
+        super::tracking::client_tracking,
+    ),
+    spec(
+        "caching",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "6.0.0",
+        "Instructs the server whether to track the keys in the next request.",
+        "YES|NO",
+        super::tracking::client_caching,
+    ),
+    spec(
+        "getredir",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "6.0.0",
+        "Returns the client ID to which the connection's tracking notifications are redirected.",
+        "",
+        super::tracking::client_getredir,
+    ),
+    spec(
+        "trackinginfo",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "6.2.0",
+        "Returns information about server-assisted client-side caching for the connection.",
+        "",
+        super::tracking::client_trackinginfo,
+    ),
+    spec(
         "help",
         2,
         LOADING | STALE,
@@ -250,7 +294,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             G,
             "2.4.0",
             "A container for client connection commands.",
-            "ID|GETNAME|SETNAME|SETINFO|INFO|LIST|KILL|NO-EVICT|NO-TOUCH|REPLY|HELP ...",
+            "ID|GETNAME|SETNAME|SETINFO|INFO|LIST|KILL|NO-EVICT|NO-TOUCH|REPLY|TRACKING|CACHING|GETREDIR|TRACKINGINFO|HELP ...",
             super::no_subcommand,
         )
     },
@@ -428,6 +472,9 @@ fn reset(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
     }
     super::transactions::reset_multi(ctx);
     super::pubsub::reset(ctx);
+    if std::mem::take(&mut ctx.sess.tracking) {
+        ctx.ks.space.tracking.disable(ctx.sess.id);
+    }
     ctx.sess.db = 0;
     ctx.sess.handle.db.store(0, Ordering::Relaxed);
     ctx.out.resp3 = false;
@@ -477,6 +524,15 @@ const CLIENT_HELP: &[&str] = &[
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "HELP",
     "    Print this help.",
 ];

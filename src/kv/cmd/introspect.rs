@@ -589,10 +589,11 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
             std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
         ),
         "clients" => format!(
-            "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+            "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:0\r\n",
             srv.registry.len(),
             srv.cfg.max_conns,
-            ctx.ks.space.blocking.len()
+            ctx.ks.space.blocking.len(),
+            ctx.ks.space.tracking.clients()
         ),
         "memory" => {
             let used = crate::kv::memory::used() as u64;
@@ -623,7 +624,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
         "stats" => {
             let k = ctx.ks.space.stats;
             format!(
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nmigrate_cached_sockets:0\r\nclient_output_buffer_limit_disconnections:{}\r\nclient_idle_timeout_disconnections:{}\r\ntotal_error_replies:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nmigrate_cached_sockets:0\r\nclient_output_buffer_limit_disconnections:{}\r\nclient_idle_timeout_disconnections:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\ntotal_error_replies:{}\r\n",
                 st.connections.load(Ordering::Relaxed),
                 st.commands.load(Ordering::Relaxed),
                 st.net_in.load(Ordering::Relaxed),
@@ -637,6 +638,9 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
                 ctx.srv.pubsub.numpat(),
                 st.output_disconnects.load(Ordering::Relaxed),
                 st.timeouts.load(Ordering::Relaxed),
+                ctx.ks.space.tracking.total_keys(),
+                ctx.ks.space.tracking.total_items(),
+                ctx.ks.space.tracking.total_prefixes(),
                 srv.errors.total(),
             )
         }

@@ -32,6 +32,7 @@ pub mod setops;
 pub mod sets;
 pub mod sort;
 pub mod strings;
+pub mod tracking;
 pub mod transactions;
 pub mod zrange;
 pub mod zsets;
@@ -433,9 +434,15 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
         monitor(ctx, argv);
     }
     let reply_at = ctx.out.buf.len();
+    if ctx.ks.space.tracking.on && ctx.ks.depth() == 0 {
+        ctx.ks.space.tracking.current = ctx.sess.id;
+    }
     ctx.ks.begin();
     (spec.handler)(ctx, argv);
     ctx.ks.end();
+    if ctx.sess.tracking {
+        tracking::after_command(ctx, spec, argv);
+    }
     if ctx.ks.depth() == 0 {
         if ctx.ks.space.blocking.has_ready() {
             // After the whole command (a whole EXEC): serve blocked clients.
@@ -443,6 +450,10 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
         }
         if ctx.ks.space.notify.has_pending() {
             super::notify::flush(ctx, reply_at);
+        }
+        if ctx.ks.space.tracking.has_pending() {
+            // Invalidations, the client's own after its reply.
+            tracking::flush(ctx);
         }
     }
     if monitored && !first {

@@ -231,7 +231,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         G,
         "1.0.0",
         "A container for debugging commands.",
-        "SLEEP seconds|SET-ACTIVE-EXPIRE 0|1|OBJECT key|DIGEST|DIGEST-VALUE key|RELOAD|LOG message|HELP",
+        "SLEEP seconds|SET-ACTIVE-EXPIRE 0|1|PAUSE-CRON 0|1|OBJECT key|DIGEST|DIGEST-VALUE key|RELOAD|LOG message|HELP",
         debug,
     ),
     CommandSpec {
@@ -448,6 +448,8 @@ const DEBUG_HELP: &[&str] = &[
     "    Write the dataset out as log records and load it back (a restart).",
     "OBJECT <key>",
     "    Show low level info about the key and associated value.",
+    "PAUSE-CRON <0|1>",
+    "    Stop periodic cron job processing (here: the background expiry sweep).",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not accessed.",
     "SLEEP <seconds>",
@@ -471,6 +473,10 @@ fn debug(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         }
         ("set-active-expire", 3) => {
             ctx.ks.space.active_expire = a[2] != b"0";
+            ctx.out.ok();
+        }
+        ("pause-cron", 3) => {
+            ctx.ks.space.cron_paused = a[2] != b"0";
             ctx.out.ok();
         }
         ("protocol", 3) => debug_protocol(ctx, a[2]),
@@ -685,6 +691,10 @@ fn params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
             "notify-keyspace-events",
             notify::format(ctx.ks.space.notify.flags()),
         ),
+        (
+            "tracking-table-max-keys",
+            ctx.ks.space.tracking.max_keys().to_string(),
+        ),
     ];
     v.extend(ctx.ks.space.enc.params());
     v
@@ -758,6 +768,7 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let mut enc = ctx.ks.space.enc;
     let mut fsync = None;
     let mut events = None;
+    let mut tracking_max = None;
     for pair in a[2..].chunks(2) {
         let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
         let v = pair[1];
@@ -799,6 +810,9 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                         Ok(())
                     }
                 },
+                "tracking-table-max-keys" => super::tracking::parse_max_keys(v)
+                    .map(|n| tracking_max = Some(n))
+                    .ok_or_else(|| bad("argument couldn't be parsed into an integer")),
                 "notify-keyspace-events" => match notify::parse(v) {
                     Some(f) => {
                         events = Some(f);
@@ -857,6 +871,9 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     ctx.ks.space.enc = enc;
     if let Some(f) = events {
         ctx.ks.space.notify.set(f);
+    }
+    if let Some(n) = tracking_max {
+        ctx.ks.space.tracking.set_max_keys(n);
     }
     ctx.srv.maxmemory.store(maxmemory, Ordering::Relaxed);
     // A lower limit evicts at once, as Redis's eviction timer would.

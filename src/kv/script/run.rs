@@ -423,6 +423,10 @@ fn call_command(
     if let Some(c) = ctx.calls.get(idx) {
         c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
+    if ctx.sess.tracking && spec.flags & cmd::READONLY != 0 {
+        // A tracking caller's script read something: its keys are tracked.
+        ctx.ks.space.tracking.script_read = true;
+    }
     let mut inner = Ctx {
         ks: Ks {
             space: &mut *ctx.ks.space,

@@ -12,11 +12,12 @@ use crate::kv::store::Round;
 use crate::log::ConnRecord;
 
 /// A closed client's leftovers in the store: its watched keys (database,
-/// key) and whether it was parked in a blocking pop.
+/// key), whether it was parked in a blocking pop, whether it tracked keys.
 pub(super) struct Left {
     id: u64,
     watched: Vec<(usize, Box<[u8]>)>,
     blocked: bool,
+    tracking: bool,
 }
 
 /// Take closed clients out of the store's watch lists and wait queues.
@@ -25,6 +26,9 @@ pub(super) fn leave(round: &mut Round<'_>, left: &mut Vec<Left>) {
         round.space().unwatch(l.id, &l.watched);
         if l.blocked {
             round.space().blocking.unblock(l.id);
+        }
+        if l.tracking {
+            round.space().tracking.disable(l.id);
         }
     }
 }
@@ -167,11 +171,12 @@ impl Worker<'_> {
         if let Some(d) = c.sess.blocked.and_then(|p| p.deadline) {
             self.deadlines.remove(&(d, c.sess.id));
         }
-        if !c.sess.watched.is_empty() || c.sess.blocked.is_some() {
+        if !c.sess.watched.is_empty() || c.sess.blocked.is_some() || c.sess.tracking {
             self.leave_later.push(Left {
                 id: c.sess.id,
                 watched: std::mem::take(&mut c.sess.watched),
                 blocked: c.sess.blocked.is_some(),
+                tracking: c.sess.tracking,
             });
             self.leave_store();
         }

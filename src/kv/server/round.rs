@@ -151,7 +151,9 @@ impl Worker<'_> {
                     "{}; the round was undone and its writes refused",
                     e.0
                 ));
-                self.outbox.clear();
+                // Undone writes change nothing, but the tracking table has
+                // already forgotten their keys: their readers are still told.
+                self.outbox.retain(|(_, m)| matches!(m, Msg::Track(..)));
                 if refuse.is_some() {
                     return; // cannot happen: a refusing round writes nothing
                 }
