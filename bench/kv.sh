@@ -4,7 +4,7 @@
 #   bench/kv.sh            # -n 200000 -c 50, as the issue asks
 #   N=50000 bench/kv.sh    # shorter
 #   SKIP_BENCH=1 bench/kv.sh   # only the crash test
-#   REPEAT=3 bench/kv.sh       # each comparison three times (noisy machines)
+#   REPEAT=3 bench/kv.sh       # each comparison three times, then the median ratios
 #
 # Prints requests/s of redis-server and netkit for SET and GET and their
 # ratio (netkit / redis) for: plain, pipelined (-P 16), and with a log fsynced
@@ -100,6 +100,7 @@ compare() { # title "redis args" "netkit args" "benchmark args"
     r=$(rps "$op" <<<"$rout"); n=$(rps "$op" <<<"$nout")
     printf '%-28s %-4s redis %12s rps   netkit %12s rps   ratio %s\n' "$title" "$op" "$r" "$n" \
       "$(python3 -c "print(f'{$n/$r:.2f}x')")"
+    echo "$title|$op|$(python3 -c "print($n/$r)")" >>"$WORK/ratios"
   done
 }
 
@@ -138,6 +139,18 @@ if [ -z "${SKIP_BENCH:-}" ]; then
       "--data $WORK/bench.aof --fsync everysec" ""
     rm -f "$WORK/bench.aof"
   done
+  if [ "${REPEAT:-1}" -gt 1 ]; then
+    echo "median ratio over the ${REPEAT} rounds (netkit / redis-server; each round's range):"
+    python3 - "$WORK/ratios" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    title, op, r = line.strip().split("|")
+    rows.setdefault((title, op), []).append(float(r))
+for (title, op), v in rows.items():
+    print(f"  {title:<28} {op:<4} {statistics.median(v):.2f}x   ({min(v):.2f}-{max(v):.2f}x)")
+PY
+  fi
   for p in 1 16; do
     echo
     echo "redis-benchmark -n $N -c $C -P $p -q, no -t: every test (netkit / redis-server, ${ALL_REPEAT:-3} rounds)"
