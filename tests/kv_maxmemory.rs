@@ -1,7 +1,8 @@
 //! `maxmemory` against the real binary (its allocator counts the heap):
 //! over the limit with `noeviction`, commands that may grow memory get
 //! Redis's `-OOM` (also queued in MULTI, at EXEC and from a script) while
-//! reads and deletes go on; an eviction policy deletes keys, announces them
+//! reads and deletes go on (a `#!lua` script runs over the limit only
+//! with `allow-oom` or `no-writes`); an eviction policy deletes keys, announces them
 //! as `evicted` and counts them, and the log keeps them deleted; a limit
 //! above the data evicts nothing, a lower one evicts until under it.
 
@@ -68,8 +69,30 @@ fn noeviction_refuses_what_grows_memory_and_serves_the_rest() {
         c.call(&["EVAL", "return redis.call('exists','s')", "0"]),
         Reply::Int(0)
     );
+    // A shebang script is refused unless it may run over the limit.
+    assert_eq!(c.call(&["EVAL", "#!lua flags=\nreturn 1", "0"]), err(OOM));
+    assert_eq!(
+        c.call(&[
+            "EVAL",
+            "#!lua flags=allow-oom\nreturn redis.call('set','s','2')",
+            "0"
+        ]),
+        ok()
+    );
+    assert_eq!(
+        c.call(&[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('get','s')",
+            "0"
+        ]),
+        bulk("2")
+    );
     assert_eq!(info_field(&mut c, "stats", "evicted_keys"), 0);
     assert_eq!(c.call(&["CONFIG", "SET", "maxmemory", "0"]), ok());
+    assert_eq!(
+        c.call(&["EVAL", "#!lua flags=\nreturn 1", "0"]),
+        Reply::Int(1)
+    );
     assert_eq!(c.call(&["SET", "a", "b"]), ok());
     drop(srv);
 }

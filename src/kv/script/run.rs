@@ -102,6 +102,8 @@ fn check(lua: &Lua, st: &super::vm::RunState) -> mlua::Result<()> {
 /// What a script declared in its `#!lua flags=...` line.
 struct Shebang {
     no_writes: bool,
+    /// `allow-oom`: may write while memory is over `maxmemory`.
+    allow_oom: bool,
 }
 
 fn shebang(body: &[u8]) -> Result<Option<Shebang>, String> {
@@ -115,7 +117,10 @@ fn shebang(body: &[u8]) -> Result<Option<Shebang>, String> {
     if engine != "lua" {
         return Err(format!("ERR Unexpected engine in script shebang: {engine}"));
     }
-    let mut sb = Shebang { no_writes: false };
+    let mut sb = Shebang {
+        no_writes: false,
+        allow_oom: false,
+    };
     for p in parts {
         let Some(flags) = p.strip_prefix("flags=") else {
             return Err(format!("ERR Unknown lua shebang option: {p}"));
@@ -123,7 +128,8 @@ fn shebang(body: &[u8]) -> Result<Option<Shebang>, String> {
         for f in flags.split(',').filter(|f| !f.is_empty()) {
             match f {
                 "no-writes" => sb.no_writes = true,
-                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                "allow-oom" => sb.allow_oom = true,
+                "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
                 _ => return Err(format!("ERR Unexpected flag in script shebang: {f}")),
             }
         }
@@ -190,11 +196,27 @@ pub fn eval(ctx: &mut Ctx<'_>, a: &[&[u8]], by_sha: bool, ro: bool) {
                 }
             }
         };
-        let no_writes = body
-            .as_deref()
-            .and_then(|b| shebang(b).ok().flatten())
-            .is_some_and(|s| s.no_writes);
-        run(vm, ctx, &func, &sha, keys, args, ro || no_writes);
+        let sb = body.as_deref().and_then(|b| shebang(b).ok().flatten());
+        let no_writes = sb.as_ref().is_some_and(|s| s.no_writes);
+        // Memory (Redis 7): a script without a shebang may run over
+        // `maxmemory` but not grow it; one with a shebang is refused then,
+        // unless it declares `allow-oom` or `no-writes` (which may).
+        let oom = crate::kv::evict::over_limit(ctx);
+        let allow_oom = sb.as_ref().is_some_and(|s| s.allow_oom || s.no_writes);
+        if oom && sb.is_some() && !allow_oom {
+            ctx.out.err(crate::kv::evict::OOM);
+            return;
+        }
+        run(
+            vm,
+            ctx,
+            &func,
+            &sha,
+            keys,
+            args,
+            ro || no_writes,
+            oom && !allow_oom,
+        );
     });
     if let Err(e) = r {
         ctx.out.err(&format!("ERR {e}"));
@@ -241,6 +263,7 @@ fn run(
     keys: &[&[u8]],
     args: &[&[u8]],
     ro: bool,
+    oom: bool,
 ) {
     let lua = &vm.lua;
     let setup = (|| -> mlua::Result<()> {
@@ -269,7 +292,7 @@ fn run(
     let mut sess = Session::new(ctx.sess.handle.clone(), true);
     sess.db = caller_db;
     sess.in_script = true;
-    sess.script_oom = crate::kv::evict::over_limit(ctx);
+    sess.script_oom = oom;
     let mut scratch = Out::default();
     let mut interrupt = ctx.interrupt.take();
     let result = lua.scope(|scope| {
