@@ -536,3 +536,60 @@ fn redis_cli_authenticates_as_a_user() {
     );
     assert!(all.contains("WRONGPASS"), "{all}");
 }
+
+#[test]
+fn scripts_ask_acl_check_cmd_about_the_user_running_them() {
+    // Redis's unit/scripting "Script ACL check".
+    let kv = Kv::memory();
+    let mut c = kv.conn();
+    assert_eq!(
+        c.call(&[
+            "ACL",
+            "SETUSER",
+            "bob",
+            "on",
+            ">123",
+            "+@scripting",
+            "+set",
+            "~x*"
+        ]),
+        ok()
+    );
+    assert_eq!(c.call(&["AUTH", "bob", "123"]), ok());
+    let check = |c: &mut Resp, body: &str, keys: &[&str]| {
+        let n = keys.len().to_string();
+        let mut args = vec!["EVAL", body, n.as_str()];
+        args.extend_from_slice(keys);
+        c.call(&args)
+    };
+    assert_eq!(
+        check(&mut c, "return redis.acl_check_cmd('set','xx',1)", &["xx"]),
+        Reply::Int(1)
+    );
+    // A command bob lacks, a key he may not touch: false, nothing logged.
+    assert_eq!(
+        check(
+            &mut c,
+            "return redis.acl_check_cmd('hset','xx','f',1)",
+            &["xx"]
+        ),
+        Reply::Bulk(None)
+    );
+    assert_eq!(
+        check(&mut c, "return redis.acl_check_cmd('set','yy',1)", &[]),
+        Reply::Bulk(None)
+    );
+    let Reply::Error(e) = check(
+        &mut c,
+        "return redis.acl_check_cmd('invalid-cmd','arg')",
+        &[],
+    ) else {
+        panic!("no error for an unknown command");
+    };
+    assert!(
+        e.starts_with("ERR Invalid command passed to redis.acl_check_cmd()"),
+        "{e}"
+    );
+    c.call(&["RESET"]);
+    assert_eq!(c.call(&["ACL", "LOG"]), Reply::Array(Some(vec![])));
+}

@@ -430,6 +430,11 @@ fn dryrun(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     }
 }
 
+/// True when `perms` let `argv` run (`redis.acl_check_cmd`: nothing logged).
+pub fn permitted(perms: &Perms, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+    users::check(perms, cats::table().id(spec), spec, argv).is_ok()
+}
+
 /// The check of [`super::dispatch`] and scripts for a restricted user:
 /// `None` when `argv` may run, else the refusal, logged in `ACL LOG`.
 pub fn refused(

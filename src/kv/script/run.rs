@@ -19,7 +19,7 @@ use std::time::Instant;
 use mlua::{Function, HookTriggers, Lua, Table, Value, VmState};
 
 use super::convert::{self, lua_to_reply, reply_to_lua};
-use super::vm::{KILLED, Vm, take_call_args, with_vm};
+use super::vm::{KILLED, Vm, take_acl_check, take_call_args, with_vm};
 use crate::kv::cmd::{self, CommandSpec, Ctx, NOSCRIPT, WRITE, arg};
 use crate::kv::keyspace::Ks;
 use crate::kv::reply::Out;
@@ -299,6 +299,7 @@ fn run(
         // Called by `redis.call`/`redis.pcall` (vm.rs), which left the
         // script's arguments in `take_call_args`.
         let call = scope.create_function_mut(|lua, ()| {
+            let acl_check = take_acl_check();
             let Some(owned) = take_call_args() else {
                 return Ok((
                     err_table(
@@ -318,6 +319,20 @@ fn run(
                 ));
             }
             let refs: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+            if acl_check {
+                // `redis.acl_check_cmd`: may the script's user run this?
+                return match resolve(&refs) {
+                    Ok((_, spec)) => {
+                        let perms = sess.user.perms();
+                        let ok = perms.unrestricted() || cmd::acl::permitted(&perms, spec, &refs);
+                        Ok((Value::Boolean(ok), false))
+                    }
+                    Err(_) => Ok((
+                        err_table(lua, "ERR Invalid command passed to redis.acl_check_cmd()")?,
+                        true,
+                    )),
+                };
+            }
             scratch.buf.clear();
             scratch.resp3 = lua
                 .app_data_ref::<std::rc::Rc<std::cell::Cell<u8>>>()

@@ -129,7 +129,7 @@ pub fn reset() {
 }
 
 const PRELUDE: &str = r#"
-local G, dbg, killed, setresp_fn, sha1hex_fn, log_fn, bitlib, rcall, rpcall, errtext, cjsonlib, cmsgpacklib, structlib = ...
+local G, dbg, killed, setresp_fn, sha1hex_fn, log_fn, bitlib, rcall, rpcall, errtext, cjsonlib, cmsgpacklib, structlib, racl = ...
 local getinfo = dbg.getinfo
 G.debug, G.print, G.dofile, G.loadfile = nil, nil, nil, nil
 G.os, G.io, G.package, G.require, G.module = nil, nil, nil, nil, nil
@@ -158,6 +158,7 @@ local function pack(...) return {n = select('#', ...), ...} end
 local redis = {
   call = rcall,
   pcall = rpcall,
+  acl_check_cmd = racl,
   sha1hex = function(...)
     if select('#', ...) ~= 1 then raw_error({err = 'ERR wrong number of arguments'}, 0) end
     return sha1hex_fn(tostring((...)))
@@ -325,6 +326,14 @@ thread_local! {
     /// The arguments of the `redis.call` being made, for the command caller
     /// (None: one was neither a string nor a number).
     static CALL_ARGS: RefCell<Option<Vec<Vec<u8>>>> = const { RefCell::new(None) };
+    /// Set by `redis.acl_check_cmd`: the caller checks the user's
+    /// permission for the arguments instead of running them.
+    static ACL_CHECK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True (once) when the pending call is `redis.acl_check_cmd`'s.
+pub fn take_acl_check() -> bool {
+    ACL_CHECK.with(|c| c.replace(false))
 }
 
 /// The arguments `redis.call`/`redis.pcall` was given, as command
@@ -388,7 +397,9 @@ unsafe fn push_err(l: *mut ffi::lua_State, msg: &'static CStr) {
 /// # Safety
 /// Called by Lua only. Every Rust value that owns memory is moved out
 /// (into `CALL_ARGS`) before any API call that may raise (longjmp).
-unsafe extern "C-unwind" fn redis_call_c<const RAISE: bool>(l: *mut ffi::lua_State) -> c_int {
+unsafe extern "C-unwind" fn redis_call_c<const RAISE: bool, const ACL: bool>(
+    l: *mut ffi::lua_State,
+) -> c_int {
     // SAFETY: `l` is the calling state; LUA_MINSTACK (20) slots are free
     // after the stack is emptied, and this function pushes at most three.
     unsafe {
@@ -411,6 +422,7 @@ unsafe extern "C-unwind" fn redis_call_c<const RAISE: bool>(l: *mut ffi::lua_Sta
             );
             ffi::lua_error(l);
         }
+        ACL_CHECK.with(|c| c.set(ACL));
         ffi::lua_call(l, 0, 2);
         let is_err = ffi::lua_toboolean(l, 2) != 0;
         ffi::lua_settop(l, 1);
@@ -488,12 +500,14 @@ impl Vm {
                 log,
                 super::bit::library(&lua)?,
                 // SAFETY: plain C functions over the C API, see redis_call_c.
-                unsafe { lua.create_c_function(redis_call_c::<true>)? },
-                unsafe { lua.create_c_function(redis_call_c::<false>)? },
+                unsafe { lua.create_c_function(redis_call_c::<true, false>)? },
+                unsafe { lua.create_c_function(redis_call_c::<false, false>)? },
                 lua.create_function(|_, e: Value| Ok(error_text(&e)))?,
                 super::cjson::library(&lua)?,
                 super::cmsgpack::library(&lua)?,
                 super::lua_struct::library(&lua)?,
+                // `redis.acl_check_cmd`: the same caller, asked to check.
+                unsafe { lua.create_c_function(redis_call_c::<true, true>)? },
             ))?;
         let funcs = Funcs::new(&lua)?;
         let vm = Vm {
