@@ -6,12 +6,13 @@
 #
 #   bench/transports.sh [forward|tls|unix ...]    (default: all three)
 # Env: SIZE (default 2GiB), T (seconds per latency/handshake run, default 5),
-# ROUNDS (default 3; the median is reported).
+# ROUNDS (default 3; the median is reported), NETKIT_BIN (another build).
 # Needs: socat, ncat, openssl, python3, ss.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-NK=$PWD/target/release/netkit
+# NETKIT_BIN=path measures another build (say, an older commit's).
+if [ -z "${NETKIT_BIN:-}" ]; then cargo build --release --quiet; fi
+NK=${NETKIT_BIN:-$PWD/target/release/netkit}
 SIZE=${SIZE:-2GiB}
 T=${T:-5}
 ROUNDS=${ROUNDS:-3}
