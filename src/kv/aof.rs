@@ -72,9 +72,18 @@ pub enum CollKind {
     ZRem,
     /// Remove the members of 0-based ranks `a..=b`.
     ZRemRange,
+    /// Append to a stream: items\[0\] is the ID (16 bytes), then fields
+    /// and values; `a` is the node size (creates the stream).
+    XAdd,
+    /// Remove the stream entries whose IDs are in items; `a` = 1 for XDEL
+    /// (raises the max deleted ID), 0 for a trim.
+    XDel,
+    /// Set a stream's last ID, entries added and max deleted ID (items:
+    /// 16, 8 and 16 bytes; creates the stream).
+    XSetId,
 }
 
-const KINDS: [CollKind; 15] = [
+const KINDS: [CollKind; 18] = [
     CollKind::HSet,
     CollKind::HDel,
     CollKind::LPush,
@@ -90,6 +99,9 @@ const KINDS: [CollKind; 15] = [
     CollKind::ZAdd,
     CollKind::ZRem,
     CollKind::ZRemRange,
+    CollKind::XAdd,
+    CollKind::XDel,
+    CollKind::XSetId,
 ];
 
 /// A change to the hash, list, set or sorted set at `key` in `db`.

@@ -42,6 +42,7 @@ fn type_code(v: &Value) -> u32 {
         Value::Set(_) => 2,
         Value::ZSet(_) => 3,
         Value::Hash(_) => 4,
+        Value::Stream(_) => 6,
     }
 }
 
@@ -74,6 +75,14 @@ pub fn value_into(d: &mut Digest, e: &Entry) {
                 mix(&mut el, f);
                 mix(&mut el, v);
                 xor(d, &el);
+            }
+        }
+        Value::Stream(st) => {
+            for (id, fields) in &st.entries {
+                mix(d, format!("{}.{}", id.ms, id.seq).as_bytes());
+                for f in fields.iter() {
+                    mix(d, f);
+                }
             }
         }
     }

@@ -13,6 +13,9 @@
 //! type 3 set     [count u32] then count x [len u32][member]
 //! type 4 zset    [count u32] then count x [len u32][member][score f64 bits u64]
 //! type 5 hash    [count u32] then count x [len u32][field][len u32][value]
+//! type 6 stream  [last id][entries added u64][max deleted id][count u32]
+//!                then count x [id][nfields u32] nfields x [len u32][bytes]
+//!                (an id is ms u64, seq u64; a stream may be empty)
 //! ```
 //!
 //! The version is `NK` (0x4b4e): redis-server refuses it as a version from
@@ -27,7 +30,7 @@ use std::collections::VecDeque;
 
 use super::crc64::crc64;
 use super::dict::Dict;
-use super::types::{Hash, List, Set, ZSet};
+use super::types::{Hash, List, Set, Stream, StreamId, ZSet};
 use super::value::Value;
 
 /// The payload format version in the trailer.
@@ -40,6 +43,7 @@ const T_LIST: u8 = 2;
 const T_SET: u8 = 3;
 const T_ZSET: u8 = 4;
 const T_HASH: u8 = 5;
+const T_STREAM: u8 = 6;
 
 /// Why a payload was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +102,27 @@ pub fn encode(value: &Value) -> Vec<u8> {
             for (f, v) in h.map.iter() {
                 put_bytes(&mut buf, f);
                 put_bytes(&mut buf, v);
+            }
+        }
+        Value::Stream(st) => {
+            buf.push(T_STREAM);
+            for n in [
+                st.last_id.ms,
+                st.last_id.seq,
+                st.entries_added,
+                st.max_deleted.ms,
+                st.max_deleted.seq,
+            ] {
+                buf.extend_from_slice(&n.to_le_bytes());
+            }
+            put_count(&mut buf, st.entries.len());
+            for (id, fields) in &st.entries {
+                buf.extend_from_slice(&id.ms.to_le_bytes());
+                buf.extend_from_slice(&id.seq.to_le_bytes());
+                put_count(&mut buf, fields.len());
+                for f in fields.iter() {
+                    put_bytes(&mut buf, f);
+                }
             }
         }
     }
@@ -217,12 +242,49 @@ pub fn decode(p: &[u8]) -> Result<Value, Bad> {
             }
             Value::Hash(Box::new(Hash { map, big: false }))
         }
+        T_STREAM => Value::Stream(Box::new(stream(&mut r)?)),
         _ => return Err(Bad::Format),
     };
     if !r.p.is_empty() {
         return Err(Bad::Format);
     }
     Ok(v)
+}
+
+fn stream(r: &mut Reader<'_>) -> Result<Stream, Bad> {
+    let id = |r: &mut Reader<'_>| -> Result<StreamId, Bad> {
+        Ok(StreamId {
+            ms: r.u64()?,
+            seq: r.u64()?,
+        })
+    };
+    let last = id(r)?;
+    let added = r.u64()?;
+    let maxdel = id(r)?;
+    let n = r.u32()? as usize;
+    if n > r.p.len() / 20 {
+        return Err(Bad::Format);
+    }
+    let mut st = Stream::default();
+    let mut prev = None;
+    for _ in 0..n {
+        let e = id(r)?;
+        let nf = r.u32()? as usize;
+        if nf % 2 != 0 || nf == 0 || nf > r.p.len() / 4 || prev.is_some_and(|p| p >= e) {
+            return Err(Bad::Format);
+        }
+        let mut fields = Vec::with_capacity(nf);
+        for _ in 0..nf {
+            fields.push(r.bytes()?.into());
+        }
+        st.append(e, fields.into(), 100);
+        prev = Some(e);
+    }
+    if prev.is_some_and(|p| p > last) {
+        return Err(Bad::Format);
+    }
+    (st.last_id, st.entries_added, st.max_deleted) = (last, added, maxdel);
+    Ok(st)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! small), and every command that expects one type answers `WRONGTYPE` for
 //! another through [`Value::as_str`] and its siblings.
 
-use super::types::{EncLimits, Hash, List, Set, ZSet};
+use super::types::{EncLimits, Hash, List, Set, Stream, ZSet};
 
 /// The `WRONGTYPE` error text, as Redis words it.
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -21,6 +21,8 @@ pub enum Value {
     Set(Box<Set>),
     /// A sorted set.
     ZSet(Box<ZSet>),
+    /// A stream.
+    Stream(Box<Stream>),
 }
 
 macro_rules! accessors {
@@ -56,6 +58,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -76,6 +79,7 @@ impl Value {
             Value::List(_) => "quicklist",
             Value::Set(s) => s.encoding(l),
             Value::ZSet(z) => z.encoding(l),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -100,6 +104,7 @@ impl Value {
         List, List, as_list, as_list_mut;
         Set, Set, as_set, as_set_mut;
         ZSet, ZSet, as_zset, as_zset_mut;
+        Stream, Stream, as_stream, as_stream_mut;
     }
 
     /// Elements of a collection (1 for a string).
@@ -110,12 +115,14 @@ impl Value {
             Value::List(l) => l.items.len(),
             Value::Set(s) => s.map.len(),
             Value::ZSet(z) => z.len(),
+            Value::Stream(s) => s.len(),
         }
     }
 
-    /// True for an empty collection (never stored: Redis deletes the key).
+    /// True for an empty collection (never stored: Redis deletes the key;
+    /// a stream stays, empty or not).
     pub fn is_empty(&self) -> bool {
-        !matches!(self, Value::Str(_)) && self.len() == 0
+        !matches!(self, Value::Str(_) | Value::Stream(_)) && self.len() == 0
     }
 
     /// Rough heap size, for INFO's `used_memory` and MEMORY USAGE: O(1),
@@ -128,6 +135,7 @@ impl Value {
             Value::List(l) => l.items.capacity() * 16 + l.items.len() * 16,
             Value::Set(s) => s.map.len() * 64,
             Value::ZSet(z) => z.len() * 128,
+            Value::Stream(s) => s.mem(),
         }
     }
 }

@@ -13,7 +13,8 @@
 use super::{Ks, Undo, put_raw, remove_raw};
 use crate::kv::aof::{CollKind, CollOp, Op};
 use crate::kv::db::Db;
-use crate::kv::types::{Hash, List, Set, ZSet};
+use crate::kv::types::stream::{Fields, Node};
+use crate::kv::types::{Hash, List, Set, Stream, StreamId, ZSet};
 use crate::kv::value::{Entry, Value};
 
 /// A field and its old value (none: it did not exist).
@@ -44,6 +45,32 @@ pub(super) enum CollUndo {
     SetRemoved(Vec<Box<[u8]>>),
     /// Restore each member's old score (none: remove it), newest last.
     ZScores(Vec<(Box<[u8]>, Option<f64>)>),
+    /// Remove an appended stream entry; restore the metadata and the tail node.
+    StreamAdded {
+        id: StreamId,
+        meta: StreamMeta,
+        nodes_len: usize,
+        tail: Option<Node>,
+    },
+    /// Put back removed stream entries, the nodes and the metadata.
+    StreamRemoved {
+        entries: Vec<(StreamId, Fields)>,
+        nodes: std::collections::VecDeque<Node>,
+        meta: StreamMeta,
+    },
+    /// Restore a stream's metadata.
+    StreamMeta(StreamMeta),
+}
+
+/// Last ID, entries added, max deleted ID.
+pub(super) type StreamMeta = (StreamId, u64, StreamId);
+
+fn meta(s: &Stream) -> StreamMeta {
+    (s.last_id, s.entries_added, s.max_deleted)
+}
+
+fn set_meta(s: &mut Stream, m: StreamMeta) {
+    (s.last_id, s.entries_added, s.max_deleted) = m;
 }
 
 /// What an op did, for the command's reply.
@@ -73,6 +100,7 @@ fn creates(kind: CollKind) -> Option<fn() -> Value> {
         CollKind::LPush | CollKind::RPush => Some(|| Value::List(Box::<List>::default())),
         CollKind::SAdd => Some(|| Value::Set(Box::<Set>::default())),
         CollKind::ZAdd => Some(|| Value::ZSet(Box::<ZSet>::default())),
+        CollKind::XAdd | CollKind::XSetId => Some(|| Value::Stream(Box::<Stream>::default())),
         _ => None,
     }
 }
@@ -87,6 +115,7 @@ fn fits(kind: CollKind, v: &Value) -> bool {
         ),
         Value::Set(_) => matches!(kind, SAdd | SRem),
         Value::ZSet(_) => matches!(kind, ZAdd | ZRem | ZRemRange),
+        Value::Stream(_) => matches!(kind, XAdd | XDel | XSetId),
         Value::Str(_) => false,
     }
 }
@@ -326,6 +355,70 @@ fn change(v: &mut Value, op: &CollOp<'_>, want: bool, cu: &mut Option<CollUndo>)
                 *cu = Some(CollUndo::ZScores(old));
             }
         }
+        (XAdd, Value::Stream(st)) => {
+            let Some(id) = op.items.first().and_then(|b| StreamId::from_bytes(b)) else {
+                return r;
+            };
+            if st.entries.contains_key(&id) {
+                return r;
+            }
+            if want {
+                *cu = Some(CollUndo::StreamAdded {
+                    id,
+                    meta: meta(st),
+                    nodes_len: st.nodes.len(),
+                    tail: st.nodes.back().copied(),
+                });
+            }
+            let fields: Fields = op.items[1..].iter().map(|f| boxed(f)).collect();
+            st.append(id, fields, op.a.clamp(1, u32::MAX as i64) as u32);
+            r.added = 1;
+            r.len = st.len();
+            r.changed = true;
+        }
+        (XDel, Value::Stream(st)) => {
+            let (old_meta, old_nodes) = (meta(st), want.then(|| st.nodes.clone()));
+            let mut gone = Vec::new();
+            for b in op.items {
+                let Some(id) = StreamId::from_bytes(b) else {
+                    continue;
+                };
+                if let Some(f) = st.remove(id) {
+                    r.removed += 1;
+                    if op.a == 1 && id > st.max_deleted {
+                        st.max_deleted = id;
+                    }
+                    if want {
+                        gone.push((id, f));
+                    }
+                }
+            }
+            r.changed = r.removed > 0;
+            if let Some(nodes) = old_nodes {
+                *cu = Some(CollUndo::StreamRemoved {
+                    entries: gone,
+                    nodes,
+                    meta: old_meta,
+                });
+            }
+        }
+        (XSetId, Value::Stream(st)) => {
+            let [last, added, maxdel] = op.items else {
+                return r;
+            };
+            let (Some(last), Ok(added), Some(maxdel)) = (
+                StreamId::from_bytes(last),
+                <[u8; 8]>::try_from(*added),
+                StreamId::from_bytes(maxdel),
+            ) else {
+                return r;
+            };
+            if want {
+                *cu = Some(CollUndo::StreamMeta(meta(st)));
+            }
+            set_meta(st, (last, u64::from_be_bytes(added), maxdel));
+            r.changed = true;
+        }
         _ => {}
     }
     r
@@ -437,6 +530,35 @@ pub(super) fn undo_coll(db: &mut Db, key: &[u8], u: CollUndo) {
                 }
             }
         }
+        (
+            CollUndo::StreamAdded {
+                id,
+                meta,
+                nodes_len,
+                tail,
+            },
+            Value::Stream(st),
+        ) => {
+            st.entries.remove(&id);
+            st.nodes.truncate(nodes_len);
+            if let (Some(t), Some(b)) = (tail, st.nodes.back_mut()) {
+                *b = t;
+            }
+            set_meta(st, meta);
+        }
+        (
+            CollUndo::StreamRemoved {
+                entries,
+                nodes,
+                meta,
+            },
+            Value::Stream(st),
+        ) => {
+            st.entries.extend(entries);
+            st.nodes = nodes;
+            set_meta(st, meta);
+        }
+        (CollUndo::StreamMeta(m), Value::Stream(st)) => set_meta(st, m),
         _ => {}
     }
 }
@@ -500,11 +622,39 @@ pub fn value_ops(db: usize, key: &[u8], value: &Value, exp: u64, emit: &mut dyn 
             }
             flush(CollKind::ZAdd, &mut refs, &scores);
         }
+        Value::Stream(st) => stream_ops(db, key, st, emit),
     }
     if exp != 0 && !matches!(value, Value::Str(_)) {
         emit(Op::Expire(d, key, exp));
     }
 }
+
+/// The ops that recreate the stream `st`: its metadata (which creates
+/// it, even empty), each entry, then the metadata again (the appends
+/// counted entries added).
+fn stream_ops(db: usize, key: &[u8], st: &Stream, emit: &mut dyn FnMut(Op<'_>)) {
+    let last = st.last_id.to_bytes();
+    let added = st.entries_added.to_be_bytes();
+    let maxdel = st.max_deleted.to_bytes();
+    let meta: [&[u8]; 3] = [&last, &added, &maxdel];
+    emit(Op::Coll(CollOp::items(CollKind::XSetId, db, key, &meta)));
+    for (id, fields) in &st.entries {
+        let idb = id.to_bytes();
+        let mut items: Vec<&[u8]> = Vec::with_capacity(fields.len() + 1);
+        items.push(&idb);
+        items.extend(fields.iter().map(|f| &f[..]));
+        emit(Op::Coll(CollOp {
+            a: STREAM_NODE,
+            ..CollOp::items(CollKind::XAdd, db, key, &items)
+        }));
+    }
+    if !st.entries.is_empty() {
+        emit(Op::Coll(CollOp::items(CollKind::XSetId, db, key, &meta)));
+    }
+}
+
+/// Node size of a rewritten stream (Redis's default).
+const STREAM_NODE: i64 = 100;
 
 impl Ks<'_> {
     /// Apply a collection op for a command: see the module doc. A created
@@ -526,7 +676,11 @@ impl Ks<'_> {
             self.space.touch(db, op.key);
             if matches!(
                 op.kind,
-                CollKind::LPush | CollKind::RPush | CollKind::LInsert | CollKind::ZAdd
+                CollKind::LPush
+                    | CollKind::RPush
+                    | CollKind::LInsert
+                    | CollKind::ZAdd
+                    | CollKind::XAdd
             ) {
                 self.space.blocking.signal(db, op.key);
             }

@@ -15,12 +15,14 @@
 //! limits (`CONFIG SET hash-max-listpack-entries` ...).
 
 pub mod skiplist;
+pub mod stream;
 pub mod zset;
 
 use std::collections::VecDeque;
 
 use super::dict::Dict;
 use super::protocol::parse_int;
+pub use stream::{Stream, StreamId};
 pub use zset::ZSet;
 
 /// A hash: field to value.
