@@ -31,6 +31,7 @@ pub mod server;
 pub mod setops;
 pub mod sets;
 pub mod sort;
+pub mod streams;
 pub mod strings;
 pub mod tracking;
 pub mod transactions;
@@ -209,6 +210,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     transactions::COMMANDS,
     hashes::COMMANDS,
+    streams::COMMANDS,
     lists::COMMANDS,
     blocking::COMMANDS,
     sets::COMMANDS,

@@ -121,6 +121,10 @@ pub struct EncLimits {
     pub list_size: i64,
     /// `list-compress-depth` (accepted; nothing is compressed).
     pub list_compress: i64,
+    /// `stream-node-max-entries` (where `~` trims may cut).
+    pub stream_entries: i64,
+    /// `stream-node-max-bytes` (accepted; nodes are cut by entries only).
+    pub stream_bytes: i64,
 }
 
 impl Default for EncLimits {
@@ -133,6 +137,8 @@ impl Default for EncLimits {
             zset_value: 64,
             list_size: -2,
             list_compress: 0,
+            stream_entries: 100,
+            stream_bytes: 4096,
         }
     }
 }
@@ -154,6 +160,8 @@ impl EncLimits {
             ("list-max-listpack-size", self.list_size.to_string()),
             ("list-max-ziplist-size", self.list_size.to_string()),
             ("list-compress-depth", self.list_compress.to_string()),
+            ("stream-node-max-entries", self.stream_entries.to_string()),
+            ("stream-node-max-bytes", self.stream_bytes.to_string()),
         ]
     }
 
@@ -169,6 +177,8 @@ impl EncLimits {
             "zset-max-listpack-value" => &mut self.zset_value,
             "list-max-listpack-size" => &mut self.list_size,
             "list-compress-depth" => &mut self.list_compress,
+            "stream-node-max-entries" => &mut self.stream_entries,
+            "stream-node-max-bytes" => &mut self.stream_bytes,
             _ => return None,
         };
         let min = if name == "list-max-listpack-size" {
