@@ -81,9 +81,20 @@ pub enum CollKind {
     /// Set a stream's last ID, entries added and max deleted ID (items:
     /// 16, 8 and 16 bytes; creates the stream).
     XSetId,
+    /// Consumer group items\[0\]: `a` = 0 creates it or sets its last ID
+    /// (items\[1\], 16 bytes) and entries read (items\[2\], i64); 1 destroys it.
+    XGroup,
+    /// Consumer items\[1\] of group items\[0\]: `a` = 0 creates it (or
+    /// just marks it seen) at time `b`; 1 deletes it with its pending entries.
+    XConsumer,
+    /// Pending entries of group items\[0\]: `a` = 0 gives each entry of
+    /// items\[2..\] (ID, delivery time, delivery count: 16+8+8 bytes) to
+    /// consumer items\[1\] (created if new, seen at `b`); 1 acknowledges
+    /// the IDs in items\[2..\].
+    XPel,
 }
 
-const KINDS: [CollKind; 18] = [
+const KINDS: [CollKind; 21] = [
     CollKind::HSet,
     CollKind::HDel,
     CollKind::LPush,
@@ -102,6 +113,9 @@ const KINDS: [CollKind; 18] = [
     CollKind::XAdd,
     CollKind::XDel,
     CollKind::XSetId,
+    CollKind::XGroup,
+    CollKind::XConsumer,
+    CollKind::XPel,
 ];
 
 /// A change to the hash, list, set or sorted set at `key` in `db`.

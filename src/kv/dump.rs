@@ -15,6 +15,9 @@
 //! type 5 hash    [count u32] then count x [len u32][field][len u32][value]
 //! type 6 stream  [last id][entries added u64][max deleted id][count u32]
 //!                then count x [id][nfields u32] nfields x [len u32][bytes]
+//!                then [groups u32] per group [len u32][name][last id][entries read i64]
+//!                [consumers u32] per consumer [len u32][name][seen u64][pending u32]
+//!                per pending entry [id][delivery time u64][delivery count u64]
 //!                (an id is ms u64, seq u64; a stream may be empty)
 //! ```
 //!
@@ -30,6 +33,7 @@ use std::collections::VecDeque;
 
 use super::crc64::crc64;
 use super::dict::Dict;
+use super::types::stream::{Group, Pending};
 use super::types::{Hash, List, Set, Stream, StreamId, ZSet};
 use super::value::Value;
 
@@ -122,6 +126,30 @@ pub fn encode(value: &Value) -> Vec<u8> {
                 put_count(&mut buf, fields.len());
                 for f in fields.iter() {
                     put_bytes(&mut buf, f);
+                }
+            }
+            put_count(&mut buf, st.groups.len());
+            for (name, g) in &st.groups {
+                put_bytes(&mut buf, name);
+                for n in [g.last_id.ms, g.last_id.seq, g.entries_read as u64] {
+                    buf.extend_from_slice(&n.to_le_bytes());
+                }
+                put_count(&mut buf, g.consumers.len());
+                for (cname, c) in &g.consumers {
+                    put_bytes(&mut buf, cname);
+                    buf.extend_from_slice(&c.seen.to_le_bytes());
+                    put_count(&mut buf, c.pel.len());
+                    for id in &c.pel {
+                        let p = g.pel.get(id);
+                        for n in [
+                            id.ms,
+                            id.seq,
+                            p.map_or(0, |p| p.time),
+                            p.map_or(0, |p| p.count),
+                        ] {
+                            buf.extend_from_slice(&n.to_le_bytes());
+                        }
+                    }
                 }
             }
         }
@@ -284,6 +312,41 @@ fn stream(r: &mut Reader<'_>) -> Result<Stream, Bad> {
         return Err(Bad::Format);
     }
     (st.last_id, st.entries_added, st.max_deleted) = (last, added, maxdel);
+    let ng = r.u32()? as usize;
+    for _ in 0..ng {
+        let name: Box<[u8]> = r.bytes()?.into();
+        let mut g = Group {
+            last_id: id(r)?,
+            entries_read: r.u64()? as i64,
+            ..Group::default()
+        };
+        let nc = r.u32()? as usize;
+        for _ in 0..nc {
+            let cname: Box<[u8]> = r.bytes()?.into();
+            let seen = r.u64()?;
+            g.consumers.entry(cname.clone()).or_default().seen = seen;
+            let np = r.u32()? as usize;
+            for _ in 0..np {
+                let pid = id(r)?;
+                let (time, count) = (r.u64()?, r.u64()?);
+                if g.pel.contains_key(&pid) {
+                    return Err(Bad::Format);
+                }
+                let consumer = cname.clone();
+                g.set_pending(
+                    pid,
+                    Pending {
+                        consumer,
+                        time,
+                        count,
+                    },
+                );
+            }
+        }
+        if st.groups.insert(name, g).is_some() {
+            return Err(Bad::Format);
+        }
+    }
     Ok(st)
 }
 

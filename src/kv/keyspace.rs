@@ -13,6 +13,7 @@
 //! incremental ops (LPUSH on an existing list) stay correct. Collections
 //! change through [`coll`]'s ops.
 
+mod cgroup;
 mod coll;
 
 use super::aof::{self, Op};

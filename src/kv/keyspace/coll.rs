@@ -13,7 +13,7 @@
 use super::{Ks, Undo, put_raw, remove_raw};
 use crate::kv::aof::{CollKind, CollOp, Op};
 use crate::kv::db::Db;
-use crate::kv::types::stream::{Fields, Node};
+use crate::kv::types::stream::{Fields, Group, Node, Pending};
 use crate::kv::types::{Hash, List, Set, Stream, StreamId, ZSet};
 use crate::kv::value::{Entry, Value};
 
@@ -60,6 +60,18 @@ pub(super) enum CollUndo {
     },
     /// Restore a stream's metadata.
     StreamMeta(StreamMeta),
+    /// Put a consumer group back as it was (None: remove it).
+    Group(Box<[u8]>, Option<Box<Group>>),
+    /// Restore a group's last ID and entries read.
+    GroupMeta(Box<[u8]>, StreamId, i64),
+    /// Restore pending entries of a group (None: drop it), newest last,
+    /// then the consumer: its old seen time, or None if it did not exist.
+    Pel {
+        group: Box<[u8]>,
+        consumer: Box<[u8]>,
+        seen: Option<u64>,
+        old: Vec<(StreamId, Option<Pending>)>,
+    },
 }
 
 /// Last ID, entries added, max deleted ID.
@@ -115,7 +127,7 @@ fn fits(kind: CollKind, v: &Value) -> bool {
         ),
         Value::Set(_) => matches!(kind, SAdd | SRem),
         Value::ZSet(_) => matches!(kind, ZAdd | ZRem | ZRemRange),
-        Value::Stream(_) => matches!(kind, XAdd | XDel | XSetId),
+        Value::Stream(_) => matches!(kind, XAdd | XDel | XSetId | XGroup | XConsumer | XPel),
         Value::Str(_) => false,
     }
 }
@@ -419,6 +431,9 @@ fn change(v: &mut Value, op: &CollOp<'_>, want: bool, cu: &mut Option<CollUndo>)
             set_meta(st, (last, u64::from_be_bytes(added), maxdel));
             r.changed = true;
         }
+        (XGroup | XConsumer | XPel, Value::Stream(st)) => {
+            *cu = super::cgroup::change(st, op, want, &mut r);
+        }
         _ => {}
     }
     r
@@ -559,6 +574,10 @@ pub(super) fn undo_coll(db: &mut Db, key: &[u8], u: CollUndo) {
             set_meta(st, meta);
         }
         (CollUndo::StreamMeta(m), Value::Stream(st)) => set_meta(st, m),
+        (
+            u @ (CollUndo::Group(..) | CollUndo::GroupMeta(..) | CollUndo::Pel { .. }),
+            Value::Stream(st),
+        ) => super::cgroup::undo(st, u),
         _ => {}
     }
 }
@@ -651,6 +670,7 @@ fn stream_ops(db: usize, key: &[u8], st: &Stream, emit: &mut dyn FnMut(Op<'_>)) 
     if !st.entries.is_empty() {
         emit(Op::Coll(CollOp::items(CollKind::XSetId, db, key, &meta)));
     }
+    super::cgroup::ops(db, key, st, emit);
 }
 
 /// Node size of a rewritten stream (Redis's default).

@@ -110,6 +110,114 @@ pub struct Stream {
     pub entries_added: u64,
     /// The greatest ID deleted by XDEL (trims do not count, as in 7.0).
     pub max_deleted: StreamId,
+    /// Consumer groups by name.
+    pub groups: BTreeMap<Box<[u8]>, Group>,
+}
+
+/// A delivered, not yet acknowledged entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    /// The consumer it was delivered to.
+    pub consumer: Box<[u8]>,
+    /// Last delivery, Unix ms.
+    pub time: u64,
+    /// Deliveries so far.
+    pub count: u64,
+}
+
+/// A consumer of a group.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Consumer {
+    /// Last seen, Unix ms.
+    pub seen: u64,
+    /// Its pending entries.
+    pub pel: std::collections::BTreeSet<StreamId>,
+}
+
+/// A consumer group.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Group {
+    /// Last ID delivered.
+    pub last_id: StreamId,
+    /// Entries read (-1: unknown), for the lag.
+    pub entries_read: i64,
+    /// Pending entries of every consumer.
+    pub pel: BTreeMap<StreamId, Pending>,
+    /// Consumers by name.
+    pub consumers: BTreeMap<Box<[u8]>, Consumer>,
+}
+
+impl Group {
+    /// Set (or replace) the pending entry `id`, owned by `consumer`.
+    pub fn set_pending(&mut self, id: StreamId, p: Pending) {
+        if let Some(old) = self.pel.get(&id) {
+            if let Some(c) = self.consumers.get_mut(&old.consumer) {
+                c.pel.remove(&id);
+            }
+        }
+        self.consumers
+            .entry(p.consumer.clone())
+            .or_default()
+            .pel
+            .insert(id);
+        self.pel.insert(id, p);
+    }
+
+    /// Drop the pending entry `id`; returns it.
+    pub fn ack(&mut self, id: StreamId) -> Option<Pending> {
+        let p = self.pel.remove(&id)?;
+        if let Some(c) = self.consumers.get_mut(&p.consumer) {
+            c.pel.remove(&id);
+        }
+        Some(p)
+    }
+}
+
+impl Stream {
+    /// Redis's `streamEstimateDistanceFromFirstEverEntry`: entries read
+    /// for a group at `id`, or -1 when it cannot be known.
+    pub fn entries_read_at(&self, id: StreamId) -> i64 {
+        let added = self.entries_added as i64;
+        if added == 0 {
+            return 0;
+        }
+        if self.is_empty() && id <= self.last_id {
+            return added;
+        }
+        match id.cmp(&self.last_id) {
+            std::cmp::Ordering::Equal => return added,
+            std::cmp::Ordering::Greater => return -1,
+            _ => {}
+        }
+        let first = self.first_id();
+        if self.max_deleted == StreamId::default() || self.max_deleted < first {
+            match id.cmp(&first) {
+                std::cmp::Ordering::Less => return added - self.len() as i64,
+                std::cmp::Ordering::Equal => return added - self.len() as i64 + 1,
+                _ => {}
+            }
+        }
+        -1
+    }
+
+    /// The lag of a group: entries not yet read, or None if unknown.
+    pub fn lag(&self, g: &Group) -> Option<i64> {
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        if g.entries_read >= 0 && !self.range_has_tombstones(g.last_id) {
+            return Some(self.entries_added as i64 - g.entries_read);
+        }
+        let read = self.entries_read_at(g.last_id);
+        (read >= 0).then(|| self.entries_added as i64 - read)
+    }
+
+    fn range_has_tombstones(&self, start: StreamId) -> bool {
+        if self.is_empty() || self.max_deleted == StreamId::default() {
+            return false;
+        }
+        start <= self.max_deleted && self.max_deleted >= self.first_id()
+    }
 }
 
 impl Stream {
