@@ -50,12 +50,46 @@ pub enum BlockOp {
         /// BZMPOP's COUNT.
         count: Option<usize>,
     },
+    /// XREAD / XREADGROUP BLOCK.
+    XRead {
+        /// Each key and the ID to read after.
+        streams: Vec<StreamWait>,
+        /// XREADGROUP's group, consumer and NOACK.
+        group: Option<(Box<[u8]>, Box<[u8]>, bool)>,
+        /// Entries per stream at most.
+        count: usize,
+    },
+}
+
+/// One stream an XREAD waits on: entries after `gt` (for XREADGROUP `>`,
+/// the maximum ID: after the group's last ID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamWait {
+    /// The key.
+    pub key: Box<[u8]>,
+    /// Read after this ID.
+    pub gt: crate::kv::types::StreamId,
+}
+
+/// The type a waiter waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wants {
+    /// A list.
+    List,
+    /// A sorted set.
+    ZSet,
+    /// A stream.
+    Stream,
 }
 
 impl BlockOp {
-    /// True for the list ops (false: sorted sets).
-    pub fn wants_list(&self) -> bool {
-        !matches!(self, BlockOp::ZPop { .. })
+    /// The type of value this op is served from.
+    pub fn wants(&self) -> Wants {
+        match self {
+            BlockOp::ZPop { .. } => Wants::ZSet,
+            BlockOp::XRead { .. } => Wants::Stream,
+            _ => Wants::List,
+        }
     }
 }
 

@@ -22,6 +22,7 @@ use super::db::{Db, Keyspace};
 use super::dict::Dict;
 use super::notify as ev;
 use super::value::{Entry, Value, WrongType};
+pub use cgroup::pel_item;
 pub use coll::{Applied, reload, value_ops};
 
 enum Undo {

@@ -16,7 +16,7 @@ use super::coll::Answered;
 use super::lists::{self, first_list, move_one, side};
 use super::zsets::{self, first_zset, reply_key_pairs};
 use super::{BLOCKING, CommandSpec, Ctx, DENYOOM, FAST, NOSCRIPT, WRITE, spec};
-use crate::kv::blocking::{BlockOp, Parked, Waiter};
+use crate::kv::blocking::{BlockOp, Parked, Waiter, Wants};
 use crate::kv::keyspace::Ks;
 use crate::kv::reply::Out;
 use crate::kv::shared::Msg;
@@ -139,7 +139,7 @@ pub fn timeout_arg(out: &mut Out, a: &[u8]) -> Option<Option<Instant>> {
 }
 
 /// Park the client on `keys` (or, inside MULTI, answer as a timeout).
-fn park(ctx: &mut Ctx<'_>, keys: &[&[u8]], op: BlockOp, deadline: Option<Instant>) {
+pub fn park(ctx: &mut Ctx<'_>, keys: &[&[u8]], op: BlockOp, deadline: Option<Instant>) {
     if ctx.ks.nested() {
         ctx.out.null_array();
         return;
@@ -306,19 +306,43 @@ pub fn serve_ready(ctx: &mut Ctx<'_>) {
     while let Some((db, key)) = ctx.ks.space.blocking.take_ready() {
         let mut i = 0;
         while let Some(id) = ctx.ks.space.blocking.nth(db, &key, i) {
-            let holds_list = match ctx.ks.peek(db, &key).map(|e| &e.value) {
-                Some(Value::List(_)) => true,
-                Some(Value::ZSet(_)) => false,
+            let holds = match ctx.ks.peek(db, &key).map(|e| &e.value) {
+                Some(Value::List(_)) => Wants::List,
+                Some(Value::ZSet(_)) => Wants::ZSet,
+                Some(Value::Stream(_)) => Wants::Stream,
                 _ => break,
             };
-            let fits = ctx
-                .ks
-                .space
-                .blocking
-                .waiter(id)
-                .is_some_and(|w| w.op.wants_list() == holds_list);
-            if !fits {
+            let Some(op) = ctx.ks.space.blocking.waiter(id).map(|w| w.op.clone()) else {
+                break;
+            };
+            if op.wants() != holds {
                 i += 1;
+                continue;
+            }
+            if holds == Wants::Stream {
+                let Some(w) = ctx.ks.space.blocking.waiter(id) else {
+                    break;
+                };
+                let (resp3, client) = (w.resp3, w.client);
+                if !ctx.srv.registry.contains(client) {
+                    // Gone: nothing is delivered to it; its loop unblocks it.
+                    i += 1;
+                    continue;
+                }
+                let mut out = Out {
+                    resp3,
+                    ..Out::default()
+                };
+                ctx.ks.begin();
+                let served = super::xread::serve_stream(&mut ctx.ks, &mut out, db, &key, &op);
+                ctx.ks.end();
+                if served.is_none() {
+                    i += 1;
+                    continue;
+                }
+                if let Some(w) = ctx.ks.unblock(id) {
+                    ctx.outbox.push((w.worker, Msg::Unblock(w.client, out.buf)));
+                }
                 continue;
             }
             let Some(w) = ctx.ks.unblock(id) else {
@@ -383,6 +407,7 @@ fn serve(ks: &mut Ks<'_>, out: &mut Out, w: &Waiter, key: &[u8]) {
             let items = zsets::pop(ks, w.db, key, *max, *n);
             reply_key_pairs(out, key, &items);
         }
+        BlockOp::XRead { .. } => {}
     }
 }
 

@@ -35,6 +35,8 @@ pub mod streams;
 pub mod strings;
 pub mod tracking;
 pub mod transactions;
+pub mod xgroups;
+pub mod xread;
 pub mod zrange;
 pub mod zsets;
 pub mod zstore;
@@ -211,6 +213,8 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     transactions::COMMANDS,
     hashes::COMMANDS,
     streams::COMMANDS,
+    xgroups::COMMANDS,
+    xread::COMMANDS,
     lists::COMMANDS,
     blocking::COMMANDS,
     sets::COMMANDS,

@@ -212,7 +212,8 @@ impl Stream {
         (read >= 0).then(|| self.entries_added as i64 - read)
     }
 
-    fn range_has_tombstones(&self, start: StreamId) -> bool {
+    /// Redis's `streamRangeHasTombstones` from `start` on.
+    pub fn range_has_tombstones(&self, start: StreamId) -> bool {
         if self.is_empty() || self.max_deleted == StreamId::default() {
             return false;
         }
