@@ -36,6 +36,7 @@ pub mod strings;
 pub mod tracking;
 pub mod transactions;
 pub mod xgroups;
+pub mod xinfo;
 pub mod xread;
 pub mod zrange;
 pub mod zsets;
@@ -214,6 +215,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     hashes::COMMANDS,
     streams::COMMANDS,
     xgroups::COMMANDS,
+    xinfo::COMMANDS,
     xread::COMMANDS,
     lists::COMMANDS,
     blocking::COMMANDS,
