@@ -364,6 +364,7 @@ impl Ks<'_> {
             old,
         });
         self.space.touch_expired(db, key);
+        self.space.blocking.signal(db, key);
         self.notify(ev::EXPIRED, "expired", db, key);
     }
 
@@ -469,6 +470,7 @@ impl Ks<'_> {
             old,
         });
         self.space.touch(db, key);
+        self.space.blocking.signal(db, key);
         self.notify(ev::GENERIC, "del", db, key);
         true
     }
@@ -516,6 +518,7 @@ impl Ks<'_> {
             self.space.tracking.flushed();
         }
         self.log(Op::FlushDb(db as u32));
+        self.signal_all(db);
         let d = &mut self.space.dbs[db];
         let dict = std::mem::take(&mut d.dict);
         let expires = std::mem::take(&mut d.expires);
@@ -532,6 +535,7 @@ impl Ks<'_> {
         }
         self.log(Op::FlushAll);
         for db in 0..self.space.dbs.len() {
+            self.signal_all(db);
             let d = &mut self.space.dbs[db];
             let dict = std::mem::take(&mut d.dict);
             let expires = std::mem::take(&mut d.expires);
@@ -550,13 +554,20 @@ impl Ks<'_> {
         self.log(Op::SwapDb(a as u32, b as u32));
         swap_dbs(self.space, a, b);
         self.remember(Undo::Swap(a, b));
-        // Clients blocked in either database may find their key there now.
+        // Clients blocked in either database may find their key there now
+        // (or, in XREADGROUP, find it gone).
         for d in [a, b] {
-            for k in self.space.blocking.keys(d) {
-                if self.peek(d, &k).is_some() {
-                    self.space.blocking.signal(d, &k);
-                }
-            }
+            self.signal_all(d);
+        }
+    }
+
+    /// Every key waited on in `db` may have changed.
+    fn signal_all(&mut self, db: usize) {
+        if self.space.blocking.is_empty() {
+            return;
+        }
+        for k in self.space.blocking.keys(db) {
+            self.space.blocking.signal(db, &k);
         }
     }
 

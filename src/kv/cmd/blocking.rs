@@ -307,13 +307,27 @@ pub fn serve_ready(ctx: &mut Ctx<'_>) {
         let mut i = 0;
         while let Some(id) = ctx.ks.space.blocking.nth(db, &key, i) {
             let holds = match ctx.ks.peek(db, &key).map(|e| &e.value) {
-                Some(Value::List(_)) => Wants::List,
-                Some(Value::ZSet(_)) => Wants::ZSet,
-                Some(Value::Stream(_)) => Wants::Stream,
-                _ => break,
+                Some(Value::List(_)) => Some(Wants::List),
+                Some(Value::ZSet(_)) => Some(Wants::ZSet),
+                Some(Value::Stream(_)) => Some(Wants::Stream),
+                _ => None,
             };
             let Some(op) = ctx.ks.space.blocking.waiter(id).map(|w| w.op.clone()) else {
                 break;
+            };
+            let group_reader = matches!(&op, BlockOp::XRead { group: Some(_), .. });
+            if group_reader && holds != Some(Wants::Stream) {
+                // Its stream was deleted, replaced or swapped away (Redis 7.0).
+                if let Some(w) = ctx.ks.unblock(id) {
+                    let msg = b"-UNBLOCKED the stream key no longer exists\r\n".to_vec();
+                    ctx.srv.errors.count(&msg);
+                    ctx.outbox.push((w.worker, Msg::Unblock(w.client, msg)));
+                }
+                continue;
+            }
+            let Some(holds) = holds else {
+                i += 1;
+                continue;
             };
             if op.wants() != holds {
                 i += 1;
@@ -339,6 +353,9 @@ pub fn serve_ready(ctx: &mut Ctx<'_>) {
                 if served.is_none() {
                     i += 1;
                     continue;
+                }
+                if out.buf.first() == Some(&b'-') {
+                    ctx.srv.errors.count(&out.buf);
                 }
                 if let Some(w) = ctx.ks.unblock(id) {
                     ctx.outbox.push((w.worker, Msg::Unblock(w.client, out.buf)));

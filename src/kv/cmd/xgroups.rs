@@ -570,12 +570,6 @@ fn xclaim(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 fn xautoclaim(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
     let now = ctx.ks.now;
-    let Ok(st) = stream_w(&mut ctx.ks, ctx.out, db, a[1]) else {
-        return;
-    };
-    if group_of(st, a[2]).is_none() {
-        return nogroup(ctx.out, a[1], a[2], "");
-    }
     let Some(minidle) = parse_int(a[4]) else {
         return ctx
             .out
@@ -602,22 +596,26 @@ fn xautoclaim(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             return ctx.out.err(SYNTAX);
         }
     }
-    let Ok(Some(st)) = stream_w(&mut ctx.ks, ctx.out, db, a[1]) else {
+    let Ok(st) = stream_w(&mut ctx.ks, ctx.out, db, a[1]) else {
         return;
     };
-    let g = &st.groups[a[2]];
+    let Some((st, g)) = st.and_then(|s| s.groups.get(a[2]).map(|g| (s, g))) else {
+        return nogroup(ctx.out, a[1], a[2], "");
+    };
     let mut attempts = count.saturating_mul(10);
+    let mut budget = count;
     let mut claims: Claims = (Vec::new(), Vec::new());
     let mut next = StreamId::default();
     let mut it = g.pel.range(start..);
     for (id, p) in it.by_ref() {
-        if attempts == 0 || claims.0.len() as i64 >= count {
+        if attempts == 0 || budget == 0 {
             next = *id;
             break;
         }
         attempts -= 1;
         if !st.entries.contains_key(id) {
             claims.1.push(*id);
+            budget -= 1;
             continue;
         }
         if minidle > 0 && now.saturating_sub(p.time) < minidle {
@@ -625,6 +623,7 @@ fn xautoclaim(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         }
         let c = if justid { p.count } else { p.count + 1 };
         claims.0.push((*id, now, c));
+        budget -= 1;
     }
     let out = &mut *ctx.out;
     out.array(3);
