@@ -171,6 +171,11 @@ fn sub_syntax(out: &mut Out, sub: &[u8], cmd: &str) {
 fn xgroup(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
     let sub = a[1];
+    if is(sub, "help") && a.len() != 2 {
+        return ctx
+            .out
+            .err("ERR wrong number of arguments for 'xgroup|help' command");
+    }
     if a.len() == 2 && is(sub, "help") {
         ctx.out.array(XGROUP_HELP.len());
         for l in XGROUP_HELP {

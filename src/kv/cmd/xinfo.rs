@@ -53,7 +53,9 @@ fn xinfo(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let sub = a[1];
     if is(sub, "help") {
         if a.len() != 2 {
-            return syntax(ctx.out, sub);
+            return ctx
+                .out
+                .err("ERR wrong number of arguments for 'xinfo|help' command");
         }
         ctx.out.array(HELP.len());
         for l in HELP {
