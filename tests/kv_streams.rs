@@ -164,3 +164,199 @@ fn streams_replay_dump_restore_and_copy_whole() {
     kv.stop();
     let _ = std::fs::remove_file(&path);
 }
+
+/// Every bulk and status of a reply, as text, space separated.
+fn flat(r: &Reply) -> String {
+    match r {
+        Reply::Bulk(Some(b)) => String::from_utf8_lossy(b).into_owned(),
+        Reply::Status(s) => s.clone(),
+        Reply::Int(n) => n.to_string(),
+        Reply::Array(Some(v)) => v.iter().map(flat).collect::<Vec<_>>().join(" "),
+        r => format!("{r:?}"),
+    }
+}
+
+fn arr(items: Vec<Reply>) -> Reply {
+    Reply::Array(Some(items))
+}
+
+#[test]
+fn consumer_groups_deliver_ack_claim_and_survive_a_restart() {
+    let path = temp_path("stream-groups");
+    {
+        let kv = Kv::start(Arc::new(open(&path)), quiet());
+        let mut c = kv.conn();
+        for i in 1..=3 {
+            c.call(&["XADD", "s", &format!("{i}-0"), "f", &i.to_string()]);
+        }
+        assert_eq!(
+            c.call(&["XGROUP", "CREATE", "s", "g", "0"]),
+            Reply::Status("OK".into())
+        );
+        assert!(err(&mut c, &["XGROUP", "CREATE", "s", "g", "0"]).starts_with("BUSYGROUP"));
+        let got = c.call(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "alice",
+            "COUNT",
+            "2",
+            "STREAMS",
+            "s",
+            ">",
+        ]);
+        assert_eq!(
+            got,
+            arr(vec![arr(vec![
+                bulk("s"),
+                arr(vec![entry("1-0", &["f", "1"]), entry("2-0", &["f", "2"])])
+            ])])
+        );
+        c.call(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "bob",
+            "NOACK",
+            "STREAMS",
+            "s",
+            ">",
+        ]);
+        assert_eq!(c.call(&["XACK", "s", "g", "1-0", "9-0"]), Reply::Int(1));
+        // History: alice's pending entries after 0.
+        assert_eq!(
+            ids(
+                match c.call(&["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", "0"]) {
+                    Reply::Array(Some(mut v)) => match v.remove(0) {
+                        Reply::Array(Some(mut p)) => p.remove(1),
+                        r => panic!("{r:?}"),
+                    },
+                    r => panic!("{r:?}"),
+                }
+            ),
+            ["2-0"]
+        );
+        assert_eq!(
+            c.call(&["XCLAIM", "s", "g", "carol", "0", "2-0", "JUSTID"]),
+            arr(vec![bulk("2-0")])
+        );
+        assert_eq!(
+            c.call(&["XGROUP", "CREATECONSUMER", "s", "g", "dave"]),
+            Reply::Int(1)
+        );
+        assert!(
+            err(
+                &mut c,
+                &["XAUTOCLAIM", "s", "g", "x", "0", "0", "COUNT", "0"]
+            )
+            .contains("COUNT must be > 0")
+        );
+        kv.stop();
+    }
+    let kv = Kv::start(Arc::new(open(&path)), quiet());
+    let mut c = kv.conn();
+    let summary = c.call(&["XPENDING", "s", "g"]);
+    assert_eq!(
+        summary,
+        arr(vec![
+            Reply::Int(1),
+            bulk("2-0"),
+            bulk("2-0"),
+            arr(vec![arr(vec![bulk("carol"), bulk("1")])]),
+        ])
+    );
+    let groups = c.call(&["XINFO", "GROUPS", "s"]);
+    let text = flat(&groups);
+    assert!(text.contains("last-delivered-id 3-0"), "{text}");
+    let consumers = flat(&c.call(&["XINFO", "CONSUMERS", "s", "g"]));
+    for who in ["alice", "bob", "carol", "dave"] {
+        assert!(consumers.contains(who), "{consumers}");
+    }
+    // DUMP/RESTORE keeps the groups.
+    let payload = match c.call(&["DUMP", "s"]) {
+        Reply::Bulk(Some(p)) => p,
+        r => panic!("{r:?}"),
+    };
+    c.send(&[b"RESTORE", b"r", b"0", &payload]);
+    assert_eq!(c.reply(), Reply::Status("OK".into()));
+    assert_eq!(c.call(&["XPENDING", "r", "g"]), summary);
+    assert_eq!(c.call(&["COPY", "s", "c"]), Reply::Int(1));
+    assert_eq!(c.call(&["XPENDING", "c", "g"]), summary);
+    assert_eq!(c.call(&["XGROUP", "DESTROY", "s", "g"]), Reply::Int(1));
+    assert_eq!(c.call(&["XPENDING", "c", "g"]), summary);
+    kv.stop();
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn blocked_xread_is_served_by_xadd_and_multi_does_not_block() {
+    let kv = Kv::memory();
+    let mut admin = kv.conn();
+    let mut reader = kv.conn();
+    let mut grouped = kv.conn();
+    admin.call(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+    reader.send(&[b"XREAD", b"BLOCK", b"0", b"STREAMS", b"s", b"$"]);
+    grouped.send(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"g",
+        b"w",
+        b"BLOCK",
+        b"0",
+        b"STREAMS",
+        b"s",
+        b">",
+    ]);
+    let until = std::time::Instant::now() + common::PATIENCE;
+    loop {
+        let info = flat(&admin.call(&["INFO", "clients"]));
+        if info.contains("blocked_clients:2") {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "{info}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    admin.call(&["XADD", "s", "5-0", "k", "v"]);
+    let want = arr(vec![arr(vec![
+        bulk("s"),
+        arr(vec![entry("5-0", &["k", "v"])]),
+    ])]);
+    assert_eq!(reader.reply(), want);
+    assert_eq!(grouped.reply(), want);
+    assert_eq!(
+        admin.call(&["XPENDING", "s", "g"]),
+        arr(vec![
+            Reply::Int(1),
+            bulk("5-0"),
+            bulk("5-0"),
+            arr(vec![arr(vec![bulk("w"), bulk("1")])])
+        ])
+    );
+    // Inside MULTI, BLOCK answers at once.
+    admin.call(&["MULTI"]);
+    admin.call(&["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
+    assert_eq!(admin.call(&["EXEC"]), arr(vec![Reply::Array(None)]));
+    // Deleting the stream releases a blocked XREADGROUP.
+    grouped.send(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"g",
+        b"w",
+        b"BLOCK",
+        b"0",
+        b"STREAMS",
+        b"s",
+        b">",
+    ]);
+    loop {
+        let info = flat(&admin.call(&["INFO", "clients"]));
+        if info.contains("blocked_clients:1") {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "{info}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    admin.call(&["DEL", "s"]);
+    assert!(matches!(grouped.reply(), Reply::Error(e) if e.starts_with("UNBLOCKED")));
+    kv.stop();
+}
