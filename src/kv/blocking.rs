@@ -55,11 +55,14 @@ pub enum BlockOp {
         /// Each key and the ID to read after.
         streams: Vec<StreamWait>,
         /// XREADGROUP's group, consumer and NOACK.
-        group: Option<(Box<[u8]>, Box<[u8]>, bool)>,
+        group: Option<GroupRead>,
         /// Entries per stream at most.
         count: usize,
     },
 }
+
+/// XREADGROUP's group, consumer and NOACK.
+pub type GroupRead = (Box<[u8]>, Box<[u8]>, bool);
 
 /// One stream an XREAD waits on: entries after `gt` (for XREADGROUP `>`,
 /// the maximum ID: after the group's last ID).
