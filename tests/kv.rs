@@ -604,7 +604,8 @@ fn only_shutdown_nosave_stops_a_server_busy_in_a_script_and_its_writes_are_not_k
 }
 
 /// DEBUG DIGEST and DIGEST-VALUE are Redis's, byte for byte: the same data
-/// in redis-server and in netkit give the same digests (every type, an
+/// in redis-server and in netkit give the same digests (every type, streams
+/// included, an
 /// expiry, two databases), and a COPY digests as its source.
 #[test]
 fn debug_digests_are_redis_servers_for_the_same_data() {
@@ -622,6 +623,9 @@ fn debug_digests_are_redis_servers_for_the_same_data() {
         &["SADD", "s", "x", "y", "12"],
         &["SET", "e", "x", "EX", "100"],
         &["SET", "i", "12345"],
+        &["XADD", "x", "1-1", "a", "1"],
+        &["XADD", "x", "2-1", "b", "2", "c", "3"],
+        &["XGROUP", "CREATE", "x", "g", "0"],
         &["COPY", "h", "h2"],
         &["SELECT", "3"],
         &["SET", "other", "v"],
@@ -641,6 +645,7 @@ fn debug_digests_are_redis_servers_for_the_same_data() {
         "e",
         "i",
         "missing",
+        "x",
     ];
     let theirs = r.call(&value);
     assert_eq!(n.call(&value), theirs);

@@ -72,7 +72,12 @@ struct Args<'a> {
     ids: &'a [&'a [u8]],
 }
 
-fn parse<'a>(out: &mut Out, a: &'a [&'a [u8]], group_cmd: bool) -> Option<Args<'a>> {
+fn parse<'a>(
+    out: &mut Out,
+    a: &'a [&'a [u8]],
+    group_cmd: bool,
+    in_script: bool,
+) -> Option<Args<'a>> {
     let name = if group_cmd { "XREADGROUP" } else { "XREAD" };
     let mut r = Args {
         count: 0,
@@ -88,6 +93,13 @@ fn parse<'a>(out: &mut Out, a: &'a [&'a [u8]], group_cmd: bool) -> Option<Args<'
         let more = a.len() - 1 - i;
         let o = a[i];
         if is(o, "block") && more > 0 {
+            if in_script {
+                out.err(&format!(
+                    "ERR {} command is not allowed with BLOCK option from scripts",
+                    String::from_utf8_lossy(a[0])
+                ));
+                return None;
+            }
             let Some(ms) = parse_int(a[i + 1]) else {
                 out.err("ERR timeout is not an integer or out of range");
                 return None;
@@ -166,7 +178,7 @@ fn servable(st: &Stream, gt: StreamId, group: Option<&[u8]>) -> bool {
 
 fn xread(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let group_cmd = is(a[0], "xreadgroup");
-    let Some(args) = parse(ctx.out, a, group_cmd) else {
+    let Some(args) = parse(ctx.out, a, group_cmd, ctx.sess.in_script) else {
         return;
     };
     let db = ctx.db();
