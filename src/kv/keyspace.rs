@@ -15,6 +15,8 @@
 
 mod cgroup;
 mod coll;
+#[cfg(test)]
+mod stream_undo_tests;
 
 use super::aof::{self, Op};
 use super::blocking::Waiter;
