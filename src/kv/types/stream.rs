@@ -334,9 +334,15 @@ impl Stream {
         out
     }
 
-    /// Rough heap bytes.
+    /// Rough heap bytes (entries, nodes, and each group's PEL and
+    /// consumers: O(groups)).
     pub fn mem(&self) -> usize {
-        self.entries.len() * 96 + self.nodes.len() * 24
+        let groups: usize = self
+            .groups
+            .values()
+            .map(|g| 128 + g.pel.len() * 96 + g.consumers.len() * 64)
+            .sum();
+        self.entries.len() * 96 + self.nodes.len() * 24 + groups
     }
 }
 
