@@ -285,7 +285,7 @@ mod tests {
         );
         assert_eq!(h.completions("config ge"), ["CONFIG GET"]);
         assert!(h.completions("set k").is_empty());
-        assert_eq!(h.completions("help @str"), ["help @string"]);
+        assert_eq!(h.completions("help @str"), ["help @stream", "help @string"]);
         assert_eq!(h.completions("HELP  getr"), ["HELP  GETRANGE"]);
         assert!(h.completions("@str").is_empty(), "groups only after help");
     }

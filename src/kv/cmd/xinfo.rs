@@ -22,7 +22,7 @@ pub static COMMANDS: &[CommandSpec] = &[spec(
     "stream",
     "5.0.0",
     "Get information on streams and consumer groups.",
-    "STREAM key [FULL [COUNT count]] | GROUPS key | CONSUMERS key group | HELP",
+    "STREAM|GROUPS|CONSUMERS|HELP [key] [group] [FULL [COUNT count]]",
     xinfo,
 )];
 
