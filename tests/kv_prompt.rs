@@ -114,7 +114,7 @@ fn tab_hints_and_help_work_with_no_server_at_all() {
             .starts_with("not connected> set k v [NX|XX] [GET]")
     );
     t.keys(&["C-u"]);
-    typed(&t, "help @str");
+    typed(&t, "help @stri");
     t.keys(&["Tab"]);
     wait_last(&t, "not connected> help @string");
     t.keys(&["Enter"]);

@@ -6,7 +6,7 @@
 use super::arg::{NOT_INT, SYNTAX, is};
 use super::coll::{self, Answered};
 use super::streams::{parse_id, reply_entry};
-use super::{CommandSpec, Ctx, DENYOOM, FAST, READONLY, WRITE, spec};
+use super::{CommandSpec, Ctx, DENYOOM, FAST, LOADING, READONLY, STALE, WRITE, spec};
 use crate::kv::aof::{CollKind, CollOp};
 use crate::kv::keyspace::{Applied, Ks, pel_item};
 use crate::kv::notify;
@@ -18,19 +18,87 @@ use crate::kv::value::Value;
 
 const G: &str = "stream";
 
-/// The consumer-group family.
-pub static COMMANDS: &[CommandSpec] = &[
-    spec(
-        "xgroup",
-        -2,
+macro_rules! xsub {
+    ($name:expr, $arity:expr, $flags:expr, $keys:expr, $since:expr, $summary:expr, $syntax:expr) => {
+        spec(
+            $name, $arity, $flags, $keys, G, $since, $summary, $syntax, xgroup,
+        )
+    };
+}
+
+static XGROUP_SUBS: &[CommandSpec] = &[
+    xsub!(
+        "create",
+        -5,
         WRITE | DENYOOM,
         (2, 2, 1),
-        G,
         "5.0.0",
-        "Create, destroy and manage consumer groups and their consumers.",
-        "CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER|HELP key group [id|$] [MKSTREAM] [ENTRIESREAD n]",
-        xgroup,
+        "Create a consumer group.",
+        "key group id|$ [MKSTREAM] [ENTRIESREAD entries-read]"
     ),
+    xsub!(
+        "createconsumer",
+        5,
+        WRITE | DENYOOM,
+        (2, 2, 1),
+        "6.2.0",
+        "Create a consumer in a consumer group.",
+        "key group consumer"
+    ),
+    xsub!(
+        "delconsumer",
+        5,
+        WRITE,
+        (2, 2, 1),
+        "5.0.0",
+        "Delete a consumer from a consumer group.",
+        "key group consumer"
+    ),
+    xsub!(
+        "destroy",
+        4,
+        WRITE,
+        (2, 2, 1),
+        "5.0.0",
+        "Destroy a consumer group.",
+        "key group"
+    ),
+    xsub!(
+        "setid",
+        -5,
+        WRITE,
+        (2, 2, 1),
+        "5.0.0",
+        "Set a consumer group to an arbitrary last delivered ID value.",
+        "key group id|$ [ENTRIESREAD entries-read]"
+    ),
+    xsub!(
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "5.0.0",
+        "Show helpful text about the different subcommands",
+        ""
+    ),
+];
+
+/// The consumer-group family.
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        subcommands: XGROUP_SUBS,
+        ..spec(
+            "xgroup",
+            -2,
+            0,
+            (0, 0, 0),
+            G,
+            "5.0.0",
+            "A container for consumer groups commands.",
+            "CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER|HELP ...",
+            super::no_subcommand,
+        )
+    },
     spec(
         "xack",
         -4,

@@ -6,25 +6,77 @@
 use super::arg::{NOT_INT, is};
 use super::coll;
 use super::streams::reply_entry;
-use super::{CommandSpec, Ctx, READONLY, spec};
+use super::{CommandSpec, Ctx, LOADING, READONLY, STALE, spec};
 use crate::kv::protocol::parse_int;
 use crate::kv::reply::Out;
 use crate::kv::types::stream::Group;
 use crate::kv::types::{Stream, StreamId};
 use crate::kv::value::Value;
 
+static XINFO_SUBS: &[CommandSpec] = &[
+    spec(
+        "consumers",
+        4,
+        READONLY,
+        (2, 2, 1),
+        G,
+        "5.0.0",
+        "List the consumers in a consumer group.",
+        "key group",
+        xinfo,
+    ),
+    spec(
+        "groups",
+        3,
+        READONLY,
+        (2, 2, 1),
+        G,
+        "5.0.0",
+        "List the consumer groups of a stream.",
+        "key",
+        xinfo,
+    ),
+    spec(
+        "stream",
+        -3,
+        READONLY,
+        (2, 2, 1),
+        G,
+        "5.0.0",
+        "Get information about a stream.",
+        "key [FULL [COUNT count]]",
+        xinfo,
+    ),
+    spec(
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        G,
+        "5.0.0",
+        "Show helpful text about the different subcommands",
+        "",
+        xinfo,
+    ),
+];
+
 /// The XINFO container.
-pub static COMMANDS: &[CommandSpec] = &[spec(
-    "xinfo",
-    -2,
-    READONLY,
-    (2, 2, 1),
-    "stream",
-    "5.0.0",
-    "Get information on streams and consumer groups.",
-    "STREAM|GROUPS|CONSUMERS|HELP [key] [group] [FULL [COUNT count]]",
-    xinfo,
-)];
+pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
+    subcommands: XINFO_SUBS,
+    ..spec(
+        "xinfo",
+        -2,
+        0,
+        (0, 0, 0),
+        G,
+        "5.0.0",
+        "A container for stream introspection commands.",
+        "CONSUMERS|GROUPS|STREAM|HELP ...",
+        super::no_subcommand,
+    )
+}];
+
+const G: &str = "stream";
 
 const HELP: &[&str] = &[
     "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
