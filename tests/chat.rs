@@ -71,6 +71,22 @@ fn lines_reach_the_others_with_the_sender_and_joins_and_leaves_are_announced() {
 }
 
 #[test]
+fn a_client_that_closes_with_lines_unread_left_rather_than_was_dropped() {
+    let srv = spawn_server(&["serve", "--chat", "0"]);
+    let mut a = Client::join(srv.addr);
+    let b = Client::join(srv.addr);
+    assert_eq!(a.line(), format!("*** {} joined\n", b.addr));
+    let c = Client::join(srv.addr);
+    assert_eq!(a.line(), format!("*** {} joined\n", c.addr));
+    // B's notice of C is in its socket, unread: closing now sends a reset.
+    let mut peek = [0u8; 1];
+    assert_eq!(b.stream.peek(&mut peek).expect("peek"), 1);
+    let b_addr = b.addr;
+    drop(b);
+    assert_eq!(a.line(), format!("*** {b_addr} left\n"));
+}
+
+#[test]
 fn a_line_too_long_drops_only_that_client() {
     let srv = spawn_server(&["serve", "--chat", "0"]);
     let mut a = Client::join(srv.addr);

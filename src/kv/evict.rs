@@ -136,7 +136,12 @@ pub fn admit(ctx: &mut Ctx<'_>, spec: &CommandSpec, in_multi: bool, max: u64) ->
     let out_of_memory = !make_room(ctx, max);
     let exec = spec.name == "exec";
     let reject = spec.flags & DENYOOM != 0
-        || (exec && queued_denyoom(ctx))
+        || (exec
+            && ctx
+                .sess
+                .multi
+                .as_deref()
+                .is_some_and(|q| super::cmd::transactions::queued_any(q, DENYOOM)))
         || (in_multi && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"));
     if ctx.ks.space.notify.has_pending() {
         // Evictions were announced: publish them now, before any reply.
@@ -164,20 +169,4 @@ pub fn admit(ctx: &mut Ctx<'_>, spec: &CommandSpec, in_multi: bool, max: u64) ->
 pub fn over_limit(ctx: &Ctx<'_>) -> bool {
     let max = ctx.srv.maxmemory.load(Relaxed);
     max != 0 && super::memory::used() as u64 > max
-}
-
-/// True when the client's MULTI queue holds a command that may grow memory.
-fn queued_denyoom(ctx: &Ctx<'_>) -> bool {
-    ctx.sess.multi.as_ref().is_some_and(|queue| {
-        queue.iter().any(|q| {
-            super::cmd::lookup(&q[0]).is_some_and(|s| {
-                let s = if s.subcommands.is_empty() {
-                    Some(s)
-                } else {
-                    q.get(1).and_then(|n| super::cmd::lookup_sub(s, n))
-                };
-                s.is_some_and(|s| s.flags & DENYOOM != 0)
-            })
-        })
-    })
 }

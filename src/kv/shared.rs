@@ -203,6 +203,26 @@ pub struct Stats {
     pub timeouts: AtomicU64,
 }
 
+/// One event loop's counters for one command (INFO commandstats): one
+/// writer each, so plain loads and stores.
+#[derive(Debug, Default)]
+pub struct CmdStat {
+    /// Times it ran.
+    pub calls: AtomicU64,
+    /// Times it was refused before running (arity, auth, ACL, OOM...).
+    pub rejected: AtomicU64,
+    /// Times it ran and answered an error.
+    pub failed: AtomicU64,
+}
+
+impl CmdStat {
+    /// Add one to `c` (this loop is its only writer).
+    #[inline]
+    pub fn bump(c: &AtomicU64) {
+        c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+}
+
 /// Everything shared by the loops and the commands.
 pub struct Shared {
     /// Fixed settings.
@@ -224,7 +244,7 @@ pub struct Shared {
     /// At the file-descriptor limit: accepting waits for a close.
     pub fd_limited: AtomicBool,
     /// Per event loop, per command: calls (INFO commandstats).
-    pub calls: Vec<Vec<AtomicU64>>,
+    pub calls: Vec<Vec<CmdStat>>,
     /// Who is subscribed to what (every loop's clients).
     pub pubsub: PubSub,
     /// MONITOR's clients.
@@ -324,7 +344,7 @@ impl Shared {
             calls: (0..threads)
                 .map(|_| {
                     (0..super::cmd::count())
-                        .map(|_| AtomicU64::new(0))
+                        .map(|_| CmdStat::default())
                         .collect()
                 })
                 .collect(),
@@ -334,22 +354,33 @@ impl Shared {
         sh
     }
 
-    /// Calls per command name, summed over the loops (non-zero only).
-    pub fn command_calls(&self) -> Vec<(&'static str, u64)> {
+    /// Per command name, summed over the loops: calls, rejected calls,
+    /// failed calls (INFO commandstats; commands with any of them only).
+    pub fn command_calls(&self) -> Vec<(&'static str, [u64; 3])> {
         let names = super::cmd::names();
         names
             .iter()
             .enumerate()
             .map(|(i, n)| {
-                let c: u64 = self
-                    .calls
-                    .iter()
-                    .map(|w| w.get(i).map_or(0, |a| a.load(Ordering::Relaxed)))
-                    .sum();
-                (*n, c)
+                let mut sum = [0u64; 3];
+                for s in self.calls.iter().filter_map(|w| w.get(i)) {
+                    for (t, c) in sum.iter_mut().zip([&s.calls, &s.rejected, &s.failed]) {
+                        *t += c.load(Ordering::Relaxed);
+                    }
+                }
+                (*n, sum)
             })
-            .filter(|(_, c)| *c > 0)
+            .filter(|(_, s)| s.iter().any(|c| *c > 0))
             .collect()
+    }
+
+    /// CONFIG RESETSTAT: every command's counters back to 0.
+    pub fn reset_command_calls(&self) {
+        for s in self.calls.iter().flatten() {
+            for c in [&s.calls, &s.rejected, &s.failed] {
+                c.store(0, Ordering::Relaxed);
+            }
+        }
     }
 
     /// A copy of the changeable settings.

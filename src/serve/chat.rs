@@ -170,6 +170,9 @@ pub fn serve(conn: &mut Conn, room: &Room) -> End {
         (End::Error("dropped: too slow".into()), "dropped (too slow)")
     } else {
         match &end {
+            // A client that closes with lines unread to it ends in a reset:
+            // it left, the server did not drop it.
+            End::Error(e) if e == super::end::RESET => (end, "left"),
             End::Error(_) => (end, "dropped"),
             _ => (end, "left"),
         }

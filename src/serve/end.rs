@@ -2,6 +2,9 @@
 
 use std::io;
 
+/// What a reset connection ended with: the peer closed with bytes unread.
+pub const RESET: &str = "reset by peer";
+
 /// How a connection ended, for the `-v` record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum End {
@@ -24,7 +27,7 @@ impl End {
     pub fn from_io(e: &io::Error) -> End {
         match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => End::Idle,
-            io::ErrorKind::ConnectionReset => End::Error("reset by peer".into()),
+            io::ErrorKind::ConnectionReset => End::Error(RESET.into()),
             io::ErrorKind::BrokenPipe => End::Error("peer stopped reading".into()),
             io::ErrorKind::UnexpectedEof => End::Error("peer closed mid-message".into()),
             _ => match crate::transport::tls::as_tls_error(e) {

@@ -669,9 +669,9 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
         }
         "commandstats" => {
             let mut s = "# Commandstats\r\n".to_string();
-            for (name, calls) in srv.command_calls() {
+            for (name, [calls, rejected, failed]) in srv.command_calls() {
                 s.push_str(&format!(
-                    "cmdstat_{name}:calls={calls},usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0\r\n"
+                    "cmdstat_{name}:calls={calls},usec=0,usec_per_call=0.00,rejected_calls={rejected},failed_calls={failed}\r\n"
                 ));
             }
             s

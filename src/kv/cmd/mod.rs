@@ -44,8 +44,9 @@ pub mod zstore;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
+
+use crate::kv::shared::CmdStat;
 
 use super::keyspace::Ks;
 use super::reply::Out;
@@ -292,7 +293,7 @@ pub struct Ctx<'a> {
     /// Effects on other loops, sent only if the round commits.
     pub outbox: &'a mut Vec<(usize, Msg)>,
     /// This event loop's per-command call counters (one writer: no atomics contention).
-    pub calls: &'a [AtomicU64],
+    pub calls: &'a [crate::kv::shared::CmdStat],
     /// Set when the round is re-run after a failed log write: write
     /// commands get this error instead of running.
     pub refuse_writes: Option<&'a str>,
@@ -379,45 +380,27 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
         transactions::release_watched(ctx);
     }
     let in_multi = ctx.sess.multi.is_some();
+    let at = ctx.out.buf.len();
     let (idx, spec) = match resolve(argv, ctx.out) {
         Some(s) => s,
         None => {
+            // A known command with the wrong arity was rejected (Redis
+            // counts it; an unknown name or subcommand is nobody's).
+            if ctx.out.buf[at..].starts_with(b"-ERR wrong number of arguments") {
+                if let Some(c) = lookup_idx(argv[0]).and_then(|(i, _)| ctx.calls.get(i)) {
+                    CmdStat::bump(&c.rejected);
+                }
+            }
             if in_multi {
                 ctx.sess.multi_error = true;
             }
             return;
         }
     };
-    if !ctx.sess.authed && spec.flags & NO_AUTH == 0 {
-        ctx.out.err("NOAUTH Authentication required.");
-        if in_multi {
-            ctx.sess.multi_error = true;
+    if refused(ctx, spec, argv, in_multi) {
+        if let Some(c) = ctx.calls.get(idx) {
+            CmdStat::bump(&c.rejected);
         }
-        return;
-    }
-    if !ctx.out.resp3 && ctx.sess.pubsub.active() && !subscribe_mode_ok(argv[0]) {
-        ctx.out.err(&format!(
-            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-            full_name(argv, spec)
-        ));
-        if in_multi {
-            ctx.sess.multi_error = true;
-        }
-        return;
-    }
-    if in_multi && spec.flags & (NO_QUEUE | NO_MULTI) == NO_MULTI {
-        ctx.out.err("ERR Command not allowed inside a transaction");
-        ctx.sess.multi_error = true;
-        return;
-    }
-    if !ctx.srv.users.open() && !acl_allows(ctx, spec, argv) {
-        if in_multi {
-            ctx.sess.multi_error = true;
-        }
-        return;
-    }
-    let maxmemory = ctx.srv.maxmemory.load(Relaxed);
-    if maxmemory != 0 && !crate::kv::evict::admit(ctx, spec, in_multi, maxmemory) {
         return;
     }
     if in_multi && spec.flags & NO_QUEUE == 0 {
@@ -430,11 +413,14 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
     if spec.flags & WRITE != 0 {
         if let Some(why) = write_refused(ctx) {
             ctx.out.err(&why);
+            if let Some(c) = ctx.calls.get(idx) {
+                CmdStat::bump(&c.rejected);
+            }
             return;
         }
     }
     if let Some(c) = ctx.calls.get(idx) {
-        c.store(c.load(Relaxed) + 1, Relaxed);
+        CmdStat::bump(&c.calls);
     }
     let monitored = ctx.srv.monitors.active() && spec.flags & ADMIN == 0;
     let first = monitored && crate::kv::monitor::shown_first(spec.name);
@@ -448,6 +434,11 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
     ctx.ks.begin();
     (spec.handler)(ctx, argv);
     ctx.ks.end();
+    if ctx.out.buf.get(reply_at) == Some(&b'-') {
+        if let Some(c) = ctx.calls.get(idx) {
+            CmdStat::bump(&c.failed);
+        }
+    }
     if ctx.sess.tracking {
         tracking::after_command(ctx, spec, argv);
     }
@@ -496,6 +487,42 @@ fn acl_allows(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: &[&[u8]]) -> 
             false
         }
     }
+}
+
+/// The checks before a command runs or is queued, in Redis's order (auth,
+/// subscribe mode, MULTI, ACL, memory): true when `spec` is refused (the
+/// error is written, and a transaction it was queued into is flagged).
+fn refused(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: &[&[u8]], in_multi: bool) -> bool {
+    if !ctx.sess.authed && spec.flags & NO_AUTH == 0 {
+        ctx.out.err("NOAUTH Authentication required.");
+        if in_multi {
+            ctx.sess.multi_error = true;
+        }
+        return true;
+    }
+    if !ctx.out.resp3 && ctx.sess.pubsub.active() && !subscribe_mode_ok(argv[0]) {
+        ctx.out.err(&format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            full_name(argv, spec)
+        ));
+        if in_multi {
+            ctx.sess.multi_error = true;
+        }
+        return true;
+    }
+    if in_multi && spec.flags & (NO_QUEUE | NO_MULTI) == NO_MULTI {
+        ctx.out.err("ERR Command not allowed inside a transaction");
+        ctx.sess.multi_error = true;
+        return true;
+    }
+    if !ctx.srv.users.open() && !acl_allows(ctx, spec, argv) {
+        if in_multi {
+            ctx.sess.multi_error = true;
+        }
+        return true;
+    }
+    let maxmemory = ctx.srv.maxmemory.load(Relaxed);
+    maxmemory != 0 && !crate::kv::evict::admit(ctx, spec, in_multi, maxmemory)
 }
 
 /// Show `argv` to the MONITOR clients.

@@ -734,6 +734,7 @@ fn config(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             }
             ctx.ks.space.stats = Default::default();
             ctx.srv.errors.reset();
+            ctx.srv.reset_command_calls();
             ctx.out.ok();
         }
         "rewrite" => ctx

@@ -123,17 +123,7 @@ fn exec(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
         ctx.out.null_array();
         return;
     }
-    let writes = queue.iter().any(|q| {
-        super::lookup(&q[0]).is_some_and(|s| {
-            let s = if s.subcommands.is_empty() {
-                Some(s)
-            } else {
-                q.get(1).and_then(|n| super::lookup_sub(s, n))
-            };
-            s.is_some_and(|s| s.flags & WRITE != 0)
-        })
-    });
-    if writes {
+    if queued_any(&queue, WRITE) {
         if let Some(why) = super::write_refused(ctx) {
             ctx.out.err(&format!(
                 "EXECABORT Transaction discarded because of: {why}"
@@ -146,6 +136,20 @@ fn exec(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
         let argv: Vec<&[u8]> = q.iter().map(|v| v.as_slice()).collect();
         super::dispatch(ctx, &argv);
     }
+}
+
+/// True when a queued command (or subcommand) has one of `flags`.
+pub fn queued_any(queue: &[Vec<Vec<u8>>], flags: u32) -> bool {
+    queue.iter().any(|q| {
+        super::lookup(&q[0]).is_some_and(|s| {
+            let s = if s.subcommands.is_empty() {
+                Some(s)
+            } else {
+                q.get(1).and_then(|n| super::lookup_sub(s, n))
+            };
+            s.is_some_and(|s| s.flags & flags != 0)
+        })
+    })
 }
 
 fn discard(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {

@@ -24,6 +24,7 @@ use crate::kv::cmd::{self, CommandSpec, Ctx, NOSCRIPT, WRITE, arg};
 use crate::kv::keyspace::Ks;
 use crate::kv::reply::Out;
 use crate::kv::session::Session;
+use crate::kv::shared::CmdStat;
 
 /// Serves the running script's loop's other clients while it is busy.
 pub trait Interrupt {
@@ -418,8 +419,48 @@ fn resolve(argv: &[&[u8]]) -> Result<(usize, &'static CommandSpec), &'static str
     Ok((idx, spec))
 }
 
+/// Why `redis.call` may not run `spec` (Redis's `scriptCall` checks), as
+/// the error to answer; None when it may (a write is then noted).
+fn script_refusal(
+    ctx: &Ctx<'_>,
+    sess: &Session,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+    ro: bool,
+    flags: &super::Flags,
+) -> Option<String> {
+    if spec.flags & NOSCRIPT != 0 {
+        return Some("ERR This Redis command is not allowed from script".into());
+    }
+    if !ctx.srv.users.open() {
+        let perms = sess.user.perms();
+        if !perms.unrestricted() {
+            let context = crate::kv::users::log::Context::Lua;
+            if let Some((d, _)) = cmd::acl::refused(ctx, &perms, spec, argv, context) {
+                return Some(cmd::acl::noperm_script_text(d));
+            }
+        }
+    }
+    if sess.script_oom && spec.flags & cmd::DENYOOM != 0 {
+        return Some(crate::kv::evict::OOM.into());
+    }
+    if spec.flags & WRITE != 0 {
+        if ro {
+            return Some("ERR Write commands are not allowed from read-only scripts.".into());
+        }
+        if !flags.wrote.load(Ordering::SeqCst) {
+            if let Some(why) = cmd::write_refused(ctx) {
+                return Some(why);
+            }
+        }
+        flags.wrote.store(true, Ordering::SeqCst);
+    }
+    None
+}
+
 /// One `redis.call`: checks as Redis's `scriptCall`, then the handler,
-/// writing into the same log record as the EVAL.
+/// writing into the same log record as the EVAL. Counted in INFO
+/// commandstats as a call, a rejected call or a failed one.
 fn call_command(
     ctx: &mut Ctx<'_>,
     sess: &mut Session,
@@ -428,38 +469,24 @@ fn call_command(
     ro: bool,
     flags: &super::Flags,
 ) {
+    let calls = ctx.calls;
     let (idx, spec) = match resolve(argv) {
         Ok(s) => s,
-        Err(e) => return out.err(e),
+        Err(e) => {
+            if let Some(c) = cmd::lookup_idx(argv[0]).and_then(|(i, _)| calls.get(i)) {
+                CmdStat::bump(&c.rejected);
+            }
+            return out.err(e);
+        }
     };
-    if spec.flags & NOSCRIPT != 0 {
-        return out.err("ERR This Redis command is not allowed from script");
-    }
-    if !ctx.srv.users.open() {
-        let perms = sess.user.perms();
-        if !perms.unrestricted() {
-            let context = crate::kv::users::log::Context::Lua;
-            if let Some((d, _)) = cmd::acl::refused(ctx, &perms, spec, argv, context) {
-                return out.err(&cmd::acl::noperm_script_text(d));
-            }
+    if let Some(e) = script_refusal(ctx, sess, spec, argv, ro, flags) {
+        if let Some(c) = calls.get(idx) {
+            CmdStat::bump(&c.rejected);
         }
+        return out.err(&e);
     }
-    if sess.script_oom && spec.flags & cmd::DENYOOM != 0 {
-        return out.err(crate::kv::evict::OOM);
-    }
-    if spec.flags & WRITE != 0 {
-        if ro {
-            return out.err("ERR Write commands are not allowed from read-only scripts.");
-        }
-        if !flags.wrote.load(Ordering::SeqCst) {
-            if let Some(why) = cmd::write_refused(ctx) {
-                return out.err(&why);
-            }
-        }
-        flags.wrote.store(true, Ordering::SeqCst);
-    }
-    if let Some(c) = ctx.calls.get(idx) {
-        c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    if let Some(c) = calls.get(idx) {
+        CmdStat::bump(&c.calls);
     }
     if ctx.sess.tracking && spec.flags & cmd::READONLY != 0 {
         // A tracking caller's script read something: its keys are tracked.
@@ -484,6 +511,11 @@ fn call_command(
     inner.ks.begin();
     (spec.handler)(&mut inner, argv);
     inner.ks.end();
+    if inner.out.buf.first() == Some(&b'-') {
+        if let Some(c) = inner.calls.get(idx) {
+            CmdStat::bump(&c.failed);
+        }
+    }
     if inner.srv.monitors.active() && spec.flags & cmd::ADMIN == 0 {
         cmd::monitor(&mut inner, argv);
     }

@@ -4,7 +4,7 @@
 //! run the round again with writes refused.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use super::clients::Clients;
 use super::closing::leave;
@@ -223,7 +223,7 @@ fn run_commands(
     round: &mut crate::kv::store::Round<'_>,
     sh: &Shared,
     outbox: &mut Vec<(usize, Msg)>,
-    calls: &[AtomicU64],
+    calls: &[crate::kv::shared::CmdStat],
     refuse: Option<&str>,
     mut interrupt: Option<&mut dyn Interrupt>,
 ) {

@@ -192,3 +192,26 @@ fn cluster_answers_as_a_non_cluster_redis() {
     let info = t.r(&["COMMAND", "INFO", "cluster|reset"]);
     assert!(info.contains("+noscript\r\n"), "{info}");
 }
+
+#[test]
+fn commandstats_count_rejected_and_failed_calls() {
+    let mut t = T::new();
+    t.r(&["CONFIG", "RESETSTAT"]);
+    t.r(&["GET"]); // wrong arity: rejected
+    t.r(&["SET", "s", "abc"]);
+    t.r(&["INCR", "s"]); // ran, answered an error: failed
+    t.r(&["INCR"]);
+    t.r(&["EVAL", "return redis.call('incr','s')", "0"]);
+    t.r(&["EVAL", "return redis.call('get')", "0"]);
+    let stats = t.r(&["INFO", "commandstats"]);
+    for line in [
+        "cmdstat_get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=2,failed_calls=0",
+        "cmdstat_set:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0",
+        "cmdstat_incr:calls=2,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=2",
+        "cmdstat_eval:calls=2,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=2",
+    ] {
+        assert!(stats.contains(line), "{line} not in {stats}");
+    }
+    t.r(&["CONFIG", "RESETSTAT"]);
+    assert!(!t.r(&["INFO", "commandstats"]).contains("cmdstat_get"));
+}
