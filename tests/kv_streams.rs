@@ -358,5 +358,40 @@ fn blocked_xread_is_served_by_xadd_and_multi_does_not_block() {
     }
     admin.call(&["DEL", "s"]);
     assert!(matches!(grouped.reply(), Reply::Error(e) if e.starts_with("UNBLOCKED")));
+    // Destroying the group releases it with NOGROUP.
+    admin.call(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+    grouped.send(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"g",
+        b"w",
+        b"BLOCK",
+        b"0",
+        b"STREAMS",
+        b"s",
+        b">",
+    ]);
+    loop {
+        let info = flat(&admin.call(&["INFO", "clients"]));
+        if info.contains("blocked_clients:1") {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "{info}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    admin.call(&["XGROUP", "DESTROY", "s", "g"]);
+    assert!(matches!(grouped.reply(), Reply::Error(e) if e.starts_with("NOGROUP")));
+    // Both releases were calls that failed, as Redis counts them on unblock.
+    let stats = flat(&admin.call(&["INFO", "commandstats"]));
+    assert!(
+        stats.contains(
+            "cmdstat_xreadgroup:calls=3,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=2"
+        ),
+        "{stats}"
+    );
+    let errors = flat(&admin.call(&["INFO", "errorstats"]));
+    for e in ["errorstat_UNBLOCKED:count=1", "errorstat_NOGROUP:count=1"] {
+        assert!(errors.contains(e), "{e} not in {errors}");
+    }
     kv.stop();
 }

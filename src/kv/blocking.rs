@@ -111,6 +111,8 @@ pub struct Waiter {
     pub keys: Vec<Box<[u8]>>,
     /// What to do when one is ready.
     pub op: BlockOp,
+    /// Its command's index in the table (INFO commandstats).
+    pub cmd: usize,
     /// Order of blocking (FIFO service).
     pub seq: u64,
 }
@@ -239,6 +241,7 @@ mod tests {
                 front: true,
                 count: None,
             },
+            cmd: usize::MAX,
             seq: 0,
         }
     }

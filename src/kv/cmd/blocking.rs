@@ -19,7 +19,7 @@ use super::{BLOCKING, CommandSpec, Ctx, DENYOOM, FAST, NOSCRIPT, WRITE, spec};
 use crate::kv::blocking::{BlockOp, Parked, Waiter, Wants};
 use crate::kv::keyspace::Ks;
 use crate::kv::reply::Out;
-use crate::kv::shared::Msg;
+use crate::kv::shared::{CmdStat, Msg};
 use crate::kv::value::{Value, WRONGTYPE};
 
 const G: &str = "list";
@@ -139,7 +139,9 @@ pub fn timeout_arg(out: &mut Out, a: &[u8]) -> Option<Option<Instant>> {
 }
 
 /// Park the client on `keys` (or, inside MULTI, answer as a timeout).
-pub fn park(ctx: &mut Ctx<'_>, keys: &[&[u8]], op: BlockOp, deadline: Option<Instant>) {
+/// `cmd` is the command's name as sent (its INFO commandstats entry counts
+/// an error it is unblocked with).
+pub fn park(ctx: &mut Ctx<'_>, cmd: &[u8], keys: &[&[u8]], op: BlockOp, deadline: Option<Instant>) {
     if ctx.ks.nested() {
         ctx.out.null_array();
         return;
@@ -157,6 +159,7 @@ pub fn park(ctx: &mut Ctx<'_>, keys: &[&[u8]], op: BlockOp, deadline: Option<Ins
         db: ctx.db(),
         keys: uniq,
         op,
+        cmd: super::lookup_idx(cmd).map_or(usize::MAX, |(i, _)| i),
         seq: 0,
     };
     ctx.ks.block(w);
@@ -179,7 +182,13 @@ fn blpop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             ctx.out.bulk(k);
             ctx.out.bulk_opt(v.first().map(|v| &v[..]));
         }
-        Ok(None) => park(ctx, keys, BlockOp::Pop { front, count: None }, deadline),
+        Ok(None) => park(
+            ctx,
+            a[0],
+            keys,
+            BlockOp::Pop { front, count: None },
+            deadline,
+        ),
     }
 }
 
@@ -214,7 +223,7 @@ fn blmove(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                 from_front,
                 to_front,
             };
-            park(ctx, &a[1..2], op, deadline);
+            park(ctx, a[0], &a[1..2], op, deadline);
         }
     }
 }
@@ -240,7 +249,7 @@ fn blmpop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                 front,
                 count: Some(count),
             };
-            park(ctx, &keys, op, deadline);
+            park(ctx, a[0], &keys, op, deadline);
         }
     }
 }
@@ -258,7 +267,13 @@ fn bzpopmin(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             let items = zsets::pop(&mut ctx.ks, db, k, max, 1);
             reply_key_member(ctx.out, k, &items);
         }
-        Ok(None) => park(ctx, keys, BlockOp::ZPop { max, count: None }, deadline),
+        Ok(None) => park(
+            ctx,
+            a[0],
+            keys,
+            BlockOp::ZPop { max, count: None },
+            deadline,
+        ),
     }
 }
 
@@ -296,7 +311,7 @@ fn bzmpop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                 max,
                 count: Some(count),
             };
-            park(ctx, &keys, op, deadline);
+            park(ctx, a[0], &keys, op, deadline);
         }
     }
 }
@@ -321,6 +336,7 @@ pub fn serve_ready(ctx: &mut Ctx<'_>) {
                 if let Some(w) = ctx.ks.unblock(id) {
                     let msg = b"-UNBLOCKED the stream key no longer exists\r\n".to_vec();
                     ctx.srv.errors.count(&msg);
+                    count_failed(ctx, &w);
                     ctx.outbox.push((w.worker, Msg::Unblock(w.client, msg)));
                 }
                 continue;
@@ -354,10 +370,14 @@ pub fn serve_ready(ctx: &mut Ctx<'_>) {
                     i += 1;
                     continue;
                 }
-                if out.buf.first() == Some(&b'-') {
+                let failed = out.buf.first() == Some(&b'-');
+                if failed {
                     ctx.srv.errors.count(&out.buf);
                 }
                 if let Some(w) = ctx.ks.unblock(id) {
+                    if failed {
+                        count_failed(ctx, &w);
+                    }
                     ctx.outbox.push((w.worker, Msg::Unblock(w.client, out.buf)));
                 }
                 continue;
@@ -379,6 +399,15 @@ pub fn serve_ready(ctx: &mut Ctx<'_>) {
             ctx.ks.end();
             ctx.outbox.push((w.worker, Msg::Unblock(w.client, out.buf)));
         }
+    }
+}
+
+/// A blocked command answered with an error (its stream or group went
+/// away, CLIENT UNBLOCK ERROR) failed: INFO commandstats counts it, as
+/// Redis does on unblock.
+fn count_failed(ctx: &Ctx<'_>, w: &Waiter) {
+    if let Some(c) = ctx.calls.get(w.cmd) {
+        CmdStat::bump(&c.failed);
     }
 }
 
@@ -463,7 +492,10 @@ pub fn client_unblock(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     let reply = if error {
-        b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n".to_vec()
+        let msg = b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n".to_vec();
+        ctx.srv.errors.count(&msg);
+        count_failed(ctx, &w);
+        msg
     } else {
         timeout_reply(w.resp3)
     };

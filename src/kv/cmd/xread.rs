@@ -262,7 +262,7 @@ fn xread(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             args.count
         },
     };
-    super::blocking::park(ctx, args.keys, op, deadline);
+    super::blocking::park(ctx, a[0], args.keys, op, deadline);
 }
 
 /// The outer reply of XREAD: a map in RESP3, an array of pairs in RESP2.

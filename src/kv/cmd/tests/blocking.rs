@@ -214,6 +214,14 @@ fn client_unblock() {
             "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n".into()
         )]
     );
+    // An error release is a failed call of the blocked command.
+    let stats = p.r(&["INFO", "commandstats"]);
+    let line = "cmdstat_blpop:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=1";
+    assert!(stats.contains(line), "{stats}");
+    assert!(
+        p.r(&["INFO", "errorstats"])
+            .contains("errorstat_UNBLOCKED:count=1")
+    );
     assert_eq!(p.r(&["CLIENT", "UNBLOCK", &id]), int(0));
     assert_eq!(
         p.r(&["CLIENT", "UNBLOCK", &id, "NOW"]),
