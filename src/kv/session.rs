@@ -83,6 +83,10 @@ pub struct Session {
     /// Parked in a blocking pop: no command runs until it is served, times
     /// out or is unblocked ([`crate::kv::blocking`]).
     pub blocked: Option<crate::kv::blocking::Parked>,
+    /// The error this command answered was counted in INFO errorstats
+    /// already: a script's, raised from (or returned by) `redis.call` /
+    /// `redis.pcall`, counted when the command in it failed.
+    pub error_counted: bool,
     /// Pub/sub subscriptions.
     pub pubsub: Subs,
     /// `CLIENT TRACKING ON` (the modes live in the store's
@@ -120,6 +124,7 @@ impl Session {
             reply: Replies::On,
             monitor: false,
             blocked: None,
+            error_counted: false,
             pubsub: Subs::default(),
             tracking: false,
             in_script: false,

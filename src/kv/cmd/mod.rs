@@ -368,6 +368,15 @@ pub fn resolve(argv: &[&[u8]], out: &mut Out) -> Option<(usize, &'static Command
     Some((idx, s))
 }
 
+/// Count the error reply a command wrote at `at`, if it answered one, in
+/// INFO errorstats (unless a script's command counted it already).
+pub fn count_error(ctx: &mut Ctx<'_>, at: usize) {
+    let counted = std::mem::take(&mut ctx.sess.error_counted);
+    if !counted && ctx.out.buf.get(at) == Some(&b'-') {
+        ctx.srv.errors.count(&ctx.out.buf[at..]);
+    }
+}
+
 /// Run one command for a client: resolve, check arity, auth and MULTI,
 /// then call its handler with its log ops grouped as one record.
 pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {

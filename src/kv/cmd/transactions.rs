@@ -134,7 +134,10 @@ fn exec(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
     ctx.out.array(queue.len());
     for q in &queue {
         let argv: Vec<&[u8]> = q.iter().map(|v| v.as_slice()).collect();
+        let at = ctx.out.buf.len();
         super::dispatch(ctx, &argv);
+        // Each error in EXEC's reply counts, as Redis counts them.
+        super::count_error(ctx, at);
     }
 }
 

@@ -341,6 +341,15 @@ fn run(
             call_command(ctx, &mut sess, &mut scratch, &refs, ro, &flags);
             let is_err = scratch.buf.first() == Some(&b'-');
             let v = reply_to_lua(lua, &scratch.buf)?;
+            if is_err {
+                // Counted here, as Redis counts a script's command errors
+                // (pcall's too); the mark keeps the script's own error
+                // reply, if it passes this one on, from counting it again.
+                ctx.srv.errors.count(&scratch.buf);
+                if let Value::Table(t) = &v {
+                    t.raw_set(COUNTED, true)?;
+                }
+            }
             if scratch.buf.capacity() > 1 << 20 {
                 scratch.buf = Vec::new();
             }
@@ -378,9 +387,17 @@ fn run(
         .store(caller_db, std::sync::atomic::Ordering::Relaxed);
     let _ = vm.view.raw_set("KEYS", Value::Nil);
     let _ = vm.view.raw_set("ARGV", Value::Nil);
+    let counted = |v: &Value| match v {
+        Value::Table(t) => t.raw_get::<bool>(COUNTED).unwrap_or(false),
+        _ => false,
+    };
     match result {
-        Ok((true, v)) => lua_to_reply(&v, ctx.out, resp3),
+        Ok((true, v)) => {
+            ctx.sess.error_counted = counted(&v);
+            lua_to_reply(&v, ctx.out, resp3)
+        }
         Ok((false, Value::Table(t))) => {
+            ctx.sess.error_counted = t.raw_get::<bool>(COUNTED).unwrap_or(false);
             let text = |k: &str| match t.raw_get::<Value>(k) {
                 Ok(Value::String(s)) => Some(s.to_string_lossy()),
                 Ok(Value::Number(n)) => Some((n as i64).to_string()),
@@ -403,6 +420,10 @@ fn run(
         Err(e) => ctx.out.err(&format!("ERR Error running script {sha}, {e}")),
     }
 }
+
+/// The field that marks an error table from `redis.call`/`redis.pcall` as
+/// counted in INFO errorstats already (Redis's name for it).
+const COUNTED: &str = "ignore_err_stats_update";
 
 /// Find what `argv` names, with the texts Redis gives scripts.
 fn resolve(argv: &[&[u8]]) -> Result<(usize, &'static CommandSpec), &'static str> {

@@ -250,9 +250,7 @@ fn run_commands(
                 ctx.out.pushes = Some(Vec::new());
             }
             cmd::dispatch(&mut ctx, argv);
-            if ctx.out.buf.get(at) == Some(&b'-') {
-                sh.errors.count(&ctx.out.buf[at..]);
-            }
+            cmd::count_error(&mut ctx, at);
             replies_done(ctx.sess, ctx.out, at);
         }
     });

@@ -88,7 +88,9 @@ impl T {
             refuse_writes: None,
             interrupt: None,
         };
+        let at = ctx.out.buf.len();
         dispatch(&mut ctx, args);
+        super::count_error(&mut ctx, at);
         round.commit().expect("commit");
         std::mem::take(&mut self.out.buf)
     }

@@ -215,3 +215,48 @@ fn commandstats_count_rejected_and_failed_calls() {
     t.r(&["CONFIG", "RESETSTAT"]);
     assert!(!t.r(&["INFO", "commandstats"]).contains("cmdstat_get"));
 }
+
+#[test]
+fn errorstats_count_each_error_once_in_scripts_and_exec() {
+    let mut t = T::new();
+    t.r(&["SET", "s", "abc"]);
+    let errors = |t: &mut T| {
+        let stats = t.r(&["INFO", "errorstats"]);
+        let total = t.r(&["INFO", "stats"]);
+        let total = total
+            .lines()
+            .find_map(|l| l.strip_prefix("total_error_replies:"))
+            .map(str::to_owned);
+        (stats, total)
+    };
+    // A command error a script raises, catches, or returns: counted once,
+    // when the command failed.
+    for script in [
+        "return redis.call('incr','s')",
+        "local t = redis.pcall('incr','s'); return t['err']",
+        "return redis.pcall('incr','s')",
+    ] {
+        t.r(&["CONFIG", "RESETSTAT"]);
+        t.r(&["EVAL", script, "0"]);
+        let (stats, total) = errors(&mut t);
+        assert!(
+            stats.contains("errorstat_ERR:count=1\r\n"),
+            "{script}: {stats}"
+        );
+        assert_eq!(total.as_deref(), Some("1"), "{script}");
+    }
+    // The script's own error counts when it is answered.
+    t.r(&["CONFIG", "RESETSTAT"]);
+    t.r(&["EVAL", "return redis.error_reply('MY_ERR custom')", "0"]);
+    assert!(errors(&mut t).0.contains("errorstat_MY_ERR:count=1\r\n"));
+    // Each error inside EXEC's reply counts.
+    t.r(&["CONFIG", "RESETSTAT"]);
+    t.r(&["MULTI"]);
+    t.r(&["INCR", "s"]);
+    t.r(&["EVAL", "return redis.call('incr','s')", "0"]);
+    t.r(&["GET", "s"]);
+    t.r(&["EXEC"]);
+    let (stats, total) = errors(&mut t);
+    assert!(stats.contains("errorstat_ERR:count=2\r\n"), "{stats}");
+    assert_eq!(total.as_deref(), Some("2"));
+}
