@@ -429,30 +429,7 @@ fn command(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
                 doc(ctx, c, p);
             }
         }
-        Some("list") => {
-            let pat = if a.len() == 5
-                && super::arg::is(a[2], "FILTERBY")
-                && super::arg::is(a[3], "PATTERN")
-            {
-                Some(a[4])
-            } else if a.len() == 2 {
-                None
-            } else if a.len() == 5 && super::arg::is(a[2], "FILTERBY") {
-                ctx.out.array(0);
-                return;
-            } else {
-                ctx.out.err(super::arg::SYNTAX);
-                return;
-            };
-            let names: Vec<&str> = all()
-                .map(|c| c.name)
-                .filter(|n| pat.is_none_or(|p| crate::kv::glob::glob_match(p, n.as_bytes())))
-                .collect();
-            ctx.out.array(names.len());
-            for n in names {
-                ctx.out.bulk(n.as_bytes());
-            }
-        }
+        Some("list") => command_list(ctx, a),
         Some("getkeys") => {
             let argv = &a[2..];
             match lookup(argv[0]) {
@@ -680,4 +657,50 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
     };
     let _ = settings;
     Some(body)
+}
+
+/// `COMMAND LIST [FILTERBY MODULE m|ACLCAT c|PATTERN p]`: every command and
+/// subcommand (`config|get`) as Redis 7.0 lists them; a pattern matches the
+/// full name, ignoring case; no module has commands.
+fn command_list(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+    enum Filter {
+        All,
+        Pattern(Vec<u8>),
+        Cats(u32),
+        Nothing,
+    }
+    let filter = match a {
+        [_, _] => Filter::All,
+        [_, _, by, kind, arg] if super::arg::is(by, "FILTERBY") => {
+            if super::arg::is(kind, "PATTERN") {
+                Filter::Pattern(arg.to_ascii_lowercase())
+            } else if super::arg::is(kind, "ACLCAT") {
+                crate::kv::users::cats::by_name(arg).map_or(Filter::Nothing, Filter::Cats)
+            } else if super::arg::is(kind, "MODULE") {
+                Filter::Nothing
+            } else {
+                ctx.out.err(super::arg::SYNTAX);
+                return;
+            }
+        }
+        _ => {
+            ctx.out.err(super::arg::SYNTAX);
+            return;
+        }
+    };
+    let names: Vec<&str> = crate::kv::users::cats::table()
+        .entries
+        .iter()
+        .filter(|e| match &filter {
+            Filter::All => true,
+            Filter::Pattern(p) => crate::kv::glob::glob_match(p, e.fullname.as_bytes()),
+            Filter::Cats(bits) => e.cats & bits != 0,
+            Filter::Nothing => false,
+        })
+        .map(|e| e.fullname.as_str())
+        .collect();
+    ctx.out.array(names.len());
+    for n in names {
+        ctx.out.bulk(n.as_bytes());
+    }
 }

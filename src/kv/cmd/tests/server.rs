@@ -119,7 +119,25 @@ fn command_introspection_comes_from_the_table() {
         t.r(&["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]),
         "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
     );
-    assert!(t.r(&["COMMAND", "LIST"]).contains(&bulk("lcs")));
+    let list = t.r(&["COMMAND", "LIST"]);
+    assert!(list.contains(&bulk("lcs")) && list.contains(&bulk("config|get")));
+    let config = t.r(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "CONFIG*"]);
+    assert!(config.starts_with("*6\r\n") && config.contains(&bulk("config|resetstat")));
+    let hash = t.r(&["COMMAND", "LIST", "FILTERBY", "ACLCAT", "hash"]);
+    assert!(
+        hash.starts_with("*16\r\n") && hash.contains(&bulk("hrandfield")),
+        "{hash}"
+    );
+    for none in [["ACLCAT", "nope"], ["MODULE", "m"]] {
+        assert_eq!(
+            t.r(&["COMMAND", "LIST", "FILTERBY", none[0], none[1]]),
+            "*0\r\n"
+        );
+    }
+    assert_eq!(
+        t.r(&["COMMAND", "LIST", "FILTERBY", "NAME", "x"]),
+        "-ERR syntax error\r\n"
+    );
     assert!(t.r(&["COMMAND"]).starts_with(&format!("*{n}\r\n")));
     // Every entry is complete and unique.
     let mut names = std::collections::HashSet::new();
