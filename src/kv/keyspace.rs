@@ -295,6 +295,16 @@ impl Ks<'_> {
     /// The live entry at `key` for a read: counts a hit or a miss, updates
     /// its access time; an expired key reads as absent.
     pub fn read(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+        self.lookup(db, key, true)
+    }
+
+    /// [`Ks::read`] for a command that looks at a key without using it
+    /// (TTL, TYPE, EXISTS, OBJECT): its access time stays as it was.
+    pub fn read_notouch(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+        self.lookup(db, key, false)
+    }
+
+    fn lookup(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&mut Entry> {
         let now = self.now;
         let expired = match self.space.dbs[db].dict.get(key) {
             None => false,
@@ -308,7 +318,9 @@ impl Ks<'_> {
         match space.dbs[db].dict.get_mut(key) {
             Some(e) => {
                 space.stats.hits += 1;
-                e.access = (now / 1000) as u32;
+                if touch {
+                    e.access = (now / 1000) as u32;
+                }
                 Some(e)
             }
             None => {

@@ -179,7 +179,10 @@ fn bitcount(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     let (s, e) = (start.unwrap_or(0), end.unwrap_or(-1));
-    let n = if bit {
+    let n = if s < 0 && e < 0 && s > e {
+        // Both from the end and crossed: empty, before any clamping (7.0).
+        0
+    } else if bit {
         match clamp_range(s, e, v.len() * 8) {
             None => 0,
             Some((s, e)) => (s..=e)

@@ -403,17 +403,14 @@ fn exists(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
     let n = a[1..]
         .iter()
-        .filter(|k| ctx.ks.read(db, k).is_some())
+        .filter(|k| ctx.ks.read_notouch(db, k).is_some())
         .count();
     ctx.out.int(n as i64);
 }
 
 fn type_(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
-    let t = ctx.ks.peek(db, a[1]).map(|e| e.value.type_name());
-    if t.is_none() {
-        ctx.ks.notify(notify::KEYMISS, "keymiss", db, a[1]);
-    }
+    let t = ctx.ks.read_notouch(db, a[1]).map(|e| e.value.type_name());
     ctx.out.status(t.unwrap_or("none"));
 }
 
@@ -599,7 +596,7 @@ fn expire(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 fn ttl(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
     let now = ctx.ks.now;
-    let exp = match ctx.ks.read(db, a[1]) {
+    let exp = match ctx.ks.read_notouch(db, a[1]) {
         None => {
             ctx.out.int(-2);
             return;

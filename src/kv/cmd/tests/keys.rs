@@ -146,3 +146,25 @@ fn keys_scan_randomkey_object() {
         "-ERR unknown subcommand 'NOPE'. Try OBJECT HELP.\r\n"
     );
 }
+
+#[test]
+fn looking_at_a_key_leaves_its_idle_time() {
+    let mut t = T::new();
+    t.r(&["SET", "k", "v"]);
+    let payload = t.bytes(&[b"DUMP", b"k"]);
+    // The bulk's body: after `$N\r\n`, before the final `\r\n`.
+    let start = payload.iter().position(|&b| b == b'\n').expect("header") + 1;
+    let body = &payload[start..payload.len() - 2];
+    t.raw(&[b"RESTORE", b"idle", b"0", body, b"IDLETIME", b"1000"]);
+    t.r(&["TTL", "idle"]);
+    t.r(&["PTTL", "idle"]);
+    t.r(&["TYPE", "idle"]);
+    t.r(&["EXISTS", "idle"]);
+    t.r(&["OBJECT", "ENCODING", "idle"]);
+    let idle = t.r(&["OBJECT", "IDLETIME", "idle"]);
+    let secs: i64 = idle.trim_start_matches(':').trim().parse().expect("int");
+    assert!(secs >= 1000, "{idle}");
+    // Using it (GET, TOUCH) does reset it.
+    t.r(&["GET", "idle"]);
+    assert_eq!(t.r(&["OBJECT", "IDLETIME", "idle"]), int(0));
+}

@@ -162,6 +162,10 @@ fn bits() {
     assert_eq!(t.r(&["BITCOUNT", "f", "1", "1"]), int(6));
     assert_eq!(t.r(&["BITCOUNT", "f", "5", "30", "BIT"]), int(17));
     assert_eq!(t.r(&["BITCOUNT", "f", "0"]), "-ERR syntax error\r\n");
+    // Both from the end and crossed: empty (Redis 7.0), not clamped to 0..0.
+    assert_eq!(t.r(&["BITCOUNT", "f", "-6", "-7"]), int(0));
+    assert_eq!(t.r(&["BITCOUNT", "f", "-6", "-15", "BIT"]), int(0));
+    assert_eq!(t.r(&["BITCOUNT", "f", "-7", "-6"]), int(4));
     t.r(&["SET", "p", "\u{ff}\u{f0}\0"]);
     t.raw(&[b"SET", b"p", b"\xff\xf0\x00"]);
     assert_eq!(t.r(&["BITPOS", "p", "0"]), int(12));
