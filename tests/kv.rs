@@ -304,6 +304,41 @@ fn client_handshakes_are_answered() {
 }
 
 #[test]
+fn client_list_shows_each_clients_last_command_and_query_buffer() {
+    let kv = Kv::memory();
+    let mut a = kv.conn();
+    let mut b = kv.conn();
+    assert_eq!(b.call(&["GET", "k"]), Reply::Bulk(None));
+    let text = |r: Reply| match r {
+        Reply::Bulk(Some(t)) => String::from_utf8_lossy(&t).into_owned(),
+        r => panic!("{r:?}"),
+    };
+    let list = text(a.call(&["CLIENT", "LIST"]));
+    let rows: Vec<&str> = list.lines().collect();
+    assert_eq!(rows.len(), 2, "{list}");
+    // Its own row: the command running now, all 26 bytes of it still in
+    // its query buffer, as Redis shows them.
+    assert!(
+        rows[0].contains(" qbuf=26 ") && rows[0].contains(" cmd=client|list "),
+        "{list}"
+    );
+    assert!(rows[1].contains(" cmd=get "), "{list}");
+    // Inside a transaction, EXEC is the command, not what it ran.
+    b.call(&["MULTI"]);
+    b.call(&["INCR", "n"]);
+    b.call(&["EXEC"]);
+    let list = text(a.call(&["CLIENT", "LIST"]));
+    assert!(
+        list.lines()
+            .nth(1)
+            .is_some_and(|l| l.contains(" cmd=exec ")),
+        "{list}"
+    );
+    let info = text(b.call(&["CLIENT", "INFO"]));
+    assert!(info.contains(" cmd=client|info "), "{info}");
+}
+
+#[test]
 fn redis_cli_works_unchanged() {
     if !have("redis-cli") {
         return;

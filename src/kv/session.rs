@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::pubsub::Subs;
-use super::users::User;
+use super::users::{User, cats};
 
 /// A queued `MULTI` command.
 pub type Queued = Vec<Vec<u8>>;
@@ -181,6 +181,11 @@ pub struct ClientHandle {
     pub tracking: AtomicU8,
     /// Tracking's `REDIRECT` target (0: none), for `CLIENT LIST`'s `redir`.
     pub redir: AtomicU64,
+    /// The last command it sent, as [`cats::spec_addr`] (0: none yet), for
+    /// `CLIENT LIST`'s `cmd`.
+    pub last_cmd: AtomicUsize,
+    /// Bytes of input from its current command on (`CLIENT LIST`'s `qbuf`).
+    pub qbuf: AtomicUsize,
 }
 
 impl ClientHandle {
@@ -235,7 +240,7 @@ impl ClientHandle {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir={} resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -249,7 +254,10 @@ impl ClientHandle {
             subs[1],
             subs[2],
             if multi { 0 } else { -1 },
-            "NULL",
+            self.qbuf.load(Ordering::Relaxed),
+            cats::table()
+                .fullname_at(self.last_cmd.load(Ordering::Relaxed))
+                .unwrap_or("NULL"),
             self.user().name,
             redir,
             self.resp.load(Ordering::Relaxed),
@@ -293,6 +301,8 @@ impl Registry {
             user: Mutex::new(user),
             tracking: AtomicU8::new(0),
             redir: AtomicU64::new(0),
+            last_cmd: AtomicUsize::new(0),
+            qbuf: AtomicUsize::new(0),
         });
         if let Ok(mut m) = self.clients.lock() {
             m.insert(id, h.clone());

@@ -390,7 +390,13 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
     }
     let in_multi = ctx.sess.multi.is_some();
     let at = ctx.out.buf.len();
-    let (idx, spec) = match resolve(argv, ctx.out) {
+    let resolved = resolve(argv, ctx.out);
+    if ctx.ks.depth() == 0 {
+        // What CLIENT LIST shows as its `cmd` (EXEC's, not its queue's).
+        let addr = resolved.map_or(0, |(_, s)| crate::kv::users::cats::spec_addr(s));
+        ctx.sess.handle.last_cmd.store(addr, Relaxed);
+    }
+    let (idx, spec) = match resolved {
         Some(s) => s,
         None => {
             // A known command with the wrong arity was rejected (Redis

@@ -357,6 +357,7 @@ pub(crate) fn drive(
                     }
                     &big
                 };
+                sess.handle.qbuf.store(data.len(), Ordering::Relaxed);
                 run(sess, out, parser.proto == Some(Proto::Line), argv);
                 *start += len;
                 n += 1;

@@ -117,6 +117,12 @@ fn group_bits(group: &str) -> u32 {
     }
 }
 
+/// Where `spec` lives: a cheap token for "this command", resolved to a
+/// name by [`Table::fullname_at`] only when shown.
+pub fn spec_addr(spec: &CommandSpec) -> usize {
+    spec as *const CommandSpec as usize
+}
+
 /// The categories of `spec` (`parent`: its container, for a subcommand).
 pub fn of(spec: &CommandSpec, parent: Option<&CommandSpec>) -> u32 {
     let mut c = 0;
@@ -191,12 +197,16 @@ pub struct Table {
 }
 
 impl Table {
+    /// The full name (`client|list`) of the spec at address `addr` (as
+    /// [`spec_addr`] gives it), if it is one of the table's.
+    pub fn fullname_at(&self, addr: usize) -> Option<&str> {
+        let i = *self.by_ptr.get(&addr)?;
+        Some(self.entries[i].fullname.as_str())
+    }
+
     /// The id of `spec` (a spec of the command table).
     pub fn id(&self, spec: &CommandSpec) -> usize {
-        self.by_ptr
-            .get(&(spec as *const CommandSpec as usize))
-            .copied()
-            .unwrap_or(0)
+        self.by_ptr.get(&spec_addr(spec)).copied().unwrap_or(0)
     }
 
     /// The id of a command named `name` (`get`, `config|get`), any case.
@@ -250,7 +260,7 @@ pub fn table() -> &'static Table {
         let by_ptr = entries
             .iter()
             .enumerate()
-            .map(|(i, e)| (e.spec as *const CommandSpec as usize, i))
+            .map(|(i, e)| (spec_addr(e.spec), i))
             .collect();
         Table { entries, by_ptr }
     })
