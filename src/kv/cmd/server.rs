@@ -770,8 +770,16 @@ fn config_set(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let mut fsync = None;
     let mut events = None;
     let mut tracking_max = None;
+    let mut seen: Vec<String> = Vec::new();
     for pair in a[2..].chunks(2) {
         let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
+        if seen.contains(&name) {
+            ctx.out.err(&format!(
+                "ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
+            ));
+            return;
+        }
+        seen.push(name.clone());
         let v = pair[1];
         let num = || {
             crate::kv::protocol::parse_int(v)

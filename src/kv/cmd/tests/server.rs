@@ -66,6 +66,19 @@ fn time_info_config_debug() {
         t.r(&["CONFIG", "SET", "databases", "3"])
             .contains("can't set immutable config")
     );
+    // Several at once: all or none; a name twice is refused.
+    assert_eq!(
+        t.r(&["CONFIG", "SET", "timeout", "5", "TIMEOUT", "6"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'timeout') - duplicate parameter\r\n"
+    );
+    assert!(
+        t.r(&["CONFIG", "SET", "timeout", "7", "maxmemory", "x"])
+            .starts_with("-ERR")
+    );
+    assert_eq!(
+        t.r(&["CONFIG", "GET", "timeout"]),
+        "*2\r\n$7\r\ntimeout\r\n$2\r\n30\r\n"
+    );
     assert_eq!(t.r(&["DEBUG", "SLEEP", "0"]), OK);
     assert_eq!(
         t.r(&["DEBUG", "PROTOCOL", "bignum"]),
