@@ -55,7 +55,7 @@ static COMMAND_SUBS: &[CommandSpec] = &[
     ),
     spec(
         "getkeys",
-        -3,
+        -4,
         F,
         (0, 0, 0),
         G,
@@ -430,26 +430,7 @@ fn command(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
             }
         }
         Some("list") => command_list(ctx, a),
-        Some("getkeys") => {
-            let argv = &a[2..];
-            match lookup(argv[0]) {
-                None => ctx.out.err("ERR Invalid command specified"),
-                Some(c) if !c.arity_ok(argv.len()) => ctx
-                    .out
-                    .err("ERR Invalid number of arguments specified for command"),
-                Some(c) => {
-                    let pos = c.key_positions(argv);
-                    if pos.is_empty() {
-                        ctx.out.err("ERR The command has no key arguments");
-                        return;
-                    }
-                    ctx.out.array(pos.len());
-                    for p in pos {
-                        ctx.out.bulk(argv[p]);
-                    }
-                }
-            }
-        }
+        Some("getkeys") => getkeys(ctx, &a[2..]),
         _ => super::keys::help(
             ctx,
             &[
@@ -702,5 +683,41 @@ fn command_list(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     ctx.out.array(names.len());
     for n in names {
         ctx.out.bulk(n.as_bytes());
+    }
+}
+
+/// `COMMAND GETKEYS cmd args...`: where the keys are, found as dispatch
+/// finds them (a subcommand's own positions: `MEMORY USAGE key`).
+fn getkeys(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
+    let spec = match lookup(argv[0]) {
+        Some(c) if !c.subcommands.is_empty() && argv.len() > 1 => super::lookup_sub(c, argv[1]),
+        c => c,
+    };
+    let Some(c) = spec else {
+        ctx.out.err("ERR Invalid command specified");
+        return;
+    };
+    if c.keys.0 <= 0 && c.numkeys == 0 && c.getkeys.is_none() {
+        ctx.out.err("ERR The command has no key arguments");
+        return;
+    }
+    if !c.arity_ok(argv.len()) {
+        ctx.out
+            .err("ERR Invalid number of arguments specified for command");
+        return;
+    }
+    let pos = c.key_positions(argv);
+    if pos.is_empty() {
+        // A script may name no keys (Redis's no_mandatory_keys).
+        if matches!(c.name, "eval" | "evalsha" | "eval_ro" | "evalsha_ro") {
+            ctx.out.array(0);
+        } else {
+            ctx.out.err("ERR Invalid arguments specified for command");
+        }
+        return;
+    }
+    ctx.out.array(pos.len());
+    for p in pos {
+        ctx.out.bulk(argv[p]);
     }
 }

@@ -132,6 +132,28 @@ fn command_introspection_comes_from_the_table() {
         t.r(&["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]),
         "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
     );
+    // A subcommand's keys; a script with none; no keys where some must be.
+    let one_key = "*1\r\n$3\r\nkey\r\n";
+    assert_eq!(
+        t.r(&["COMMAND", "GETKEYS", "MEMORY", "USAGE", "key"]),
+        one_key
+    );
+    assert_eq!(
+        t.r(&["COMMAND", "GETKEYS", "XGROUP", "CREATE", "key", "g", "$"]),
+        one_key
+    );
+    assert_eq!(
+        t.r(&["COMMAND", "GETKEYS", "EVAL", "return 1", "0"]),
+        "*0\r\n"
+    );
+    assert_eq!(
+        t.r(&["COMMAND", "GETKEYS", "ZUNION", "0", "a"]),
+        "-ERR Invalid arguments specified for command\r\n"
+    );
+    assert_eq!(
+        t.r(&["COMMAND", "GETKEYS", "CONFIG", "GET", "x"]),
+        "-ERR The command has no key arguments\r\n"
+    );
     let list = t.r(&["COMMAND", "LIST"]);
     assert!(list.contains(&bulk("lcs")) && list.contains(&bulk("config|get")));
     let config = t.r(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "CONFIG*"]);
