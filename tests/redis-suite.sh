@@ -9,9 +9,10 @@
 #   NETKIT_BIN=target/debug/netkit tests/redis-suite.sh ...          # another build
 #   SKIPS=1 tests/redis-suite.sh ...                                  # name each skipped test
 #
-# Runs with --ignore-encoding (netkit stores one way; OBJECT ENCODING reports
-# what Redis would, but internal conversions are not replayed) and without
-# tests tagged needs:repl; set ENCODING=1 to check encodings too. Each
+# Runs with --ignore-encoding (hashes and sets convert as Redis's do, but
+# sorted sets are stored one way: OBJECT ENCODING reports what Redis would,
+# internal conversions are not replayed) and without tests tagged
+# needs:repl; set ENCODING=1 to check encodings too. Each
 # server keeps a log (`--data` in a fresh temporary directory), so SAVE,
 # BGSAVE and BGREWRITEAOF have a file to work on.
 #

@@ -57,7 +57,7 @@ pub fn value_into(d: &mut Digest, e: &Entry) {
             }
         }
         Value::Set(s) => {
-            for (m, _) in s.map.iter() {
+            for m in s.iter() {
                 xor(d, m);
             }
         }
@@ -70,7 +70,7 @@ pub fn value_into(d: &mut Digest, e: &Entry) {
             }
         }
         Value::Hash(h) => {
-            for (f, v) in h.map.iter() {
+            for (f, v) in h.iter() {
                 let mut el = [0u8; 20];
                 mix(&mut el, f);
                 mix(&mut el, v);
@@ -141,7 +141,7 @@ mod tests {
     fn set(members: &[&str]) -> Entry {
         let mut s = Set::default();
         for m in members {
-            s.map.insert(m.as_bytes(), ());
+            s.add_raw(m.as_bytes());
         }
         entry(Value::Set(Box::new(s)))
     }

@@ -34,7 +34,7 @@ use std::collections::VecDeque;
 use super::crc64::crc64;
 use super::dict::Dict;
 use super::types::stream::{Group, Pending};
-use super::types::{Hash, List, Set, Stream, StreamId, ZSet};
+use super::types::{EncLimits, Hash, List, Set, Stream, StreamId, ZSet};
 use super::value::Value;
 
 /// The payload format version in the trailer.
@@ -87,8 +87,8 @@ pub fn encode(value: &Value) -> Vec<u8> {
         }
         Value::Set(s) => {
             buf.push(T_SET);
-            put_count(&mut buf, s.map.len());
-            for (m, _) in s.map.iter() {
+            put_count(&mut buf, s.len());
+            for m in s.iter() {
                 put_bytes(&mut buf, m);
             }
         }
@@ -102,8 +102,8 @@ pub fn encode(value: &Value) -> Vec<u8> {
         }
         Value::Hash(h) => {
             buf.push(T_HASH);
-            put_count(&mut buf, h.map.len());
-            for (f, v) in h.map.iter() {
+            put_count(&mut buf, h.len());
+            for (f, v) in h.iter() {
                 put_bytes(&mut buf, f);
                 put_bytes(&mut buf, v);
             }
@@ -217,8 +217,10 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The value a payload holds, validated (see the module doc).
-pub fn decode(p: &[u8]) -> Result<Value, Bad> {
+/// The value a payload holds, validated (see the module doc). A hash or a
+/// set is loaded in payload order and takes the encoding Redis would give
+/// it under the limits `l` (a small hash keeps that order).
+pub fn decode(p: &[u8], l: &EncLimits) -> Result<Value, Bad> {
     if !verify(p) {
         return Err(Bad::Checksum);
     }
@@ -237,13 +239,13 @@ pub fn decode(p: &[u8]) -> Result<Value, Bad> {
         }
         T_SET => {
             let n = r.count(4)?;
-            let mut map = Dict::new();
+            let mut d = Dict::new();
             for _ in 0..n {
-                if map.insert(r.bytes()?, ()).is_some() {
+                if d.insert(r.bytes()?, ()).is_some() {
                     return Err(Bad::Format);
                 }
             }
-            Value::Set(Box::new(Set { map, big: false }))
+            Value::Set(Box::new(Set::loaded(d, l)))
         }
         T_ZSET => {
             let n = r.count(12)?;
@@ -260,15 +262,20 @@ pub fn decode(p: &[u8]) -> Result<Value, Bad> {
         }
         T_HASH => {
             let n = r.count(8)?;
-            let mut map = Dict::new();
+            // Duplicates are found by a table, not the listpack's scan.
+            let mut seen: Dict<()> = Dict::new();
+            let mut pairs = Vec::with_capacity(n);
             for _ in 0..n {
                 let f = r.bytes()?;
                 let v: Box<[u8]> = r.bytes()?.into();
-                if map.insert(f, v).is_some() {
+                if seen.insert(f, ()).is_some() {
                     return Err(Bad::Format);
                 }
+                pairs.push((f.into(), v));
             }
-            Value::Hash(Box::new(Hash { map, big: false }))
+            let mut h = Hash::from_pairs(pairs);
+            h.fit_loaded(l);
+            Value::Hash(Box::new(h))
         }
         T_STREAM => Value::Stream(Box::new(stream(&mut r)?)),
         _ => return Err(Bad::Format),
@@ -361,11 +368,11 @@ mod tests {
     }
 
     fn set(items: &[&[u8]]) -> Value {
-        let mut map = Dict::new();
+        let mut s = Set::default();
         for m in items {
-            map.insert(m, ());
+            s.add(m, &EncLimits::default());
         }
-        Value::Set(Box::new(Set { map, big: false }))
+        Value::Set(Box::new(s))
     }
 
     fn zset(items: &[(&[u8], f64)]) -> Value {
@@ -377,11 +384,11 @@ mod tests {
     }
 
     fn hash(items: &[(&[u8], &[u8])]) -> Value {
-        let mut map = Dict::new();
+        let mut h = Hash::default();
         for (f, v) in items {
-            map.insert(f, (*v).into());
+            h.set_raw(f, (*v).into());
         }
-        Value::Hash(Box::new(Hash { map, big: false }))
+        Value::Hash(Box::new(h))
     }
 
     fn samples() -> Vec<Value> {
@@ -408,14 +415,39 @@ mod tests {
         for v in samples() {
             let p = encode(&v);
             assert!(verify(&p));
-            assert_eq!(decode(&p), Ok(v.clone()), "{v:?}");
+            assert_eq!(decode(&p, &EncLimits::default()), Ok(v.clone()), "{v:?}");
         }
         let n = 10_000;
         let items: Vec<Vec<u8>> = (0..n).map(|i| format!("m{i}").into_bytes()).collect();
         let refs: Vec<&[u8]> = items.iter().map(|x| x.as_slice()).collect();
         for v in [list(&refs), set(&refs)] {
-            assert_eq!(decode(&encode(&v)), Ok(v));
+            assert_eq!(decode(&encode(&v), &EncLimits::default()), Ok(v));
         }
+    }
+
+    #[test]
+    fn small_hashes_and_intsets_load_in_order_under_the_limits() {
+        let l = EncLimits::default();
+        let few = EncLimits {
+            hash_entries: 2,
+            set_intset: 2,
+            ..l
+        };
+        let p = encode(&hash(&[(b"z", b"1"), (b"a", b"2"), (b"m", b"3")]));
+        let Ok(Value::Hash(h)) = decode(&p, &l) else {
+            panic!("not a hash");
+        };
+        let fields: Vec<&[u8]> = h.iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, [&b"z"[..], b"a", b"m"]);
+        assert_eq!(h.encoding(), "listpack");
+        assert!(matches!(decode(&p, &few), Ok(Value::Hash(h)) if h.is_big()));
+        let p = encode(&set(&[b"3", b"-1", b"2"]));
+        let Ok(Value::Set(s)) = decode(&p, &l) else {
+            panic!("not a set");
+        };
+        assert_eq!(s.iter().collect::<Vec<_>>(), [&b"-1"[..], b"2", b"3"]);
+        assert_eq!(s.encoding(), "intset");
+        assert!(matches!(decode(&p, &few), Ok(Value::Set(s)) if s.is_big()));
     }
 
     #[test]
@@ -428,24 +460,27 @@ mod tests {
 
     #[test]
     fn corrupt_truncated_and_foreign_payloads_fail_the_checksum() {
-        assert_eq!(decode(b""), Err(Bad::Checksum));
-        assert_eq!(decode(b"..."), Err(Bad::Checksum));
+        assert_eq!(decode(b"", &EncLimits::default()), Err(Bad::Checksum));
+        assert_eq!(decode(b"...", &EncLimits::default()), Err(Bad::Checksum));
         for v in samples() {
             let p = encode(&v);
             for cut in 0..p.len().min(40) {
-                assert_eq!(decode(&p[..cut]), Err(Bad::Checksum));
-                assert_eq!(decode(&p[cut + 1..]), Err(Bad::Checksum));
+                assert_eq!(decode(&p[..cut], &EncLimits::default()), Err(Bad::Checksum));
+                assert_eq!(
+                    decode(&p[cut + 1..], &EncLimits::default()),
+                    Err(Bad::Checksum)
+                );
             }
             for i in 0..p.len().min(40) {
                 let mut q = p.clone();
                 q[i] ^= 0x20;
-                assert_eq!(decode(&q), Err(Bad::Checksum));
+                assert_eq!(decode(&q, &EncLimits::default()), Err(Bad::Checksum));
             }
         }
         // A payload as redis-server 7.0 writes it (RDB version 10, valid
         // CRC-64): refused by its version, not misread.
         let foreign = seal(b"\x00\x03bar".to_vec(), 10);
-        assert_eq!(decode(&foreign), Err(Bad::Checksum));
+        assert_eq!(decode(&foreign, &EncLimits::default()), Err(Bad::Checksum));
     }
 
     #[test]
@@ -467,7 +502,7 @@ mod tests {
         ];
         for body in bad {
             assert_eq!(
-                decode(&seal(body.clone(), VERSION)),
+                decode(&seal(body.clone(), VERSION), &EncLimits::default()),
                 Err(Bad::Format),
                 "{body:?}"
             );
@@ -478,13 +513,17 @@ mod tests {
             z.extend_from_slice(&1f64.to_bits().to_le_bytes());
         }
         assert_eq!(
-            decode(&seal(z, VERSION)),
+            decode(&seal(z, VERSION), &EncLimits::default()),
             Err(Bad::Format),
             "duplicate zset member"
         );
         let mut nan = vec![T_ZSET, 1, 0, 0, 0, 1, 0, 0, 0, b'm'];
         nan.extend_from_slice(&f64::NAN.to_bits().to_le_bytes());
-        assert_eq!(decode(&seal(nan, VERSION)), Err(Bad::Format), "NaN score");
+        assert_eq!(
+            decode(&seal(nan, VERSION), &EncLimits::default()),
+            Err(Bad::Format),
+            "NaN score"
+        );
     }
 
     #[test]
@@ -496,7 +535,7 @@ mod tests {
             }
             let body = &p[..p.len() - 10];
             for cut in 0..body.len() {
-                let r = decode(&seal(body[..cut].to_vec(), VERSION));
+                let r = decode(&seal(body[..cut].to_vec(), VERSION), &EncLimits::default());
                 // A string body is any bytes; collections must not decode cut.
                 if !matches!(v, Value::Str(_)) && cut > 0 {
                     assert_eq!(r, Err(Bad::Format));
@@ -506,7 +545,7 @@ mod tests {
                 for x in [0u8, 1, 0x7f, 0xff] {
                     let mut b = body.to_vec();
                     b[i] = x;
-                    let _ = decode(&seal(b, VERSION));
+                    let _ = decode(&seal(b, VERSION), &EncLimits::default());
                 }
             }
         }

@@ -214,7 +214,8 @@ pub fn apply_record(space: &mut Keyspace, rec: aof::Record, now: u64) {
             swap_dbs(space, a as usize, b as usize)
         }
         aof::Record::Coll(c) if db_ok(c.db) => {
-            c.with_op(|op| coll::apply_coll(&mut space.dbs[c.db as usize], op, now, None));
+            let enc = space.enc;
+            c.with_op(|op| coll::apply_coll(&mut space.dbs[c.db as usize], op, now, &enc, None));
         }
         aof::Record::Rename(d1, k1, d2, k2) if db_ok(d1) && db_ok(d2) => {
             coll::apply_rename(&mut space.dbs, d1 as usize, &k1, d2 as usize, &k2)

@@ -62,8 +62,9 @@ impl Value {
         }
     }
 
-    /// The `OBJECT ENCODING` name, as Redis 7.0 would report it under the
-    /// limits `l` (a collection past them is reported big from then on).
+    /// The `OBJECT ENCODING` name, as Redis 7.0 would report it: a hash's
+    /// or set's own; a sorted set's under the limits `l` (past them it is
+    /// reported big from then on).
     pub fn encoding(&mut self, l: &EncLimits) -> &'static str {
         match self {
             Value::Str(s) => {
@@ -75,9 +76,9 @@ impl Value {
                     "raw"
                 }
             }
-            Value::Hash(h) => h.encoding(l),
+            Value::Hash(h) => h.encoding(),
             Value::List(_) => "quicklist",
-            Value::Set(s) => s.encoding(l),
+            Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(l),
             Value::Stream(_) => "stream",
         }
@@ -111,9 +112,9 @@ impl Value {
     pub fn len(&self) -> usize {
         match self {
             Value::Str(_) => 1,
-            Value::Hash(h) => h.map.len(),
+            Value::Hash(h) => h.len(),
             Value::List(l) => l.items.len(),
-            Value::Set(s) => s.map.len(),
+            Value::Set(s) => s.len(),
             Value::ZSet(z) => z.len(),
             Value::Stream(s) => s.len(),
         }
@@ -131,9 +132,9 @@ impl Value {
     pub fn mem(&self) -> usize {
         match self {
             Value::Str(s) => s.capacity(),
-            Value::Hash(h) => h.map.len() * 96,
+            Value::Hash(h) => h.len() * 96,
             Value::List(l) => l.items.capacity() * 16 + l.items.len() * 16,
-            Value::Set(s) => s.map.len() * 64,
+            Value::Set(s) => s.len() * 64,
             Value::ZSet(z) => z.len() * 128,
             Value::Stream(s) => s.mem(),
         }

@@ -65,6 +65,14 @@ pub struct ScanArgs<'a> {
     pub count: usize,
 }
 
+impl ScanArgs<'_> {
+    /// True when `k` matches the pattern (or there is none).
+    pub fn keeps(&self, k: &[u8]) -> bool {
+        self.pattern
+            .is_none_or(|p| crate::kv::glob::glob_match(p, k))
+    }
+}
+
 /// Parse the cursor and options of HSCAN, SSCAN, ZSCAN, or answer the error.
 pub fn scan_args<'a>(out: &mut Out, a: &[&'a [u8]]) -> Option<ScanArgs<'a>> {
     let Some(cursor) = std::str::from_utf8(a[2])
@@ -116,15 +124,13 @@ pub fn scan_dict<'d, V>(
     sc: &ScanArgs<'_>,
     small: usize,
 ) -> (u64, Vec<(&'d [u8], &'d V)>) {
-    use crate::kv::glob::glob_match;
-    let keep = |k: &[u8]| sc.pattern.is_none_or(|p| glob_match(p, k));
     if d.len() <= small {
-        let all = d.iter().filter(|(k, _)| keep(k)).collect();
+        let all = d.iter().filter(|(k, _)| sc.keeps(k)).collect();
         return (0, all);
     }
     let mut found = Vec::new();
     let next = d.scan(sc.cursor, sc.count, |k, v| {
-        if keep(k) {
+        if sc.keeps(k) {
             found.push((k, v));
         }
     });
@@ -182,4 +188,47 @@ pub fn sample<'d, V>(
         }
     }
     out
+}
+
+/// Pick `n` of `items` (a listpack's or an intset's entries, in their
+/// order) as Redis 7.0 does for a compact encoding: `!distinct`, `n`
+/// independent picks; `n` reaching the length, all of them in order;
+/// else `n` distinct ones, in the items' order when `ordered` and `n` is at
+/// most a third of them (a listpack's `lpRandomPairsUnique`), in random
+/// order otherwise (Redis goes through a dict there).
+pub fn sample_listed<T: Copy>(
+    items: &[T],
+    n: usize,
+    distinct: bool,
+    ordered: bool,
+    rand: &mut dyn FnMut() -> u64,
+) -> Vec<T> {
+    let len = items.len();
+    if len == 0 || n == 0 {
+        return Vec::new();
+    }
+    let pick = |rand: &mut dyn FnMut() -> u64, below: usize| (rand() % below as u64) as usize;
+    if !distinct {
+        return (0..n).map(|_| items[pick(rand, len)]).collect();
+    }
+    if n >= len {
+        return items.to_vec();
+    }
+    if ordered && n * 3 <= len {
+        // Selection sampling (Knuth's algorithm S): one pass, order kept.
+        let mut out = Vec::with_capacity(n);
+        for (i, x) in items.iter().enumerate() {
+            if pick(rand, len - i) < n - out.len() {
+                out.push(*x);
+            }
+        }
+        return out;
+    }
+    let mut all = items.to_vec();
+    for i in 0..n {
+        let j = i + pick(rand, len - i);
+        all.swap(i, j);
+    }
+    all.truncate(n);
+    all
 }

@@ -98,7 +98,8 @@ fn restore(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.out.err("ERR Invalid TTL value, must be >= 0");
         return;
     }
-    let value = match dump::decode(a[3]) {
+    let limits = ctx.ks.space.enc;
+    let value = match dump::decode(a[3], &limits) {
         Ok(v) => v,
         Err(Bad::Checksum) => {
             ctx.out

@@ -3,7 +3,7 @@
 //! [`CollKind::HDel`] op (HINCRBYFLOAT logs the value it computed).
 
 use super::arg::{self, NOT_FLOAT, NOT_INT, SYNTAX, is};
-use super::coll::{self, Answered, rand_count, sample, scan_args, scan_dict};
+use super::coll::{self, Answered, rand_count, sample, sample_listed, scan_args, scan_dict};
 use super::{CommandSpec, Ctx, DENYOOM, FAST, READONLY, WRITE, spec};
 use crate::kv::aof::{CollKind, CollOp};
 use crate::kv::notify;
@@ -233,7 +233,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let Ok(h) = coll::write(&mut ctx.ks, ctx.out, db, a[1], hash_of) else {
         return;
     };
-    if h.is_some_and(|h| h.map.get(a[2]).is_some()) {
+    if h.is_some_and(|h| h.get(a[2]).is_some()) {
         ctx.out.int(0);
         return;
     }
@@ -244,7 +244,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 fn hget(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
     match coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_hash_mut) {
-        Ok(Some(h)) => ctx.out.bulk_opt(h.map.get(a[2]).map(|v| &v[..])),
+        Ok(Some(h)) => ctx.out.bulk_opt(h.get(a[2])),
         Ok(None) => ctx.out.null(),
         Err(Answered) => {}
     }
@@ -257,8 +257,7 @@ fn hmget(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     };
     ctx.out.array(a.len() - 2);
     for f in &a[2..] {
-        ctx.out
-            .bulk_opt(h.as_ref().and_then(|h| h.map.get(f)).map(|v| &v[..]));
+        ctx.out.bulk_opt(h.as_ref().and_then(|h| h.get(f)));
     }
 }
 
@@ -281,11 +280,11 @@ fn hgetall(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     if keys && vals {
-        ctx.out.map(h.map.len());
+        ctx.out.map(h.len());
     } else {
-        ctx.out.array(h.map.len());
+        ctx.out.array(h.len());
     }
-    for (k, v) in h.map.iter() {
+    for (k, v) in h.iter() {
         if keys {
             ctx.out.bulk(k);
         }
@@ -318,7 +317,7 @@ fn hdel(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 fn hexists(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
     if let Ok(h) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_hash_mut) {
-        let has = h.is_some_and(|h| h.map.get(a[2]).is_some());
+        let has = h.is_some_and(|h| h.get(a[2]).is_some());
         ctx.out.int(has as i64);
     }
 }
@@ -326,7 +325,7 @@ fn hexists(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 fn hlen(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
     if let Ok(h) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_hash_mut) {
-        let n = h.map_or(0, |h| h.map.len());
+        let n = h.map_or(0, |h| h.len());
         ctx.out.int(n as i64);
     }
 }
@@ -334,7 +333,7 @@ fn hlen(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 fn hstrlen(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
     if let Ok(h) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_hash_mut) {
-        let n = h.and_then(|h| h.map.get(a[2])).map_or(0, |v| v.len());
+        let n = h.and_then(|h| h.get(a[2])).map_or(0, |v| v.len());
         ctx.out.int(n as i64);
     }
 }
@@ -347,7 +346,7 @@ fn field_for_write(
 ) -> Result<Option<Vec<u8>>, Answered> {
     let db = ctx.db();
     let h = coll::write(&mut ctx.ks, ctx.out, db, key, hash_of)?;
-    Ok(h.and_then(|h| h.map.get(field)).map(|v| v.to_vec()))
+    Ok(h.and_then(|h| h.get(field)).map(|v| v.to_vec()))
 }
 
 fn hincrby(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
@@ -434,7 +433,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     let Some((n, distinct)) = count else {
-        match h.and_then(|h| h.map.fair_random(&mut rand)) {
+        match h.and_then(|h| h.random(&mut rand)) {
             Some((k, _)) => ctx.out.bulk(k),
             None => ctx.out.null(),
         }
@@ -444,7 +443,15 @@ fn hrandfield(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         ctx.out.array(0);
         return;
     };
-    let picked = sample(&h.map, n, distinct, &mut rand);
+    let picked: Vec<(&[u8], &[u8])> = match h.table() {
+        Some(d) => sample(d, n, distinct, &mut rand)
+            .into_iter()
+            .map(|(k, v)| (k, &v[..]))
+            .collect(),
+        // A listpack's distinct picks keep its order (Redis's
+        // lpRandomPairsUnique), unless most of it is asked for.
+        None => sample_listed(&h.iter().collect::<Vec<_>>(), n, distinct, true, &mut rand),
+    };
     let resp3 = ctx.out.resp3;
     ctx.out.array(if withvalues && !resp3 {
         picked.len() * 2
@@ -469,15 +476,21 @@ fn hscan(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     let db = ctx.db();
-    let small = ctx.ks.space.enc.hash_entries.max(0) as usize;
     let Ok(h) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_hash_mut) else {
         return;
     };
-    let (next, found) = match h {
-        None => (0, Vec::new()),
-        Some(h) => {
-            let small = if h.big { 0 } else { small };
-            scan_dict(&h.map, &sc, small)
+    // A listpack comes back whole, in order, with cursor 0 (as Redis).
+    let mut found: Vec<(&[u8], &[u8])> = Vec::new();
+    let next = match h.as_ref().map(|h| (h.table(), h)) {
+        None => 0,
+        Some((Some(d), _)) => {
+            let (next, page) = scan_dict(d, &sc, 0);
+            found.extend(page.into_iter().map(|(k, v)| (k, &v[..])));
+            next
+        }
+        Some((None, h)) => {
+            found.extend(h.iter().filter(|(k, _)| sc.keeps(k)));
+            0
         }
     };
     ctx.out.array(2);

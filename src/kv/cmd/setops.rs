@@ -10,6 +10,7 @@ use super::{CommandSpec, Ctx, DENYOOM, READONLY, WRITE, spec};
 use crate::kv::db::Keyspace;
 use crate::kv::notify;
 use crate::kv::types::Set;
+use crate::kv::types::set::order_as_built;
 use crate::kv::value::Value;
 
 const G: &str = "set";
@@ -145,10 +146,11 @@ fn compute<'s>(
             let Some(mut all) = sets.into_iter().collect::<Option<Vec<&Set>>>() else {
                 return out;
             };
-            all.sort_by_key(|s| s.map.len());
+            // The smallest set's order, as Redis iterates it.
+            all.sort_by_key(|s| s.len());
             let (first, rest) = all.split_at(1);
-            for (m, _) in first[0].map.iter() {
-                if rest.iter().all(|s| s.map.get(m).is_some()) {
+            for m in first[0].iter() {
+                if rest.iter().all(|s| s.contains(m)) {
                     out.push(m);
                     if out.len() == limit {
                         break;
@@ -159,7 +161,7 @@ fn compute<'s>(
         Alg::Union => {
             let mut seen = std::collections::HashSet::new();
             for s in sets.into_iter().flatten() {
-                for (m, _) in s.map.iter() {
+                for m in s.iter() {
                     if seen.insert(m) {
                         out.push(m);
                     }
@@ -171,12 +173,16 @@ fn compute<'s>(
                 return out;
             };
             let rest: Vec<&Set> = sets[1..].iter().flatten().copied().collect();
-            for (m, _) in first.map.iter() {
-                if !rest.iter().any(|s| s.map.get(m).is_some()) {
+            for m in first.iter() {
+                if !rest.iter().any(|s| s.contains(m)) {
                     out.push(m);
                 }
             }
         }
+    }
+    if !matches!(alg, Alg::Inter) {
+        // Redis collects these into a new set, then lists it.
+        order_as_built(&mut out, &space.enc);
     }
     out
 }
@@ -204,10 +210,11 @@ fn sinterstore(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     }
     let db = ctx.db();
     let mut set = Set::default();
+    let limits = ctx.ks.space.enc;
     for m in compute(ctx.ks.space, db, ctx.ks.now, alg_of(a[0]), keys, usize::MAX) {
-        set.map.insert(m, ());
+        set.add(m, &limits);
     }
-    let n = set.map.len();
+    let n = set.len();
     if n == 0 {
         ctx.ks.remove(db, a[1]);
     } else {

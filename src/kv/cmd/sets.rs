@@ -3,13 +3,14 @@
 //! [`super::setops`]. SPOP is logged as the SREM of the members it chose.
 
 use super::arg::{self, is};
-use super::coll::{self, rand_count, sample, scan_args, scan_dict};
+use super::coll::{self, rand_count, sample, sample_listed, scan_args, scan_dict};
 use super::lists::positive;
 use super::{CommandSpec, Ctx, DENYOOM, FAST, READONLY, WRITE, spec};
 use crate::kv::aof::{CollKind, CollOp};
 use crate::kv::keyspace::Applied;
 use crate::kv::notify;
 use crate::kv::types::Set;
+use crate::kv::types::set::order_as_built;
 use crate::kv::value::{Value, WrongType};
 
 const G: &str = "set";
@@ -171,7 +172,7 @@ fn note(ctx: &mut Ctx<'_>, op: CollOp<'_>, event: &'static str) -> Applied {
 fn scard(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
     if let Ok(s) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_set_mut) {
-        let n = s.map_or(0, |s| s.map.len());
+        let n = s.map_or(0, |s| s.len());
         ctx.out.int(n as i64);
     }
 }
@@ -179,7 +180,7 @@ fn scard(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
 fn sismember(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let db = ctx.db();
     if let Ok(s) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_set_mut) {
-        let has = s.is_some_and(|s| s.map.get(a[2]).is_some());
+        let has = s.is_some_and(|s| s.contains(a[2]));
         ctx.out.int(has as i64);
     }
 }
@@ -189,7 +190,7 @@ fn smismember(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     if let Ok(s) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_set_mut) {
         ctx.out.array(a.len() - 2);
         for m in &a[2..] {
-            let has = s.as_ref().is_some_and(|s| s.map.get(m).is_some());
+            let has = s.as_ref().is_some_and(|s| s.contains(m));
             ctx.out.int(has as i64);
         }
     }
@@ -201,12 +202,24 @@ fn smembers(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         match s {
             None => ctx.out.set(0),
             Some(s) => {
-                ctx.out.set(s.map.len());
-                for (m, _) in s.map.iter() {
+                ctx.out.set(s.len());
+                for m in s.iter() {
                     ctx.out.bulk(m);
                 }
             }
         }
+    }
+}
+
+/// `n` members of `s` picked at random the way Redis picks from its
+/// encoding (see [`sample`] and [`sample_listed`]).
+fn pick<'s>(s: &'s Set, n: usize, distinct: bool, rand: &mut dyn FnMut() -> u64) -> Vec<&'s [u8]> {
+    match s.table() {
+        Some(d) => sample(d, n, distinct, rand)
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect(),
+        None => sample_listed(&s.iter().collect::<Vec<_>>(), n, distinct, false, rand),
     }
 }
 
@@ -237,6 +250,7 @@ fn spop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     };
     let db = ctx.db();
     let mut rand = rng(ctx.ks.space.rand());
+    let limits = ctx.ks.space.enc;
     let Ok(s) = coll::write(&mut ctx.ks, ctx.out, db, a[1], set_of) else {
         return;
     };
@@ -247,10 +261,17 @@ fn spop(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         }
         return;
     };
-    let picked: Vec<Box<[u8]>> = sample(&s.map, count.unwrap_or(1), true, &mut rand)
-        .into_iter()
-        .map(|(m, _)| m.into())
-        .collect();
+    let n = count.unwrap_or(1);
+    let mut chosen = pick(s, n, true, &mut rand);
+    if n >= s.len() {
+        // Everything: Redis answers with a set it builds (SUNION's way).
+        order_as_built(&mut chosen, &limits);
+    } else if !s.is_big() && (s.len() - n) * 5 <= n {
+        // Redis keeps the few that stay and answers with the rest of the
+        // intset, in its order.
+        chosen.sort_unstable_by_key(|m| crate::kv::protocol::parse_int(m));
+    }
+    let picked: Vec<Box<[u8]>> = chosen.into_iter().map(|m| m.into()).collect();
     let refs: Vec<&[u8]> = picked.iter().map(|m| &m[..]).collect();
     note(ctx, CollOp::items(CollKind::SRem, db, a[1], &refs), "spop");
     match count {
@@ -284,14 +305,11 @@ fn srandmember(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     match (s, count) {
         (None, None) => ctx.out.null(),
         (None, Some(_)) => ctx.out.array(0),
-        (Some(s), None) => {
-            let m = s.map.fair_random(&mut rand).map(|(m, _)| m);
-            ctx.out.bulk_opt(m);
-        }
+        (Some(s), None) => ctx.out.bulk_opt(s.random(&mut rand)),
         (Some(s), Some((n, distinct))) => {
-            let picked = sample(&s.map, n, distinct, &mut rand);
+            let picked = pick(s, n, distinct, &mut rand);
             ctx.out.array(picked.len());
-            for (m, _) in picked {
+            for m in picked {
                 ctx.out.bulk(m);
             }
         }
@@ -303,7 +321,7 @@ fn smove(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let Ok(src) = coll::write(&mut ctx.ks, ctx.out, db, a[1], set_of) else {
         return;
     };
-    let Some(has) = src.map(|s| s.map.get(a[3]).is_some()) else {
+    let Some(has) = src.map(|s| s.contains(a[3])) else {
         ctx.out.int(0);
         return;
     };
@@ -332,25 +350,22 @@ fn sscan(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
         return;
     };
     let db = ctx.db();
-    let small = ctx.ks.space.enc.set_intset.max(0) as usize;
     let Ok(s) = coll::read(&mut ctx.ks, ctx.out, db, a[1], Value::as_set_mut) else {
         return;
     };
-    let (next, found) = match s {
+    // An intset comes back whole, ascending, with cursor 0 (as Redis).
+    let (next, found): (u64, Vec<&[u8]>) = match s.as_ref().map(|s| (s.table(), s)) {
         None => (0, Vec::new()),
-        Some(s) => {
-            let intset = !s.big
-                && s.map.len() <= small
-                && s.map
-                    .iter()
-                    .all(|(m, _)| crate::kv::protocol::parse_int(m).is_some());
-            scan_dict(&s.map, &sc, if intset { small } else { 0 })
+        Some((Some(d), _)) => {
+            let (next, found) = scan_dict(d, &sc, 0);
+            (next, found.into_iter().map(|(m, _)| m).collect())
         }
+        Some((None, s)) => (0, s.iter().filter(|m| sc.keeps(m)).collect()),
     };
     ctx.out.array(2);
     ctx.out.bulk(next.to_string().as_bytes());
     ctx.out.array(found.len());
-    for (m, _) in found {
+    for m in found {
         ctx.out.bulk(m);
     }
 }

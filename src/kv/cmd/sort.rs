@@ -204,7 +204,7 @@ fn fetch<'x>(
     buf.extend_from_slice(post);
     let e = ks.read(db, buf)?;
     match (field, &e.value) {
-        (Some(f), Value::Hash(h)) => h.map.get(f).map(|v| &**v),
+        (Some(f), Value::Hash(h)) => h.get(f),
         (None, Value::Str(s)) => Some(s),
         _ => None,
     }
@@ -378,10 +378,7 @@ fn load(
             l.items.iter().map(|e| Item::new(e)).collect(),
             range(start, end),
         ),
-        Some(Value::Set(s)) => (
-            s.map.iter().map(|(m, _)| Item::new(m)).collect(),
-            range(start, end),
-        ),
+        Some(Value::Set(s)) => (s.iter().map(Item::new).collect(), range(start, end)),
         Some(Value::ZSet(z)) => (
             z.sl.iter().map(|(m, _)| Item::new(m)).collect(),
             range(start, end),

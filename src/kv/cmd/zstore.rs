@@ -143,7 +143,7 @@ impl<'a> Src<'a> {
         match self {
             Src::Missing => 0,
             Src::Z(z) => z.len(),
-            Src::S(s) => s.map.len(),
+            Src::S(s) => s.len(),
         }
     }
 
@@ -151,7 +151,7 @@ impl<'a> Src<'a> {
         match self {
             Src::Missing => None,
             Src::Z(z) => z.score(m),
-            Src::S(s) => s.map.get(m).map(|_| 1.0),
+            Src::S(s) => s.contains(m).then_some(1.0),
         }
     }
 
@@ -159,7 +159,7 @@ impl<'a> Src<'a> {
         match *self {
             Src::Missing => {}
             Src::Z(z) => z.sl.iter().for_each(|(m, s)| f(m, s)),
-            Src::S(s) => s.map.iter().for_each(|(m, _)| f(m, 1.0)),
+            Src::S(s) => s.iter().for_each(|m| f(m, 1.0)),
         }
     }
 }

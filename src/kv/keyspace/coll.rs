@@ -5,25 +5,36 @@
 //! op, keep its undo entry (with a log), tell watchers, and mark the key
 //! ready for clients blocked on it.
 //!
-//! Undo is per element (the field's old value, the popped elements, the old
-//! scores), so undoing an LPUSH onto a million-element list costs one pop,
-//! not a copy of the list. A collection emptied by an op is deleted, as
+//! Undo is per element (the field's old value and listpack place, the
+//! popped elements, the old scores), so undoing an LPUSH onto a
+//! million-element list costs one pop, not a copy of the list. The one
+//! exception is an op that converts a small hash or set to a hashtable: it
+//! keeps a copy of the small value (at most the encoding limit, once per
+//! key), as per-element undo could not give back its order. A collection emptied by an op is deleted, as
 //! Redis never keeps an empty one.
 
 use super::{Ks, Undo, put_raw, remove_raw};
 use crate::kv::aof::{CollKind, CollOp, Op};
 use crate::kv::db::Db;
 use crate::kv::types::stream::{Fields, Group, Node, Pending};
-use crate::kv::types::{Hash, List, Set, Stream, StreamId, ZSet};
+use crate::kv::types::{EncLimits, Hash, List, Set, Stream, StreamId, ZSet};
 use crate::kv::value::{Entry, Value};
 
 /// A field and its old value (none: it did not exist).
 type OldField = (Box<[u8]>, Option<Box<[u8]>>);
 
+/// A deleted field: its place in a listpack, the field, the value.
+type GoneField = (usize, Box<[u8]>, Box<[u8]>);
+
 /// How to undo one applied op on an existing collection.
 pub(super) enum CollUndo {
     /// Restore each field's old value (none: delete it), newest last.
     HashFields(Vec<OldField>),
+    /// Put back deleted fields at their old places, newest last.
+    HashDeleted(Vec<GoneField>),
+    /// Put back the whole hash as it was before an op that converted it
+    /// (its listpack order, its encoding).
+    HashWhole(Box<Hash>),
     /// Pop `n` elements pushed at the head (`front`) or tail.
     ListPushed { front: bool, n: usize },
     /// Push back elements popped from the head or tail, first popped first.
@@ -43,6 +54,8 @@ pub(super) enum CollUndo {
     SetAdded(Vec<Box<[u8]>>),
     /// Add back members that were removed.
     SetRemoved(Vec<Box<[u8]>>),
+    /// Put back the whole set as it was before an op that converted it.
+    SetWhole(Box<Set>),
     /// Restore each member's old score (none: remove it), newest last.
     ZScores(Vec<(Box<[u8]>, Option<f64>)>),
     /// Remove an appended stream entry; restore the metadata and the tail node.
@@ -132,13 +145,15 @@ fn fits(kind: CollKind, v: &Value) -> bool {
     }
 }
 
-/// Apply `op` to `db` at time `now` (for a created key's access time).
+/// Apply `op` to `db` at time `now` (for a created key's access time),
+/// hashes and sets converting under the limits `l` as Redis's would.
 /// With `undo`, push what reverses it. An op that does not fit the key's
 /// type (only a damaged log could hold one) changes nothing.
 pub(super) fn apply_coll(
     db: &mut Db,
     op: &CollOp<'_>,
     now: u64,
+    l: &EncLimits,
     mut undo: Option<&mut Vec<Undo>>,
 ) -> Applied {
     let dbi = op.db as usize;
@@ -167,7 +182,7 @@ pub(super) fn apply_coll(
     }
     // A created key is undone whole: no per-element undo.
     let mut cu = None;
-    let mut r = change(&mut e.value, op, undo.is_some() && !created, &mut cu);
+    let mut r = change(&mut e.value, op, l, undo.is_some() && !created, &mut cu);
     r.created = created;
     let emptied = e.value.is_empty();
     if let (Some(u), Some(c)) = (undo.as_deref_mut(), cu) {
@@ -195,36 +210,49 @@ fn boxed(b: &[u8]) -> Box<[u8]> {
     b.into()
 }
 
-fn change(v: &mut Value, op: &CollOp<'_>, want: bool, cu: &mut Option<CollUndo>) -> Applied {
+fn change(
+    v: &mut Value,
+    op: &CollOp<'_>,
+    l: &EncLimits,
+    want: bool,
+    cu: &mut Option<CollUndo>,
+) -> Applied {
     use CollKind::*;
     let mut r = Applied::default();
     match (op.kind, v) {
         (HSet, Value::Hash(h)) => {
+            // An op that converts is undone whole: per-field undo could
+            // not give back the listpack order.
+            let whole = (want && h.would_convert(op.items, l)).then(|| h.clone());
             let mut old = Vec::new();
+            h.fit_args(op.items, l);
             for p in op.items.chunks_exact(2) {
-                let prev = h.map.insert(p[0], boxed(p[1]));
+                let prev = h.set(p[0], boxed(p[1]), l);
                 if prev.is_none() {
                     r.added += 1;
                 }
-                if want {
+                if want && whole.is_none() {
                     old.push((boxed(p[0]), prev));
                 }
             }
             r.changed = op.items.len() >= 2;
-            *cu = want.then_some(CollUndo::HashFields(old));
+            *cu = match whole {
+                Some(w) => Some(CollUndo::HashWhole(w)),
+                None => want.then_some(CollUndo::HashFields(old)),
+            };
         }
         (HDel, Value::Hash(h)) => {
             let mut old = Vec::new();
             for f in op.items {
-                if let Some(v) = h.map.remove(f) {
+                if let Some((at, v)) = h.remove(f) {
                     r.removed += 1;
                     if want {
-                        old.push((boxed(f), Some(v)));
+                        old.push((at, boxed(f), v));
                     }
                 }
             }
             r.changed = r.removed > 0;
-            *cu = want.then_some(CollUndo::HashFields(old));
+            *cu = want.then_some(CollUndo::HashDeleted(old));
         }
         (LPush | RPush, Value::List(l)) => {
             let front = op.kind == LPush;
@@ -298,22 +326,27 @@ fn change(v: &mut Value, op: &CollOp<'_>, want: bool, cu: &mut Option<CollUndo>)
             *cu = want.then_some(CollUndo::ListTrimmed { front, back });
         }
         (SAdd, Value::Set(s)) => {
+            // An op that converts is undone whole, back to the intset.
+            let whole = (want && s.would_convert(op.items, l)).then(|| s.clone());
             let mut added = Vec::new();
             for m in op.items {
-                if s.map.insert(m, ()).is_none() {
+                if s.add(m, l) {
                     r.added += 1;
-                    if want {
+                    if want && whole.is_none() {
                         added.push(boxed(m));
                     }
                 }
             }
             r.changed = r.added > 0;
-            *cu = want.then_some(CollUndo::SetAdded(added));
+            *cu = match whole {
+                Some(w) => Some(CollUndo::SetWhole(w)),
+                None => want.then_some(CollUndo::SetAdded(added)),
+            };
         }
         (SRem, Value::Set(s)) => {
             let mut gone = Vec::new();
             for m in op.items {
-                if s.map.remove(m).is_some() {
+                if s.remove(m) {
                     r.removed += 1;
                     if want {
                         gone.push(boxed(m));
@@ -482,14 +515,21 @@ pub(super) fn undo_coll(db: &mut Db, key: &[u8], u: CollUndo) {
             for (f, v) in old.into_iter().rev() {
                 match v {
                     Some(v) => {
-                        h.map.insert(&f, v);
+                        h.set_raw(&f, v);
                     }
                     None => {
-                        h.map.remove(&f);
+                        h.remove(&f);
                     }
                 }
             }
         }
+        (CollUndo::HashDeleted(old), Value::Hash(h)) => {
+            for (at, f, v) in old.into_iter().rev() {
+                h.insert_at(at, f, v);
+            }
+        }
+        (CollUndo::HashWhole(old), Value::Hash(h)) => **h = *old,
+        (CollUndo::SetWhole(old), Value::Set(s)) => **s = *old,
         (CollUndo::ListPushed { front, n }, Value::List(l)) => {
             for _ in 0..n {
                 if front {
@@ -525,12 +565,12 @@ pub(super) fn undo_coll(db: &mut Db, key: &[u8], u: CollUndo) {
         }
         (CollUndo::SetAdded(ms), Value::Set(s)) => {
             for m in ms {
-                s.map.remove(&m);
+                s.remove(&m);
             }
         }
         (CollUndo::SetRemoved(ms), Value::Set(s)) => {
             for m in ms {
-                s.map.insert(&m, ());
+                s.add_raw(&m);
             }
         }
         (CollUndo::ZScores(old), Value::ZSet(z)) => {
@@ -602,7 +642,7 @@ pub fn value_ops(db: usize, key: &[u8], value: &Value, exp: u64, emit: &mut dyn 
     match value {
         Value::Str(s) => emit(Op::SetStr(d, key, s, exp)),
         Value::Hash(h) => {
-            for (f, v) in h.map.iter() {
+            for (f, v) in h.iter() {
                 refs.push(f);
                 refs.push(v);
                 if refs.len() >= CHUNK * 2 {
@@ -621,7 +661,7 @@ pub fn value_ops(db: usize, key: &[u8], value: &Value, exp: u64, emit: &mut dyn 
             flush(CollKind::RPush, &mut refs, &[]);
         }
         Value::Set(s) => {
-            for (m, _) in s.map.iter() {
+            for m in s.iter() {
                 refs.push(m);
                 if refs.len() >= CHUNK {
                     flush(CollKind::SAdd, &mut refs, &[]);
@@ -687,7 +727,8 @@ impl Ks<'_> {
         } else {
             None
         };
-        let r = apply_coll(&mut self.space.dbs[db], &op, self.now, undo);
+        let enc = self.space.enc;
+        let r = apply_coll(&mut self.space.dbs[db], &op, self.now, &enc, undo);
         if r.created {
             self.notify(crate::kv::notify::NEW, "new", db, op.key);
         }
@@ -757,6 +798,8 @@ pub fn reload(space: &mut crate::kv::db::Keyspace, now: u64) {
         }
     }
     let mut fresh = crate::kv::db::Keyspace::new(space.dbs.len());
+    // Reloaded under the limits in force, as Redis loads its RDB.
+    fresh.enc = space.enc;
     let scanned = aof::scan(&buf, |ops| {
         for op in ops {
             super::apply_record(&mut fresh, op, now);

@@ -2,105 +2,41 @@
 //! sets and sorted sets. Pure data structures (no logging, no locking);
 //! [`crate::kv::keyspace`] changes them through logged ops.
 //!
-//! - Hashes and sets are [`Dict`]s, the key space's own table, so `HSCAN`
-//!   and `SSCAN` get the same resize-proof cursor as `SCAN`.
+//! - Hashes ([`hash`]) and sets ([`set`]) keep Redis's two encodings, so
+//!   their replies come in redis-server's order: a small hash is a
+//!   `listpack` in insertion order, a small set of integers an `intset`
+//!   sorted by value; past the limits both become the key space's own
+//!   [`Dict`](super::dict::Dict) (`hashtable`), with `SCAN`'s resize-proof cursor.
 //! - Lists are a `VecDeque` of boxed elements: O(1) at both ends and by
 //!   index (`LINDEX`, `LSET` beat Redis's O(n) there).
 //! - Sorted sets are a dict plus a skip list with spans ([`zset`],
 //!   [`skiplist`]).
 //!
 //! Redis picks a compact encoding for small values (`listpack`, `intset`)
-//! and converts for good once a limit is passed; netkit stores one way but
-//! reports the encoding Redis would (`OBJECT ENCODING`), with the same
-//! limits (`CONFIG SET hash-max-listpack-entries` ...).
+//! and converts for good once a limit is passed. Hashes and sets convert
+//! where Redis does, under the same limits (`CONFIG SET
+//! hash-max-listpack-entries` ...); sorted sets are stored one way and
+//! report the encoding Redis would (`OBJECT ENCODING`).
 
+pub mod hash;
+pub mod set;
 pub mod skiplist;
 pub mod stream;
 pub mod zset;
 
 use std::collections::VecDeque;
 
-use super::dict::Dict;
 use super::protocol::parse_int;
+pub use hash::Hash;
+pub use set::Set;
 pub use stream::{Stream, StreamId};
 pub use zset::ZSet;
-
-/// A hash: field to value.
-#[derive(Default)]
-pub struct Hash {
-    /// The fields.
-    pub map: Dict<Box<[u8]>>,
-    /// Reported as `hashtable` from now on.
-    pub big: bool,
-}
-
-/// A set of members.
-#[derive(Default)]
-pub struct Set {
-    /// The members.
-    pub map: Dict<()>,
-    /// Reported as `hashtable` from now on.
-    pub big: bool,
-}
 
 /// A list.
 #[derive(Default, Clone, PartialEq, Debug)]
 pub struct List {
     /// The elements, head first.
     pub items: VecDeque<Box<[u8]>>,
-}
-
-impl Clone for Hash {
-    fn clone(&self) -> Self {
-        let mut map = Dict::new();
-        for (k, v) in self.map.iter() {
-            map.insert(k, v.clone());
-        }
-        Hash { map, big: self.big }
-    }
-}
-
-impl Clone for Set {
-    fn clone(&self) -> Self {
-        let mut map = Dict::new();
-        for (k, _) in self.map.iter() {
-            map.insert(k, ());
-        }
-        Set { map, big: self.big }
-    }
-}
-
-impl std::fmt::Debug for Hash {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map()
-            .entries(self.map.iter().map(|(k, v)| {
-                (
-                    String::from_utf8_lossy(k),
-                    String::from_utf8_lossy(v).into_owned(),
-                )
-            }))
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for Set {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set()
-            .entries(self.map.iter().map(|(k, _)| String::from_utf8_lossy(k)))
-            .finish()
-    }
-}
-
-impl PartialEq for Hash {
-    fn eq(&self, o: &Self) -> bool {
-        self.map.len() == o.map.len() && self.map.iter().all(|(k, v)| o.map.get(k) == Some(v))
-    }
-}
-
-impl PartialEq for Set {
-    fn eq(&self, o: &Self) -> bool {
-        self.map.len() == o.map.len() && self.map.iter().all(|(k, _)| o.map.get(k).is_some())
-    }
 }
 
 /// The limits under which Redis keeps the compact encodings (its config
@@ -206,28 +142,6 @@ fn small<'a>(
     len as i64 <= entries && items.all(|b| b.len() as i64 <= value)
 }
 
-impl Hash {
-    /// `listpack` or `hashtable`; once `hashtable`, always.
-    pub fn encoding(&mut self, l: &EncLimits) -> &'static str {
-        if !self.big {
-            let items = self.map.iter().flat_map(|(k, v)| [k, &v[..]]);
-            self.big = !small(items, self.map.len(), l.hash_entries, l.hash_value);
-        }
-        if self.big { "hashtable" } else { "listpack" }
-    }
-}
-
-impl Set {
-    /// `intset` or `hashtable`; once `hashtable`, always.
-    pub fn encoding(&mut self, l: &EncLimits) -> &'static str {
-        if !self.big {
-            self.big = self.map.len() as i64 > l.set_intset
-                || self.map.iter().any(|(k, _)| parse_int(k).is_none());
-        }
-        if self.big { "hashtable" } else { "intset" }
-    }
-}
-
 impl ZSet {
     /// `listpack` or `skiplist`; once `skiplist`, always.
     pub fn encoding(&mut self, l: &EncLimits) -> &'static str {
@@ -269,22 +183,5 @@ mod tests {
         assert_eq!(index_range(0, -4, 3), None);
         assert_eq!(index_range(0, 0, 0), None);
         assert_eq!(index_range(-2, -1, 3), Some((1, 2)));
-    }
-
-    #[test]
-    fn encodings_follow_the_limits_and_stick() {
-        let l = EncLimits::default();
-        let mut s = Set::default();
-        s.map.insert(b"1", ());
-        assert_eq!(s.encoding(&l), "intset");
-        s.map.insert(b"x", ());
-        assert_eq!(s.encoding(&l), "hashtable");
-        s.map.remove(b"x");
-        assert_eq!(s.encoding(&l), "hashtable");
-        let mut h = Hash::default();
-        h.map.insert(b"f", b"v".to_vec().into());
-        assert_eq!(h.encoding(&l), "listpack");
-        h.map.insert(b"g", vec![b'x'; 65].into());
-        assert_eq!(h.encoding(&l), "hashtable");
     }
 }

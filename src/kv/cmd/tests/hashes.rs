@@ -194,3 +194,139 @@ fn wrong_types_both_ways() {
         assert_eq!(t.r(cmd), WT, "{cmd:?}");
     }
 }
+
+// Small hashes are listpacks in insertion order; the expected replies below
+// are redis-server 7.0.15's for the same commands.
+
+#[test]
+fn small_hashes_reply_in_insertion_order() {
+    let mut t = T::new();
+    t.r(&[
+        "HSET", "h", "z", "1", "a", "2", "m", "3", "b", "4", "c", "5",
+    ]);
+    t.r(&["HDEL", "h", "a"]);
+    // An existing field keeps its place; a new one goes last.
+    t.r(&["HSET", "h", "a", "7", "z", "0"]);
+    t.r(&["HINCRBY", "h", "m", "1"]);
+    t.r(&["HINCRBYFLOAT", "h", "n", "1.5"]);
+    t.r(&["HSETNX", "h", "b", "x"]);
+    t.r(&["HSETNX", "h", "o", "1"]);
+    let all = [
+        "z", "0", "m", "4", "b", "4", "c", "5", "a", "7", "n", "1.5", "o", "1",
+    ];
+    assert_eq!(t.r(&["HGETALL", "h"]), arr(&all));
+    assert_eq!(
+        t.r(&["HKEYS", "h"]),
+        arr(&["z", "m", "b", "c", "a", "n", "o"])
+    );
+    assert_eq!(
+        t.r(&["HVALS", "h"]),
+        arr(&["0", "4", "4", "5", "7", "1.5", "1"])
+    );
+    // HSCAN answers a listpack whole, whatever the cursor and COUNT.
+    let whole = format!("*2\r\n{}{}", bulk("0"), arr(&all));
+    assert_eq!(t.r(&["HSCAN", "h", "0"]), whole);
+    assert_eq!(t.r(&["HSCAN", "h", "7", "COUNT", "1"]), whole);
+    assert_eq!(
+        t.r(&["HSCAN", "h", "0", "MATCH", "[a-m]*"]),
+        format!(
+            "*2\r\n{}{}",
+            bulk("0"),
+            arr(&["m", "4", "b", "4", "c", "5", "a", "7"])
+        )
+    );
+    // Asking for at least every field answers all of them, in order.
+    assert_eq!(t.r(&["HRANDFIELD", "h", "100", "WITHVALUES"]), arr(&all));
+    // The order travels with the value.
+    assert_eq!(t.r(&["RENAME", "h", "h2"]), OK);
+    assert_eq!(t.r(&["COPY", "h2", "h3"]), int(1));
+    assert_eq!(t.r(&["MOVE", "h3", "1"]), int(1));
+    let payload = t.dump_payload("h2");
+    let restored = t.raw(&[b"RESTORE", b"h4", b"0", &payload]);
+    assert_eq!(restored, OK);
+    for k in ["h2", "h4"] {
+        assert_eq!(t.r(&["HGETALL", k]), arr(&all), "{k}");
+    }
+    t.r(&["SELECT", "1"]);
+    assert_eq!(t.r(&["HGETALL", "h3"]), arr(&all));
+    assert_eq!(t.r(&["DEBUG", "RELOAD"]), OK);
+    assert_eq!(t.r(&["HGETALL", "h3"]), arr(&all));
+}
+
+#[test]
+fn hrandfield_picks_a_listpack_like_redis() {
+    let mut t = T::new();
+    let names: Vec<String> = (0..30).rev().map(|i| format!("f{i:02}")).collect();
+    for f in &names {
+        t.r(&["HSET", "h", f, "v"]);
+    }
+    // Up to a third of it: distinct fields, in the listpack's order
+    // (Redis's lpRandomPairsUnique); more: distinct, in any order.
+    for n in ["1", "5", "10", "20", "29"] {
+        for _ in 0..20 {
+            let r = t.r(&["HRANDFIELD", "h", n]);
+            let got: Vec<&str> = r.split("\r\n").filter(|l| l.starts_with('f')).collect();
+            let mut set = got.clone();
+            set.sort_unstable_by(|a, b| b.cmp(a));
+            set.dedup();
+            assert_eq!(set.len().to_string(), n, "{r}");
+            if n != "20" && n != "29" {
+                assert_eq!(got, set, "listpack order: {r}");
+            }
+        }
+    }
+    // A negative count picks with repeats.
+    let r = t.r(&["HRANDFIELD", "h", "-100"]);
+    assert_eq!(r.split("\r\n").filter(|l| l.starts_with('f')).count(), 100);
+}
+
+#[test]
+fn hashes_convert_where_redis_does_and_stay_converted() {
+    let mut t = T::new();
+    let enc = |t: &mut T, k: &str| t.r(&["OBJECT", "ENCODING", k]);
+    // The old ziplist names set the same limits.
+    assert_eq!(t.r(&["CONFIG", "SET", "hash-max-ziplist-entries", "4"]), OK);
+    t.r(&["HSET", "t", "a", "1", "b", "2", "c", "3", "d", "4"]);
+    t.r(&["HSET", "t", "a", "5"]);
+    assert_eq!(enc(&mut t, "t"), bulk("listpack"));
+    t.r(&["HSET", "t", "e", "5"]);
+    assert_eq!(enc(&mut t, "t"), bulk("hashtable"));
+    t.r(&["HDEL", "t", "e", "a", "b"]);
+    assert_eq!(enc(&mut t, "t"), bulk("hashtable"));
+    // Lowering a limit converts nothing until the next write, any write
+    // that sets a field (an update too), as in Redis.
+    t.r(&["HSET", "u", "a", "1", "b", "2", "c", "3", "d", "4"]);
+    t.r(&["CONFIG", "SET", "hash-max-listpack-entries", "2"]);
+    t.r(&["HDEL", "u", "a"]);
+    assert_eq!(enc(&mut t, "u"), bulk("listpack"));
+    assert_eq!(t.r(&["HGETALL", "u"]), arr(&["b", "2", "c", "3", "d", "4"]));
+    t.r(&["HSET", "u", "b", "9"]);
+    assert_eq!(enc(&mut t, "u"), bulk("hashtable"));
+    // Every argument of a write is measured against the value limit.
+    t.r(&["CONFIG", "SET", "hash-max-listpack-entries", "128"]);
+    assert_eq!(t.r(&["CONFIG", "SET", "hash-max-ziplist-value", "3"]), OK);
+    t.r(&["HSET", "v", "a", "1"]);
+    assert_eq!(t.r(&["HSETNX", "v", "a", "12345"]), int(0));
+    assert_eq!(enc(&mut t, "v"), bulk("listpack"));
+    t.r(&["HGET", "v", "abcdef"]);
+    assert_eq!(enc(&mut t, "v"), bulk("listpack"));
+    assert_eq!(t.r(&["HSETNX", "v", "c", "12345"]), int(1));
+    assert_eq!(enc(&mut t, "v"), bulk("hashtable"));
+    t.r(&["HSET", "w", "a", "1"]);
+    t.r(&["HINCRBY", "w", "abcd", "1"]);
+    assert_eq!(enc(&mut t, "w"), bulk("hashtable"));
+    t.r(&["HSET", "x", "a", "999"]);
+    t.r(&["HINCRBY", "x", "a", "1"]);
+    assert_eq!(enc(&mut t, "x"), bulk("hashtable"));
+    // RESTORE checks the limits in force.
+    t.r(&["CONFIG", "SET", "hash-max-listpack-value", "64"]);
+    t.r(&["HSET", "y", "z", "1", "a", "2", "m", "3"]);
+    let payload = t.dump_payload("y");
+    t.r(&["CONFIG", "SET", "hash-max-listpack-entries", "2"]);
+    assert_eq!(t.raw(&[b"RESTORE", b"y2", b"0", &payload]), OK);
+    assert_eq!(enc(&mut t, "y2"), bulk("hashtable"));
+    t.r(&["CONFIG", "SET", "hash-max-listpack-entries", "3"]);
+    assert_eq!(t.raw(&[b"RESTORE", b"y3", b"0", &payload]), OK);
+    assert_eq!(enc(&mut t, "y3"), bulk("listpack"));
+    assert_eq!(t.r(&["HKEYS", "y3"]), arr(&["z", "a", "m"]));
+}

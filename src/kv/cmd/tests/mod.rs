@@ -105,6 +105,19 @@ impl T {
         self.r(&["HELLO", "3"]);
     }
 
+    /// The DUMP payload of `key` (empty when there is none).
+    pub fn dump_payload(&mut self, key: &str) -> Vec<u8> {
+        let reply = self.bytes(&[b"DUMP", key.as_bytes()]);
+        let Some(eol) = reply.windows(2).position(|w| w == b"\r\n") else {
+            return Vec::new();
+        };
+        let len: usize = std::str::from_utf8(&reply[1..eol])
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        reply[eol + 2..eol + 2 + len].to_vec()
+    }
+
     pub fn r(&mut self, args: &[&str]) -> String {
         let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
         self.raw(&a)

@@ -1,4 +1,4 @@
-use super::{NIL, T, WT, arr, bulk, int};
+use super::{NIL, OK, T, WT, arr, bulk, int};
 
 fn sorted_members(reply: &str) -> Vec<String> {
     let mut v: Vec<String> = reply
@@ -135,4 +135,107 @@ fn sscan_and_wrong_types() {
     ] {
         assert_eq!(t.r(cmd), WT, "{cmd:?}");
     }
+}
+
+// Sets of integers are intsets, listed ascending; the expected replies
+// below are redis-server 7.0.15's for the same commands.
+
+#[test]
+fn intsets_reply_ascending() {
+    let mut t = T::new();
+    let enc = |t: &mut T, k: &str| t.r(&["OBJECT", "ENCODING", k]);
+    t.r(&["SADD", "s", "10", "-3", "2", "5", "100"]);
+    let asc = ["-3", "2", "5", "10", "100"];
+    assert_eq!(t.r(&["SMEMBERS", "s"]), arr(&asc));
+    assert_eq!(
+        t.r(&["SSCAN", "s", "3", "COUNT", "1"]),
+        format!("*2\r\n{}{}", bulk("0"), arr(&asc))
+    );
+    assert_eq!(t.r(&["SORT", "s", "BY", "nosort"]), arr(&asc));
+    assert_eq!(t.r(&["SRANDMEMBER", "s", "10"]), arr(&asc));
+    assert_eq!(t.r(&["RENAME", "s", "s2"]), OK);
+    assert_eq!(t.r(&["COPY", "s2", "s3"]), int(1));
+    let payload = t.dump_payload("s3");
+    assert_eq!(t.raw(&[b"RESTORE", b"s4", b"0", &payload]), OK);
+    for k in ["s2", "s3", "s4"] {
+        assert_eq!(t.r(&["SMEMBERS", k]), arr(&asc), "{k}");
+        assert_eq!(enc(&mut t, k), bulk("intset"), "{k}");
+    }
+    // A member that is not an integer in Redis's strict form converts it
+    // for good.
+    t.r(&["SADD", "s2", "01"]);
+    assert_eq!(enc(&mut t, "s2"), bulk("hashtable"));
+    t.r(&["SREM", "s2", "01"]);
+    assert_eq!(enc(&mut t, "s2"), bulk("hashtable"));
+
+    // The algebra: SINTER lists the smallest set's order; SUNION, SDIFF
+    // and the STORE forms build a new set, an intset when it can be.
+    t.r(&["SADD", "i", "3", "2"]);
+    t.r(&["SADD", "j", "4", "3", "2", "x"]);
+    t.r(&["SREM", "j", "x"]);
+    assert_eq!(t.r(&["SINTER", "j", "i"]), arr(&["2", "3"]));
+    assert_eq!(t.r(&["SUNION", "j", "i"]), arr(&["2", "3", "4"]));
+    assert_eq!(t.r(&["SDIFF", "j", "i"]), arr(&["4"]));
+    assert_eq!(t.r(&["SUNION", "j"]), arr(&["2", "3", "4"]));
+    assert_eq!(t.r(&["SUNIONSTORE", "k", "j"]), int(3));
+    assert_eq!(enc(&mut t, "k"), bulk("intset"));
+    assert_eq!(t.r(&["SMEMBERS", "k"]), arr(&["2", "3", "4"]));
+    // SPOP of everything answers the way SUNION would.
+    t.r(&[
+        "SADD", "p", "9", "8", "7", "6", "5", "4", "3", "2", "1", "0",
+    ]);
+    assert_eq!(
+        t.r(&["SPOP", "p", "10"]),
+        arr(&["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"])
+    );
+    // Popping most of an intset answers in its order too.
+    t.r(&[
+        "SADD", "p", "9", "8", "7", "6", "5", "4", "3", "2", "1", "0",
+    ]);
+    let r = t.r(&["SPOP", "p", "9"]);
+    // The bulk strings of the array: every second line after the header.
+    let got: Vec<i64> = r
+        .split("\r\n")
+        .skip(2)
+        .step_by(2)
+        .filter_map(|l| l.parse().ok())
+        .collect();
+    let mut sorted = got.clone();
+    sorted.sort_unstable();
+    assert_eq!((got.len(), got), (9, sorted), "{r}");
+}
+
+#[test]
+fn sets_convert_where_redis_does() {
+    let mut t = T::new();
+    let enc = |t: &mut T, k: &str| t.r(&["OBJECT", "ENCODING", k]);
+    t.r(&["SADD", "a", "x", "1"]);
+    assert_eq!(enc(&mut t, "a"), bulk("hashtable"));
+    t.r(&["SADD", "b", "1", "x"]);
+    assert_eq!(enc(&mut t, "b"), bulk("hashtable"));
+    assert_eq!(t.r(&["CONFIG", "SET", "set-max-intset-entries", "3"]), OK);
+    t.r(&["SADD", "c", "1", "2", "3"]);
+    assert_eq!(enc(&mut t, "c"), bulk("intset"));
+    t.r(&["SADD", "c", "3"]);
+    assert_eq!(enc(&mut t, "c"), bulk("intset"));
+    t.r(&["SADD", "c", "4"]);
+    assert_eq!(enc(&mut t, "c"), bulk("hashtable"));
+    // SMOVE creates its destination from the member it moves.
+    t.r(&["SADD", "d", "5", "y"]);
+    t.r(&["SMOVE", "d", "e", "5"]);
+    t.r(&["SMOVE", "d", "f", "y"]);
+    assert_eq!(enc(&mut t, "e"), bulk("intset"));
+    assert_eq!(enc(&mut t, "f"), bulk("hashtable"));
+    // A built set past the limit is a hashtable.
+    t.r(&["SADD", "g", "1", "2"]);
+    t.r(&["SADD", "h", "3", "4"]);
+    assert_eq!(t.r(&["SUNIONSTORE", "gh", "g", "h"]), int(4));
+    assert_eq!(enc(&mut t, "gh"), bulk("hashtable"));
+    // RESTORE checks the limits in force.
+    t.r(&["CONFIG", "SET", "set-max-intset-entries", "512"]);
+    t.r(&["SADD", "r", "3", "1", "2"]);
+    let payload = t.dump_payload("r");
+    t.r(&["CONFIG", "SET", "set-max-intset-entries", "2"]);
+    assert_eq!(t.raw(&[b"RESTORE", b"r2", b"0", &payload]), OK);
+    assert_eq!(enc(&mut t, "r2"), bulk("hashtable"));
 }
