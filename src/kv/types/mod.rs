@@ -14,6 +14,8 @@
 //! reports the encoding Redis would (`OBJECT ENCODING`), with the same
 //! limits (`CONFIG SET hash-max-listpack-entries` ...).
 
+pub mod geohash;
+pub mod geoshape;
 pub mod skiplist;
 pub mod stream;
 pub mod zset;
