@@ -1,8 +1,8 @@
 //! The GEO family through the real `netkit kv serve` binary: a scripted
 //! sequence answered as redis-server 7.0 answers it (RESP2 and RESP3, when
-//! redis-server is installed), geo sets moved between the two servers with
-//! DUMP/RESTORE, and GEOADD / GEOSEARCHSTORE replayed from `--data` after a
-//! restart.
+//! redis-server is installed), geo sets moved between the two servers as
+//! plain sorted sets (the same scores) and through DUMP/RESTORE, and
+//! GEOADD / GEOSEARCHSTORE replayed from `--data` after a restart.
 
 mod common;
 
@@ -362,23 +362,27 @@ fn replies_match_redis_server_in_both_protocols() {
     }
 }
 
-/// The serialized value of `key` (DUMP's payload).
-fn dump(c: &mut Resp, key: &str) -> Vec<u8> {
-    match c.call(&["DUMP", key]) {
-        Reply::Bulk(Some(b)) => b,
-        r => panic!("DUMP {key}: {r:?}"),
+/// `ZRANGE key 0 -1 WITHSCORES` as a ZADD of the same members and scores.
+fn as_zadd(key: &str, range: Reply) -> Vec<String> {
+    let Reply::Array(Some(items)) = range else {
+        panic!("ZRANGE: {range:?}")
+    };
+    let mut cmd = vec!["ZADD".to_string(), key.to_string()];
+    for pair in items.chunks(2) {
+        let text = |r: &Reply| match r {
+            Reply::Bulk(Some(b)) => String::from_utf8_lossy(b).into_owned(),
+            r => panic!("{r:?}"),
+        };
+        cmd.push(text(&pair[1]));
+        cmd.push(text(&pair[0]));
     }
-}
-
-fn restore(c: &mut Resp, key: &str, payload: &[u8]) -> Reply {
-    c.send(&[b"RESTORE", key.as_bytes(), b"0", payload]);
-    c.reply()
+    cmd
 }
 
 #[test]
-fn geo_sets_move_between_netkit_and_redis_with_dump_restore() {
+fn geo_sets_move_between_netkit_and_redis_as_sorted_sets() {
     let Some(redis) = Redis::start() else {
-        eprintln!("SKIP geo_sets_move_between_netkit_and_redis_with_dump_restore: no redis-server");
+        eprintln!("SKIP geo_sets_move_between_netkit_and_redis_as_sorted_sets: no redis-server");
         return;
     };
     let srv = spawn_server(&["kv", "serve", "0"]);
@@ -386,17 +390,27 @@ fn geo_sets_move_between_netkit_and_redis_with_dump_restore() {
     let mut n = dial(srv.addr);
     n.call(SETUP[0]);
     r.call(SETUP[2]);
-    // Redis's geo set into netkit, netkit's into Redis.
-    let from_redis = dump(&mut r, "world");
-    assert_eq!(
-        restore(&mut n, "world", &from_redis),
-        Reply::Status("OK".into())
+    // Redis's geo set into netkit and netkit's into Redis, as plain sorted
+    // sets: the scores are the same geohashes.
+    let world = as_zadd(
+        "world",
+        r.call(&["ZRANGE", "world", "0", "-1", "WITHSCORES"]),
     );
-    let from_netkit = dump(&mut n, "Sicily");
-    assert_eq!(
-        restore(&mut r, "Sicily", &from_netkit),
-        Reply::Status("OK".into())
+    let world: Vec<&str> = world.iter().map(|s| s.as_str()).collect();
+    assert_eq!(n.call(&world), Reply::Int(7));
+    let sicily = as_zadd(
+        "Sicily",
+        n.call(&["ZRANGE", "Sicily", "0", "-1", "WITHSCORES"]),
     );
+    let sicily: Vec<&str> = sicily.iter().map(|s| s.as_str()).collect();
+    assert_eq!(r.call(&sicily), Reply::Int(2));
+    // DUMP/RESTORE (netkit's own payload) keeps a geo set a geo set.
+    let Reply::Bulk(Some(payload)) = n.call(&["DUMP", "world"]) else {
+        panic!("DUMP")
+    };
+    n.send(&[b"RESTORE", b"world2", b"0", &payload]);
+    assert_eq!(n.reply(), Reply::Status("OK".into()));
+    r.call(&["COPY", "world", "world2"]);
     for cmd in [
         &["GEOPOS", "world", "sf", "tokyo", "ne"][..],
         &["GEODIST", "Sicily", "Palermo", "Catania", "km"],
@@ -412,6 +426,17 @@ fn geo_sets_move_between_netkit_and_redis_with_dump_restore() {
             "WITHDIST",
         ],
         &["GEOHASH", "Sicily", "Palermo", "Catania"],
+        &[
+            "GEORADIUS",
+            "world2",
+            "0",
+            "0",
+            "1e9",
+            "km",
+            "ASC",
+            "WITHCOORD",
+        ],
+        &["TYPE", "world2"],
     ] {
         assert_eq!(n.call(cmd), r.call(cmd), "{cmd:?}");
     }
