@@ -4,14 +4,18 @@
 //!
 //! A search scans the score ranges of the nine cells covering the shape
 //! ([`crate::kv::types::geoshape`]), keeps the members inside it, sorts by
-//! distance when asked (or when COUNT is given without ANY), and answers
+//! distance when asked (or when COUNT is given without ANY; ties ordered as
+//! Redis orders them, [`super::geosort`]), and answers
 //! them or stores them as a new sorted set: scores kept, or distances with
 //! STOREDIST. A store is logged as the whole result, like ZRANGESTORE (a
 //! delete when nothing was found), and notified `geosearchstore` or
 //! `georadiusstore`.
 
 use super::arg::{NOT_INT, SYNTAX, is};
+use std::cmp::Ordering::Less;
+
 use super::geo::{BAD_UNIT, coord, distance_text, float, lon_lat, member_position};
+use super::geosort::sort_first;
 use super::{CommandSpec, Ctx, DENYOOM, READONLY, WRITE, coll, spec};
 use crate::kv::notify;
 use crate::kv::protocol::parse_int;
@@ -430,14 +434,18 @@ fn run(ctx: &mut Ctx<'_>, a: &[&[u8]], form: Form) {
         s => s,
     };
     let mut found = scan(z, &shape, if q.any { q.count } else { 0 });
+    let wanted = if q.count == 0 {
+        found.len()
+    } else {
+        q.count.min(found.len())
+    };
+    let nearer = |x: &Found<'_>, y: &Found<'_>| x.dist.partial_cmp(&y.dist).unwrap_or(Less);
     match sort {
-        Sort::Asc => found.sort_by(|x, y| x.dist.total_cmp(&y.dist)),
-        Sort::Desc => found.sort_by(|x, y| y.dist.total_cmp(&x.dist)),
+        Sort::Asc => sort_first(&mut found, wanted, nearer),
+        Sort::Desc => sort_first(&mut found, wanted, |x, y| nearer(x, y).reverse()),
         Sort::None => {}
     }
-    if q.count != 0 {
-        found.truncate(q.count);
-    }
+    found.truncate(wanted);
     let Some(dst) = q.store else {
         reply(ctx.out, &found, &q, shape.unit);
         return;

@@ -22,6 +22,7 @@ pub mod connection;
 pub mod dump;
 pub mod geo;
 pub mod geosearch;
+pub mod geosort;
 pub mod hashes;
 pub mod introspect;
 pub mod keys;
