@@ -65,7 +65,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "key member radius <M|KM|FT|MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC|DESC] [STORE key] [STOREDIST key]",
         georadiusbymember,
     )
-    .keys_by(radius_keys),
+    .keys_by(member_keys),
     spec(
         "georadiusbymember_ro",
         -5,
@@ -101,21 +101,29 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// GEORADIUS's keys: the source, and the last STORE/STOREDIST key (Redis's
-/// `georadiusGetKeys`).
-fn radius_keys(argv: &[&[u8]]) -> Vec<usize> {
-    let mut store = None;
-    let mut i = 5;
-    while i < argv.len() {
-        if (is(argv[i], "STORE") || is(argv[i], "STOREDIST")) && i + 1 < argv.len() {
-            store = Some(i + 1);
-            i += 1;
-        }
-        i += 1;
-    }
+/// The keys of a GEORADIUS form whose options start at `from`, as Redis
+/// 7.0's key specs find them: the source, then the argument after the
+/// first `STORE`, then after the first `STOREDIST` (a keyword in the last
+/// place names nothing).
+fn store_keys(argv: &[&[u8]], from: usize) -> Vec<usize> {
     let mut keys = vec![1];
-    keys.extend(store);
+    for word in ["STORE", "STOREDIST"] {
+        let end = argv.len().saturating_sub(1);
+        if let Some(i) = (from..end).find(|&i| is(argv[i], word)) {
+            keys.push(i + 1);
+        }
+    }
     keys
+}
+
+/// GEORADIUS's keys.
+fn radius_keys(argv: &[&[u8]]) -> Vec<usize> {
+    store_keys(argv, 6)
+}
+
+/// GEORADIUSBYMEMBER's keys.
+fn member_keys(argv: &[&[u8]]) -> Vec<usize> {
+    store_keys(argv, 5)
 }
 
 /// Which command is parsing: what it takes and where its options start.
@@ -513,10 +521,14 @@ mod tests {
     fn store_keys_are_found() {
         assert_eq!(radius_keys(&args("georadius k 1 2 3 km")), vec![1]);
         assert_eq!(
-            radius_keys(&args("georadius k 1 2 3 km STORE a STOREDIST b")),
-            vec![1, 9]
+            radius_keys(&args("georadius k 1 2 3 km STORE a STOREDIST b STORE c")),
+            vec![1, 7, 9]
         );
         assert_eq!(radius_keys(&args("georadius k 1 2 3 km STORE")), vec![1]);
+        assert_eq!(
+            member_keys(&args("georadiusbymember k m 3 km STOREDIST x")),
+            vec![1, 6]
+        );
     }
 
     #[test]
