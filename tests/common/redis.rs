@@ -127,7 +127,13 @@ pub struct Client {
 impl Client {
     /// Send a command and read its reply.
     pub fn call(&mut self, args: &[&str]) -> Reply {
-        let v: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+        let a: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.call_bytes(&a)
+    }
+
+    /// Send a command with binary arguments and read its reply.
+    fn call_bytes(&mut self, args: &[&[u8]]) -> Reply {
+        let v: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
         self.s.write_all(&encode_command(&v)).expect("write");
         let mut chunk = [0u8; 65536];
         loop {

@@ -152,8 +152,8 @@ fn split_top(s: &str, sep: char) -> Vec<String> {
     let (mut out, mut cur, mut depth) = (Vec::new(), String::new(), 0);
     for ch in s.chars() {
         match ch {
-            '[' => depth += 1,
-            ']' => depth -= 1,
+            '[' | '<' => depth += 1,
+            ']' | '>' => depth -= 1,
             _ => {}
         }
         if ch == sep && depth == 0 {
@@ -217,6 +217,9 @@ fn parse_seq(s: &str) -> Vec<DocArg> {
             let mut a = parse_alt(inner);
             a.optional = true;
             out.push(a);
+        } else if let Some(inner) = w.strip_prefix('<').and_then(|x| x.strip_suffix('>')) {
+            // A required group (`<FROMMEMBER member | FROMLONLAT lon lat>`).
+            out.push(parse_alt(inner));
         } else if w.contains('|') {
             out.push(parse_alt(w));
         } else if w.chars().all(|c| c.is_ascii_uppercase() || c == '-')

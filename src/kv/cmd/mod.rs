@@ -20,6 +20,9 @@ pub mod cluster;
 pub mod coll;
 pub mod connection;
 pub mod dump;
+pub mod geo;
+pub mod geosearch;
+pub mod geosort;
 pub mod hashes;
 pub mod introspect;
 pub mod keys;
@@ -226,6 +229,8 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     zsets::COMMANDS,
     zrange::COMMANDS,
     zstore::COMMANDS,
+    geo::COMMANDS,
+    geosearch::COMMANDS,
     pubsub::COMMANDS,
     scripting::COMMANDS,
     cluster::COMMANDS,

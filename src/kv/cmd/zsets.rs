@@ -265,7 +265,8 @@ struct ZaddFlags {
     incr: bool,
 }
 
-fn zadd(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
+/// ZADD (and ZINCRBY, and GEOADD once its triples are scores).
+pub fn zadd(ctx: &mut Ctx<'_>, a: &[&[u8]]) {
     let mut f = ZaddFlags::default();
     let mut i = 2;
     if is(a[0], "zincrby") {

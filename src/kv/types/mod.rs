@@ -18,6 +18,8 @@
 //! hash-max-listpack-entries` ...); sorted sets are stored one way and
 //! report the encoding Redis would (`OBJECT ENCODING`).
 
+pub mod geohash;
+pub mod geoshape;
 pub mod hash;
 pub mod set;
 pub mod skiplist;

@@ -3,6 +3,7 @@
 
 mod blocking;
 mod connection;
+mod geo;
 mod hashes;
 mod keys;
 mod lists;
