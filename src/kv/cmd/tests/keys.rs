@@ -164,7 +164,7 @@ fn looking_at_a_key_leaves_its_idle_time() {
     let idle = t.r(&["OBJECT", "IDLETIME", "idle"]);
     let secs: i64 = idle.trim_start_matches(':').trim().parse().expect("int");
     assert!(secs >= 1000, "{idle}");
-    // Using it (GET, TOUCH) does reset it.
-    t.r(&["GET", "idle"]);
+    // Using it (TOUCH, GET) does reset it.
+    assert_eq!(t.r(&["TOUCH", "idle", "nope"]), int(1));
     assert_eq!(t.r(&["OBJECT", "IDLETIME", "idle"]), int(0));
 }
