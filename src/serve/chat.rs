@@ -142,11 +142,15 @@ pub fn serve(conn: &mut Conn, room: &Room) -> End {
                     dropped: dropped.clone(),
                 },
             );
-            let (sent, tap) = (sent.clone(), tap.clone());
+            let (sent, tap, dropped) = (sent.clone(), tap.clone(), dropped.clone());
             thread::Builder::new()
                 .name(format!("chat-writer-{}", conn.id))
                 .stack_size(tcp::CONN_STACK)
-                .spawn(move || write_queue(w, rx, &sent, tap.as_ref()))
+                .spawn(move || {
+                    if write_queue(w, rx, &sent, tap.as_ref()) {
+                        dropped.store(true, Ordering::Release);
+                    }
+                })
                 .ok()
         }
         _ => None,
@@ -212,18 +216,36 @@ fn read_lines(conn: &mut Conn, room: &Room, tap: Option<&Tap>) -> End {
 
 /// The writer thread: the client's queue to its socket, until the queue is
 /// closed (the client left or was dropped) or the socket fails. Lines that
-/// wait together go out in one write.
-fn write_queue(stream: Stream, rx: Subscription, sent: &AtomicU64, tap: Option<&Tap>) {
-    let mut w = &stream;
+/// wait together go out in one write. Returns whether the client was
+/// dropped; the socket is shut down either way, which wakes the reader.
+/// (The reader joins this thread before it reads the dropped flag, so a
+/// client dropped here is never announced as one that left.)
+fn write_queue(stream: Stream, rx: Subscription, sent: &AtomicU64, tap: Option<&Tap>) -> bool {
+    let dropped = write_until_closed(&stream, rx, sent, tap);
+    let _ = stream.socket().shutdown(SockShutdown::Both);
+    dropped
+}
+
+fn write_until_closed(
+    stream: &Stream,
+    rx: Subscription,
+    sent: &AtomicU64,
+    tap: Option<&Tap>,
+) -> bool {
+    let mut w = stream;
     let mut out = Vec::new();
-    'writer: while let Msg::Data(first) = rx.recv() {
+    loop {
+        let first = match rx.recv() {
+            Msg::Data(d) => d,
+            other => return matches!(other, Msg::Dropped),
+        };
         out.clear();
         out.extend_from_slice(&first);
         let mut closing = false;
         while out.len() < COALESCE {
             match rx.try_recv() {
                 Some(Msg::Data(d)) => out.extend_from_slice(&d),
-                Some(Msg::Dropped) => break 'writer,
+                Some(Msg::Dropped) => return true,
                 // Closed, or left: what was queued is in `out`.
                 Some(Msg::Close | Msg::Gone) => {
                     closing = true;
@@ -233,18 +255,16 @@ fn write_queue(stream: Stream, rx: Subscription, sent: &AtomicU64, tap: Option<&
             }
         }
         if w.write_all(&out).is_err() {
-            break 'writer;
+            return false;
         }
         if let Some(t) = tap {
             t.call(Direction::Out, &out);
         }
         sent.fetch_add(out.len() as u64, Ordering::Relaxed);
         if closing {
-            break;
+            return false;
         }
     }
-    // Wake the reader: this client is done either way.
-    let _ = stream.socket().shutdown(SockShutdown::Both);
 }
 
 #[cfg(test)]
