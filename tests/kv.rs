@@ -304,7 +304,7 @@ fn client_handshakes_are_answered() {
 }
 
 #[test]
-fn client_list_shows_each_clients_last_command_and_query_buffer() {
+fn client_list_shows_each_clients_last_command_query_buffer_and_queued_commands() {
     let kv = Kv::memory();
     let mut a = kv.conn();
     let mut b = kv.conn();
@@ -323,9 +323,22 @@ fn client_list_shows_each_clients_last_command_and_query_buffer() {
         "{list}"
     );
     assert!(rows[1].contains(" cmd=get "), "{list}");
-    // Inside a transaction, EXEC is the command, not what it ran.
+    assert!(
+        rows[1].contains(" flags=N ") && rows[1].contains(" multi=-1 "),
+        "{list}"
+    );
+    // In MULTI: flag x and the number of commands queued.
     b.call(&["MULTI"]);
     b.call(&["INCR", "n"]);
+    b.call(&["INCR", "n"]);
+    let list = text(a.call(&["CLIENT", "LIST"]));
+    assert!(
+        list.lines()
+            .nth(1)
+            .is_some_and(|l| l.contains(" flags=x ") && l.contains(" multi=2 ")),
+        "{list}"
+    );
+    // Once it ran, EXEC is the command, not what it ran.
     b.call(&["EXEC"]);
     let list = text(a.call(&["CLIENT", "LIST"]));
     assert!(

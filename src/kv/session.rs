@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -165,8 +165,9 @@ pub struct ClientHandle {
     pub last_active: AtomicU64,
     /// RESP version (2 or 3).
     pub resp: AtomicUsize,
-    /// In MULTI (for `CLIENT LIST` flags).
-    pub in_multi: AtomicBool,
+    /// Commands queued in MULTI, or -1 outside one (`CLIENT LIST`'s
+    /// `multi=` and flag `x`); see [`ClientHandle::set_multi`].
+    multi: AtomicIsize,
     /// Waiting in a blocking pop (`CLIENT LIST` flag `b`).
     pub blocked: AtomicBool,
     /// Asked to close by `CLIENT KILL`.
@@ -189,6 +190,13 @@ pub struct ClientHandle {
 }
 
 impl ClientHandle {
+    /// Mirror the session's MULTI state: `Some(n)` commands queued, or
+    /// `None` outside a transaction.
+    pub fn set_multi(&self, queued: Option<usize>) {
+        let n = queued.map_or(-1, |n| isize::try_from(n).unwrap_or(isize::MAX));
+        self.multi.store(n, Ordering::Relaxed);
+    }
+
     /// The ACL user.
     pub fn user(&self) -> Arc<User> {
         match self.user.lock() {
@@ -211,13 +219,13 @@ impl ClientHandle {
         let age = self.created.elapsed();
         let idle_ms =
             (age.as_millis() as u64).saturating_sub(self.last_active.load(Ordering::Relaxed));
-        let multi = self.in_multi.load(Ordering::Relaxed);
+        let multi = self.multi.load(Ordering::Relaxed);
         let subs = self.subs.each_ref().map(|n| n.load(Ordering::Relaxed));
         let mut flags = String::new();
         if subs.iter().any(|&n| n > 0) {
             flags.push('P');
         }
-        if multi {
+        if multi >= 0 {
             flags.push('x');
         }
         if self.blocked.load(Ordering::Relaxed) {
@@ -253,7 +261,7 @@ impl ClientHandle {
             subs[0],
             subs[1],
             subs[2],
-            if multi { 0 } else { -1 },
+            multi,
             self.qbuf.load(Ordering::Relaxed),
             cats::table()
                 .fullname_at(self.last_cmd.load(Ordering::Relaxed))
@@ -294,7 +302,7 @@ impl Registry {
             db: AtomicUsize::new(0),
             last_active: AtomicU64::new(0),
             resp: AtomicUsize::new(2),
-            in_multi: AtomicBool::new(false),
+            multi: AtomicIsize::new(-1),
             blocked: AtomicBool::new(false),
             kill: AtomicBool::new(false),
             subs: Default::default(),

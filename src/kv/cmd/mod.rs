@@ -426,6 +426,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {
     if in_multi && spec.flags & NO_QUEUE == 0 {
         if let Some(q) = &mut ctx.sess.multi {
             q.push(argv.iter().map(|a| a.to_vec()).collect());
+            ctx.sess.handle.set_multi(Some(q.len()));
         }
         ctx.out.status("QUEUED");
         return;

@@ -4,8 +4,6 @@
 //! atomically (the store lock is held for the round) and logs it as one
 //! record, so nothing of an aborted or failed transaction is applied.
 
-use std::sync::atomic::Ordering;
-
 use super::{CommandSpec, Ctx, FAST, LOADING, NO_QUEUE, NOSCRIPT, STALE, WRITE, spec};
 
 const G: &str = "transactions";
@@ -77,7 +75,7 @@ fn multi(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
     }
     ctx.sess.multi = Some(Vec::new());
     ctx.sess.multi_error = false;
-    ctx.sess.handle.in_multi.store(true, Ordering::Relaxed);
+    ctx.sess.handle.set_multi(Some(0));
     ctx.out.ok();
 }
 
@@ -85,7 +83,7 @@ fn multi(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
 pub fn reset_multi(ctx: &mut Ctx<'_>) {
     ctx.sess.multi = None;
     ctx.sess.multi_error = false;
-    ctx.sess.handle.in_multi.store(false, Ordering::Relaxed);
+    ctx.sess.handle.set_multi(None);
     unwatch_all(ctx);
 }
 

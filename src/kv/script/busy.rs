@@ -39,13 +39,14 @@ pub fn answer(srv: &Shared, sess: &mut Session, out: &mut Out, line: bool, argv:
     let leave_multi = |sess: &mut Session| {
         sess.multi = None;
         sess.multi_error = false;
-        sess.handle.in_multi.store(false, Ordering::Relaxed);
+        sess.handle.set_multi(None);
         sess.watch_stale = !sess.watched.is_empty();
         sess.watch_dirty = false;
     };
     if !line && (is(0, "auth") || is(0, "hello")) {
         if let Some(q) = sess.multi.as_mut() {
             q.push(argv.iter().map(|a| a.to_vec()).collect());
+            sess.handle.set_multi(Some(q.len()));
             out.status("QUEUED");
         } else if is(0, "hello") {
             connection::hello_client(srv, sess, out, argv);
@@ -92,7 +93,7 @@ pub fn answer(srv: &Shared, sess: &mut Session, out: &mut Out, line: bool, argv:
         } else {
             sess.multi = Some(Vec::new());
             sess.multi_error = false;
-            sess.handle.in_multi.store(true, Ordering::Relaxed);
+            sess.handle.set_multi(Some(0));
             Ok(())
         }
     } else if (is(0, "exec") || is(0, "discard")) && argv.len() == 1 {
