@@ -448,7 +448,6 @@ fn binary_serve_client_and_graceful_shutdown_keep_acknowledged_writes() {
         .expect("get");
     assert_eq!(out.stdout, b"hello world\n");
     drop(srv);
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
@@ -544,7 +543,6 @@ fn repl_runs_on_a_pseudo_terminal() {
     assert!(status.success());
     let history = std::fs::read_to_string(home.join(".netkit_kv_history")).expect("history");
     assert!(history.contains("incr n"), "{history}");
-    let _ = std::fs::remove_dir_all(&home);
 }
 
 #[test]
@@ -610,7 +608,6 @@ fn shutdown_from_a_client_answers_the_others_and_exits_cleanly() {
     let mut c = dial(srv.addr);
     assert_eq!(call_line(&mut c, &["GET", "k"]), "$1\r\n");
     drop(srv);
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
@@ -646,7 +643,6 @@ fn only_shutdown_nosave_stops_a_server_busy_in_a_script_and_its_writes_are_not_k
     let mut c = dial(srv.addr);
     assert_eq!(call_line(&mut c, &["EXISTS", "from-script"]), ":0\r\n");
     drop(srv);
-    let _ = std::fs::remove_file(&path);
 }
 
 /// DEBUG DIGEST and DIGEST-VALUE are Redis's, byte for byte: the same data

@@ -313,7 +313,6 @@ fn restore_is_one_log_record_and_replays_after_a_restart() {
         arr(&["a", "b", "", "a"])
     );
     kv.stop();
-    let _ = std::fs::remove_file(&path);
 }
 
 const PY: &str = r#"

@@ -483,5 +483,4 @@ fn geo_writes_are_replayed_after_a_restart() {
     let after: Vec<Reply> = reads.iter().map(|cmd| c.call(cmd)).collect();
     assert_eq!(before, after);
     drop(srv);
-    let _ = std::fs::remove_file(&path);
 }

@@ -70,7 +70,6 @@ fn the_log_replays_after_a_restart_and_a_torn_tail_is_cut() {
     kv.stop();
     let (_, _, problems) = records(&path);
     assert!(problems.is_empty(), "{problems:?}");
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
@@ -102,7 +101,6 @@ fn a_multi_key_write_and_a_transaction_are_one_record_each() {
         "MSET of three keys is one record of three ops"
     );
     assert_eq!(recs[1].len(), 2, "EXEC's two writes are one record");
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
@@ -172,8 +170,6 @@ fn corruption_in_the_middle_refuses_to_start_and_check_log_repairs_it() {
     kv.stop();
     let out = netkit().args(["kv", "check-log", p]).output().expect("run");
     assert!(out.status.success());
-    let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_file(&backup);
 }
 
 #[test]
@@ -185,7 +181,6 @@ fn not_a_log_is_refused_not_overwritten() {
         .expect("must refuse");
     assert!(format!("{err:#}").contains("not a netkit kv log"));
     assert_eq!(std::fs::read(&path).expect("read"), b"precious user data\n");
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
@@ -219,7 +214,6 @@ fn compaction_keeps_every_live_key_and_shrinks_the_log() {
     assert!(matches!(c.call(&["TTL", "k299"]), Reply::Int(t) if t > 4000));
     assert_eq!(c.call(&["GET", "new"]), bulk("after rewrite"));
     kv.stop();
-    let _ = std::fs::remove_file(&path);
 }
 
 /// A small tmpfs mounted for the test, unmounted on drop.
@@ -227,7 +221,7 @@ struct Tmpfs(std::path::PathBuf);
 
 impl Tmpfs {
     fn mount(size: &str) -> Result<Tmpfs, String> {
-        let dir = temp_path("tmpfs");
+        let dir = temp_path("tmpfs").keep();
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let out = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -378,7 +372,6 @@ fn save_fsyncs_the_log_before_it_answers_and_bgsave_compacts_it() {
     let kv = Kv::start(Arc::new(store), quiet());
     assert_eq!(kv.conn().call(&["GET", "big"]), bulk("overwritten 1999"));
     kv.stop();
-    let _ = std::fs::remove_file(&path);
 
     let mem = Kv::memory();
     assert_eq!(

@@ -194,7 +194,6 @@ fn an_eviction_policy_evicts_announces_and_logs() {
     let (srv, mut c) = server(&["--data", &log_s]);
     assert_eq!(c.call(&["EXISTS", "foo"]), Reply::Int(0));
     drop(srv);
-    let _ = std::fs::remove_file(&log);
 }
 
 #[test]

@@ -271,7 +271,6 @@ fn history_is_saved_after_every_line_without_passwords() {
             rows.last().is_some_and(|r| r.starts_with(&want))
         });
     }
-    let _ = std::fs::remove_file(&hist);
 }
 
 #[test]
@@ -345,7 +344,6 @@ fn with_stdout_redirected_replies_go_to_the_file_and_the_prompt_stays() {
         !rows.iter().any(|r| r.contains("x y") && !r.contains("set")),
         "{rows:?}"
     );
-    let _ = std::fs::remove_file(&out);
 }
 
 #[test]

@@ -127,7 +127,6 @@ fn sorts_by_keys_and_fields_and_stores_one_logged_record() {
     assert_eq!(strings(c.call(&["LRANGE", "res", "0", "-1"])), want);
     assert_eq!(c.call(&["EXISTS", "gone"]), Reply::Int(0));
     kv.stop();
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]

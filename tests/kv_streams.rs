@@ -162,7 +162,6 @@ fn streams_replay_dump_restore_and_copy_whole() {
         ["2-0", "3-0", "4-0", "9-0"]
     );
     kv.stop();
-    let _ = std::fs::remove_file(&path);
 }
 
 /// Every bulk and status of a reply, as text, space separated.
@@ -285,7 +284,6 @@ fn consumer_groups_deliver_ack_claim_and_survive_a_restart() {
     assert_eq!(c.call(&["XGROUP", "DESTROY", "s", "g"]), Reply::Int(1));
     assert_eq!(c.call(&["XPENDING", "c", "g"]), summary);
     kv.stop();
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]

@@ -100,7 +100,6 @@ fn served_blocking_pops_are_logged_as_their_effects_and_replay() {
     assert_eq!(c.call(&["ZRANGE", "board", "0", "-1"]), arr(&["y"]));
     assert_eq!(c.call(&["HGET", "h", "f"]), bulk("v"));
     kv.stop();
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
@@ -162,5 +161,4 @@ fn compaction_writes_each_collection_as_batched_ops() {
     );
     assert!(matches!(c.call(&["TTL", "z"]), Reply::Int(t) if t > 4000));
     kv.stop();
-    let _ = std::fs::remove_file(&path);
 }
