@@ -73,6 +73,7 @@ def serve():
 
 dirs = []  # each server's --data directory, removed at the end
 total = [0, 0, 0]
+norun = []  # files where runtest ran no test at all
 for f in files:
     skips, missing = [], set()
     while True:
@@ -109,6 +110,13 @@ for f in files:
         skips.append(name)
         missing.add(m.group(1).upper() if m else exc.group(1)[:60])
     skipped = len(re.findall(r"^\[skip\]:", out, re.M))
+    if ok + len(err) + skipped == 0:
+        # runtest stopped before any test (its own ports taken, a Tcl
+        # error): say so, with its last words, rather than count nothing.
+        tail = " | ".join(l for l in out.strip().splitlines()[-4:])
+        print(f"{f}: NO TEST RAN (runtest exit {p.returncode}): {tail[:300]}")
+        norun.append(f)
+        continue
     total[0] += ok; total[1] += len(err); total[2] += skipped
     print(f"{f}: {ok} passed, {len(err)} failed, {skipped} skipped (missing: {', '.join(sorted(missing)) or '-'})")
     for e in err:
@@ -119,4 +127,6 @@ for f in files:
 print(f"total: {total[0]} passed, {total[1]} failed, {total[2]} skipped")
 for d in dirs:
     shutil.rmtree(d, ignore_errors=True)
+if norun:
+    sys.exit(f"no test ran in: {' '.join(norun)}")
 PY
