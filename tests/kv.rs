@@ -308,47 +308,66 @@ fn client_list_shows_each_clients_last_command_query_buffer_and_queued_commands(
     let kv = Kv::memory();
     let mut a = kv.conn();
     let mut b = kv.conn();
+    let id = |c: &mut common::kv::Resp| match c.call(&["CLIENT", "ID"]) {
+        Reply::Int(n) => format!("id={n} "),
+        r => panic!("{r:?}"),
+    };
+    let (a_id, b_id) = (id(&mut a), id(&mut b));
     assert_eq!(b.call(&["GET", "k"]), Reply::Bulk(None));
     let text = |r: Reply| match r {
         Reply::Bulk(Some(t)) => String::from_utf8_lossy(&t).into_owned(),
         r => panic!("{r:?}"),
     };
+    // Each client's row of a CLIENT LIST, found by its id.
+    let row = |list: &str, id: &str| -> String {
+        let rows: Vec<&str> = list.lines().filter(|l| l.starts_with(id)).collect();
+        assert_eq!(rows.len(), 1, "{id}in {list}");
+        rows[0].to_string()
+    };
     let list = text(a.call(&["CLIENT", "LIST"]));
-    let rows: Vec<&str> = list.lines().collect();
-    assert_eq!(rows.len(), 2, "{list}");
+    assert_eq!(list.lines().count(), 2, "{list}");
     // Its own row: the command running now, all 26 bytes of it still in
     // its query buffer, as Redis shows them.
+    let own = row(&list, &a_id);
     assert!(
-        rows[0].contains(" qbuf=26 ") && rows[0].contains(" cmd=client|list "),
-        "{list}"
+        own.contains(" qbuf=26 ") && own.contains(" cmd=client|list "),
+        "{own}"
     );
-    assert!(rows[1].contains(" cmd=get "), "{list}");
+    let other = row(&list, &b_id);
+    assert!(other.contains(" cmd=get "), "{other}");
     assert!(
-        rows[1].contains(" flags=N ") && rows[1].contains(" multi=-1 "),
-        "{list}"
+        other.contains(" flags=N ") && other.contains(" multi=-1 "),
+        "{other}"
     );
     // In MULTI: flag x and the number of commands queued.
     b.call(&["MULTI"]);
     b.call(&["INCR", "n"]);
     b.call(&["INCR", "n"]);
-    let list = text(a.call(&["CLIENT", "LIST"]));
+    b.call(&["CLIENT", "INFO"]);
+    let other = row(&text(a.call(&["CLIENT", "LIST"])), &b_id);
     assert!(
-        list.lines()
-            .nth(1)
-            .is_some_and(|l| l.contains(" flags=x ") && l.contains(" multi=2 ")),
-        "{list}"
+        other.contains(" flags=x ") && other.contains(" multi=3 "),
+        "{other}"
     );
-    // Once it ran, EXEC is the command, not what it ran.
-    b.call(&["EXEC"]);
-    let list = text(a.call(&["CLIENT", "LIST"]));
-    assert!(
-        list.lines()
-            .nth(1)
-            .is_some_and(|l| l.contains(" cmd=exec ")),
-        "{list}"
-    );
+    // Once it ran, EXEC is the command, not what it ran; while it ran, the
+    // transaction still showed.
+    match b.call(&["EXEC"]) {
+        Reply::Array(Some(r)) => {
+            let own = text(r[2].clone());
+            assert!(
+                own.contains(" flags=x ") && own.contains(" multi=3 "),
+                "{own}"
+            );
+        }
+        r => panic!("{r:?}"),
+    }
+    let other = row(&text(a.call(&["CLIENT", "LIST"])), &b_id);
+    assert!(other.contains(" cmd=exec "), "{other}");
     let info = text(b.call(&["CLIENT", "INFO"]));
-    assert!(info.contains(" cmd=client|info "), "{info}");
+    assert!(
+        info.contains(" cmd=client|info ") && info.contains(" multi=-1 "),
+        "{info}"
+    );
 }
 
 #[test]

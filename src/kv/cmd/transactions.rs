@@ -130,6 +130,9 @@ fn exec(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
         }
     }
     ctx.out.array(queue.len());
+    // While EXEC runs, CLIENT LIST still shows the transaction (flag x,
+    // multi=N), as Redis does.
+    ctx.sess.handle.set_multi(Some(queue.len()));
     for q in &queue {
         let argv: Vec<&[u8]> = q.iter().map(|v| v.as_slice()).collect();
         let at = ctx.out.buf.len();
@@ -137,6 +140,7 @@ fn exec(ctx: &mut Ctx<'_>, _a: &[&[u8]]) {
         // Each error in EXEC's reply counts, as Redis counts them.
         super::count_error(ctx, at);
     }
+    ctx.sess.handle.set_multi(None);
 }
 
 /// True when a queued command (or subcommand) has one of `flags`.
