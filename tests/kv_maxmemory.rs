@@ -23,10 +23,11 @@ fn conn(addr: SocketAddr) -> Resp {
 }
 
 fn info_field(c: &mut Resp, section: &str, field: &str) -> u64 {
-    let Reply::Bulk(Some(b)) = c.call(&["INFO", section]) else {
-        panic!("INFO {section}");
+    let reply = c.call(&["INFO", section]);
+    let Some(b) = reply.bytes() else {
+        panic!("INFO {section}: {reply:?}");
     };
-    let text = String::from_utf8_lossy(&b).into_owned();
+    let text = String::from_utf8_lossy(b).into_owned();
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{field}:")))
         .unwrap_or_else(|| panic!("no {field} in {text}"))
@@ -265,4 +266,32 @@ fn bad_limits_and_policies_are_refused() {
         let e = String::from_utf8_lossy(&out.stderr);
         assert!(e.starts_with("netkit: error:"), "{e}");
     }
+}
+
+#[test]
+fn an_evicted_keys_invalidation_comes_before_the_reply_of_the_command_that_evicted_it() {
+    // Redis 7.0's "Tracking invalidation message of eviction keys should be
+    // before response": eviction runs before the command, and so does its
+    // invalidation push; the client's own writes are told after the reply.
+    let (_srv, mut c) = server(&["--maxmemory-policy", "volatile-random"]);
+    assert!(matches!(c.call(&["HELLO", "3"]), Reply::Map(_)));
+    assert_eq!(c.call(&["CLIENT", "TRACKING", "on"]), ok());
+    assert_eq!(c.call(&["SETEX", "volatile-key", "10000", "x"]), ok());
+    assert_eq!(c.call(&["GET", "volatile-key"]), bulk("x"));
+    let used = info_field(&mut c, "memory", "used_memory");
+    let limit = (used + 100 * 1024).to_string();
+    assert_eq!(c.call(&["CONFIG", "SET", "maxmemory", &limit]), ok());
+    // 200 KB: over the limit once it has run (it ran under it).
+    assert_eq!(
+        c.call(&["SETBIT", "big-key", "1600000", "0"]),
+        Reply::Int(0)
+    );
+    c.send(&[b"GETBIT", b"big-key", b"0"]);
+    let invalidate = Reply::Push(vec![
+        bulk("invalidate"),
+        Reply::Array(Some(vec![bulk("volatile-key")])),
+    ]);
+    assert_eq!(c.reply(), invalidate);
+    assert_eq!(c.reply(), Reply::Int(0));
+    assert_eq!(info_field(&mut c, "stats", "evicted_keys"), 1);
 }

@@ -132,7 +132,6 @@ pub fn admit(ctx: &mut Ctx<'_>, spec: &CommandSpec, in_multi: bool, max: u64) ->
     if ctx.ks.depth() > 0 {
         return true;
     }
-    let reply_at = ctx.out.buf.len();
     let out_of_memory = !make_room(ctx, max);
     let exec = spec.name == "exec";
     let reject = spec.flags & DENYOOM != 0
@@ -143,9 +142,14 @@ pub fn admit(ctx: &mut Ctx<'_>, spec: &CommandSpec, in_multi: bool, max: u64) ->
                 .as_deref()
                 .is_some_and(|q| super::cmd::transactions::queued_any(q, DENYOOM)))
         || (in_multi && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"));
+    // Evictions were announced: tell tracking clients, then publish the
+    // keyspace events, now, before any reply (Redis's order).
+    if ctx.ks.space.tracking.has_pending() {
+        super::cmd::tracking::flush(ctx);
+    }
     if ctx.ks.space.notify.has_pending() {
-        // Evictions were announced: publish them now, before any reply.
-        super::notify::flush(ctx, reply_at);
+        let at = ctx.out.buf.len();
+        super::notify::flush(ctx, at);
     }
     if !(out_of_memory && reject) {
         return true;

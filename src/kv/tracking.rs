@@ -21,7 +21,8 @@
 //! encodes them for the receiver's protocol ([`Push::deliver`]): a RESP3
 //! `>2 invalidate [keys]` push, or for a RESP2 redirect target in pub/sub
 //! mode a `message` on `__redis__:invalidate`. A client's own invalidations
-//! come after its reply, as in Redis. A gone redirect target marks the
+//! come after its reply, as in Redis, except for keys evicted before its
+//! command ran (`evict::admit` routes those at once). A gone redirect target marks the
 //! client `broken_redirect` and sends it a `tracking-redir-broken` push.
 //!
 //! Cost when nobody tracks: [`Keyspace::touch`](super::db::Keyspace::touch)

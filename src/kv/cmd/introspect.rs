@@ -560,7 +560,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
             let used = crate::kv::memory::used() as u64;
             let max = settings.maxmemory;
             format!(
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{}\r\nused_memory_peak:{used}\r\nused_memory_lua:0\r\nmaxmemory:{max}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nnumber_of_cached_scripts:{}\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{}\r\nused_memory_peak:{used}\r\nused_memory_lua:0\r\nmaxmemory:{max}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_not_counted_for_evict:0\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nnumber_of_cached_scripts:{}\r\n",
                 crate::kv::memory::human(used),
                 crate::sys::rss_bytes().unwrap_or(used),
                 crate::kv::memory::human(max),
