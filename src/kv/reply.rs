@@ -188,7 +188,12 @@ impl Out {
 
     /// A double.
     pub fn double(&mut self, d: f64) {
-        let s = fmt_double(d);
+        self.double_text(&fmt_double(d));
+    }
+
+    /// A double already formatted (`s` is its text): a RESP3 double, or a
+    /// bulk string in RESP2.
+    pub fn double_text(&mut self, s: &str) {
         if self.resp3 {
             self.buf.push(b',');
             self.buf.extend_from_slice(s.as_bytes());

@@ -138,14 +138,7 @@ pub fn distance_text(d: f64) -> String {
 
 /// A coordinate reply: a bulk string in RESP2, a double in RESP3.
 pub fn coord(out: &mut Out, d: f64) {
-    let s = human(d);
-    if out.resp3 {
-        out.buf.push(b',');
-        out.buf.extend_from_slice(s.as_bytes());
-        out.buf.extend_from_slice(b"\r\n");
-    } else {
-        out.bulk(s.as_bytes());
-    }
+    out.double_text(&human(d));
 }
 
 /// The position of `m` in the geo set `z`, if it is a member.
